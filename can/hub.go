@@ -2,6 +2,7 @@ package can
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -9,15 +10,51 @@ import (
 // Hub is an in-process CAN bus for tests: every node attached with Attach
 // receives the frames the other nodes send. The zero value is not usable; use
 // NewHub.
+//
+// By default frames pass as fast as the nodes exchange them. With
+// WithBitrate the hub paces them as a real bus would: see FrameDuration.
 type Hub struct {
 	mu    sync.Mutex
 	nodes map[*HubNode]struct{}
 	now   func() time.Time
+
+	bitrate, dataBitrate int
+	// tx is held by the frame on the bus (capacity 1), when paced.
+	tx chan struct{}
+	// busFree is when the bus is next idle; guarded by tx.
+	busFree time.Time
+}
+
+// HubOption configures a Hub.
+type HubOption func(*Hub)
+
+// WithBitrate makes the hub pace frames as a bus with this nominal bitrate
+// in bit/s (e.g. 500_000): one frame at a time, each taking FrameDuration.
+// A sender waits until its frame has been "transmitted", and receivers
+// see that moment as the frame's time. Zero (the default) disables pacing.
+func WithBitrate(bitsPerSecond int) HubOption {
+	return func(h *Hub) { h.bitrate = max(bitsPerSecond, 0) }
+}
+
+// WithDataBitrate sets the CAN FD data-phase bitrate used for frames with
+// BRS set (e.g. 2_000_000). It defaults to the nominal bitrate.
+func WithDataBitrate(bitsPerSecond int) HubOption {
+	return func(h *Hub) { h.dataBitrate = max(bitsPerSecond, 0) }
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub {
-	return &Hub{nodes: make(map[*HubNode]struct{}), now: time.Now}
+func NewHub(opts ...HubOption) *Hub {
+	h := &Hub{nodes: make(map[*HubNode]struct{}), now: time.Now}
+	for _, opt := range opts {
+		opt(h)
+	}
+	if h.bitrate > 0 {
+		h.tx = make(chan struct{}, 1)
+		if h.dataBitrate == 0 {
+			h.dataBitrate = h.bitrate
+		}
+	}
+	return h
 }
 
 // HubNode is one node on a Hub. It implements Bus.
@@ -49,6 +86,8 @@ func (h *Hub) Attach(filters ...Filter) *HubNode {
 }
 
 // Send delivers f to every other attached node whose filters it passes.
+// On a paced hub (WithBitrate) it first waits for the bus to be idle, then
+// for the frame's duration.
 func (n *HubNode) Send(ctx context.Context, f Frame) error {
 	if err := f.Validate(); err != nil {
 		return err
@@ -59,11 +98,38 @@ func (n *HubNode) Send(ctx context.Context, f Frame) error {
 	default:
 	}
 	h := n.hub
+	if h.tx == nil {
+		return n.deliver(ctx, &f, h.now())
+	}
+	select {
+	case h.tx <- struct{}{}:
+	case <-n.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-h.tx }()
+	start := h.now()
+	if start.Before(h.busFree) {
+		start = h.busFree // back to back with the previous frame
+	}
+	end := start.Add(FrameDuration(&f, h.bitrate, h.dataBitrate))
+	if err := h.sleepUntil(ctx, end); err != nil {
+		return err
+	}
+	h.busFree = end
+	return n.deliver(ctx, &f, end)
+}
+
+// deliver queues f, stamped t, at every other node its filters pass.
+func (n *HubNode) deliver(ctx context.Context, f *Frame, t time.Time) error {
+	h := n.hub
+	r := Received{Time: t, Frame: *f}
+	var buf [8]*HubNode
+	peers := buf[:0]
 	h.mu.Lock()
-	r := Received{Time: h.now(), Frame: f}
-	peers := make([]*HubNode, 0, len(h.nodes))
 	for p := range h.nodes {
-		if p != n && matchAny(p.filters, &f) {
+		if p != n && matchAny(p.filters, f) {
 			peers = append(peers, p)
 		}
 	}
@@ -77,6 +143,44 @@ func (n *HubNode) Send(ctx context.Context, f Frame) error {
 		}
 	}
 	return nil
+}
+
+// spinWindow is how long before a deadline sleepUntil stops sleeping and
+// spins: time.Sleep may overshoot by about a millisecond.
+const spinWindow = 1500 * time.Microsecond
+
+// sleepUntil waits until the hub's clock reaches t: it sleeps while the
+// deadline is far and yields in a loop for the last stretch.
+func (h *Hub) sleepUntil(ctx context.Context, t time.Time) error {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		d := t.Sub(h.now())
+		switch {
+		case d <= 0:
+			return nil
+		case d > spinWindow:
+			if timer == nil {
+				timer = time.NewTimer(d - spinWindow)
+			} else {
+				timer.Reset(d - spinWindow)
+			}
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		default:
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			runtime.Gosched()
+		}
+	}
 }
 
 // Recv returns the next frame sent by another node.
