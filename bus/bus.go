@@ -1,0 +1,340 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/bgkit/bgkit/embeddednats"
+)
+
+// ErrClosed is returned by methods of a closed Bus.
+var ErrClosed = errors.New("bus: closed")
+
+// Bus is a connection to the fabric, and for [Start] the embedded server
+// behind it. It is safe for concurrent use.
+type Bus struct {
+	nc    *nats.Conn
+	srv   *embeddednats.Server // nil for an external bus
+	creds Credentials          // how this process connected
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	granted map[string]bool
+	closed  bool
+}
+
+// Option configures Start, Connect and Dial.
+type Option func(*options)
+
+type options struct {
+	logger     *slog.Logger
+	name       string
+	creds      Credentials
+	maxPayload int32
+	reconnect  time.Duration
+}
+
+// WithLogger sets the logger for the bus's own messages (connection events,
+// the embedded server's notices). Default: slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClientName sets the NATS client name shown by `nats server report connections`.
+func WithClientName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithUserInfo authenticates with a user and password.
+func WithUserInfo(user, password string) Option {
+	return func(o *options) { o.creds.User, o.creds.Password = user, password }
+}
+
+// WithToken authenticates with a token.
+func WithToken(token string) Option { return func(o *options) { o.creds.Token = token } }
+
+// WithNKeyFile authenticates with the nkey seed in file.
+func WithNKeyFile(file string) Option { return func(o *options) { o.creds.NKeyFile = file } }
+
+// WithCredsFile authenticates with a creds file (user JWT and seed).
+func WithCredsFile(file string) Option { return func(o *options) { o.creds.CredsFile = file } }
+
+// WithTLS sets a client certificate and key (both may be empty) and a CA
+// bundle used to verify the server (may be empty for the system roots).
+func WithTLS(certFile, keyFile, caFile string) Option {
+	return func(o *options) { o.creds.TLSCert, o.creds.TLSKey, o.creds.TLSCA = certFile, keyFile, caFile }
+}
+
+// WithMaxPayload sets the embedded server's largest message (default 1 MiB).
+func WithMaxPayload(n int32) Option { return func(o *options) { o.maxPayload = n } }
+
+// WithReconnectWindow bounds how long an external connection keeps trying to
+// reconnect after it drops (default 2 minutes; negative: forever).
+func WithReconnectWindow(d time.Duration) Option { return func(o *options) { o.reconnect = d } }
+
+func buildOptions(opts []Option) options {
+	o := options{logger: slog.Default(), name: "bgkit", reconnect: 2 * time.Minute}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// Start runs an embedded NATS server on 127.0.0.1 (random port, fresh
+// credentials) and connects to it in-process.
+func Start(ctx context.Context, opts ...Option) (*Bus, error) {
+	o := buildOptions(opts)
+	srv, err := embeddednats.Start(embeddednats.Options{
+		Logger:     o.logger.With("component", "nats-server"),
+		MaxPayload: o.maxPayload,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: start: %w", err)
+	}
+	creds := Credentials{
+		URL:      srv.ClientURL(),
+		User:     embeddednats.AdminUser,
+		Password: srv.AdminPassword(),
+		Embedded: true,
+	}
+	nc, err := nats.Connect(creds.URL,
+		nats.InProcessServer(srv.NATSServer()),
+		nats.UserInfo(creds.User, creds.Password),
+		nats.Name(o.name),
+		nats.NoReconnect(),
+		nats.ErrorHandler(asyncErrorLogger(o.logger)),
+	)
+	if err != nil {
+		srv.Shutdown()
+		return nil, fmt.Errorf("bus: start: connect: %w", err)
+	}
+	return &Bus{nc: nc, srv: srv, creds: creds, log: o.logger, granted: map[string]bool{}}, nil
+}
+
+// Connect joins an external NATS deployment at url (a comma-separated list
+// of servers is accepted). A url with user:password@ or token@ is honoured.
+func Connect(ctx context.Context, url string, opts ...Option) (*Bus, error) {
+	o := buildOptions(opts)
+	c := o.creds
+	c.URL = url
+	return dial(ctx, c, o)
+}
+
+// Dial connects with credentials handed over by a parent (see [Bus.Grant]).
+func Dial(ctx context.Context, c Credentials, opts ...Option) (*Bus, error) {
+	return dial(ctx, c, buildOptions(opts))
+}
+
+func dial(ctx context.Context, c Credentials, o options) (*Bus, error) {
+	nopts, err := natsOptions(c, o)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect %s: %w", redact(c.URL), err)
+	}
+	type result struct {
+		nc  *nats.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		nc, err := nats.Connect(c.URL, nopts...)
+		ch <- result{nc, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("bus: connect %s: %w", redact(c.URL), r.err)
+		}
+		return &Bus{nc: r.nc, creds: c, log: o.logger, granted: map[string]bool{}}, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.nc != nil {
+				r.nc.Close()
+			}
+		}()
+		return nil, fmt.Errorf("bus: connect %s: %w", redact(c.URL), ctx.Err())
+	}
+}
+
+func natsOptions(c Credentials, o options) ([]nats.Option, error) {
+	nopts := []nats.Option{
+		nats.Name(o.name),
+		nats.Timeout(5 * time.Second),
+		nats.ErrorHandler(asyncErrorLogger(o.logger)),
+	}
+	if c.User != "" {
+		nopts = append(nopts, nats.UserInfo(c.User, c.Password))
+	}
+	if c.Token != "" {
+		nopts = append(nopts, nats.Token(c.Token))
+	}
+	if c.NKeyFile != "" {
+		opt, err := nats.NkeyOptionFromSeed(c.NKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("nkey: %w", err)
+		}
+		nopts = append(nopts, opt)
+	}
+	if c.CredsFile != "" {
+		nopts = append(nopts, nats.UserCredentials(c.CredsFile))
+	}
+	if c.TLSCert != "" || c.TLSKey != "" {
+		nopts = append(nopts, nats.ClientCert(c.TLSCert, c.TLSKey))
+	}
+	if c.TLSCA != "" {
+		nopts = append(nopts, nats.RootCAs(c.TLSCA))
+	}
+	if c.InboxPrefix != "" {
+		nopts = append(nopts, nats.CustomInboxPrefix(c.InboxPrefix))
+	}
+	if c.Embedded {
+		nopts = append(nopts, nats.NoReconnect())
+	} else {
+		wait := 250 * time.Millisecond
+		max := -1
+		if o.reconnect >= 0 {
+			max = int(o.reconnect / wait)
+		}
+		nopts = append(nopts,
+			nats.ReconnectWait(wait),
+			nats.MaxReconnects(max),
+			nats.ReconnectJitter(50*time.Millisecond, 50*time.Millisecond),
+			nats.ReconnectBufSize(64<<20),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				if err != nil {
+					o.logger.Warn("bus disconnected", "err", err)
+				}
+			}),
+			nats.ReconnectHandler(func(nc *nats.Conn) {
+				o.logger.Info("bus reconnected", "url", redact(nc.ConnectedUrl()))
+			}),
+		)
+	}
+	return nopts, nil
+}
+
+func asyncErrorLogger(l *slog.Logger) nats.ErrHandler {
+	return func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		l.Warn("bus async error", "subject", subject, "err", err)
+	}
+}
+
+// redact drops user info from a URL list for messages.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = nil
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Conn is the NATS connection. Do not close it; close the Bus.
+func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// URL is the server URL, without credentials.
+func (b *Bus) URL() string { return redact(b.creds.URL) }
+
+// Credentials are the credentials this process connected with.
+func (b *Bus) Credentials() Credentials { return b.creds }
+
+// Embedded reports whether the bus runs an embedded server.
+func (b *Bus) Embedded() bool { return b.srv != nil }
+
+// Logger is the bus's logger.
+func (b *Bus) Logger() *slog.Logger { return b.log }
+
+// Grant returns credentials for a child that will serve service name. On
+// the embedded server they belong to a new user that may only serve
+// svc.NAME.>, publish log.NAME, use virtual CAN buses and call other
+// services. On an external bus the child shares this process's credentials
+// (scope them with accounts on the server) with its own inbox prefix.
+// Revoke the grant when the child has exited.
+func (b *Bus) Grant(name string) (Credentials, error) {
+	if err := ValidateName(name); err != nil {
+		return Credentials{}, fmt.Errorf("bus: grant: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return Credentials{}, ErrClosed
+	}
+	if b.granted[name] {
+		return Credentials{}, fmt.Errorf("bus: grant %s: %w", name, ErrGranted)
+	}
+	inbox := "_INBOX_" + name
+	c := b.creds
+	c.InboxPrefix = inbox
+	if b.srv != nil {
+		pass, err := b.srv.AddUser(name, ChildPermissions(name, inbox))
+		if err != nil {
+			return Credentials{}, fmt.Errorf("bus: grant %s: %w", name, err)
+		}
+		c.User, c.Password = name, pass
+	}
+	b.granted[name] = true
+	return c, nil
+}
+
+// ErrGranted is returned by Grant for a name that is already granted: a
+// service of that name is running.
+var ErrGranted = errors.New("name in use")
+
+// Revoke ends a grant: the name may be granted again, and on the embedded
+// server the user is removed and its connections closed.
+func (b *Bus) Revoke(name string) {
+	b.mu.Lock()
+	delete(b.granted, name)
+	b.mu.Unlock()
+	if b.srv != nil {
+		b.srv.RemoveUser(name)
+	}
+}
+
+// ChildPermissions are the subjects a child serving name may use.
+func ChildPermissions(name, inboxPrefix string) embeddednats.Permissions {
+	srv := func(verb string) []string {
+		return []string{"$SRV." + verb, "$SRV." + verb + "." + name, "$SRV." + verb + "." + name + ".>"}
+	}
+	sub := []string{ServiceWildcard(name), CANPrefix + ">", inboxPrefix + ".>"}
+	sub = append(sub, srv("PING")...)
+	sub = append(sub, srv("INFO")...)
+	sub = append(sub, srv("STATS")...)
+	return embeddednats.Permissions{
+		Publish:   []string{LogSubject(name), ServicePrefix + ">", CANPrefix + ">"},
+		Subscribe: sub,
+	}
+}
+
+// Close drains the connection and, for an embedded bus, stops the server.
+// It is idempotent.
+func (b *Bus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	b.mu.Unlock()
+	var err error
+	if b.nc != nil && !b.nc.IsClosed() {
+		err = b.nc.FlushTimeout(2 * time.Second)
+		b.nc.Close()
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+	}
+	if err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("bus: close: %w", err)
+	}
+	return nil
+}

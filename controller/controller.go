@@ -1,0 +1,134 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/service"
+)
+
+// ErrNoService means nobody serves the name: the call failed at once, not
+// after a timeout.
+var ErrNoService = errors.New("no service")
+
+// DefaultTimeout bounds a call whose ctx has no deadline.
+const DefaultTimeout = 10 * time.Second
+
+// Controller calls the methods of one service by name. It is safe for
+// concurrent use. A typed controller embeds *Controller and wraps Call.
+type Controller struct {
+	nc      *nats.Conn
+	name    string
+	timeout time.Duration
+}
+
+// Option configures Connect.
+type Option func(*Controller)
+
+// WithTimeout sets the time budget of calls whose ctx has no deadline
+// (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(c *Controller) { c.timeout = d } }
+
+// Connect returns a controller for the service called name on b. It checks
+// that the service answers (a $SRV.PING) and returns ErrNoService at once
+// when nobody serves the name.
+func Connect(ctx context.Context, b *bus.Bus, name string, opts ...Option) (*Controller, error) {
+	if err := bus.ValidateName(name); err != nil {
+		return nil, fmt.Errorf("connect %s: %w", name, err)
+	}
+	c := &Controller{nc: b.Conn(), name: name, timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(c)
+	}
+	if err := c.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("connect %s: %w", name, err)
+	}
+	return c, nil
+}
+
+// Name is the service name.
+func (c *Controller) Name() string { return c.name }
+
+// Ping checks that at least one instance of the service answers.
+func (c *Controller) Ping(ctx context.Context) error {
+	ctx, cancel := c.withDeadline(ctx)
+	defer cancel()
+	_, err := c.nc.RequestWithContext(ctx, "$SRV.PING."+c.name, nil)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return ErrNoService
+	}
+	return err
+}
+
+func (c *Controller) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// Call invokes method with in encoded as JSON (nil sends no input) and
+// decodes the reply into out (nil discards it). A service-side error is a
+// *ServiceError; a name nobody serves is ErrNoService.
+func (c *Controller) Call(ctx context.Context, method string, in, out any) error {
+	var data []byte
+	if in != nil {
+		var err error
+		if data, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("call %s.%s: encode input: %w", c.name, method, err)
+		}
+	}
+	reply, err := c.CallRaw(ctx, method, data)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		if err := json.Unmarshal(reply, out); err != nil {
+			return fmt.Errorf("call %s.%s: decode reply %q: %w", c.name, method, truncate(reply), err)
+		}
+	}
+	return nil
+}
+
+// CallRaw sends data as the input of method and returns the raw reply.
+func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([]byte, error) {
+	ctx, cancel := c.withDeadline(ctx)
+	defer cancel()
+	m := nats.NewMsg(bus.ServiceSubject(c.name, method))
+	m.Data = data
+	if dl, ok := ctx.Deadline(); ok {
+		m.Header.Set(service.TimeoutHeader, strconv.FormatInt(time.Until(dl).Milliseconds(), 10))
+	}
+	reply, err := c.nc.RequestMsgWithContext(ctx, m)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) {
+			err = ErrNoService
+		}
+		return nil, fmt.Errorf("call %s.%s: %w", c.name, method, err)
+	}
+	if reply.Header != nil {
+		if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
+			n, _ := strconv.Atoi(code)
+			return nil, &ServiceError{Service: c.name, Method: method, Code: n, Message: reply.Header.Get(micro.ErrorHeader)}
+		}
+	}
+	return reply.Data, nil
+}
+
+// Close releases the controller. The bus stays open.
+func (c *Controller) Close() error { return nil }
+
+func truncate(b []byte) []byte {
+	if len(b) > 200 {
+		return b[:200]
+	}
+	return b
+}

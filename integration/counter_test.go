@@ -1,0 +1,109 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/bgkit/bgkit/controller"
+)
+
+// CounterArgs is the Counter example of DESIGN.md.
+type CounterArgs struct {
+	Start int `json:"start" validate:"gte=0"`
+	Step  int `json:"step"  validate:"required,min=1"`
+	// Test hooks.
+	FailInit     string `json:"fail_init,omitempty"`
+	ShutdownLogs int    `json:"shutdown_logs,omitempty"`
+	ShutdownWait int    `json:"shutdown_wait_ms,omitempty"`
+	IgnoreTerm   bool   `json:"ignore_term,omitempty"`
+}
+
+// CounterService counts.
+type CounterService struct {
+	args CounterArgs
+	n    atomic.Int64
+}
+
+func NewCounterService(args CounterArgs) (*CounterService, error) {
+	s := &CounterService{args: args}
+	s.n.Store(int64(args.Start))
+	return s, nil
+}
+
+func (s *CounterService) Initialize(ctx context.Context) error {
+	if s.args.FailInit != "" {
+		slog.Error("about to fail", "reason", s.args.FailInit)
+		return errors.New(s.args.FailInit)
+	}
+	slog.Info("counter ready", "start", s.args.Start, "step", s.args.Step)
+	return nil
+}
+
+func (s *CounterService) Shutdown(ctx context.Context) error {
+	slog.Info("shutdown started")
+	for i := range s.args.ShutdownLogs {
+		slog.Info("bye", "i", i)
+	}
+	if s.args.ShutdownWait > 0 {
+		select {
+		case <-time.After(time.Duration(s.args.ShutdownWait) * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	return nil
+}
+
+// Add adds n steps and returns the new value.
+func (s *CounterService) Add(ctx context.Context, n int) (int, error) {
+	return int(s.n.Add(int64(n * s.args.Step))), nil
+}
+
+// Value returns the current value.
+func (s *CounterService) Value(ctx context.Context) (int, error) { return int(s.n.Load()), nil }
+
+// Reset sets the value to Start.
+func (s *CounterService) Reset(ctx context.Context) error {
+	s.n.Store(int64(s.args.Start))
+	return nil
+}
+
+// Fail returns an error.
+func (s *CounterService) Fail(ctx context.Context, msg string) error {
+	return fmt.Errorf("failing: %s", msg)
+}
+
+// Boom panics.
+func (s *CounterService) Boom(ctx context.Context) error { panic("boom") }
+
+// Log logs n records.
+func (s *CounterService) Log(ctx context.Context, n int) error {
+	for i := range n {
+		slog.Info("spam", "i", i)
+	}
+	return nil
+}
+
+// Hello logs one record with an attribute.
+func (s *CounterService) Hello(ctx context.Context) error {
+	slog.Info("hello", "k", "v")
+	return nil
+}
+
+// CounterController is the typed controller of DESIGN.md.
+type CounterController struct{ *controller.Controller }
+
+func (c CounterController) Add(ctx context.Context, n int) (int, error) {
+	var v int
+	return v, c.Call(ctx, "add", n, &v)
+}
+
+func (c CounterController) Value(ctx context.Context) (int, error) {
+	var v int
+	return v, c.Call(ctx, "value", nil, &v)
+}
+
+func (c CounterController) Reset(ctx context.Context) error { return c.Call(ctx, "reset", nil, nil) }

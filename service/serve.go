@@ -1,0 +1,381 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
+
+	"github.com/bgkit/bgkit/bus"
+)
+
+// TimeoutHeader carries the caller's remaining time budget in milliseconds;
+// the method's ctx gets that deadline.
+const TimeoutHeader = "Bgkit-Timeout-Ms"
+
+// QueueGroup is the queue group of service subscriptions, as in NATS micro:
+// several instances of one name share the calls.
+const QueueGroup = "q"
+
+// Version is the version services report in $SRV.INFO.
+const Version = "0.1.0"
+
+// Option configures Run.
+type Option func(*options)
+
+type options struct {
+	name        string
+	onReady     func(Info)
+	logger      *slog.Logger
+	grace       time.Duration
+	concurrency int
+	metadata    map[string]string
+	description string
+}
+
+// WithName serves the service under name instead of the one derived from
+// its type.
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithOnReady calls f once the service answers requests.
+func WithOnReady(f func(Info)) Option { return func(o *options) { o.onReady = f } }
+
+// WithLogger sets the logger for the server's own records (panics, errors
+// of calls). Default: slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithShutdownTimeout bounds draining calls in flight plus Shutdown (default 5 s).
+func WithShutdownTimeout(d time.Duration) Option { return func(o *options) { o.grace = d } }
+
+// WithConcurrency bounds the calls handled at once (default 1024); further
+// calls wait in the connection's queue.
+func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
+
+// WithMetadata adds entries to the metadata reported by $SRV.INFO/PING/STATS.
+func WithMetadata(md map[string]string) Option {
+	return func(o *options) {
+		for k, v := range md {
+			o.metadata[k] = v
+		}
+	}
+}
+
+// WithDescription sets the description reported by $SRV.INFO.
+func WithDescription(d string) Option { return func(o *options) { o.description = d } }
+
+// Info describes a serving service.
+type Info struct {
+	Name      string
+	ID        string
+	Endpoints []Endpoint
+}
+
+// Run initializes svc, serves its endpoints on b until ctx ends, then shuts
+// it down: new calls are answered 503, calls in flight finish, Shutdown
+// runs, and the subscriptions are removed. It returns Initialize's or
+// Shutdown's error, if any.
+//
+// Run speaks the NATS micro protocol, so `nats micro ls/info/stats/ping`
+// see the service.
+func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
+	host, _ := os.Hostname()
+	o := options{
+		logger:      slog.Default(),
+		grace:       5 * time.Second,
+		concurrency: 1024,
+		metadata:    map[string]string{"pid": strconv.Itoa(os.Getpid()), "host": host},
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.name == "" {
+		o.name = nameOf(svc)
+	}
+	if err := bus.ValidateName(o.name); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	eps, err := Endpoints(svc)
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", o.name, err)
+	}
+	life, endLife := context.WithCancel(withService(context.WithoutCancel(ctx), b, o.name))
+	defer endLife()
+	if err := svc.Initialize(life); err != nil {
+		return fmt.Errorf("initialize %s: %w", o.name, err)
+	}
+	s := newServer(b.Conn(), o, eps, life)
+	if err := s.start(); err != nil {
+		s.stop()
+		return errors.Join(fmt.Errorf("serve %s: %w", o.name, err), shutdown(svc, life, o.grace))
+	}
+	if o.onReady != nil {
+		o.onReady(Info{Name: o.name, ID: s.id, Endpoints: eps})
+	}
+	<-ctx.Done()
+	s.stopping.Store(true)
+	drained := make(chan struct{})
+	go func() { s.inflight.Wait(); close(drained) }()
+	timer := time.NewTimer(o.grace)
+	select {
+	case <-drained:
+	case <-timer.C:
+		o.logger.Warn("calls still running at shutdown", "service", o.name)
+	}
+	timer.Stop()
+	err = shutdown(svc, life, o.grace)
+	s.stop()
+	return err
+}
+
+func shutdown(svc Service, life context.Context, grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(life, grace)
+	defer cancel()
+	if err := svc.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown %s: %w", NameFrom(life), err)
+	}
+	return nil
+}
+
+// server is the NATS side of Run.
+type server struct {
+	nc       *nats.Conn
+	o        options
+	id       string
+	started  time.Time
+	eps      map[string]*endpoint
+	names    []string // sorted endpoint names, for 404 messages
+	life     context.Context
+	sem      chan struct{}
+	inflight sync.WaitGroup
+	stopping atomic.Bool
+	subs     []*nats.Subscription
+}
+
+type endpoint struct {
+	Endpoint
+	subject string
+	mu      sync.Mutex
+	stats   micro.EndpointStats
+}
+
+func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *server {
+	s := &server{
+		nc: nc, o: o, id: nuid.Next(), started: time.Now().UTC(),
+		eps: make(map[string]*endpoint, len(eps)), life: life,
+		sem: make(chan struct{}, o.concurrency),
+	}
+	for _, ep := range eps {
+		subj := bus.ServiceSubject(o.name, ep.Name)
+		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj,
+			stats: micro.EndpointStats{Name: ep.Name, Subject: subj, QueueGroup: QueueGroup}}
+		s.names = append(s.names, ep.Name)
+	}
+	return s
+}
+
+func (s *server) start() error {
+	sub, err := s.nc.QueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.onRequest)
+	if err != nil {
+		return err
+	}
+	s.subs = append(s.subs, sub)
+	if err := sub.SetPendingLimits(1<<20, 256<<20); err != nil {
+		return err
+	}
+	for _, verb := range []micro.Verb{micro.PingVerb, micro.InfoVerb, micro.StatsVerb} {
+		for _, subj := range []string{
+			"$SRV." + verb.String(),
+			"$SRV." + verb.String() + "." + s.o.name,
+			"$SRV." + verb.String() + "." + s.o.name + "." + s.id,
+		} {
+			sub, err := s.nc.Subscribe(subj, s.monitor(verb))
+			if err != nil {
+				return err
+			}
+			s.subs = append(s.subs, sub)
+		}
+	}
+	return s.nc.Flush()
+}
+
+func (s *server) stop() {
+	for _, sub := range s.subs {
+		_ = sub.Unsubscribe()
+	}
+	_ = s.nc.Flush()
+}
+
+func (s *server) identity() micro.ServiceIdentity {
+	return micro.ServiceIdentity{Name: s.o.name, ID: s.id, Version: Version, Metadata: s.o.metadata}
+}
+
+func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
+	return func(m *nats.Msg) {
+		var v any
+		switch verb {
+		case micro.PingVerb:
+			v = micro.Ping{ServiceIdentity: s.identity(), Type: micro.PingResponseType}
+		case micro.InfoVerb:
+			info := micro.Info{ServiceIdentity: s.identity(), Type: micro.InfoResponseType,
+				Description: s.o.description, Endpoints: []micro.EndpointInfo{}}
+			for _, name := range s.names {
+				info.Endpoints = append(info.Endpoints, micro.EndpointInfo{
+					Name: name, Subject: s.eps[name].subject, QueueGroup: QueueGroup,
+					Metadata: map[string]string{"in": typeName(s.eps[name].In), "out": typeName(s.eps[name].Out)},
+				})
+			}
+			v = info
+		case micro.StatsVerb:
+			st := micro.Stats{ServiceIdentity: s.identity(), Type: micro.StatsResponseType, Started: s.started,
+				Endpoints: []*micro.EndpointStats{}}
+			for _, name := range s.names {
+				ep := s.eps[name]
+				ep.mu.Lock()
+				es := ep.stats
+				ep.mu.Unlock()
+				st.Endpoints = append(st.Endpoints, &es)
+			}
+			v = st
+		}
+		data, _ := json.Marshal(v)
+		_ = m.Respond(data)
+	}
+}
+
+func typeName(t reflect.Type) string {
+	if t == nil {
+		return ""
+	}
+	return t.String()
+}
+
+func (s *server) onRequest(m *nats.Msg) {
+	method := strings.TrimPrefix(m.Subject, bus.ServicePrefix+s.o.name+".")
+	if s.stopping.Load() {
+		s.respondError(m, nil, CodeUnavailable, s.o.name+" is shutting down")
+		return
+	}
+	ep, ok := s.eps[method]
+	if !ok {
+		s.respondError(m, nil, CodeUnknownMethod, fmt.Sprintf("unknown method %q of %s; known: %s",
+			method, s.o.name, strings.Join(s.names, ", ")))
+		return
+	}
+	s.sem <- struct{}{}
+	s.inflight.Add(1)
+	go func() {
+		defer func() { <-s.sem; s.inflight.Done() }()
+		s.handle(ep, m)
+	}()
+}
+
+func (s *server) handle(ep *endpoint, m *nats.Msg) {
+	start := time.Now()
+	out, code, msg := s.call(ep, m)
+	var err error
+	if code != 0 {
+		err = s.respondError(m, ep, code, msg)
+	} else {
+		err = m.Respond(out)
+	}
+	ep.mu.Lock()
+	ep.stats.NumRequests++
+	ep.stats.ProcessingTime += time.Since(start)
+	ep.stats.AverageProcessingTime = ep.stats.ProcessingTime / time.Duration(ep.stats.NumRequests)
+	ep.mu.Unlock()
+	if err != nil && !errors.Is(err, nats.ErrMsgNoReply) {
+		s.o.logger.Warn("reply failed", "method", ep.Name, "err", err)
+	}
+}
+
+// call decodes the input, runs the method and encodes the output. A
+// non-zero code means an error reply.
+func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg string) {
+	args := []reflect.Value{reflect.Value{}}
+	ctx := s.life
+	if ms, err := strconv.ParseInt(m.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		defer cancel()
+	}
+	args[0] = reflect.ValueOf(ctx)
+	data := bytes.TrimSpace(m.Data)
+	if ep.In != nil {
+		if len(data) == 0 {
+			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument of type %s; got none", ep.Name, ep.In)
+		}
+		in := reflect.New(ep.In)
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(in.Interface()); err != nil {
+			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument (want %s): %v", ep.Name, ep.In, err)
+		}
+		if dec.More() {
+			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument: data after the JSON value", ep.Name)
+		}
+		if err := Validate(in.Interface()); err != nil {
+			return nil, CodeBadRequest, fmt.Sprintf("%s: %v", ep.Name, err)
+		}
+		args = append(args, in.Elem())
+	} else if len(data) > 0 && string(data) != "null" && string(data) != "{}" && string(data) != `""` {
+		return nil, CodeBadRequest, fmt.Sprintf("%s takes no argument; got %d bytes", ep.Name, len(data))
+	}
+	results, panicked := invoke(ep.fn, args)
+	if panicked != nil {
+		s.o.logger.Error("method panicked", "method", ep.Name, "panic", fmt.Sprint(panicked.v), "stack", panicked.stack)
+		return nil, CodeInternal, fmt.Sprintf("%s panicked: %v", ep.Name, panicked.v)
+	}
+	if errv := results[len(results)-1]; !errv.IsNil() {
+		code, msg := codeOf(errv.Interface().(error))
+		return nil, code, msg
+	}
+	if ep.Out == nil {
+		return nil, 0, ""
+	}
+	out, err := json.Marshal(results[0].Interface())
+	if err != nil {
+		return nil, CodeInternal, fmt.Sprintf("%s: encode result: %v", ep.Name, err)
+	}
+	return out, 0, ""
+}
+
+type panicValue struct {
+	v     any
+	stack string
+}
+
+func invoke(fn reflect.Value, args []reflect.Value) (results []reflect.Value, p *panicValue) {
+	defer func() {
+		if r := recover(); r != nil {
+			p = &panicValue{v: r, stack: string(debug.Stack())}
+		}
+	}()
+	return fn.Call(args), nil
+}
+
+func (s *server) respondError(m *nats.Msg, ep *endpoint, code int, msg string) error {
+	if ep != nil {
+		ep.mu.Lock()
+		ep.stats.NumErrors++
+		ep.stats.LastError = fmt.Sprintf("%d:%s", code, msg)
+		ep.mu.Unlock()
+	}
+	r := nats.NewMsg(m.Reply)
+	r.Header.Set(micro.ErrorHeader, msg)
+	r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
+	return m.RespondMsg(r)
+}

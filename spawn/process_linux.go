@@ -1,0 +1,30 @@
+package spawn
+
+import (
+	"os"
+	"syscall"
+)
+
+// sysProcAttr puts the child in a process group of its own, so that a
+// terminal's Ctrl-C reaches only the parent and the whole group (grandchildren
+// included) can be killed at once.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
+
+// killGroup sends SIGKILL to the process group pgid.
+func killGroup(pgid int) {
+	if pgid > 0 {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+}
+
+// killOwnGroup kills every process in this process's group, this one last.
+func killOwnGroup() {
+	if pg := syscall.Getpgrp(); pg == os.Getpid() {
+		_ = syscall.Kill(-pg, syscall.SIGKILL)
+	}
+}
+
+// closeOnExec keeps fd out of grandchildren.
+func closeOnExec(fd int) { syscall.CloseOnExec(fd) }
