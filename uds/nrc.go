@@ -167,7 +167,6 @@ func (n NRC) String() string {
 	return fmt.Sprintf("%s(0x%02X)", rng, byte(n))
 }
 
-// Error makes an NRC usable as an error; see Server.
-func (n NRC) Error() string {
-	return fmt.Sprintf("uds: negative response code %s (0x%02X)", n.String(), byte(n))
-}
+// Error returns the same as String, so that printing an NRC shows its
+// name whether it is taken as a value or as an error.
+func (n NRC) Error() string { return n.String() }
