@@ -26,8 +26,10 @@ type Conn struct {
 
 	sendSem chan struct{} // holds a token while a message is being sent
 
-	fcMu sync.Mutex
-	fcCh chan fcEvent // non-nil while the sender awaits flow control
+	fcMu     sync.Mutex
+	fcArmed  bool          // the sender awaits flow control
+	fcq      []fcEvent     // flow control frames not yet taken
+	fcNotify chan struct{} // signalled when fcq grows
 
 	rxq chan result
 	rx  reassembly // touched only by the receive goroutine
@@ -62,12 +64,13 @@ func New(b can.Bus, cfg Config) (*Conn, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
-		bus:     b,
-		c:       r,
-		sendSem: make(chan struct{}, 1),
-		rxq:     make(chan result, recvQueue),
-		cancel:  cancel,
-		done:    make(chan struct{}),
+		bus:      b,
+		c:        r,
+		sendSem:  make(chan struct{}, 1),
+		fcNotify: make(chan struct{}, 1),
+		rxq:      make(chan result, recvQueue),
+		cancel:   cancel,
+		done:     make(chan struct{}),
 	}
 	go c.run(ctx)
 	return c, nil
@@ -242,33 +245,47 @@ func (c *Conn) deliver(r result) {
 	}
 }
 
+// maxFCQueue bounds the flow control frames queued for the sender.
+const maxFCQueue = 256
+
 // deliverFC passes a flow control frame to a waiting sender; it is ignored
-// when no sender waits.
+// when no sender waits (an unexpected FC, which the standard ignores).
 func (c *Conn) deliverFC(ev fcEvent) {
 	c.fcMu.Lock()
-	defer c.fcMu.Unlock()
-	if c.fcCh != nil {
-		select {
-		case c.fcCh <- ev:
-		default:
-		}
+	if c.fcArmed && len(c.fcq) < maxFCQueue {
+		c.fcq = append(c.fcq, ev)
+	}
+	c.fcMu.Unlock()
+	select {
+	case c.fcNotify <- struct{}{}:
+	default:
 	}
 }
 
-// armFC makes the receive goroutine pass flow control frames to the channel
-// it returns, until disarmFC.
-func (c *Conn) armFC() chan fcEvent {
-	ch := make(chan fcEvent, 4)
+// armFC makes the receive goroutine queue flow control frames for the
+// sender, until disarmFC.
+func (c *Conn) armFC() {
 	c.fcMu.Lock()
-	c.fcCh = ch
+	c.fcArmed, c.fcq = true, c.fcq[:0]
 	c.fcMu.Unlock()
-	return ch
 }
 
 func (c *Conn) disarmFC() {
 	c.fcMu.Lock()
-	c.fcCh = nil
+	c.fcArmed, c.fcq = false, c.fcq[:0]
 	c.fcMu.Unlock()
+}
+
+// nextFC takes the oldest queued flow control frame.
+func (c *Conn) nextFC() (fcEvent, bool) {
+	c.fcMu.Lock()
+	defer c.fcMu.Unlock()
+	if len(c.fcq) == 0 {
+		return fcEvent{}, false
+	}
+	ev := c.fcq[0]
+	c.fcq = append(c.fcq[:0], c.fcq[1:]...)
+	return ev, true
 }
 
 // deadlineCtx is a context with a deadline that is replaced once expired.

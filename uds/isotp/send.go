@@ -91,7 +91,7 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 	cfData := c.c.txDL - ae - 1
 
 	// Arm before the first frame goes out: the answer may come at once.
-	fcCh := c.armFC()
+	c.armFC()
 	defer c.disarmFC()
 	f, err := c.c.frame(c.c.txID, c.c.txAE, PDU{Type: FirstFrame, Escape: esc, Length: uint32(n), Data: msg[:ffData]})
 	if err != nil {
@@ -106,7 +106,7 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 	defer tm.Stop()
 	off, sn := ffData, uint8(1)
 	for off < n {
-		fc, err := c.waitFC(ctx, fcCh, tm)
+		fc, err := c.waitFC(ctx, tm)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 			}
 			end := min(off+cfData, n)
 			if bs != 0 && i == bs-1 && end < n {
-				fcCh = c.armFC() // the block's last CF: the next FC may come at once
+				c.armFC() // the block's last CF: the next FC may come at once
 			}
 			f, err := c.c.frame(c.c.txID, c.c.txAE, PDU{Type: ConsecutiveFrame, SeqNum: sn, Data: msg[off:end]})
 			if err != nil {
@@ -140,35 +140,39 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 
 // waitFC waits for a flow control frame that lets the sender continue:
 // it sits out up to N_WFTmax WAIT frames, each restarting N_Bs.
-func (c *Conn) waitFC(ctx context.Context, ch chan fcEvent, tm *time.Timer) (PDU, error) {
+func (c *Conn) waitFC(ctx context.Context, tm *time.Timer) (PDU, error) {
 	tm.Reset(c.c.nBs)
 	defer tm.Stop()
 	waits := 0
 	for {
-		select {
-		case ev := <-ch:
-			if ev.err != nil {
-				return PDU{}, ev.err
+		ev, ok := c.nextFC()
+		if !ok {
+			select {
+			case <-c.fcNotify:
+				continue
+			case <-tm.C:
+				return PDU{}, ErrTimeoutBs
+			case <-ctx.Done():
+				return PDU{}, ctx.Err()
+			case <-c.done:
+				return PDU{}, c.stopErr()
 			}
-			switch ev.p.Status {
-			case FlowContinue:
-				c.disarmFC()
-				return ev.p, nil
-			case FlowWait:
-				waits++
-				if waits > c.c.wftMax {
-					return PDU{}, fmt.Errorf("%w: %d WAIT frames, at most %d", ErrWaitLimit, waits, c.c.wftMax)
-				}
-				tm.Reset(c.c.nBs)
-			default:
-				return PDU{}, ErrOverflow
+		}
+		if ev.err != nil {
+			return PDU{}, ev.err
+		}
+		switch ev.p.Status {
+		case FlowContinue:
+			c.disarmFC()
+			return ev.p, nil
+		case FlowWait:
+			waits++
+			if waits > c.c.wftMax {
+				return PDU{}, fmt.Errorf("%w: %d WAIT frames, at most %d", ErrWaitLimit, waits, c.c.wftMax)
 			}
-		case <-tm.C:
-			return PDU{}, ErrTimeoutBs
-		case <-ctx.Done():
-			return PDU{}, ctx.Err()
-		case <-c.done:
-			return PDU{}, c.stopErr()
+			tm.Reset(c.c.nBs)
+		default:
+			return PDU{}, ErrOverflow
 		}
 	}
 }
