@@ -28,6 +28,15 @@ func unhex(tb testing.TB, s string) []byte {
 	return b
 }
 
+// mustHex is unhex for constants of handlers that have no testing.TB.
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func spaced(b []byte) string { return fmt.Sprintf("% X", b) }
 
 // golden compares got with testdata/name, or rewrites the file with -update.
