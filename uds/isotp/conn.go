@@ -148,6 +148,8 @@ func (c *Conn) run(ctx context.Context) {
 	// consecutive frames costs no context per frame.
 	var cr deadlineCtx
 	defer cr.stop()
+	// r is reused: handle copies what it keeps out of the frame.
+	var r can.Received
 	for {
 		rctx := ctx
 		if c.rx.active {
@@ -160,7 +162,8 @@ func (c *Conn) run(ctx context.Context) {
 			}
 			rctx = cr.ctx
 		}
-		r, err := c.bus.Recv(rctx)
+		var err error
+		r, err = c.bus.Recv(rctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return

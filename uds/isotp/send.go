@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
+
+	"github.com/bgkit/bgkit/can"
 )
 
 // Send transmits msg to the peer: in a single frame when it fits, else as a
@@ -93,11 +96,13 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 	// Arm before the first frame goes out: the answer may come at once.
 	c.armFC()
 	defer c.disarmFC()
+	tx := newTxGuard(ctx, c.c.nAs)
+	defer tx.stop()
 	f, err := c.c.frame(c.c.txID, c.c.txAE, PDU{Type: FirstFrame, Escape: esc, Length: uint32(n), Data: msg[:ffData]})
 	if err != nil {
 		return err
 	}
-	if err := c.sendFrame(ctx, f); err != nil {
+	if err := tx.send(c.bus, f); err != nil {
 		return err
 	}
 
@@ -129,7 +134,7 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 				return err
 			}
 			last = time.Now()
-			if err := c.sendFrame(ctx, f); err != nil {
+			if err := tx.send(c.bus, f); err != nil {
 				return err
 			}
 			off, sn = end, (sn+1)&0x0F
@@ -175,4 +180,42 @@ func (c *Conn) waitFC(ctx context.Context, tm *time.Timer) (PDU, error) {
 			return PDU{}, ErrOverflow
 		}
 	}
+}
+
+// txGuard bounds each frame of a message by N_As without a context per
+// frame: one timer, reset for every frame, cancels the message's context
+// when a frame takes too long.
+type txGuard struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	nAs    time.Duration
+	timer  *time.Timer
+	fired  atomic.Bool
+}
+
+func newTxGuard(parent context.Context, nAs time.Duration) *txGuard {
+	g := &txGuard{nAs: nAs}
+	g.ctx, g.cancel = context.WithCancel(parent)
+	g.timer = time.AfterFunc(time.Hour, func() {
+		g.fired.Store(true)
+		g.cancel()
+	})
+	g.timer.Stop()
+	return g
+}
+
+// send hands f to b within N_As.
+func (g *txGuard) send(b can.Bus, f can.Frame) error {
+	g.timer.Reset(g.nAs)
+	err := b.Send(g.ctx, f)
+	g.timer.Stop()
+	if err != nil && g.fired.Load() {
+		return ErrTimeoutAs
+	}
+	return err
+}
+
+func (g *txGuard) stop() {
+	g.timer.Stop()
+	g.cancel()
 }
