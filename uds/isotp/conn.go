@@ -99,7 +99,9 @@ func (c *Conn) stopErr() error {
 // (wrong sequence number, N_Cr timeout, a frame shorter than announced, an
 // unexpected first or single frame) is reported as an error by the Recv
 // that would have returned the message; the next Recv continues with the
-// following message.
+// following message. Up to 64 messages wait for Recv; while that many are
+// queued, further single frames are dropped and first frames are answered
+// with FC OVFLW.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	if c.closed.Load() {
 		return nil, fmt.Errorf("isotp recv: %w", ErrClosed)

@@ -365,3 +365,20 @@ func TestWaitUntil(t *testing.T) {
 		t.Errorf("cancelled spin: %v", err)
 	}
 }
+
+// TestPacedHub round-trips over a hub that paces frames like a 1 Mbit/s
+// bus, so that sender and receiver run at bus speed, with blocks and STmin.
+func TestPacedHub(t *testing.T) {
+	ctx := testCtx(t)
+	h := can.NewHub(can.WithBitrate(1_000_000))
+	cfg := withBlock(tester, 8, 0)
+	a := newConn(t, h, cfg)
+	b := newConn(t, h, withBlock(peer(cfg), 16, 200*time.Microsecond))
+	start := time.Now()
+	exchange(t, ctx, a, b, payload(4095))
+	// 586 frames of about 111 bits each cannot pass in less than 65 ms.
+	if d := time.Since(start); d < 60*time.Millisecond {
+		t.Errorf("4095 bytes took %v on a paced 1 Mbit/s hub", d)
+	}
+	exchange(t, ctx, b, a, payload(4095))
+}
