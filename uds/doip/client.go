@@ -287,6 +287,11 @@ func (s *session) activate(ctx context.Context) (RoutingActivationResponse, erro
 	case r := <-s.routing:
 		return r.resp, r.err
 	case <-s.done:
+		select { // an entity that denies routing closes right after its response
+		case r := <-s.routing:
+			return r.resp, r.err
+		default:
+		}
 		return RoutingActivationResponse{}, s.lost()
 	case <-ctx.Done():
 		return RoutingActivationResponse{}, ctx.Err()

@@ -543,3 +543,36 @@ func TestEntityStatusAndPowerMode(t *testing.T) {
 		t.Fatalf("power mode %v, %v", got, err)
 	}
 }
+
+func TestClientMessageTooLarge(t *testing.T) {
+	s := startServer(t, doip.ServerConfig{Handler: udsEcho, MaxPayload: 32})
+	d := dial(t, s, doip.ClientConfig{}).DiagConn(ecu)
+	ctx := testCtx(t)
+	big := append([]byte{0x36, 0x01}, make([]byte, 64)...)
+	if err := d.Send(ctx, big); !errors.Is(err, doip.HeaderNACKMessageTooLarge) {
+		t.Fatalf("err = %v, want %v", err, doip.HeaderNACKMessageTooLarge)
+	}
+	// The entity discarded the message and the connection goes on.
+	if err := d.Send(ctx, []byte{0x3E, 0x00}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.Recv(ctx); err != nil || !bytes.Equal(got, []byte{0x7E, 0x00}) {
+		t.Fatalf("got % X, %v", got, err)
+	}
+}
+
+// TestClientNACKBeforeClose checks that a NACK followed at once by the
+// entity closing the socket reaches Send as the NACK.
+func TestClientNACKBeforeClose(t *testing.T) {
+	for range 20 {
+		c, e := fakeEntity(t, doip.ClientConfig{})
+		errc := make(chan error, 1)
+		go func() { errc <- c.DiagConn(ecu).Send(testCtx(t), []byte{0x3E, 0x00}) }()
+		e.read()
+		e.write(doip.DiagnosticNACK{SourceAddress: ecu, TargetAddress: tester, Code: doip.DiagNACKInvalidSourceAddress})
+		e.Close()
+		if err := <-errc; !errors.Is(err, doip.DiagNACKInvalidSourceAddress) {
+			t.Fatalf("err = %v, want %v", err, doip.DiagNACKInvalidSourceAddress)
+		}
+	}
+}

@@ -69,6 +69,11 @@ func (d *DiagConn) send(ctx context.Context, msg []byte) error {
 	case err := <-d.ack:
 		return err
 	case <-s.done:
+		select { // a NACK that came just before the entity closed
+		case err := <-d.ack:
+			return err
+		default:
+		}
 		return s.lost()
 	case <-ctx.Done():
 		return ctx.Err()
