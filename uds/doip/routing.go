@@ -60,11 +60,13 @@ func (c RoutingActivationCode) String() string {
 func (c RoutingActivationCode) Error() string { return "routing activation: " + c.String() }
 
 // closesSocket reports whether ISO 13400-2 has the entity close the socket
-// after answering with this code.
+// after answering with this code: every denial but missing authentication,
+// after which the tester may authenticate and ask again.
 func (c RoutingActivationCode) closesSocket() bool {
 	switch c {
 	case RoutingUnknownSourceAddress, RoutingAllSocketsRegistered, RoutingDifferentSourceAddress,
-		RoutingSourceAddressActive, RoutingUnsupportedActivationType, RoutingRequiresTLS:
+		RoutingSourceAddressActive, RoutingRejectedConfirmation, RoutingUnsupportedActivationType,
+		RoutingRequiresTLS:
 		return true
 	}
 	return false
