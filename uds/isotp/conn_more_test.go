@@ -336,7 +336,7 @@ func TestSTminPacing(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i > 0 {
-			if gap := r.Time.Sub(last); gap < st-50*time.Microsecond {
+			if gap := r.Time.Sub(last); gap < st {
 				t.Errorf("CF %d came %v after the previous one, STmin %v", i+1, gap, st)
 			}
 		}

@@ -116,8 +116,9 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 			return err
 		}
 		bs, gap := int(fc.BlockSize), fc.STmin.Duration()
-		// Each CF is scheduled from the time the previous one was sent,
-		// so waiting errors do not accumulate.
+		// Each CF is due STmin after the bus took the previous one (STmin
+		// runs from the end of a frame), an absolute deadline, so waiting
+		// errors do not accumulate.
 		var last time.Time
 		for i := 0; off < n && (bs == 0 || i < bs); i++ {
 			if i > 0 && gap > 0 {
@@ -133,10 +134,10 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 			if err != nil {
 				return err
 			}
-			last = time.Now()
 			if err := tx.send(c.bus, f); err != nil {
 				return err
 			}
+			last = time.Now()
 			off, sn = end, (sn+1)&0x0F
 		}
 	}
