@@ -576,3 +576,80 @@ func TestClientNACKBeforeClose(t *testing.T) {
 		}
 	}
 }
+
+// TestClientDialEntityFails plays an entity that refuses the routing
+// activation request with a generic NACK, or closes without a word.
+func TestClientDialEntityFails(t *testing.T) {
+	tests := []struct {
+		name    string
+		reply   doip.Message // nil: close the connection
+		wantErr error
+	}{
+		{"generic NACK", doip.GenericNACK{Code: doip.HeaderNACKOutOfMemory}, doip.HeaderNACKOutOfMemory},
+		{"closed", nil, doip.ErrConnectionLost},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			done := make(chan error, 1)
+			go func() {
+				conn, err := ln.Accept()
+				if err != nil {
+					done <- err
+					return
+				}
+				defer conn.Close()
+				if _, _, err := doip.NewReader(conn).ReadMessage(); err != nil {
+					done <- err
+					return
+				}
+				if tc.reply != nil {
+					b, _ := doip.MarshalMessage(doip.Version2012, tc.reply)
+					_, err = conn.Write(b)
+				}
+				done <- err
+			}()
+			c, err := doip.Dial(testCtx(t), ln.Addr().String(), doip.ClientConfig{})
+			if err == nil {
+				c.Close()
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestClientRecvQueue checks that a DiagConn keeps the newest 32 responses
+// when nobody receives them.
+func TestClientRecvQueue(t *testing.T) {
+	c, e := fakeEntity(t, doip.ClientConfig{})
+	d := c.DiagConn(ecu)
+	if d.TargetAddress() != ecu {
+		t.Fatalf("TargetAddress = 0x%04X", d.TargetAddress())
+	}
+	const n = 40
+	for i := range n {
+		e.write(doip.DiagnosticMessage{SourceAddress: ecu, TargetAddress: tester, Data: []byte{byte(i)}})
+	}
+	// An alive check answered after the responses shows they were all read.
+	e.write(doip.AliveCheckRequest{})
+	e.expect(doip.AliveCheckResponse{SourceAddress: tester})
+	ctx := testCtx(t)
+	for i := n - 32; i < n; i++ {
+		got, err := d.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] != byte(i) {
+			t.Fatalf("got response %d, want %d", got[0], i)
+		}
+	}
+}

@@ -346,6 +346,13 @@ func TestStrings(t *testing.T) {
 		{"VIN", testVIN.String(), "WVWZZZ1JZXW000001"},
 		{"EID", testEID.String(), "00:1a:2b:3c:4d:5e"},
 		{"power mode", doip.PowerModeReady.String(), "ready"},
+		{"reserved power mode", doip.PowerMode(9).String(), "reserved mode 0x09"},
+		{"header", doip.Header{Version: 2, Type: doip.TypeAliveCheckRequest}.String(), "v0x02 alive check request len 0"},
+		{"reserved header NACK", doip.HeaderNACKCode(7).String(), "reserved code 0x07"},
+		{"reserved diag NACK", doip.DiagNACKCode(0).String(), "reserved code 0x00"},
+		{"GID", testGID.String(), "10:20:30:40:50:60"},
+		{"header error", (&doip.HeaderError{Header: doip.Header{Version: 2, Type: 0x1234, Length: 1}, Code: doip.HeaderNACKUnknownPayloadType}).Error(),
+			"doip: header v0x02 payload type 0x1234 len 1: unknown payload type"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
