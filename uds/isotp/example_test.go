@@ -7,8 +7,12 @@ import (
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/uds"
 	"github.com/bgkit/bgkit/uds/isotp"
 )
+
+// A Conn is a UDS transport.
+var _ uds.Transport = (*isotp.Conn)(nil)
 
 // Two Conns on an in-process hub: a tester reads the VIN from an ECU, whose
 // 20-byte answer travels as a first frame and two consecutive frames.
