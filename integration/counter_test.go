@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bgkit/bgkit/controller"
@@ -107,3 +111,49 @@ func (c CounterController) Value(ctx context.Context) (int, error) {
 }
 
 func (c CounterController) Reset(ctx context.Context) error { return c.Call(ctx, "reset", nil, nil) }
+
+// Exit ends the process with code, as a crash would.
+func (s *CounterService) Exit(ctx context.Context, code int) error {
+	fmt.Fprintf(os.Stderr, "exiting with %d\n", code)
+	os.Exit(code)
+	return nil
+}
+
+// Stderr writes a line to stderr.
+func (s *CounterService) Stderr(ctx context.Context, line string) error {
+	_, err := fmt.Fprintln(os.Stderr, line)
+	return err
+}
+
+// Crash panics in a goroutine of its own, which kills the process.
+func (s *CounterService) Crash(ctx context.Context) error {
+	go func() { panic("crash test") }()
+	select {}
+}
+
+// IgnoreTerm makes the process ignore SIGTERM.
+func (s *CounterService) IgnoreTerm(ctx context.Context) error {
+	signal.Ignore(syscall.SIGTERM)
+	return nil
+}
+
+// Grandchild starts a long sleep in the service's process group and
+// returns its pid.
+func (s *CounterService) Grandchild(ctx context.Context) (int, error) {
+	cmd := exec.Command("sleep", "300")
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	go cmd.Wait()
+	return cmd.Process.Pid, nil
+}
+
+// Sleep waits ms milliseconds or until the call's deadline.
+func (s *CounterService) Sleep(ctx context.Context, ms int) error {
+	select {
+	case <-time.After(time.Duration(ms) * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

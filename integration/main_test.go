@@ -2,13 +2,17 @@ package integration
 
 import (
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/bgkit/bgkit/spawn"
 )
 
 func TestMain(m *testing.M) {
-	spawn.Register(NewCounterService)
+	spawn.RegisterKind("counter", NewCounterService)
 	spawn.Main()
+	if n, err := strconv.Atoi(os.Getenv(helperParentEnv)); err == nil {
+		helperParent(n)
+	}
 	os.Exit(m.Run())
 }

@@ -23,6 +23,10 @@ import (
 
 var mainCalled atomic.Bool
 
+// parentGoneBudget is how long a child whose parent died may take to shut
+// down before it kills its process group.
+const parentGoneBudget = 300 * time.Millisecond
+
 // Main must be called first in main (or TestMain), after the services are
 // registered. In a parent it returns at once. In a child spawned by Run it
 // serves the service and exits the process; it never returns.
@@ -81,9 +85,12 @@ func childMain() int {
 			slog.Warn("stopping: " + why)
 			stop()
 			// No parent to wait for us: do not outlive it by more than a moment.
-			time.AfterFunc(boot.Grace/2+100*time.Millisecond, killOwnGroup)
+			time.AfterFunc(min(boot.Grace, parentGoneBudget), killOwnGroup)
 		}
 	}
+	// With the parent gone, writes to stderr fail with EPIPE instead of
+	// killing the process before it has cleaned up.
+	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
@@ -140,6 +147,10 @@ func childMain() int {
 		slog.Error("shutdown failed", "err", err)
 		return exitShutdown
 	case parentGone.Load():
+		// Nobody is left to reap what this service started: take the
+		// whole process group down, this process last.
+		h.Close(context.Background())
+		killOwnGroup()
 		return exitParentEnd
 	}
 	return exitOK

@@ -43,6 +43,6 @@
 // A child holds the read end of a pipe whose write end only the parent
 // has. When the parent dies — even by SIGKILL — the pipe reaches EOF and the
 // child shuts down and kills its process group, grandchildren included,
-// within half its grace period. A child on the embedded bus also stops when
+// within 300 ms. A child on the embedded bus also stops when
 // its connection drops.
 package spawn

@@ -272,6 +272,7 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	var why string
 	select {
 	case r := <-ch:
+		ch = nil
 		switch {
 		case r.err == nil && r.st.Ready:
 			go p.watch()
@@ -286,10 +287,17 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	case <-ctx.Done():
 		why = ctx.Err().Error()
 	}
-	killGroup(p.h.pid)
-	p.finish()
-	if r := <-ch; r.err == nil && r.st.Error != "" && why == "exited before it was ready" {
-		why = r.st.Error
+	if why == "" || ch != nil {
+		killGroup(p.h.pid)
+	} else {
+		// The child reported why it cannot start and is exiting: let it,
+		// so its exit status is its own.
+		t := time.AfterFunc(time.Second, func() { killGroup(p.h.pid) })
+		defer t.Stop()
+	}
+	p.finish() // closes the status pipe, so the reader above returns
+	if ch != nil {
+		<-ch
 	}
 	ee, _ := p.h.err.(*ExitError)
 	msg := why

@@ -1,0 +1,117 @@
+package integration
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/spawn"
+)
+
+func TestLogRecordReachesParent(t *testing.T) {
+	ctx := context.Background()
+	b := startBus(t)
+	rec := newRecorder()
+	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Terminate(ctx)
+	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
+	before := time.Now()
+	if err := c.Call(ctx, "hello", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	r := rec.wait(t, 5*time.Second, msgIs("hello"))
+	if r.Level != slog.LevelInfo {
+		t.Errorf("level = %v, want INFO", r.Level)
+	}
+	// The record keeps the child's time, not the time the parent got it.
+	if r.Time.Before(before.Add(-time.Millisecond)) || r.Time.After(after) {
+		t.Errorf("time %v not within the call [%v, %v]", r.Time, before, after)
+	}
+	a := attrs(r)
+	if a["k"].String() != "v" {
+		t.Errorf("k = %v, want v", a["k"])
+	}
+	if a["service"].String() != "COUNTER_SERVICE" {
+		t.Errorf("service = %v", a["service"])
+	}
+	if a["pid"].Int64() != int64(h.PID()) {
+		t.Errorf("pid = %v, want %d", a["pid"], h.PID())
+	}
+	// Records logged during Initialize arrived too.
+	rec.wait(t, time.Second, msgIs("counter ready"))
+}
+
+// TestShutdownLogsAllArrive: 10,000 records logged in Shutdown all reach
+// the parent, in order, before Terminate returns.
+func TestShutdownLogsAllArrive(t *testing.T) {
+	ctx := context.Background()
+	b := startBus(t)
+	rec := newRecorder()
+	const n = 10000
+	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1, ShutdownLogs: n}, spawn.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Terminate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := int64(0)
+	for _, r := range rec.all() {
+		if r.Message != "bye" {
+			continue
+		}
+		if got := attrs(r)["i"].Int64(); got != next {
+			t.Fatalf("record %d out of order or missing: got i=%d", next, got)
+		}
+		next++
+	}
+	if next != n {
+		t.Fatalf("got %d of %d shutdown records before Terminate returned", next, n)
+	}
+}
+
+func TestStderrAndPanicRelayed(t *testing.T) {
+	ctx := context.Background()
+	b := startBus(t)
+	rec := newRecorder()
+	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
+	if err := c.Call(ctx, "stderr", "plain stderr line", nil); err != nil {
+		t.Fatal(err)
+	}
+	r := rec.wait(t, 5*time.Second, msgIs("plain stderr line"))
+	if r.Level != slog.LevelWarn || attrs(r)["stream"].String() != "stderr" || attrs(r)["service"].String() != "COUNTER_SERVICE" {
+		t.Errorf("stderr record: level %v attrs %v", r.Level, attrs(r))
+	}
+	// A panic in a goroutine kills the child; its trace is one ERROR record.
+	// (Published without a reply subject: the call never returns.)
+	if err := b.Conn().Publish("svc.COUNTER_SERVICE.crash", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-h.Done()
+	r = rec.wait(t, time.Second, msgIs("panic: crash test"))
+	if r.Level != slog.LevelError {
+		t.Errorf("panic record level = %v", r.Level)
+	}
+	trace := attrs(r)["trace"].String()
+	if !strings.Contains(trace, "goroutine") || !strings.Contains(trace, "Crash") {
+		t.Errorf("trace lacks the stack: %q", trace)
+	}
+	if h.Err() == nil || !strings.Contains(h.Err().Error(), "exit status 2") {
+		t.Errorf("Err = %v, want exit status 2", h.Err())
+	}
+	// The parent reports the crash at ERROR.
+	rec.wait(t, time.Second, func(r slog.Record) bool {
+		return r.Level == slog.LevelError && r.Message == "service exited unexpectedly"
+	})
+}
