@@ -206,7 +206,7 @@ func TestVirtualFilters(t *testing.T) {
 	nc := connect(t, s)
 	a := newVirtual(t, nc, "bus0")
 	b := newVirtual(t, connect(t, s), "bus0", WithFilters(
-		Filter{ID: 0x7E8, Mask: 0x7F8 | EFFFlag | RTRFlag},         // standard 7E8–7EF data frames
+		Filter{ID: 0x7E8, Mask: 0x7F8 | EFFFlag | RTRFlag},           // standard 7E8–7EF data frames
 		Filter{ID: 0x18DAF100 | EFFFlag, Mask: 0x1FFFFF00 | EFFFlag}, // extended 18DAF1xx
 	))
 	frames := []struct {
