@@ -1,0 +1,57 @@
+# bgkit build. `make test` installs what the tests need into ./bin (git-ignored).
+GO        ?= go
+BIN       := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+
+NATS_CLI_VERSION    := v0.5.0
+NATS_SERVER_VERSION := v2.15.2
+
+# Packages whose concurrency matters most run under the race detector.
+RACE_PKGS := ./bus/... ./embeddednats/... ./service/... ./spawn/... ./controller/... \
+             ./logfwd/... ./can/... ./uds/... ./bgkittest/... ./services/... ./integration/...
+FUZZTIME  ?= 10s
+BENCHTIME ?= 1x
+
+.PHONY: all test test-short bench fuzz lint tools clean
+
+all: lint test
+
+tools: $(BIN)/.nats-$(NATS_CLI_VERSION) $(BIN)/.nats-server-$(NATS_SERVER_VERSION)
+
+$(BIN)/.nats-$(NATS_CLI_VERSION):
+	GOBIN=$(BIN) $(GO) install github.com/nats-io/natscli/nats@$(NATS_CLI_VERSION)
+	@touch $@
+
+$(BIN)/.nats-server-$(NATS_SERVER_VERSION):
+	GOBIN=$(BIN) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
+	@touch $@
+
+test: tools
+	$(GO) vet ./...
+	BGKIT_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 8m $(RACE_PKGS)
+	@rest=$$($(GO) list ./... | grep -v -E '/(bus|embeddednats|service|spawn|controller|logfwd|can|uds|bgkittest|services|integration)(/|$$)' || true); \
+	if [ -n "$$rest" ]; then echo "$(GO) test $$rest"; BGKIT_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 8m $$rest; fi
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# Benchmarks print Go's benchmark lines, then a table of the figures.
+bench: tools
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 20m ./... | tee bench.out
+	@$(GO) run ./internal/benchtable < bench.out
+
+# Every fuzz target for FUZZTIME each.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN) bench.out
