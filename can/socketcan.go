@@ -23,6 +23,7 @@ import (
 type SocketCAN struct {
 	iface   string
 	conn    net.Conn
+	txMu    sync.Mutex // one write, and its deadline, at a time
 	tx      *socketcan.Transmitter
 	filters []Filter
 
@@ -95,7 +96,7 @@ func (s *SocketCAN) receive(rx *socketcan.Receiver) {
 func (s *SocketCAN) Interface() string { return s.iface }
 
 // Send writes f to the interface. A deadline of ctx becomes the write
-// deadline.
+// deadline; concurrent Sends write one at a time.
 func (s *SocketCAN) Send(ctx context.Context, f Frame) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -108,6 +109,15 @@ func (s *SocketCAN) Send(ctx context.Context, f Frame) error {
 	ef, err := ToEinride(f)
 	if err != nil {
 		return fmt.Errorf("can: send on socketcan %s: %w", s.iface, err)
+	}
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		// The transmitter sets a deadline only when ctx has one: clear
+		// what an earlier Send left behind.
+		if err := s.conn.SetWriteDeadline(time.Time{}); err != nil {
+			return fmt.Errorf("can: send on socketcan %s: %w", s.iface, err)
+		}
 	}
 	if err := s.tx.TransmitFrame(ctx, ef); err != nil {
 		select {

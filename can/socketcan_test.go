@@ -175,6 +175,21 @@ func TestSocketCANSendErrors(t *testing.T) {
 	}
 }
 
+// TestSocketCANDeadlineCleared checks that a deadline of one Send does
+// not outlive it.
+func TestSocketCANDeadlineCleared(t *testing.T) {
+	s, kernel := pipeSocketCAN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	if err := s.Send(ctx, frame(1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Send with deadline = %v, want os.ErrDeadlineExceeded", err)
+	}
+	go io.Copy(io.Discard, kernel)
+	if err := s.Send(context.Background(), frame(2)); err != nil {
+		t.Errorf("Send without deadline after a timed-out one = %v", err)
+	}
+}
+
 func TestSocketCANClose(t *testing.T) {
 	ours, kernel := net.Pipe()
 	defer kernel.Close()
