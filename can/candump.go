@@ -52,7 +52,7 @@ func (e *LogEntry) UnmarshalText(text []byte) error {
 // without a trailing newline: "(1436509052.249713) can0 123#DEADBEEF".
 func (e LogEntry) String() string {
 	var buf [32 + 16 + maxTextLen]byte
-	return string(appendLogEntry(buf[:0], &e))
+	return string(appendLogEntry(buf[:0], &e, false))
 }
 
 // AppendText appends the entry as String formats it. It fails for an entry
@@ -63,7 +63,7 @@ func (e LogEntry) AppendText(b []byte) ([]byte, error) {
 	if err := e.validate(); err != nil {
 		return b, err
 	}
-	return appendLogEntry(b, &e), nil
+	return appendLogEntry(b, &e, false), nil
 }
 
 // MarshalText returns the entry as String formats it; see AppendText for
@@ -93,14 +93,18 @@ func (e *LogEntry) validate() error {
 	return nil
 }
 
-func appendLogEntry(dst []byte, e *LogEntry) []byte {
+// appendLogEntry formats e with 6 decimals, or 9 when nano is set.
+func appendLogEntry(dst []byte, e *LogEntry, nano bool) []byte {
 	sec := e.Time.Unix()
-	usec := e.Time.Nanosecond() / 1000
 	dst = append(dst, '(')
 	// candump writes "%010lu.%06lu".
 	dst = appendPadded(dst, uint64(max(sec, 0)), 10)
 	dst = append(dst, '.')
-	dst = appendPadded(dst, uint64(usec), 6)
+	if nano {
+		dst = appendPadded(dst, uint64(e.Time.Nanosecond()), 9)
+	} else {
+		dst = appendPadded(dst, uint64(e.Time.Nanosecond()/1000), 6)
+	}
 	dst = append(dst, ')', ' ')
 	dst = append(dst, e.Interface...)
 	dst = append(dst, ' ')
@@ -296,6 +300,10 @@ func (r *LogReader) Line() int { return r.line }
 // LogWriter writes a candump log file: one line per entry, as candump -l
 // writes them. Output is buffered: call Flush when done.
 type LogWriter struct {
+	// Nanoseconds makes timestamps carry 9 decimals instead of candump's 6.
+	// LogReader reads both; canplayer reads only 6.
+	Nanoseconds bool
+
 	w   *bufio.Writer
 	buf []byte
 }
@@ -308,11 +316,10 @@ func NewLogWriter(w io.Writer) *LogWriter {
 // Write writes one entry. It fails for an entry that LogEntry.AppendText
 // rejects, writing nothing.
 func (w *LogWriter) Write(e LogEntry) error {
-	b, err := e.AppendText(w.buf[:0])
-	if err != nil {
+	if err := e.validate(); err != nil {
 		return fmt.Errorf("can: write log entry: %w", err)
 	}
-	b = append(b, '\n')
+	b := append(appendLogEntry(w.buf[:0], &e, w.Nanoseconds), '\n')
 	w.buf = b
 	if _, err := w.w.Write(b); err != nil {
 		return fmt.Errorf("can: write log entry: %w", err)

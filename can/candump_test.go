@@ -279,6 +279,26 @@ func TestLogReaderErrors(t *testing.T) {
 	}
 }
 
+func TestLogWriterNanoseconds(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewLogWriter(&buf)
+	w.Nanoseconds = true
+	e := LogEntry{Time: time.Unix(1436509052, 249713123), Interface: "can0", Frame: frame(0x123, 1)}
+	if err := w.Write(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "(1436509052.249713123) can0 123#01\n"; buf.String() != want {
+		t.Fatalf("wrote %q, want %q", buf.String(), want)
+	}
+	got, err := NewLogReader(&buf).Next()
+	if err != nil || !got.Time.Equal(e.Time) || got.Frame != e.Frame {
+		t.Errorf("read back %+v, %v", got, err)
+	}
+}
+
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
