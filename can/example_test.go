@@ -142,7 +142,7 @@ func ExampleParseSpec() {
 	// Output:
 	// kind virtual, name bus0
 	// kind socketcan, name can0
-	// can: invalid bus spec "virtual:can.bus0": invalid bus name: "can.bus0": character '.' is not allowed in a NATS subject token
+	// can: invalid bus spec "virtual:can.bus0": invalid bus or interface name: "can.bus0": character '.' is not allowed in a NATS subject token
 	// can: invalid bus spec "serial:ttyS0": unknown kind "serial" (want virtual or socketcan)
 }
 

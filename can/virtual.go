@@ -25,7 +25,7 @@ const NodeHeader = "Can-Node"
 
 // ErrInvalidName is wrapped by the errors for a bus or interface name that
 // cannot be used.
-var ErrInvalidName = errors.New("invalid bus name")
+var ErrInvalidName = errors.New("invalid bus or interface name")
 
 // Subject returns the NATS subject of the virtual bus name: "can." + name.
 func Subject(name string) string { return SubjectPrefix + name }
