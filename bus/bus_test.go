@@ -1,0 +1,113 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/bgkit/bgkit/bus"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestValidateName(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		wantErr bool
+	}{
+		{"COUNTER_SERVICE", false},
+		{"ecu-sim-2", false},
+		{"", true},
+		{"A.B", true},
+		{"A B", true},
+		{"A*", true},
+		{">", true},
+		{strings.Repeat("A", 65), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := bus.ValidateName(tc.name)
+			if (err != nil) != tc.wantErr || (err != nil && !errors.Is(err, bus.ErrBadName)) {
+				t.Fatalf("ValidateName(%q) = %v", tc.name, err)
+			}
+		})
+	}
+}
+
+func TestSubjects(t *testing.T) {
+	if got := bus.ServiceSubject("X", "add"); got != "svc.X.add" {
+		t.Error(got)
+	}
+	if got := bus.LogSubject("X"); got != "log.X" {
+		t.Error(got)
+	}
+	if got := bus.CANSubject("bus0"); got != "can.bus0" {
+		t.Error(got)
+	}
+}
+
+func TestCredentialsShareURLAndString(t *testing.T) {
+	c := bus.Credentials{URL: "nats://127.0.0.1:4222", User: "u", Password: "p@ss"}
+	if got := c.ShareURL(); got != "nats://u:p%40ss@127.0.0.1:4222" {
+		t.Errorf("ShareURL = %q", got)
+	}
+	if s := c.String(); strings.Contains(s, "p@ss") || !strings.Contains(s, "user u") {
+		t.Errorf("String = %q leaks or lacks the user", s)
+	}
+	if got := (bus.Credentials{URL: "nats://h:1", Token: "tok"}).ShareURL(); got != "nats://tok@h:1" {
+		t.Errorf("token ShareURL = %q", got)
+	}
+}
+
+func TestGrantRevoke(t *testing.T) {
+	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err := b.Grant("SVC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User != "SVC" || c.Password == "" || c.Password == b.Credentials().Password || c.InboxPrefix != "_INBOX_SVC" || !c.Embedded {
+		t.Fatalf("grant = %+v", c)
+	}
+	if _, err := b.Grant("SVC"); !errors.Is(err, bus.ErrGranted) {
+		t.Fatalf("second grant = %v", err)
+	}
+	if _, err := b.Grant("bad name"); !errors.Is(err, bus.ErrBadName) {
+		t.Fatalf("bad name grant = %v", err)
+	}
+	child, err := bus.Dial(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Close()
+	b.Revoke("SVC")
+	if _, err := b.Grant("SVC"); err != nil {
+		t.Fatalf("grant after revoke = %v", err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("second Close = %v", err)
+	}
+	if _, err := b.Grant("OTHER"); !errors.Is(err, bus.ErrClosed) {
+		t.Fatalf("grant on closed bus = %v", err)
+	}
+}
+
+func TestConnectErrors(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := bus.Connect(ctx, "nats://127.0.0.1:1"); err == nil {
+		t.Fatal("connected to a closed port")
+	}
+	if _, err := bus.Connect(context.Background(), "nats://127.0.0.1:1", bus.WithNKeyFile("/nonexistent")); err == nil || !strings.Contains(err.Error(), "nkey") {
+		t.Fatalf("missing nkey file: %v", err)
+	}
+}

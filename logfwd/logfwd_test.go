@@ -1,0 +1,228 @@
+package logfwd_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"testing/slogtest"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+
+	"github.com/bgkit/bgkit/logfwd"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// natsConn starts an in-process server and returns a connection to it.
+func natsConn(t testing.TB) *nats.Conn {
+	t.Helper()
+	nc, _ := natsServer(t)
+	return nc
+}
+
+func natsServer(t testing.TB) (*nats.Conn, *server.Server) {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(5 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		nc.Close()
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	return nc, s
+}
+
+func TestHandlerPassesSlogtest(t *testing.T) {
+	nc := natsConn(t)
+	var sub *nats.Subscription
+	slogtest.Run(t, func(t *testing.T) slog.Handler {
+		var err error
+		subject := fmt.Sprintf("log.T%d", time.Now().UnixNano())
+		if sub, err = nc.SubscribeSync(subject); err != nil {
+			t.Fatal(err)
+		}
+		nc.Flush()
+		return logfwd.NewHandler(nc, subject, nil)
+	}, func(t *testing.T) map[string]any {
+		nc.Flush()
+		m, err := sub.NextMsg(2 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.Unsubscribe()
+		var rec map[string]any
+		if err := json.Unmarshal(m.Data, &rec); err != nil {
+			t.Fatalf("%s: %v", m.Data, err)
+		}
+		return rec
+	})
+}
+
+func TestDecodeRecordRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	h := slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})
+	when := time.Date(2026, 11, 25, 10, 0, 0, 123456789, time.UTC)
+	rec := slog.NewRecord(when, slog.LevelWarn+2, "motor \"hot\"\n", 0)
+	rec.AddAttrs(slog.Int("rpm", 4200), slog.Float64("temp", 93.5), slog.Bool("ok", false),
+		slog.Group("ecu", slog.String("id", "7E0"), slog.Any("dids", []string{"F190"})),
+		slog.Any("nil", nil), slog.Uint64("big", 1<<63), slog.String("ünï", "cödé"))
+	if err := h.Handle(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := logfwd.DecodeRecord(bytes.TrimSpace(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Time.Equal(when) || got.Level != slog.LevelWarn+2 || got.Message != rec.Message {
+		t.Fatalf("got time %v level %v msg %q", got.Time, got.Level, got.Message)
+	}
+	// Re-encoding the decoded record gives the same JSON.
+	var again bytes.Buffer
+	if err := slog.NewJSONHandler(&again, &slog.HandlerOptions{Level: slog.LevelDebug}).Handle(context.Background(), got); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != buf.String() {
+		t.Fatalf("re-encoded:\n%s\nwant:\n%s", again.String(), buf.String())
+	}
+}
+
+func TestDecodeRecordErrors(t *testing.T) {
+	for _, tc := range []struct{ name, in string }{
+		{"empty", ""},
+		{"not object", "[1]"},
+		{"truncated", `{"msg":"x"`},
+		{"bad key", `{1:2}`},
+		{"trailing", `{"msg":"x"} x`},
+		{"bad number", `{"n":1e}`},
+		{"unterminated string", `{"msg":"x}`},
+		{"deep", `{"a":` + string(bytes.Repeat([]byte(`{"a":`), 100))},
+		{"control char", "{\"msg\":\"a\x01\"}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := logfwd.DecodeRecord([]byte(tc.in)); err == nil {
+				t.Fatalf("DecodeRecord(%q) succeeded", tc.in)
+			}
+		})
+	}
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add([]byte(`{"time":"2026-11-25T10:00:00Z","level":"INFO","msg":"hi","k":"v","g":{"a":1,"b":[1,"x"]}}`))
+	f.Add([]byte(`{"msg":"\u00e9\n","n":-1.5e3,"t":true,"z":null}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rec, err := logfwd.DecodeRecord(data)
+		if err != nil {
+			return
+		}
+		// A decoded record re-encodes and decodes to the same message.
+		var buf bytes.Buffer
+		if err := slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug - 100}).Handle(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+		again, err := logfwd.DecodeRecord(bytes.TrimSpace(buf.Bytes()))
+		if err != nil {
+			t.Fatalf("re-decode %s: %v", buf.Bytes(), err)
+		}
+		if again.Message != rec.Message || again.Level != rec.Level {
+			t.Fatalf("message/level changed: %q/%v vs %q/%v", again.Message, again.Level, rec.Message, rec.Level)
+		}
+	})
+}
+
+// collector records what a relay hands it.
+type collector struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (c *collector) Enabled(context.Context, slog.Level) bool { return true }
+func (c *collector) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	c.recs = append(c.recs, r.Clone())
+	c.mu.Unlock()
+	return nil
+}
+func (c *collector) WithAttrs(as []slog.Attr) slog.Handler { return &withAttrs{c, as} }
+func (c *collector) WithGroup(string) slog.Handler         { return c }
+
+type withAttrs struct {
+	*collector
+	as []slog.Attr
+}
+
+func (w *withAttrs) Handle(ctx context.Context, r slog.Record) error {
+	r = r.Clone()
+	r.AddAttrs(w.as...)
+	return w.collector.Handle(ctx, r)
+}
+
+func TestRelayInOrderUntilEOF(t *testing.T) {
+	nc, srv := natsServer(t)
+	col := &collector{}
+	r, err := logfwd.NewRelay(nc, "log.X", col, slog.String("service", "X"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	pub, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	h := logfwd.NewHandler(pub, "log.X", nil)
+	l := slog.New(h)
+	const n = 20000
+	for i := range n {
+		l.Info("rec", "i", i)
+	}
+	pub.Publish("log.X", []byte("not json"))
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.WaitEOF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	if len(col.recs) != n+1 || r.Count() != n+1 || r.Bad() != 1 {
+		t.Fatalf("relayed %d (count %d, bad %d), want %d", len(col.recs), r.Count(), r.Bad(), n+1)
+	}
+	for i, rec := range col.recs[:n] {
+		var got int64 = -1
+		var svc string
+		rec.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "i":
+				got = a.Value.Int64()
+			case "service":
+				svc = a.Value.String()
+			}
+			return true
+		})
+		if got != int64(i) || svc != "X" {
+			t.Fatalf("record %d: i=%d service=%q", i, got, svc)
+		}
+	}
+	if last := col.recs[n]; last.Level != slog.LevelWarn || last.Message != "undecodable log record" {
+		t.Fatalf("bad message relayed as %v %q", last.Level, last.Message)
+	}
+}
