@@ -1,0 +1,53 @@
+// Package bgkittest makes bgkit services easy to use from go test, the
+// way net/http/httptest does for HTTP handlers: each piece of set-up is one
+// line, everything is torn down by t.Cleanup, and what the children said is
+// part of the test's output.
+//
+// # Bus and services
+//
+// [Bus] starts an embedded bus on a random port and closes it when the test
+// ends. [Spawn] runs a service as a child process and returns its
+// [spawn.Handle]; it fails the test with the start error if the child
+// cannot start, terminates the child when the test ends, and fails the test
+// if the child crashed meanwhile (exit status and the tail of its stderr)
+// or did not stop cleanly:
+//
+//	b := bgkittest.Bus(t)
+//	h := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 2})
+//	c, err := controller.Connect(t.Context(), b, h.ServiceName())
+//
+// # Logs
+//
+// Every record a child logs, and every line it writes to stdout or stderr,
+// becomes one line of the test's output, in order with the test's own
+// t.Log lines, so go test -v and a failing test show what each child said:
+//
+//	COUNTER_SERVICE INFO counter ready start=0 step=2 pid=4242
+//
+// [Logs] returns the records of a spawned child for assertions.
+// [LogRecorder.WaitFor] waits, with a deadline, for a record that matches a
+// predicate such as [Message], [Attr] or [Level] — no sleeps:
+//
+//	bgkittest.Logs(h).WaitFor(t, bgkittest.Message("counter ready"), 5*time.Second)
+//
+// # TestMain
+//
+// [Main] is the whole TestMain of a package that spawns services. Register
+// the constructors, then call it; it calls [spawn.Main] (so the test binary
+// can be re-executed as a child) and runs the tests:
+//
+//	func TestMain(m *testing.M) {
+//		spawn.Register(NewCounterService)
+//		bgkittest.Main(m)
+//	}
+//
+// # Leaks
+//
+// After the tests, [Main] fails the run (non-zero exit, a report on
+// stderr) when a child process of the test binary is still running — a
+// [spawn.Handle] that was never terminated, an exec.Cmd never waited for,
+// or a process left in the group of a child started by [Spawn] — and kills
+// it. When every test passed it also fails the run for goroutines still
+// running (go.uber.org/goleak); [IgnoreGoroutines] names goroutines to
+// leave out.
+package bgkittest

@@ -1,0 +1,204 @@
+package bgkittest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testOutput writes lines to a test's output until the test's cleanup has
+// run. testing panics on output after a test has completed, and a child's
+// relay (or the bus's server) may still hand over a record then.
+type testOutput struct {
+	mu sync.Mutex
+	w  io.Writer // nil once closed
+}
+
+// newTestOutput returns the output of t. Its close is registered with
+// t.Cleanup now, so it runs after every cleanup registered later (cleanups
+// run last-in first-out): records relayed while a child is terminated in
+// such a cleanup are still written.
+func newTestOutput(t testing.TB) *testOutput {
+	o := &testOutput{w: t.Output()}
+	t.Cleanup(o.close)
+	return o
+}
+
+func (o *testOutput) writeLine(line string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.w != nil {
+		_, _ = io.WriteString(o.w, line+"\n")
+	}
+}
+
+func (o *testOutput) close() {
+	o.mu.Lock()
+	o.w = nil
+	o.mu.Unlock()
+}
+
+// serviceKey is the attribute spawn adds to every relayed record.
+const serviceKey = "service"
+
+// recordHandler is the slog.Handler behind Spawn's and Bus's loggers: it
+// hands each record, with the attributes of WithAttrs and WithGroup folded
+// in, to a LogRecorder and writes it as one line of test output. Handlers
+// made by WithAttrs and WithGroup share the sinks, which are safe for
+// concurrent use.
+type recordHandler struct {
+	s    *sinks
+	goas []groupOrAttrs
+}
+
+type sinks struct {
+	level  slog.Leveler
+	prefix string       // line prefix for records without a service attribute
+	out    *testOutput  // nil: no output
+	rec    *LogRecorder // nil: not recorded
+}
+
+// groupOrAttrs is one WithGroup or WithAttrs call.
+type groupOrAttrs struct {
+	group string
+	attrs []slog.Attr
+}
+
+func (h *recordHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.s.level.Level()
+}
+
+func (h *recordHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	as = normalize(as)
+	if len(as) == 0 {
+		return h
+	}
+	return h.with(groupOrAttrs{attrs: as})
+}
+
+func (h *recordHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	return h.with(groupOrAttrs{group: name})
+}
+
+func (h *recordHandler) with(g groupOrAttrs) *recordHandler {
+	goas := make([]groupOrAttrs, len(h.goas), len(h.goas)+1)
+	copy(goas, h.goas)
+	return &recordHandler{s: h.s, goas: append(goas, g)}
+}
+
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	full := h.fold(r)
+	if h.s.rec != nil {
+		h.s.rec.add(full)
+	}
+	if h.s.out != nil {
+		h.s.out.writeLine(formatLine(full, h.s.prefix))
+	}
+	return nil
+}
+
+// fold returns r with the handler's attributes and groups applied, as a
+// record of its own.
+func (h *recordHandler) fold(r slog.Record) slog.Record {
+	attrs := make([]slog.Attr, 0, r.NumAttrs())
+	r.Attrs(func(a slog.Attr) bool {
+		attrs = append(attrs, a)
+		return true
+	})
+	attrs = normalize(attrs)
+	for i := len(h.goas) - 1; i >= 0; i-- {
+		g := h.goas[i]
+		switch {
+		case g.group == "":
+			attrs = append(append(make([]slog.Attr, 0, len(g.attrs)+len(attrs)), g.attrs...), attrs...)
+		case len(attrs) > 0:
+			attrs = []slog.Attr{{Key: g.group, Value: slog.GroupValue(attrs...)}}
+		}
+	}
+	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	nr.AddAttrs(attrs...)
+	return nr
+}
+
+// normalize resolves values, drops empty attributes and empty groups and
+// inlines groups without a key, as the slog handler rules ask.
+func normalize(as []slog.Attr) []slog.Attr {
+	out := make([]slog.Attr, 0, len(as))
+	for _, a := range as {
+		a.Value = a.Value.Resolve()
+		if a.Value.Kind() == slog.KindGroup {
+			g := normalize(a.Value.Group())
+			if len(g) == 0 {
+				continue
+			}
+			if a.Key == "" {
+				out = append(out, g...)
+				continue
+			}
+			a.Value = slog.GroupValue(g...)
+		}
+		if a.Key == "" && a.Value.Kind() == slog.KindAny && a.Value.Any() == nil {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// formatLine renders a record as one line of test output:
+//
+//	NAME LEVEL message key=value ... pid=PID
+//
+// NAME is the service attribute (or prefix when there is none). Attributes
+// are in slog's text form; a top-level string attribute that spans lines
+// (a panic's trace) follows the line as an indented block.
+func formatLine(r slog.Record, prefix string) string {
+	name, dropped := prefix, false
+	var blocks []slog.Attr
+	rest := slog.NewRecord(time.Time{}, r.Level, "", 0)
+	r.Attrs(func(a slog.Attr) bool {
+		switch {
+		case !dropped && a.Key == serviceKey && a.Value.Kind() == slog.KindString:
+			name, dropped = a.Value.String(), true
+		case a.Value.Kind() == slog.KindString && strings.Contains(a.Value.String(), "\n"):
+			blocks = append(blocks, a)
+		default:
+			rest.AddAttrs(a)
+		}
+		return true
+	})
+	var b strings.Builder
+	if name != "" {
+		b.WriteString(name)
+		b.WriteByte(' ')
+	}
+	b.WriteString(r.Level.String())
+	b.WriteByte(' ')
+	b.WriteString(r.Message)
+	if rest.NumAttrs() > 0 {
+		var buf bytes.Buffer
+		_ = slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.Level(-1 << 20)}).Handle(context.Background(), rest)
+		// The text handler writes level=L msg="" first: keep what follows.
+		text := strings.TrimSuffix(buf.String(), "\n")
+		text = strings.TrimPrefix(text, "level="+r.Level.String()+` msg=""`)
+		b.WriteString(text)
+	}
+	for _, a := range blocks {
+		b.WriteString("\n  ")
+		b.WriteString(a.Key)
+		b.WriteByte(':')
+		for line := range strings.Lines(strings.TrimRight(a.Value.String(), "\n")) {
+			b.WriteString("\n    ")
+			b.WriteString(strings.TrimSuffix(line, "\n"))
+		}
+	}
+	return b.String()
+}
