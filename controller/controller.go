@@ -100,14 +100,22 @@ func (c *Controller) Call(ctx context.Context, method string, in, out any) error
 
 // CallRaw sends data as the input of method and returns the raw reply.
 func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([]byte, error) {
-	ctx, cancel := c.withDeadline(ctx)
-	defer cancel()
-	m := nats.NewMsg(bus.ServiceSubject(c.name, method))
-	m.Data = data
+	m := &nats.Msg{Subject: bus.ServiceSubject(c.name, method), Data: data}
+	var reply *nats.Msg
+	var err error
 	if dl, ok := ctx.Deadline(); ok {
-		m.Header.Set(service.TimeoutHeader, strconv.FormatInt(time.Until(dl).Milliseconds(), 10))
+		m.Header = nats.Header{service.TimeoutHeader: {strconv.FormatInt(time.Until(dl).Milliseconds(), 10)}}
+		reply, err = c.nc.RequestMsgWithContext(ctx, m)
+	} else if ctx.Done() == nil {
+		// No deadline and nothing to cancel: skip the context machinery
+		// and the header (the default budget is not the caller's).
+		reply, err = c.nc.RequestMsg(m, c.timeout)
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		reply, err = c.nc.RequestMsgWithContext(ctx, m)
 	}
-	reply, err := c.nc.RequestMsgWithContext(ctx, m)
 	if err != nil {
 		if errors.Is(err, nats.ErrNoResponders) {
 			err = ErrNoService

@@ -27,6 +27,6 @@
 // 503 shutting down); match it with errors.As or with errors.Is against
 // [ErrBadRequest], [ErrUnknownMethod], [ErrServiceFailed], [ErrShuttingDown].
 // A name nobody serves fails at once with [ErrNoService]. A call whose ctx
-// has no deadline gets [DefaultTimeout]; the service's method sees the
-// caller's deadline in its own ctx.
+// has no deadline gets [DefaultTimeout]; when the caller's ctx has a
+// deadline, the service's method sees it in its own ctx.
 package controller

@@ -11,6 +11,9 @@ import (
 func TestMain(m *testing.M) {
 	spawn.RegisterKind("counter", NewCounterService)
 	spawn.Main()
+	if url := os.Getenv(rawResponderEnv); url != "" {
+		rawResponder(url)
+	}
 	if n, err := strconv.Atoi(os.Getenv(helperParentEnv)); err == nil {
 		helperParent(n)
 	}

@@ -159,7 +159,10 @@ type server struct {
 	eps      map[string]*endpoint
 	names    []string // sorted endpoint names, for 404 messages
 	life     context.Context
-	sem      chan struct{}
+	work     chan job
+	quit     chan struct{}
+	workers  atomic.Int64
+	workerWG sync.WaitGroup
 	inflight sync.WaitGroup
 	stopping atomic.Bool
 	subs     []*nats.Subscription
@@ -167,6 +170,7 @@ type server struct {
 
 type endpoint struct {
 	Endpoint
+	strict  bool // the input is a struct: refuse unknown fields, check validate tags
 	subject string
 	mu      sync.Mutex
 	stats   micro.EndpointStats
@@ -176,11 +180,11 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	s := &server{
 		nc: nc, o: o, id: nuid.Next(), started: time.Now().UTC(),
 		eps: make(map[string]*endpoint, len(eps)), life: life,
-		sem: make(chan struct{}, o.concurrency),
+		work: make(chan job), quit: make(chan struct{}),
 	}
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
-		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj,
+		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In),
 			stats: micro.EndpointStats{Name: ep.Name, Subject: subj, QueueGroup: QueueGroup}}
 		s.names = append(s.names, ep.Name)
 	}
@@ -217,6 +221,15 @@ func (s *server) stop() {
 		_ = sub.Unsubscribe()
 	}
 	_ = s.nc.Flush()
+	close(s.quit)
+	// Workers finish the call they are in; one stuck past the grace period
+	// is left behind (a child is killed by its parent then).
+	done := make(chan struct{})
+	go func() { s.workerWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.o.grace):
+	}
 }
 
 func (s *server) identity() micro.ServiceIdentity {
@@ -275,12 +288,46 @@ func (s *server) onRequest(m *nats.Msg) {
 			method, s.o.name, strings.Join(s.names, ", ")))
 		return
 	}
-	s.sem <- struct{}{}
 	s.inflight.Add(1)
-	go func() {
-		defer func() { <-s.sem; s.inflight.Done() }()
-		s.handle(ep, m)
-	}()
+	j := job{ep, m}
+	select {
+	case s.work <- j: // an idle worker takes it
+		return
+	default:
+	}
+	if s.workers.Load() < int64(s.o.concurrency) {
+		s.workers.Add(1)
+		s.workerWG.Add(1)
+		go s.worker(j)
+		return
+	}
+	select {
+	case s.work <- j: // all busy: wait (the connection queues further calls)
+	case <-s.quit:
+		s.inflight.Done()
+		s.respondError(m, ep, CodeUnavailable, s.o.name+" is shutting down")
+	}
+}
+
+// job is one call for a worker.
+type job struct {
+	ep *endpoint
+	m  *nats.Msg
+}
+
+// worker handles calls until the server stops. Workers live as long as the
+// server, so their stacks stay grown for reflect calls.
+func (s *server) worker(j job) {
+	defer s.workerWG.Done()
+	for {
+		s.handle(j.ep, j.m)
+		s.inflight.Done()
+		select {
+		case j = <-s.work:
+		case <-s.quit:
+			return
+		}
+	}
 }
 
 func (s *server) handle(ep *endpoint, m *nats.Msg) {
@@ -319,16 +366,13 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument of type %s; got none", ep.Name, ep.In)
 		}
 		in := reflect.New(ep.In)
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(in.Interface()); err != nil {
+		if err := decodeInput(data, in.Interface(), ep.strict); err != nil {
 			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument (want %s): %v", ep.Name, ep.In, err)
 		}
-		if dec.More() {
-			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument: data after the JSON value", ep.Name)
-		}
-		if err := Validate(in.Interface()); err != nil {
-			return nil, CodeBadRequest, fmt.Sprintf("%s: %v", ep.Name, err)
+		if ep.strict {
+			if err := Validate(in.Interface()); err != nil {
+				return nil, CodeBadRequest, fmt.Sprintf("%s: %v", ep.Name, err)
+			}
 		}
 		args = append(args, in.Elem())
 	} else if len(data) > 0 && string(data) != "null" && string(data) != "{}" && string(data) != `""` {
@@ -378,4 +422,28 @@ func (s *server) respondError(m *nats.Msg, ep *endpoint, code int, msg string) e
 	r.Header.Set(micro.ErrorHeader, msg)
 	r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
 	return m.RespondMsg(r)
+}
+
+// hasStruct reports whether t is a struct or a pointer to one.
+func hasStruct(t reflect.Type) bool {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t != nil && t.Kind() == reflect.Struct
+}
+
+// decodeInput decodes one JSON value into v; strict refuses unknown fields.
+func decodeInput(data []byte, v any, strict bool) error {
+	if !strict {
+		return json.Unmarshal(data, v)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the JSON value")
+	}
+	return nil
 }

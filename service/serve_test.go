@@ -122,8 +122,13 @@ func TestServeInProcess(t *testing.T) {
 	}
 	// The caller's deadline reaches the method; the bus and name are in ctx.
 	var hasDeadline bool
-	if err := c.Call(ctx, "deadline", nil, &hasDeadline); err != nil || !hasDeadline {
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := c.Call(dctx, "deadline", nil, &hasDeadline); err != nil || !hasDeadline {
 		t.Fatalf("deadline: %v %v", hasDeadline, err)
+	}
+	if err := c.Call(ctx, "deadline", nil, &hasDeadline); err != nil || hasDeadline {
+		t.Fatalf("no deadline: %v %v", hasDeadline, err)
 	}
 	var name string
 	if err := c.Call(ctx, "where", nil, &name); err != nil || name != "ECHO" {

@@ -1,0 +1,339 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/spawn"
+)
+
+// The benchmarks below measure fixed workloads and report figures with
+// ReportMetric; `make bench` runs each once (-benchtime 1x) and prints the
+// table. ns/op is the time of the whole workload.
+
+var quiet = spawn.WithLogger(slog.New(slog.DiscardHandler))
+
+func benchBus(b *testing.B) *bus.Bus {
+	bb, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { bb.Close() })
+	return bb
+}
+
+func benchCounter(b *testing.B, bb *bus.Bus, opts ...spawn.Option) (*spawn.Handle, *controller.Controller) {
+	h, err := spawn.Run(context.Background(), bb, NewCounterService, CounterArgs{Step: 1}, append([]spawn.Option{quiet}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { h.Terminate(context.Background()) })
+	c, err := controller.Connect(context.Background(), bb, h.ServiceName())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h, c
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+
+// BenchmarkCallRoundTrip: parent → child call latency, one caller.
+func BenchmarkCallRoundTrip(b *testing.B) {
+	bb := benchBus(b)
+	_, c := benchCounter(b, bb)
+	ctx := context.Background()
+	const n = 20000
+	lat := make([]time.Duration, n)
+	for range b.N {
+		for i := range n {
+			t0 := time.Now()
+			if err := c.Call(ctx, "add", 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			lat[i] = time.Since(t0)
+		}
+	}
+	b.ReportMetric(us(percentile(lat, 0.50)), "p50-µs")
+	b.ReportMetric(us(percentile(lat, 0.99)), "p99-µs")
+}
+
+// BenchmarkCallThroughput: calls/s with 64 concurrent callers on one
+// connection.
+func BenchmarkCallThroughput(b *testing.B) {
+	bb := benchBus(b)
+	_, c := benchCounter(b, bb)
+	ctx := context.Background()
+	const callers, per = 64, 2000
+	var rate float64
+	for range b.N {
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		t0 := time.Now()
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range per {
+					if err := c.Call(ctx, "add", 1, nil); err != nil {
+						failed.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		rate = callers * per / time.Since(t0).Seconds()
+		if failed.Load() > 0 {
+			b.Fatalf("%d calls failed", failed.Load())
+		}
+	}
+	b.ReportMetric(rate, "calls/s")
+}
+
+// BenchmarkSpawnTerminate: spawn → serving and graceful terminate (logs
+// flushed), sequentially.
+func BenchmarkSpawnTerminate(b *testing.B) {
+	bb := benchBus(b)
+	ctx := context.Background()
+	const n = 30
+	var spawnT, termT []time.Duration
+	for range b.N {
+		for range n {
+			t0 := time.Now()
+			h, err := spawn.Run(ctx, bb, NewCounterService, CounterArgs{Step: 1}, quiet)
+			if err != nil {
+				b.Fatal(err)
+			}
+			spawnT = append(spawnT, time.Since(t0))
+			t0 = time.Now()
+			if err := h.Terminate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			termT = append(termT, time.Since(t0))
+		}
+	}
+	b.ReportMetric(us(percentile(spawnT, 0.5))/1e3, "spawn-p50-ms")
+	b.ReportMetric(us(percentile(termT, 0.5))/1e3, "terminate-p50-ms")
+}
+
+// counting is a handler that counts records.
+type counting struct {
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+}
+
+func (c *counting) Enabled(context.Context, slog.Level) bool { return true }
+func (c *counting) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "spam" && c.n.Add(1) == c.want {
+		close(c.done)
+	}
+	return nil
+}
+func (c *counting) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *counting) WithGroup(string) slog.Handler      { return c }
+
+// BenchmarkLogThroughput: records/s from one child to the parent's
+// handler, and how many were lost.
+func BenchmarkLogThroughput(b *testing.B) {
+	const n = 300000
+	var rate float64
+	var lost int64
+	for range b.N {
+		bb := benchBus(b)
+		cnt := &counting{want: n, done: make(chan struct{})}
+		h, c := benchCounter(b, bb, spawn.WithLogger(slog.New(cnt)), spawn.WithName(fmt.Sprint("LOGGER", time.Now().UnixNano())))
+		t0 := time.Now()
+		if err := c.Call(context.Background(), "log", n, nil); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-cnt.done:
+		case <-time.After(60 * time.Second):
+		}
+		rate = float64(cnt.n.Load()) / time.Since(t0).Seconds()
+		h.Terminate(context.Background())
+		lost = n - cnt.n.Load()
+	}
+	b.ReportMetric(rate, "records/s")
+	b.ReportMetric(float64(lost), "lost")
+}
+
+func rssMB(pid int) float64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return -1
+}
+
+// BenchmarkIdleRSS: resident memory of an idle child and of a parent
+// process that runs the embedded server with one child (a fresh helper
+// process, so the benchmark's own heap does not count).
+func BenchmarkIdleRSS(b *testing.B) {
+	var child, parent float64
+	for range b.N {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), helperParentEnv+"=1")
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		buf := make([]byte, 256)
+		k, _ := out.Read(buf)
+		f := strings.Fields(strings.TrimPrefix(string(buf[:k]), "PIDS "))
+		if len(f) < 1 {
+			b.Fatalf("helper printed %q", buf[:k])
+		}
+		pid, _ := strconv.Atoi(f[0])
+		child, parent = rssMB(pid), rssMB(cmd.Process.Pid)
+		cmd.Process.Kill()
+		cmd.Wait()
+		awaitExit(b, pid, 2*time.Second)
+		if len(f) > 1 {
+			gc, _ := strconv.Atoi(f[1])
+			awaitExit(b, gc, 2*time.Second)
+		}
+	}
+	b.ReportMetric(child, "child-RSS-MB")
+	b.ReportMetric(parent, "parent-RSS-MB")
+}
+
+// BenchmarkSpawn100: 100 children spawned concurrently, all serving.
+func BenchmarkSpawn100(b *testing.B) {
+	bb := benchBus(b)
+	ctx := context.Background()
+	const n = 100
+	var took time.Duration
+	for range b.N {
+		hs := make([]*spawn.Handle, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				hs[i], errs[i] = spawn.Run(ctx, bb, NewCounterService, CounterArgs{Step: 1}, quiet, spawn.WithName(fmt.Sprintf("C%03d", i)))
+			}()
+		}
+		wg.Wait()
+		took = time.Since(t0)
+		for i, err := range errs {
+			if err != nil {
+				b.Fatalf("child %d: %v", i, err)
+			}
+		}
+		for _, h := range hs {
+			wg.Add(1)
+			go func() { defer wg.Done(); h.Terminate(ctx) }()
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(took.Seconds(), "all-serving-s")
+}
+
+// rawResponderEnv makes the test binary a bare NATS responder: the floor
+// that bgkit's figures compare with (see BenchmarkBaselineRawNATS).
+const rawResponderEnv = "BGKIT_TEST_RAW_RESPONDER"
+
+func rawResponder(url string) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	nc.Subscribe("raw.echo", func(m *nats.Msg) { m.Respond(m.Data) })
+	nc.Flush()
+	fmt.Println("READY")
+	select {}
+}
+
+// BenchmarkBaselineRawNATS measures what this machine gives with no kit
+// code: a bare nats.go responder in another process, called from an
+// in-process connection to a plain embedded nats-server, like
+// BenchmarkCallRoundTrip and BenchmarkCallThroughput.
+func BenchmarkBaselineRawNATS(b *testing.B) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(5 * time.Second) {
+		b.Fatal("server not ready")
+	}
+	defer func() { s.Shutdown(); s.WaitForShutdown() }()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), rawResponderEnv+"="+s.ClientURL())
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	buf := make([]byte, 64)
+	if k, _ := out.Read(buf); !strings.HasPrefix(string(buf[:k]), "READY") {
+		b.Fatalf("responder: %q", buf[:k])
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	const n = 20000
+	lat := make([]time.Duration, n)
+	var rate float64
+	for range b.N {
+		for i := range n {
+			t0 := time.Now()
+			if _, err := nc.Request("raw.echo", []byte("1"), time.Second); err != nil {
+				b.Fatal(err)
+			}
+			lat[i] = time.Since(t0)
+		}
+		const callers, per = 64, 2000
+		var wg sync.WaitGroup
+		t0 := time.Now()
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range per {
+					nc.Request("raw.echo", []byte("1"), 5*time.Second)
+				}
+			}()
+		}
+		wg.Wait()
+		rate = callers * per / time.Since(t0).Seconds()
+	}
+	b.ReportMetric(us(percentile(lat, 0.50)), "p50-µs")
+	b.ReportMetric(us(percentile(lat, 0.99)), "p99-µs")
+	b.ReportMetric(rate, "calls/s")
+}
