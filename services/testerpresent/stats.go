@@ -1,0 +1,75 @@
+package testerpresent
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Stats is the answer of the stats method.
+type Stats struct {
+	// Sent counts requests handed to the transport: frames put on the CAN
+	// bus, or diagnostic messages the DoIP entity acknowledged.
+	Sent uint64 `json:"sent"`
+	// Errors counts periods that failed: the request could not be sent,
+	// or (with suppress_response false) its reply was missing or negative.
+	Errors uint64 `json:"errors"`
+	// Skipped counts periods whose deadline passed by half an interval or
+	// more before the request could go out; they are not sent late.
+	Skipped uint64 `json:"skipped"`
+	// LatenessP50US, LatenessP99US are percentiles of how late requests
+	// went out after their deadlines, over the last 8192 requests, in µs;
+	// LatenessMaxUS is the largest since the service was created.
+	LatenessP50US int64 `json:"lateness_p50_us"`
+	LatenessP99US int64 `json:"lateness_p99_us"`
+	LatenessMaxUS int64 `json:"lateness_max_us"`
+	// LastError is the message of the last error, "" if none.
+	LastError string `json:"last_error"`
+	// IntervalMS is the current interval.
+	IntervalMS int `json:"interval_ms"`
+	// Running says whether requests are being sent.
+	Running bool `json:"running"`
+}
+
+// latencyWindow is how many lateness samples the percentiles cover.
+const latencyWindow = 8192
+
+// latencies keeps the last latencyWindow lateness samples and the maximum.
+type latencies struct {
+	mu   sync.Mutex
+	buf  []time.Duration
+	next int
+	max  time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) < latencyWindow {
+		l.buf = append(l.buf, d)
+	} else {
+		l.buf[l.next] = d
+		l.next = (l.next + 1) % latencyWindow
+	}
+	l.max = max(l.max, d)
+}
+
+// percentiles returns the 50th and 99th percentiles (nearest rank) of the
+// window and the maximum; zeros when there are no samples.
+func (l *latencies) percentiles() (p50, p99, maximum time.Duration) {
+	l.mu.Lock()
+	s := slices.Clone(l.buf)
+	maximum = l.max
+	l.mu.Unlock()
+	if len(s) == 0 {
+		return 0, 0, maximum
+	}
+	slices.Sort(s)
+	return rank(s, 50), rank(s, 99), maximum
+}
+
+// rank is the nearest-rank percentile p of sorted s.
+func rank(s []time.Duration, p int) time.Duration {
+	i := (p*len(s) + 99) / 100 // ceil(p/100 · n)
+	return s[max(i-1, 0)]
+}

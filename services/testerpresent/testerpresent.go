@@ -1,0 +1,434 @@
+package testerpresent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/spawn"
+	"github.com/bgkit/bgkit/uds"
+	"github.com/bgkit/bgkit/uds/isotp"
+)
+
+// Kind is the name of the service in rig files and on the command line.
+const Kind = "tester-present"
+
+// Register makes the service spawnable as Kind.
+func Register() { spawn.RegisterKind(Kind, New) }
+
+// Defaults for zero Args fields.
+const (
+	DefaultBus        = "virtual:bus0"
+	DefaultTxID       = 0x7DF // functional request identifier of OBD/UDS on CAN
+	DefaultRxID       = 0x7E8 // response identifier of the first ECU
+	DefaultIntervalMS = 2000
+	DefaultP2MS       = int(uds.DefaultP2 / time.Millisecond)
+)
+
+// Limits of the interval.
+const (
+	MinIntervalMS = 1
+	MaxIntervalMS = 3_600_000 // one hour
+	// S3ServerMS is the S3 server timeout of ISO 14229-2: an ECU drops a
+	// non-default session after this long without a request, so an
+	// interval at or above it is logged as a warning.
+	S3ServerMS = 5000
+)
+
+// ErrInvalidArgs is wrapped by the errors New returns for bad arguments.
+var ErrInvalidArgs = errors.New("invalid arguments")
+
+// ErrNotInitialized is returned by Start before Initialize or after
+// Shutdown.
+var ErrNotInitialized = errors.New("tester present: transport not open")
+
+// Args configures a TesterPresentService. Zero fields take the documented
+// defaults. With DoIPAddress set the requests go over DoIP and the CAN
+// fields are not used.
+type Args struct {
+	// Bus is the CAN bus: "virtual:<name>" or "socketcan:<iface>".
+	// Default DefaultBus.
+	Bus string `json:"bus,omitempty"`
+	// TxID is the identifier the requests are sent with (default 0x7DF,
+	// the functional address); RxID the one replies come on (default
+	// 0x7E8), used only when SuppressResponse is false. With Extended both
+	// are 29-bit identifiers, e.g. 0x18DB33F1 and 0x18DAF110.
+	TxID     uint32 `json:"tx_id,omitempty" validate:"lte=536870911"`
+	RxID     uint32 `json:"rx_id,omitempty" validate:"lte=536870911"`
+	Extended bool   `json:"extended,omitempty"`
+	// Padding pads frames to 8 bytes with PadByte (default true, 0xCC).
+	// Nil means the default, so JSON "padding": false turns it off.
+	Padding *bool  `json:"padding,omitempty"`
+	PadByte *uint8 `json:"pad_byte,omitempty"`
+
+	// DoIPAddress ("host:port") selects DoIP: the service connects to the
+	// entity there and activates routing for SourceAddress (default
+	// 0x0E00) before sending to TargetAddress (required with DoIP).
+	DoIPAddress   string `json:"doip_address,omitempty"`
+	SourceAddress uint16 `json:"source_address,omitempty"`
+	TargetAddress uint16 `json:"target_address,omitempty" validate:"required_with=DoIPAddress"`
+
+	// IntervalMS is the period of the requests (default 2000, 1 to
+	// MaxIntervalMS). At or above S3ServerMS New logs a warning.
+	IntervalMS int `json:"interval_ms,omitempty" validate:"gte=0,lte=3600000"`
+	// SuppressResponse sends 3E 80, to which the ECU does not answer
+	// (default true). False sends 3E 00 and expects 7E 00 within P2MS;
+	// a missing or negative reply counts as an error. Nil means the
+	// default, so JSON "suppress_response": false turns it off.
+	SuppressResponse *bool `json:"suppress_response,omitempty"`
+	// P2MS is how long to wait for the reply when SuppressResponse is
+	// false (default 50, uds.DefaultP2). The wait is part of the period:
+	// a wait longer than the interval makes the next deadlines be skipped.
+	P2MS int `json:"p2_ms,omitempty" validate:"gte=0,lte=60000"`
+	// Autostart starts sending at Initialize instead of at the first
+	// start call (default false).
+	Autostart bool `json:"autostart,omitempty"`
+}
+
+// withDefaults returns a with defaults applied, or an error for values
+// the validate tags cannot express.
+func (a Args) withDefaults() (Args, error) {
+	bad := func(format string, args ...any) (Args, error) {
+		return a, fmt.Errorf("tester present: %w: %s", ErrInvalidArgs, fmt.Sprintf(format, args...))
+	}
+	if err := service.Validate(&a); err != nil {
+		return a, fmt.Errorf("tester present: %w: %w", ErrInvalidArgs, err)
+	}
+	if a.IntervalMS == 0 {
+		a.IntervalMS = DefaultIntervalMS
+	}
+	if a.P2MS == 0 {
+		a.P2MS = DefaultP2MS
+	}
+	a.SuppressResponse = boolOr(a.SuppressResponse, true)
+	if a.DoIPAddress != "" {
+		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
+			return bad("doip_address %q: want host:port", a.DoIPAddress)
+		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return bad("doip_address %q: bad port", a.DoIPAddress)
+		}
+		if a.TargetAddress == 0 {
+			return bad("target_address is required with doip_address")
+		}
+		if a.SourceAddress == 0 {
+			a.SourceAddress = 0x0E00
+		}
+		return a, nil
+	}
+	if a.Bus == "" {
+		a.Bus = DefaultBus
+	}
+	if _, err := can.ParseSpec(a.Bus); err != nil {
+		return bad("bus: %v", err)
+	}
+	if a.TxID == 0 {
+		a.TxID = DefaultTxID
+	}
+	if a.RxID == 0 {
+		a.RxID = DefaultRxID
+	}
+	maxID, bits := uint32(can.MaxID), 11
+	if a.Extended {
+		maxID, bits = can.MaxExtendedID, 29
+	}
+	switch {
+	case a.TxID > maxID:
+		return bad("tx_id %#x exceeds %d bits", a.TxID, bits)
+	case a.RxID > maxID:
+		return bad("rx_id %#x exceeds %d bits", a.RxID, bits)
+	case a.TxID == a.RxID:
+		return bad("tx_id and rx_id are both %#x", a.TxID)
+	}
+	a.Padding = boolOr(a.Padding, true)
+	switch {
+	case !*a.Padding && a.PadByte != nil:
+		return bad("pad_byte %#02x with padding false", *a.PadByte)
+	case !*a.Padding:
+	case a.PadByte == nil:
+		b := uint8(isotp.DefaultPadByte)
+		a.PadByte = &b
+	default:
+		b := *a.PadByte
+		a.PadByte = &b
+	}
+	return a, nil
+}
+
+func boolOr(p *bool, def bool) *bool {
+	if p != nil {
+		def = *p
+	}
+	return &def
+}
+
+// TesterPresentService sends UDS Tester Present (0x3E) periodically to
+// keep an ECU in a non-default diagnostic session. See the package
+// documentation.
+type TesterPresentService struct {
+	args Args // with defaults
+	clk  clock
+	log  *slog.Logger // nil: slog.Default()
+
+	interval atomic.Int64  // nanoseconds
+	wake     chan struct{} // capacity 1: the interval changed
+
+	// Set by Initialize, cleared by Shutdown.
+	link    link
+	tx      uds.Transport // link.t, counting what it sends
+	client  *uds.Client   // when the reply is checked
+	request []byte
+
+	mu     sync.Mutex // guards link, tx, client, cancel, done
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	sent, errs, skipped atomic.Uint64
+	lat                 latencies
+
+	errMu    sync.Mutex // guards the fields below
+	lastErr  string
+	streak   int       // consecutive failed periods
+	loggedAt time.Time // last warning about a failure
+}
+
+// New checks args, applies the defaults and returns the service. Sending
+// begins at Start, or at Initialize with Autostart.
+func New(args Args) (*TesterPresentService, error) {
+	return newService(args, nil, systemClock)
+}
+
+func newService(args Args, log *slog.Logger, clk clock) (*TesterPresentService, error) {
+	a, err := args.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &TesterPresentService{args: a, clk: clk, log: log, wake: make(chan struct{}, 1)}
+	s.interval.Store(int64(time.Duration(a.IntervalMS) * time.Millisecond))
+	s.request = []byte{byte(uds.SIDTesterPresent), 0x80}
+	if !*a.SuppressResponse {
+		s.request[1] = 0x00
+	}
+	s.warnS3(a.IntervalMS)
+	return s, nil
+}
+
+func (s *TesterPresentService) logger() *slog.Logger {
+	if s.log != nil {
+		return s.log
+	}
+	return slog.Default()
+}
+
+func (s *TesterPresentService) warnS3(ms int) {
+	if ms >= S3ServerMS {
+		s.logger().Warn("tester present interval at or above the S3 server timeout: the session may time out",
+			"interval_ms", ms, "s3_ms", S3ServerMS)
+	}
+}
+
+// Initialize opens the CAN bus and an ISO-TP connection on it, or
+// connects to the DoIP entity and activates routing, and starts sending
+// when Autostart is set.
+func (s *TesterPresentService) Initialize(ctx context.Context) error {
+	var (
+		l   link
+		err error
+	)
+	if s.args.DoIPAddress != "" {
+		l, err = openDoIP(ctx, &s.args)
+	} else {
+		l, err = openCAN(ctx, &s.args)
+	}
+	if err != nil {
+		return fmt.Errorf("tester present: %w", err)
+	}
+	s.mu.Lock()
+	s.link = l
+	s.tx = counting{Transport: l.t, sent: &s.sent}
+	if !*s.args.SuppressResponse {
+		s.client = uds.NewClient(s.tx, uds.WithP2(time.Duration(s.args.P2MS)*time.Millisecond))
+	}
+	s.mu.Unlock()
+	s.logger().Info("tester present ready", s.describe()...)
+	if s.args.Autostart {
+		return s.Start(ctx)
+	}
+	return nil
+}
+
+func (s *TesterPresentService) describe() []any {
+	a := &s.args
+	attrs := []any{"interval_ms", a.IntervalMS, "request", fmt.Sprintf("% X", s.request)}
+	if a.DoIPAddress != "" {
+		return append(attrs, "doip", a.DoIPAddress,
+			"source_address", fmt.Sprintf("0x%04X", a.SourceAddress), "target_address", fmt.Sprintf("0x%04X", a.TargetAddress))
+	}
+	return append(attrs, "bus", a.Bus, "tx_id", fmt.Sprintf("%#x", a.TxID), "extended", a.Extended)
+}
+
+// Shutdown stops sending and closes the transport. It is idempotent.
+func (s *TesterPresentService) Shutdown(ctx context.Context) error {
+	s.stop()
+	s.mu.Lock()
+	l := s.link
+	s.link, s.tx, s.client = link{}, nil, nil
+	s.mu.Unlock()
+	if l.close == nil {
+		return nil
+	}
+	if err := l.close(); err != nil {
+		return fmt.Errorf("tester present: close: %w", err)
+	}
+	return nil
+}
+
+// Start begins sending: the first request goes out at once, the next ones
+// every interval. Starting a running service does nothing.
+func (s *TesterPresentService) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tx == nil {
+		return ErrNotInitialized
+	}
+	if s.cancel != nil {
+		return nil
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.cancel, s.done = cancel, done
+	sch := &schedule{
+		clk:      s.clk,
+		interval: func() time.Duration { return time.Duration(s.interval.Load()) },
+		wake:     s.wake,
+		tick:     s.makeTick(s.tx, s.client),
+		skip:     func(n int64) { s.skipped.Add(uint64(n)) },
+	}
+	go func() {
+		defer close(done)
+		sch.run(lctx)
+	}()
+	s.logger().Info("tester present started", "interval_ms", s.intervalMS())
+	return nil
+}
+
+// Stop stops sending and returns once no request is in flight. Stopping a
+// stopped service does nothing.
+func (s *TesterPresentService) Stop(ctx context.Context) error {
+	if s.stop() {
+		s.logger().Info("tester present stopped", "sent", s.sent.Load(), "errors", s.errs.Load())
+	}
+	return nil
+}
+
+func (s *TesterPresentService) stop() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel == nil {
+		return false
+	}
+	s.cancel()
+	<-s.done
+	s.cancel, s.done = nil, nil
+	return true
+}
+
+// IsRunning reports whether requests are being sent.
+func (s *TesterPresentService) IsRunning(ctx context.Context) (bool, error) {
+	return s.running(), nil
+}
+
+func (s *TesterPresentService) running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cancel != nil
+}
+
+// SetInterval changes the period to ms milliseconds (1 to MaxIntervalMS).
+// When running, the next request is due ms after the last one's deadline.
+func (s *TesterPresentService) SetInterval(ctx context.Context, ms int) error {
+	if ms < MinIntervalMS || ms > MaxIntervalMS {
+		return service.Errorf(service.CodeBadRequest, "set_interval: %d ms is outside %d–%d", ms, MinIntervalMS, MaxIntervalMS)
+	}
+	s.warnS3(ms)
+	s.interval.Store(int64(time.Duration(ms) * time.Millisecond))
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+	return nil
+}
+
+func (s *TesterPresentService) intervalMS() int {
+	return int(time.Duration(s.interval.Load()) / time.Millisecond)
+}
+
+// Stats returns the counters, the lateness percentiles and the last error.
+func (s *TesterPresentService) Stats(ctx context.Context) (Stats, error) {
+	p50, p99, maximum := s.lat.percentiles()
+	s.errMu.Lock()
+	last := s.lastErr
+	s.errMu.Unlock()
+	return Stats{
+		Sent:          s.sent.Load(),
+		Errors:        s.errs.Load(),
+		Skipped:       s.skipped.Load(),
+		LatenessP50US: p50.Microseconds(),
+		LatenessP99US: p99.Microseconds(),
+		LatenessMaxUS: maximum.Microseconds(),
+		LastError:     last,
+		IntervalMS:    s.intervalMS(),
+		Running:       s.running(),
+	}, nil
+}
+
+// makeTick returns the function that sends one request.
+func (s *TesterPresentService) makeTick(tx uds.Transport, client *uds.Client) func(context.Context, time.Duration) {
+	return func(ctx context.Context, lateness time.Duration) {
+		s.lat.add(lateness)
+		var err error
+		if client != nil {
+			err = client.TesterPresent(ctx, false)
+		} else {
+			err = tx.Send(ctx, s.request)
+		}
+		if ctx.Err() != nil {
+			return // stopped meanwhile: not a failure of the period
+		}
+		s.result(err)
+	}
+}
+
+// errorLogEvery is how often a failure that repeats is logged again.
+const errorLogEvery = 5 * time.Second
+
+// result counts and logs the outcome of one period. The first failure of a
+// streak is logged, then each different error, and the same error again at
+// most every errorLogEvery; the end of a streak is logged too.
+func (s *TesterPresentService) result(err error) {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	if err == nil {
+		if s.streak > 0 {
+			s.logger().Info("tester present recovered", "failed_periods", s.streak)
+			s.streak = 0
+		}
+		return
+	}
+	s.errs.Add(1)
+	s.streak++
+	msg := err.Error()
+	now := time.Now()
+	if s.streak == 1 || msg != s.lastErr || now.Sub(s.loggedAt) >= errorLogEvery {
+		s.logger().Warn("tester present failed; retrying next period", "err", err, "consecutive", s.streak)
+		s.loggedAt = now
+	}
+	s.lastErr = msg
+}
