@@ -41,6 +41,10 @@
 //		bgkittest.Main(m)
 //	}
 //
+// A TestMain that also runs helper processes of its own calls spawn.Main
+// first, then its helpers, then Main (a second spawn.Main in a parent
+// returns at once).
+//
 // # Leaks
 //
 // After the tests, [Main] fails the run (non-zero exit, a report on

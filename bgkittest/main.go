@@ -27,7 +27,7 @@ func IgnoreGoroutines(opts ...goleak.Option) MainOption {
 
 // exitGrace is how long Main waits for processes that are already dying
 // (a grandchild killed with its group) before it calls them leaked.
-const exitGrace = 2 * time.Second
+const exitGrace = time.Second
 
 // Main is the TestMain of a package that spawns services; call it after
 // spawn.Register:

@@ -96,11 +96,13 @@ func (h *recordHandler) with(g groupOrAttrs) *recordHandler {
 
 func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
 	full := h.fold(r)
-	if h.s.rec != nil {
-		h.s.rec.add(full)
-	}
+	// Output first: once a LogRecorder waiter sees the record, its line
+	// is in the test's output.
 	if h.s.out != nil {
 		h.s.out.writeLine(formatLine(full, h.s.prefix))
+	}
+	if h.s.rec != nil {
+		h.s.rec.add(full)
 	}
 	return nil
 }

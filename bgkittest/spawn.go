@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -36,12 +38,20 @@ var spawned = struct {
 // Spawn passes its own [spawn.WithLogger] after opts, so one among opts
 // has no effect; [spawn.WithLogLevel] still applies (the default is
 // DEBUG, every record the child logs).
+//
+// In a test binary built with -race, the child's GORACE gains
+// atexit_sleep_ms=0 (unless GORACE sets it), so that stopping a child does
+// not take the race detector's default second of sleep at exit.
 func Spawn[A any, S service.Service](t testing.TB, b *bus.Bus, ctor func(A) (S, error), args A, opts ...spawn.Option) *spawn.Handle {
 	t.Helper()
 	out := newTestOutput(t) // closed after the child is terminated below
 	rec := newLogRecorder()
 	logger := slog.New(&recordHandler{s: &sinks{level: slog.LevelDebug, out: out, rec: rec}})
-	h, err := spawn.Run(t.Context(), b, ctor, args, append(slices.Clip(opts), spawn.WithLogger(logger))...)
+	opts = append(slices.Clip(opts), spawn.WithLogger(logger))
+	if env, ok := raceEnv(); ok {
+		opts = append(opts, spawn.WithEnv(env))
+	}
+	h, err := spawn.Run(t.Context(), b, ctor, args, opts...)
 	if err != nil {
 		t.Fatalf("bgkittest.Spawn: %v", err)
 	}
@@ -79,6 +89,18 @@ func stop(t testing.TB, h *spawn.Handle) {
 	default:
 		t.Errorf("bgkittest: %s did not stop cleanly: %v", h.ServiceName(), err)
 	}
+}
+
+// raceEnv returns a GORACE setting without the race detector's second of
+// sleep at exit, for a binary built with -race whose GORACE does not set
+// it: every child of a race-enabled test binary would otherwise take a
+// second longer to stop.
+func raceEnv() (string, bool) {
+	g := os.Getenv("GORACE")
+	if !raceEnabled || strings.Contains(g, "atexit_sleep_ms") {
+		return "", false
+	}
+	return "GORACE=" + strings.TrimSpace(g+" atexit_sleep_ms=0"), true
 }
 
 // Logs returns the recorder of a child started by [Spawn]. It panics for

@@ -1,0 +1,5 @@
+//go:build !race
+
+package bgkittest
+
+const raceEnabled = false
