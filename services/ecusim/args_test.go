@@ -27,6 +27,7 @@ func TestNew(t *testing.T) {
 			SecurityLevel: 0x7D, Seed: "01", KeyXOR: "02", SecurityAttempts: 255, SecurityDelayMs: 1, WriteSecurity: true,
 		}},
 		{name: "bus", args: Args{Bus: "can0"}, wantErr: "bus:"},
+		{name: "pad_byte without padding", args: Args{Padding: ptr(false), PadByte: ptr[uint8](0)}, wantErr: "pad_byte with padding false"},
 		{name: "bus name", args: Args{Bus: "virtual:a.b"}, wantErr: "bus:"},
 		{name: "11-bit rx_id", args: Args{RxID: 0x800}, wantErr: "rx_id 0x800 does not fit"},
 		{name: "11-bit func_id", args: Args{FuncID: 0x18DB33F1}, wantErr: "func_id"},
@@ -111,7 +112,7 @@ func TestNewPadding(t *testing.T) {
 		{name: "default", args: Args{}, wantB: 0xCC, wantPad: true},
 		{name: "on", args: Args{Padding: ptr(true)}, wantB: 0xCC, wantPad: true},
 		{name: "byte", args: Args{PadByte: ptr[uint8](0x55)}, wantB: 0x55, wantPad: true},
-		{name: "off", args: Args{Padding: ptr(false), PadByte: ptr[uint8](0x55)}, wantPad: false},
+		{name: "off", args: Args{Padding: ptr(false)}, wantPad: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

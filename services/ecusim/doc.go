@@ -16,7 +16,7 @@
 //   - rx_id [0x7E0], tx_id [0x7E8], func_id [0x7DF]: physical requests,
 //     responses, functional requests (single frames). extended selects
 //     29-bit identifiers, fd CAN FD frames; padding [true] pads frames
-//     with pad_byte [0xCC].
+//     with pad_byte [0xCC] (as in tester-present).
 //   - doip_listen [off]: the TCP and UDP address of a DoIP entity, such as
 //     ":13400" or "127.0.0.1:0"; the doip_address method tells the address
 //     bound. logical_address [0x1000, doip.DefaultEntityAddress] is the

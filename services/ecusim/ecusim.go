@@ -67,7 +67,8 @@ type Args struct {
 	FD       bool `json:"fd"`
 	// Padding pads ISO-TP frames to 8 bytes (CAN FD: the next valid
 	// length) with PadByte (nil: true, and 0xCC), as in tester-present;
-	// "padding": false sends frames no longer than their data.
+	// "padding": false sends frames no longer than their data (and
+	// pad_byte is then an error).
 	Padding *bool  `json:"padding"`
 	PadByte *uint8 `json:"pad_byte"`
 
@@ -179,6 +180,8 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 	}
 	var pad isotp.Padding
 	switch {
+	case a.Padding != nil && !*a.Padding && a.PadByte != nil:
+		return cfg, errors.New("pad_byte with padding false")
 	case a.Padding != nil && !*a.Padding:
 		pad = isotp.NoPadding
 	case a.PadByte != nil:
