@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+)
+
+const lsExamples = `  bgkit ls
+  bgkit ls --json | jq '.[].name'
+`
+
+// serviceRow is one line of `bgkit ls`.
+type serviceRow struct {
+	Name     string    `json:"name"`
+	ID       string    `json:"id"`
+	PID      string    `json:"pid"`
+	Host     string    `json:"host"`
+	Started  time.Time `json:"started"`
+	Requests int       `json:"requests"`
+	Errors   int       `json:"errors"`
+}
+
+func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("ls", "[flags]", lsExamples, stderr)
+	wait := fs.Duration("wait", 300*time.Millisecond, "how long to wait for answers after the last one")
+	asJSON := fs.Bool("json", false, "print JSON")
+	var bf busFlags
+	bf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	b, err := bf.connect(ctx, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	rows, err := gatherStats(ctx, b.Conn(), *wait)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tID\tPID\tHOST\tUPTIME\tREQUESTS\tERRORS")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.Name, r.ID, r.PID, r.Host, since(r.Started), r.Requests, r.Errors)
+	}
+	return tw.Flush()
+}
+
+// gatherStats asks every service for its stats and collects the answers
+// until none has come for quiet.
+func gatherStats(ctx context.Context, nc *nats.Conn, quiet time.Duration) ([]serviceRow, error) {
+	inbox := nc.NewRespInbox()
+	sub, err := nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, fmt.Errorf("ls: %w", err)
+	}
+	defer sub.Unsubscribe()
+	if err := nc.PublishRequest("$SRV.STATS", inbox, nil); err != nil {
+		return nil, fmt.Errorf("ls: %w", err)
+	}
+	var rows []serviceRow
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		wctx, cancel := context.WithTimeout(ctx, quiet)
+		m, err := sub.NextMsgWithContext(wctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		var st micro.Stats
+		if json.Unmarshal(m.Data, &st) != nil || st.Type != micro.StatsResponseType {
+			continue
+		}
+		r := serviceRow{Name: st.Name, ID: st.ID, PID: st.Metadata["pid"], Host: st.Metadata["host"], Started: st.Started}
+		for _, e := range st.Endpoints {
+			r.Requests += e.NumRequests
+			r.Errors += e.NumErrors
+		}
+		rows = append(rows, r)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Name != rows[j].Name {
+			return rows[i].Name < rows[j].Name
+		}
+		return rows[i].ID < rows[j].ID
+	})
+	return rows, nil
+}

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/spawn"
+)
+
+// rig is a rig file:
+//
+//	services:
+//	  - kind: ecu-sim
+//	    name: ECU_FRONT        # optional; default from the kind
+//	    grace: 5s              # optional; Terminate's grace period
+//	    args: {bus: "virtual:bus0", s3_ms: 5000}
+type rig struct {
+	file     string
+	services []rigService
+}
+
+type rigService struct {
+	kind  string
+	name  string // "" for the default
+	args  json.RawMessage
+	grace time.Duration
+	line  int
+}
+
+// rigError names the file, line and field of a mistake in a rig file.
+type rigError struct {
+	file  string
+	line  int
+	field string
+	msg   string
+}
+
+func (e *rigError) Error() string {
+	if e.field != "" {
+		return fmt.Sprintf("%s:%d: %s: %s", e.file, e.line, e.field, e.msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.file, e.line, e.msg)
+}
+
+// loadRig reads and checks a rig file: kinds, names, argument fields and
+// their validation, before anything starts.
+func loadRig(path string) (*rig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rig: %w", err)
+	}
+	return parseRig(path, data)
+}
+
+func parseRig(file string, data []byte) (*rig, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	r := &rig{file: file}
+	if len(doc.Content) == 0 {
+		return nil, &rigError{file: file, line: 1, msg: "empty rig file: want a services: list"}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, &rigError{file: file, line: root.Line, msg: "want a mapping with a services: list"}
+	}
+	var list *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "services":
+			list = v
+		default:
+			return nil, &rigError{file: file, line: k.Line, field: k.Value, msg: "unknown key (want services)"}
+		}
+	}
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return nil, &rigError{file: file, line: root.Line, msg: "want a services: list"}
+	}
+	names := map[string]int{}
+	for i, item := range list.Content {
+		where := fmt.Sprintf("services[%d]", i)
+		s, err := parseRigService(file, where, item)
+		if err != nil {
+			return nil, err
+		}
+		name := s.name
+		if name == "" {
+			name, _ = spawn.KindServiceName(s.kind)
+		}
+		if prev, dup := names[name]; dup {
+			return nil, &rigError{file: file, line: s.line, field: where,
+				msg: fmt.Sprintf("service name %s is already used at line %d (set name: to run another instance)", name, prev)}
+		}
+		names[name] = s.line
+		r.services = append(r.services, s)
+	}
+	if len(r.services) == 0 {
+		return nil, &rigError{file: file, line: list.Line, field: "services", msg: "no services"}
+	}
+	return r, nil
+}
+
+func parseRigService(file, where string, item *yaml.Node) (rigService, error) {
+	s := rigService{line: item.Line}
+	if item.Kind != yaml.MappingNode {
+		return s, &rigError{file: file, line: item.Line, field: where, msg: "want a mapping with kind: and args:"}
+	}
+	var argsNode *yaml.Node
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		k, v := item.Content[i], item.Content[i+1]
+		switch k.Value {
+		case "kind":
+			s.kind = v.Value
+		case "name":
+			if err := bus.ValidateName(v.Value); err != nil {
+				return s, &rigError{file: file, line: v.Line, field: where + ".name", msg: err.Error()}
+			}
+			s.name = v.Value
+		case "grace":
+			d, err := time.ParseDuration(v.Value)
+			if err != nil || d <= 0 {
+				return s, &rigError{file: file, line: v.Line, field: where + ".grace", msg: fmt.Sprintf("bad duration %q (e.g. 5s)", v.Value)}
+			}
+			s.grace = d
+		case "args":
+			argsNode = v
+		default:
+			return s, &rigError{file: file, line: k.Line, field: where + "." + k.Value, msg: "unknown key (want kind, name, grace, args)"}
+		}
+	}
+	if s.kind == "" {
+		return s, &rigError{file: file, line: item.Line, field: where, msg: "missing kind: (one of " + strings.Join(spawn.Kinds(), ", ") + ")"}
+	}
+	proto, ok := spawn.KindArgs(s.kind)
+	if !ok {
+		return s, &rigError{file: file, line: item.Line, field: where + ".kind", msg: fmt.Sprintf("unknown kind %q (known: %s)", s.kind, strings.Join(spawn.Kinds(), ", "))}
+	}
+	s.args = json.RawMessage("{}")
+	if argsNode == nil {
+		if err := spawn.CheckKindArgs(s.kind, s.args); err != nil {
+			return s, argsError(file, where+".args", item, err)
+		}
+		return s, nil
+	}
+	if argsNode.Kind != yaml.MappingNode {
+		return s, &rigError{file: file, line: argsNode.Line, field: where + ".args", msg: "want a mapping of argument names to values"}
+	}
+	if err := checkFields(file, where+".args", argsNode, reflect.TypeOf(proto).Elem(), s.kind); err != nil {
+		return s, err
+	}
+	var v any
+	if err := argsNode.Decode(&v); err != nil {
+		return s, &rigError{file: file, line: argsNode.Line, field: where + ".args", msg: err.Error()}
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return s, &rigError{file: file, line: argsNode.Line, field: where + ".args", msg: err.Error()}
+	}
+	s.args = data
+	if err := spawn.CheckKindArgs(s.kind, s.args); err != nil {
+		return s, argsError(file, where+".args", argsNode, err)
+	}
+	return s, nil
+}
+
+// checkFields refuses keys that are not JSON fields of t, recursively into
+// struct fields, naming the line of the key.
+func checkFields(file, where string, m *yaml.Node, t reflect.Type, kind string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	fields := jsonFields(t)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		ft, ok := fields[k.Value]
+		if !ok {
+			known := make([]string, 0, len(fields))
+			for name := range fields {
+				known = append(known, name)
+			}
+			sort.Strings(known)
+			return &rigError{file: file, line: k.Line, field: where + "." + k.Value,
+				msg: fmt.Sprintf("unknown argument for kind %s (known: %s)", kind, strings.Join(known, ", "))}
+		}
+		if err := checkFields(file, where+"."+k.Value, v, ft, kind); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// jsonFields maps the JSON names of t's fields (embedded structs flattened)
+// to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					out[k] = v
+				}
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// argsError places an argument error at the line of the field it names.
+func argsError(file, where string, args *yaml.Node, err error) error {
+	var ve *service.ValidationError
+	if errors.As(err, &ve) && len(ve.Fields) > 0 {
+		f := ve.Fields[0]
+		line := lineOf(args, f.Field)
+		msg := fmt.Sprintf("fails %q (got %v)", ruleText(f), f.Value)
+		if len(ve.Fields) > 1 {
+			msg += fmt.Sprintf("; and %d more: %v", len(ve.Fields)-1, ve)
+		}
+		return &rigError{file: file, line: line, field: where + "." + f.Field, msg: msg}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &rigError{file: file, line: lineOf(args, te.Field), field: where + "." + te.Field,
+			msg: fmt.Sprintf("want %s, got %s", te.Type, te.Value)}
+	}
+	return &rigError{file: file, line: args.Line, field: where, msg: err.Error()}
+}
+
+func ruleText(f service.FieldError) string {
+	if f.Param != "" {
+		return f.Rule + "=" + f.Param
+	}
+	return f.Rule
+}
+
+// lineOf finds the line of a dotted path of keys in a mapping node.
+func lineOf(n *yaml.Node, path string) int {
+	line := n.Line
+	for _, key := range strings.Split(path, ".") {
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				line, n, found = n.Content[i].Line, n.Content[i+1], true
+				break
+			}
+		}
+		if !found {
+			return line
+		}
+	}
+	return line
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/spawn"
+)
+
+const upExamples = `  bgkit up examples/demo.yaml              # embedded bus, services of the rig
+  bgkit up --server nats://rig-box:4222 rig.yaml
+  bgkit up                                 # just the bus, for tests that spawn their own
+`
+
+func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("up", "[flags] [rig.yaml]", upExamples, stderr)
+	var bf busFlags
+	bf.register(fs)
+	var lf logFlags
+	lf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return usagef("up takes at most one rig file, got %d arguments", fs.NArg())
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	r := &rig{}
+	if fs.NArg() == 1 {
+		if r, err = loadRig(fs.Arg(0)); err != nil {
+			return err
+		}
+	}
+	b, err := openBus(ctx, &bf, logger, bf.server != "")
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintf(stdout, "NATS_URL=%s\n", b.Credentials().ShareURL())
+	return serveRig(ctx, b, r, logger)
+}
+
+// openBus starts the embedded bus, or joins an external one when external.
+func openBus(ctx context.Context, bf *busFlags, logger *slog.Logger, external bool) (*bus.Bus, error) {
+	if external {
+		return bf.connect(ctx, logger)
+	}
+	return bus.Start(ctx, bus.WithLogger(logger), bus.WithClientName("bgkit up"))
+}
+
+// serveRig spawns the rig's services in order, waits for ctx to end, then
+// stops them in reverse order.
+func serveRig(ctx context.Context, b *bus.Bus, r *rig, logger *slog.Logger) error {
+	var handles []*spawn.Handle
+	stopAll := func() {
+		grace := 5 * time.Second
+		for _, s := range r.services {
+			grace = max(grace, s.grace)
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), grace+5*time.Second)
+		defer cancel()
+		for i := len(handles) - 1; i >= 0; i-- {
+			h := handles[i]
+			if err := h.Terminate(sctx); err != nil {
+				logger.Warn("service did not stop cleanly", "service", h.ServiceName(), "err", err)
+			}
+		}
+	}
+	for _, s := range r.services {
+		opts := []spawn.Option{spawn.WithLogger(logger)}
+		if s.name != "" {
+			opts = append(opts, spawn.WithName(s.name))
+		}
+		if s.grace > 0 {
+			opts = append(opts, spawn.WithGrace(s.grace))
+		}
+		h, err := spawn.RunKind(ctx, b, s.kind, s.args, opts...)
+		if err != nil {
+			stopAll()
+			if r.file != "" {
+				return fmt.Errorf("%s:%d: %w", r.file, s.line, err)
+			}
+			return err
+		}
+		handles = append(handles, h)
+		logger.Info("service started", "service", h.ServiceName(), "kind", s.kind, "pid", h.PID())
+	}
+	names := make([]string, len(handles))
+	for i, h := range handles {
+		names[i] = h.ServiceName()
+	}
+	logger.Info("rig up: Ctrl-C stops it", "url", b.URL(), "services", strings.Join(names, ","))
+	<-ctx.Done()
+	logger.Info("stopping rig")
+	stopAll()
+	logger.Info("rig stopped")
+	return nil
+}
+
+const runExamples = `  bgkit run tester-present --args '{"bus":"virtual:bus0","interval_ms":500,"autostart":true}'
+  bgkit run ecu-sim --name ECU_REAR --args '{"rx_id":2016,"tx_id":2024}'
+  NATS_URL=nats://... bgkit run can-recorder --args '{"path":"bus0.log"}'
+`
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "<kind> [flags]", runExamples, stderr)
+	name := fs.String("name", "", "service name (default from the kind)")
+	argsJSON := fs.String("args", "{}", "the service's arguments as JSON")
+	grace := fs.Duration("grace", 5*time.Second, "grace period when stopping")
+	var bf busFlags
+	bf.register(fs)
+	var lf logFlags
+	lf.register(fs)
+	// Accept the kind before or after the flags.
+	var kind string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		kind, args = args[0], args[1:]
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if kind == "" && fs.NArg() > 0 {
+		kind = fs.Arg(0)
+	}
+	if kind == "" {
+		return usagef("run needs a kind: one of %s", strings.Join(spawn.Kinds(), ", "))
+	}
+	if !json.Valid([]byte(*argsJSON)) {
+		return usagef("--args is not valid JSON: %s", *argsJSON)
+	}
+	if err := spawn.CheckKindArgs(kind, json.RawMessage(*argsJSON)); err != nil {
+		return usagef("%s: %v", kind, err)
+	}
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	b, err := openBus(ctx, &bf, logger, bf.url() != "")
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	if b.Embedded() {
+		fmt.Fprintf(stdout, "NATS_URL=%s\n", b.Credentials().ShareURL())
+	}
+	return serveRig(ctx, b, &rig{services: []rigService{{kind: kind, name: *name, args: json.RawMessage(*argsJSON), grace: *grace}}}, logger)
+}
