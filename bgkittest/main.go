@@ -2,6 +2,7 @@ package bgkittest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -82,10 +83,7 @@ func Main(m *testing.M, opts ...MainOption) {
 // that are already exiting exitGrace to go.
 func leakedProcesses() []process {
 	spawned.Lock()
-	groups := make(map[int]bool, len(spawned.groups))
-	for g := range spawned.groups {
-		groups[g] = true
-	}
+	groups := maps.Clone(spawned.groups)
 	spawned.Unlock()
 	procs, err := ownedProcesses(os.Getpid(), groups)
 	if err != nil {

@@ -17,10 +17,15 @@ import (
 type process struct {
 	pid, ppid, pgrp int
 	cmdline         string
+	service         string // the service whose process group it is in, if any
 }
 
 func (p process) String() string {
-	return fmt.Sprintf("pid %d (parent %d, group %d): %s", p.pid, p.ppid, p.pgrp, p.cmdline)
+	s := fmt.Sprintf("pid %d (parent %d, group %d): %s", p.pid, p.ppid, p.pgrp, p.cmdline)
+	if p.service != "" && p.pgrp != p.pid {
+		s += " (in the process group of " + p.service + ")"
+	}
+	return s
 }
 
 // kill sends SIGKILL to p, or to its whole group when p leads a group of
@@ -34,9 +39,9 @@ func (p process) kill() {
 }
 
 // ownedProcesses lists the processes, other than zombies, whose parent is
-// self or whose process group is in groups (this process's own group
-// excepted).
-func ownedProcesses(self int, groups map[int]bool) ([]process, error) {
+// self or whose process group is a key of groups (this process's own group
+// excepted); groups maps a process group id to its service's name.
+func ownedProcesses(self int, groups map[int]string) ([]process, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
@@ -52,8 +57,9 @@ func ownedProcesses(self int, groups map[int]bool) ([]process, error) {
 		if err != nil || state == 'Z' || state == 'X' {
 			continue // gone meanwhile, or dead and waiting to be reaped
 		}
-		if p.ppid == self || (groups[p.pgrp] && p.pgrp != own) {
-			p.cmdline = readCmdline(pid)
+		name, inGroup := groups[p.pgrp]
+		if p.ppid == self || (inGroup && p.pgrp != own) {
+			p.cmdline, p.service = readCmdline(pid), name
 			out = append(out, p)
 		}
 	}

@@ -10,6 +10,6 @@ type process struct{}
 func (process) String() string { return "" }
 func (process) kill()          {}
 
-func ownedProcesses(int, map[int]bool) ([]process, error) { return nil, nil }
+func ownedProcesses(int, map[int]string) ([]process, error) { return nil, nil }
 
 func awaitExit(int, time.Duration) bool { return true }

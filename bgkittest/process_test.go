@@ -4,12 +4,13 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-func findProcess(t *testing.T, groups map[int]bool, pid int) (process, bool) {
+func findProcess(t *testing.T, groups map[int]string, pid int) (process, bool) {
 	t.Helper()
 	procs, err := ownedProcesses(os.Getpid(), groups)
 	if err != nil {
@@ -77,9 +78,12 @@ func TestOwnedProcessesGroup(t *testing.T) {
 	if _, ok := findProcess(t, nil, grandchild); ok {
 		t.Errorf("grandchild %d reported without its group", grandchild)
 	}
-	g, ok := findProcess(t, map[int]bool{cmd.Process.Pid: true}, grandchild)
+	g, ok := findProcess(t, map[int]string{cmd.Process.Pid: "SHELL_SERVICE"}, grandchild)
 	if !ok {
 		t.Fatalf("grandchild %d in group %d not found", grandchild, cmd.Process.Pid)
+	}
+	if want := "sleep 30 (in the process group of SHELL_SERVICE)"; !strings.HasSuffix(g.String(), want) {
+		t.Errorf("grandchild reported as %q, want it to end in %q", g, want)
 	}
 	leader, ok := findProcess(t, nil, cmd.Process.Pid)
 	if !ok {
