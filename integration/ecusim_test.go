@@ -169,6 +169,9 @@ func spawnTesterPresent(t *testing.T, b *bus.Bus, rec *recorder, args string) *t
 
 func spawnKind(t *testing.T, b *bus.Bus, rec *recorder, kind, args string) *spawn.Handle {
 	t.Helper()
+	if _, ok := spawn.KindServiceName(kind); !ok {
+		t.Fatalf("kind %q is not registered: TestMain must call services.RegisterAll()", kind)
+	}
 	h, err := spawn.RunKind(e2eCtx(t), b, kind, json.RawMessage(args), spawn.WithLogger(slog.New(rec)))
 	if err != nil {
 		t.Fatalf("spawn %s: %v", kind, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"sync"
 	"time"
 
@@ -369,11 +368,4 @@ func counts(c *[256]uint64) map[string]uint64 {
 		}
 	}
 	return m
-}
-
-// didsSnapshot copies the stored values, for tests.
-func (e *ecu) didsSnapshot() map[uint16][]byte {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return maps.Clone(e.dids)
 }
