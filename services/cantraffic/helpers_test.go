@@ -1,0 +1,188 @@
+package cantraffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"log/slog"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/service"
+)
+
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	goleak.VerifyTestMain(m)
+}
+
+// waitTimeout bounds every wait of a test, so that a hang fails instead
+// of blocking the run.
+const waitTimeout = 10 * time.Second
+
+// testCtx ends when the test ends or after waitTimeout.
+func testCtx(tb testing.TB) context.Context {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// startBus starts an embedded bus that is closed when the test ends.
+func startBus(tb testing.TB) *bus.Bus {
+	tb.Helper()
+	b, err := bus.Start(testCtx(tb), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return b
+}
+
+// serve serves a service made from args on b until the test ends and
+// returns a controller for it.
+func serve(tb testing.TB, b *bus.Bus, args Args) *Controller {
+	tb.Helper()
+	return serveNamed(tb, b, DefaultName, args)
+}
+
+// serveNamed is serve with a service name.
+func serveNamed(tb testing.TB, b *bus.Bus, name string, args Args) *Controller {
+	tb.Helper()
+	svc, err := New(args)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	quiet := slog.New(slog.DiscardHandler)
+	go func() {
+		done <- service.Run(ctx, b, svc, service.WithLogger(quiet), service.WithName(name),
+			service.WithOnReady(func(service.Info) { close(ready) }))
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		tb.Fatalf("Run: %v", err)
+	}
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("Run: %v", err)
+		}
+	})
+	c, err := Connect(testCtx(tb), b, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// stats calls the stats method.
+func stats(tb testing.TB, c *Controller) Stats {
+	tb.Helper()
+	st, err := c.Stats(testCtx(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
+// waitStats polls stats until cond holds: there is no event to wait on
+// for a counter inside another service.
+func waitStats(tb testing.TB, c *Controller, what string, cond func(Stats) bool) Stats {
+	tb.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st := stats(tb, c)
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s; stats %+v", what, st)
+		}
+		<-tick.C
+	}
+}
+
+// openNode attaches a node to the virtual bus bus0; it is closed when the
+// test ends.
+func openNode(tb testing.TB, b *bus.Bus) *can.Virtual {
+	tb.Helper()
+	n, err := can.NewVirtual(b.Conn(), "bus0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { n.Close() })
+	return n
+}
+
+// recvN receives n frames from node.
+func recvN(tb testing.TB, node can.Bus, n int) []can.Received {
+	tb.Helper()
+	ctx := testCtx(tb)
+	out := make([]can.Received, 0, n)
+	for len(out) < n {
+		r, err := node.Recv(ctx)
+		if err != nil {
+			tb.Fatalf("after %d of %d frames: %v", len(out), n, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// retryTiming runs a timing check up to five times: on a machine shared
+// with other work, a stall of the scheduler can upset one measurement,
+// but hardly five in a row. The test fails when every attempt does.
+const timingAttempts = 5
+
+func retryTiming(t *testing.T, check func() error) {
+	t.Helper()
+	var errs []error
+	for range timingAttempts {
+		err := check()
+		if err == nil {
+			if len(errs) > 0 {
+				t.Logf("timing passed after %d failed attempts: %v", len(errs), errors.Join(errs...))
+			}
+			return
+		}
+		errs = append(errs, err)
+	}
+	t.Errorf("timing off in %d attempts:\n%v", timingAttempts, errors.Join(errs...))
+}
+
+// offsets checks that frames arrived at the wanted offsets from the
+// first, within tol, against a reference that is the median error, so
+// that a late first frame does not shift every other one.
+func offsets(got []can.Received, want []time.Duration, tol time.Duration) error {
+	errs := make([]time.Duration, len(got))
+	for i, r := range got {
+		errs[i] = r.Time.Sub(got[0].Time) - want[i]
+	}
+	ref := slices.Clone(errs)
+	slices.Sort(ref)
+	med := ref[len(ref)/2]
+	var bad []string
+	for i, e := range errs {
+		if d := e - med; d < -tol || d > tol {
+			bad = append(bad, fmt.Sprintf("frame %d at %v, want %v", i, got[i].Time.Sub(got[0].Time), want[i]))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("off by more than %v: %s", tol, strings.Join(bad, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package cantraffic
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bgkit/bgkit/can"
+)
+
+// replayOffsets are the recorded times of the test log's frames.
+var replayOffsets = []time.Duration{0, 40, 50, 120, 200, 210, 300, 400}
+
+// writeReplayLog writes a candump log with a frame at each offset, on
+// can0, with a comment and a frame of can1 in between.
+func writeReplayLog(t *testing.T) (string, []can.Frame) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "in.log")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := can.NewLogWriter(f)
+	base := time.Unix(1436509052, 249713000)
+	var want []can.Frame
+	for i, off := range replayOffsets {
+		fr, err := can.ParseFrame(fmt.Sprintf("%03X#%02X", 0x100+i, i))
+		if i == 3 {
+			fr, err = can.ParseFrame("18DAF110##1112233445566778899")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fr)
+		if err := w.Write(can.LogEntry{Time: base.Add(off * time.Millisecond), Interface: "can0", Frame: fr}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 4 {
+			if err := w.Write(can.LogEntry{Time: base.Add(off * time.Millisecond), Interface: "can1", Frame: can.Frame{ID: 0x7FF}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, want
+}
+
+// TestReplay: the frames of the log go out in order with their recorded
+// spacing divided by the speed.
+func TestReplay(t *testing.T) {
+	path, wantFrames := writeReplayLog(t)
+	for _, speed := range []float64{1, 10} {
+		t.Run(fmt.Sprint("speed ", speed), func(t *testing.T) {
+			b := startBus(t)
+			node := openNode(t, b)
+			c := serve(t, b, Args{Replay: &ReplayArgs{File: path, Speed: speed, Loops: 1, Interface: "can0"}})
+			want := make([]time.Duration, len(replayOffsets))
+			for i, off := range replayOffsets {
+				want[i] = time.Duration(float64(off*time.Millisecond) / speed)
+			}
+			runs := 0
+			retryTiming(t, func() error {
+				if err := c.Start(testCtx(t)); err != nil {
+					t.Fatal(err)
+				}
+				runs++
+				got := recvN(t, node, len(want))
+				for i, r := range got {
+					if r.Frame != wantFrames[i] {
+						t.Errorf("frame %d = %v, want %v", i, r.Frame, wantFrames[i])
+					}
+				}
+				st := waitStats(t, c, "the replay to end", func(st Stats) bool { return !st.Running })
+				if st.Sent != uint64(runs*len(want)) || st.Replay.LoopsDone != uint64(runs) || st.Replay.Frames != len(want) || st.Replay.Speed != speed {
+					t.Errorf("stats %+v %+v", st, st.Replay)
+				}
+				return offsets(got, want, 3*time.Millisecond)
+			})
+		})
+	}
+}
+
+// TestReplayLoops: the file is sent loops times (every interface by
+// default), the next loop right after the last frame.
+func TestReplayLoops(t *testing.T) {
+	path, want := writeReplayLog(t)
+	b := startBus(t)
+	node := openNode(t, b)
+	c := serve(t, b, Args{Replay: &ReplayArgs{File: path, Speed: 50, Loops: 3}})
+	if err := c.Start(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	n := len(want) + 1 // with the frame of can1
+	got := recvN(t, node, 3*n)
+	for loop := range 3 {
+		if g := got[loop*n].Frame; g != want[0] {
+			t.Errorf("loop %d starts with %v, want %v", loop, g, want[0])
+		}
+	}
+	st := waitStats(t, c, "the loops to end", func(st Stats) bool { return !st.Running })
+	if st.Sent != uint64(3*n) || st.Replay.LoopsDone != 3 {
+		t.Errorf("stats %+v %+v", st, st.Replay)
+	}
+	// Forever, until stopped.
+	c2 := serveNamed(t, b, "FOREVER", Args{Replay: &ReplayArgs{File: path, Speed: 100}, Autostart: true})
+	recvN(t, node, 4*n)
+	if err := c2.Stop(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if st := stats(t, c2); st.Running || st.Replay.LoopsDone < 3 || st.Replay.Loops != 0 {
+		t.Errorf("stats %+v %+v", st, st.Replay)
+	}
+}
