@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -143,11 +143,12 @@ func recvN(tb testing.TB, node can.Bus, n int) []can.Received {
 	return out
 }
 
+// timingAttempts is how many times retryTiming tries.
+const timingAttempts = 5
+
 // retryTiming runs a timing check up to five times: on a machine shared
 // with other work, a stall of the scheduler can upset one measurement,
 // but hardly five in a row. The test fails when every attempt does.
-const timingAttempts = 5
-
 func retryTiming(t *testing.T, check func() error) {
 	t.Helper()
 	var errs []error
