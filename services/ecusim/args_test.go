@@ -44,6 +44,7 @@ func TestNew(t *testing.T) {
 		{name: "did key not hex", args: Args{DIDs: map[string]string{"F1GG": "00"}}, wantErr: `data identifier "F1GG"`},
 		{name: "did value not hex", args: Args{DIDs: map[string]string{"F190": "XYZ"}}, wantErr: "dids: F190"},
 		{name: "did value odd", args: Args{DIDs: map[string]string{"F190": "ABC"}}, wantErr: "dids: F190"},
+		{name: "did twice", args: Args{DIDs: map[string]string{"f190": "00", "0xF190": "01"}}, wantErr: "F190 given twice"},
 		{name: "did value empty", args: Args{DIDs: map[string]string{"F190": ""}}, wantErr: "dids: F190: empty value"},
 		{name: "even level", args: Args{SecurityLevel: 2}, wantErr: "security_level 0x02"},
 		{name: "reserved level", args: Args{SecurityLevel: 0x7F}, wantErr: "security_level 0x7F"},

@@ -85,6 +85,7 @@ func TestECUExchanges(t *testing.T) {
 			{"3E 00", "7E 00"}, {"3E 80", "-"}, {"3E 01", "7F 3E 12"}, {"3E 00 00", "7F 3E 13"}, {"3E", "7F 3E 13"},
 		}, wantSession: 1},
 		{name: "read VIN", steps: []step{{"22 F1 90", "62 F1 90 " + vinHex}}, wantSession: 1},
+		{name: "VIN DID from dids", args: Args{DIDs: map[string]string{"F190": "0102"}}, steps: []step{{"22 F1 90", "62 F1 90 01 02"}}, wantSession: 1},
 		{name: "read several", args: Args{DIDs: map[string]string{"0102": "AA BB", "f18c": "0x010203"}}, steps: []step{
 			{"22 01 02 F1 8C", "62 01 02 AA BB F1 8C 01 02 03"},
 			{"22 F1 8C 12 34 01 02", "62 F1 8C 01 02 03 01 02 AA BB"},

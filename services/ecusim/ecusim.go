@@ -233,11 +233,13 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 	cfg.s3 = time.Duration(a.S3Ms) * time.Millisecond
 
 	cfg.dids = make(map[uint16][]byte, len(a.DIDs)+1)
-	cfg.dids[DIDVIN] = vin[:]
 	for k, v := range a.DIDs {
 		did, err := parseDID(k)
 		if err != nil {
 			return cfg, fmt.Errorf("dids: %w", err)
+		}
+		if _, dup := cfg.dids[did]; dup {
+			return cfg, fmt.Errorf("dids: %04X given twice", did)
 		}
 		data, err := parseHex(v)
 		if err == nil && len(data) == 0 {
@@ -247,6 +249,9 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 			return cfg, fmt.Errorf("dids: %s: %w", k, err)
 		}
 		cfg.dids[did] = data
+	}
+	if _, ok := cfg.dids[DIDVIN]; !ok {
+		cfg.dids[DIDVIN] = vin[:]
 	}
 	cfg.writeSecurity = a.WriteSecurity
 
