@@ -110,7 +110,7 @@ func s3Scenario(t *testing.T, ctx context.Context, rec *recorder, ecu *ecusim.Co
 		t.Fatalf("session after %v of tester present: %+v, %v", time.Since(entered).Round(time.Millisecond), s, err)
 	}
 	st, err := tp.Stats(ctx)
-	if err != nil || st.Sent < 15 || st.Errors != 0 {
+	if err != nil || st.Sent < 10 || st.Errors != 0 {
 		t.Fatalf("tester present stats after %v: %+v, %v", s3Hold, st, err)
 	}
 
@@ -130,7 +130,7 @@ func s3Scenario(t *testing.T, ctx context.Context, rec *recorder, ecu *ecusim.Co
 		t.Fatalf("session after stop: %+v, %v", s, err)
 	}
 	est, err := ecu.Stats(ctx)
-	if err != nil || est.S3Expiries != 1 || est.BySID["3E"] < 15 || est.BySID["3E"] != est.NoResponse {
+	if err != nil || est.S3Expiries != 1 || est.BySID["3E"] < 10 || est.BySID["3E"] != est.NoResponse {
 		t.Errorf("ECU stats %+v, %v", est, err)
 	}
 }

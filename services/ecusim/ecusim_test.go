@@ -232,7 +232,7 @@ func TestServiceFunctionalTesterPresent(t *testing.T) {
 		t.Fatalf("session after 1 s of tester present: %+v, %v", got, err)
 	}
 	st, _ := h.ctl.Stats(ctx)
-	if st.BySID["3E"] < 15 || st.NoResponse != st.BySID["3E"]-1 {
+	if st.BySID["3E"] < 10 || st.NoResponse != st.BySID["3E"]-1 {
 		t.Errorf("stats %+v", st)
 	}
 }
