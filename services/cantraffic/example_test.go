@@ -42,9 +42,9 @@ func Example() {
 	defer watch.Close()
 
 	svc, err := cantraffic.New(cantraffic.Args{
-		Bus:   "virtual:bus0",
-		GapMS: new(1.0),
-		Count: 3,
+		Bus:    "virtual:bus0",
+		GapMS:  new(1.0),
+		Count:  3,
 		IDMode: "i", LenMode: "2", DataMode: "i",
 	})
 	if err != nil {
