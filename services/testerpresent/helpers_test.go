@@ -3,6 +3,7 @@ package testerpresent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -99,16 +100,25 @@ func (h *harness) stats(tb testing.TB) Stats {
 // waitStats polls stats until cond holds.
 func (h *harness) waitStats(tb testing.TB, what string, cond func(Stats) bool) Stats {
 	tb.Helper()
+	var st Stats
+	poll(tb, what, func() bool {
+		st = h.stats(tb)
+		return cond(st)
+	}, func() string { return fmt.Sprintf("stats %+v", st) })
+	return st
+}
+
+// poll checks cond every 2 ms until it holds, for conditions that have no
+// event to wait on; it fails the test after waitTimeout, with state() in
+// the message.
+func poll(tb testing.TB, what string, cond func() bool, state func() string) {
+	tb.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
-	for {
-		st := h.stats(tb)
-		if cond(st) {
-			return st
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s; stats %+v", what, st)
+			tb.Fatalf("timed out waiting for %s; %s", what, state())
 		}
 		<-tick.C
 	}
