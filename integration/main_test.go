@@ -5,11 +5,13 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bgkit/bgkit/services"
 	"github.com/bgkit/bgkit/spawn"
 )
 
 func TestMain(m *testing.M) {
 	spawn.RegisterKind("counter", NewCounterService)
+	services.RegisterAll()
 	spawn.Main()
 	if url := os.Getenv(rawResponderEnv); url != "" {
 		rawResponder(url)

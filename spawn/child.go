@@ -122,8 +122,12 @@ func childMain() int {
 	defer func() {
 		nc.SetClosedHandler(nil)
 		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = h.Close(fctx)
+		if h.Close(fctx) == nil {
+			// The parent waits for the end-of-log marker only when told.
+			st.write(status{Flushed: true})
+		}
 		cancel()
+		st.close()
 	}()
 
 	svc, err := e.construct(boot.Args)
@@ -149,7 +153,9 @@ func childMain() int {
 	case parentGone.Load():
 		// Nobody is left to reap what this service started: take the
 		// whole process group down, this process last.
-		h.Close(context.Background())
+		fctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		h.Close(fctx)
+		cancel()
 		killOwnGroup()
 		return exitParentEnd
 	}
@@ -170,9 +176,16 @@ func (s *statusWriter) write(st status) bool {
 	}
 	data, _ := json.Marshal(st)
 	_, err := s.f.Write(append(data, '\n'))
-	s.f.Close()
-	s.f = nil
 	return err == nil
+}
+
+func (s *statusWriter) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
 }
 
 func (s *statusWriter) fail(format string, args ...any) int {

@@ -4,28 +4,57 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"log/slog"
 	"sync"
-	"syscall"
 	"time"
 )
 
-// Handle is the parent's view of a running child. It is safe for
-// concurrent use.
+// Handle is the parent's view of a running service. It is safe for
+// concurrent use. With a restart policy ([WithRestart]) it follows each new
+// process; Done closes only when the service has stopped for good.
 type Handle struct {
-	name  string
-	kind  string
-	pid   int
-	proc  *os.Process
-	grace time.Duration
+	name    string
+	kind    string
+	grace   time.Duration
+	logger  *slog.Logger // with service=<NAME>
+	restart RestartPolicy
+	// relaunch starts a new instance after a crash; nil without a policy.
+	relaunch func(ctx context.Context) (instance, error)
+
+	mu       sync.Mutex
+	cur      instance
+	restarts int
 
 	done chan struct{} // closed when the exit has been observed and logs relayed
 	err  error         // set before done is closed
 
+	stopping *chanFlag // set when Terminate asked the service to stop
 	termOnce sync.Once
 	termErr  error
 	termDone chan struct{}
-	stopping chanFlag // set when Terminate asked the child to stop
+}
+
+// instance is one run of a service: a local child process, or one an agent
+// runs on another machine.
+type instance interface {
+	PID() int
+	// Exited is closed when the process has exited and its logs are in.
+	Exited() <-chan struct{}
+	// ExitErr is nil for a clean exit, else an *ExitError (valid after Exited).
+	ExitErr() error
+	// Term asks the process to stop (SIGTERM).
+	Term()
+	// Kill stops the process group at once (SIGKILL).
+	Kill()
+}
+
+func newHandle(name, kind string, o options) *Handle {
+	return &Handle{
+		name: name, kind: kind, grace: o.grace, restart: o.restart,
+		logger:   o.logger.With(slog.String("service", name)),
+		done:     make(chan struct{}),
+		stopping: newFlag(),
+	}
 }
 
 // chanFlag is a one-way flag that can be waited on.
@@ -34,7 +63,7 @@ type chanFlag struct {
 	ch   chan struct{}
 }
 
-func newFlag() chanFlag  { return chanFlag{ch: make(chan struct{})} }
+func newFlag() *chanFlag { return &chanFlag{ch: make(chan struct{})} }
 func (f *chanFlag) set() { f.once.Do(func() { close(f.ch) }) }
 func (f *chanFlag) isSet() bool {
 	select {
@@ -45,17 +74,34 @@ func (f *chanFlag) isSet() bool {
 	}
 }
 
-// PID is the child's process id (also its process group id).
-func (h *Handle) PID() int { return h.pid }
+func (h *Handle) current() instance {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cur
+}
+
+// PID is the process id of the current process (also its process group
+// id). For a service run by an agent it is the pid on the agent's machine.
+func (h *Handle) PID() int { return h.current().PID() }
 
 // ServiceName is the name the child serves under.
 func (h *Handle) ServiceName() string { return h.name }
 
-// Done is closed when the child has exited and every record it wrote has
-// been relayed.
+// Kind is the registered kind, or "" for a service spawned by constructor.
+func (h *Handle) Kind() string { return h.kind }
+
+// Restarts counts the restarts made by the restart policy.
+func (h *Handle) Restarts() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.restarts
+}
+
+// Done is closed when the service has stopped for good and every record it
+// wrote has been relayed.
 func (h *Handle) Done() <-chan struct{} { return h.done }
 
-// Err is the child's exit error once Done is closed: nil for a clean exit
+// Err is the last exit error once Done is closed: nil for a clean exit
 // (status 0), an *ExitError otherwise. Before Done is closed it is nil.
 func (h *Handle) Err() error {
 	select {
@@ -66,7 +112,7 @@ func (h *Handle) Err() error {
 	}
 }
 
-// Wait waits for the child to exit (without asking it to) and returns Err.
+// Wait waits for the service to stop (without asking it to) and returns Err.
 func (h *Handle) Wait(ctx context.Context) error {
 	select {
 	case <-h.done:
@@ -76,12 +122,12 @@ func (h *Handle) Wait(ctx context.Context) error {
 	}
 }
 
-// Terminate stops the child: SIGTERM (the child stops taking calls, runs
+// Terminate stops the service: SIGTERM (the child stops taking calls, runs
 // Shutdown, drains and flushes its logs), then, if it has not exited after
 // the grace period or when ctx ends, SIGKILL to its process group. It
 // returns when the child has exited and every record it wrote has reached
-// the parent's logger, with Err's value. It is idempotent and safe to call
-// from several goroutines.
+// the parent's logger, with Err's value. It stops restarts, is idempotent
+// and is safe to call from several goroutines.
 func (h *Handle) Terminate(ctx context.Context) error {
 	h.termOnce.Do(func() {
 		h.termDone = make(chan struct{})
@@ -94,7 +140,8 @@ func (h *Handle) Terminate(ctx context.Context) error {
 	case <-h.termDone:
 		return h.termErr
 	case <-ctx.Done():
-		h.kill()
+		h.stopping.set()
+		h.current().Kill()
 		<-h.termDone
 		return fmt.Errorf("terminate %s: %w", h.name, ctx.Err())
 	}
@@ -102,25 +149,87 @@ func (h *Handle) Terminate(ctx context.Context) error {
 
 func (h *Handle) terminate() error {
 	h.stopping.set()
-	if err := h.proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		h.kill()
-	}
+	h.current().Term()
 	timer := time.NewTimer(h.grace)
 	defer timer.Stop()
 	select {
 	case <-h.done:
 	case <-timer.C:
-		h.kill()
+		h.current().Kill()
 		<-h.done
 	}
 	return h.err
 }
 
-// kill sends SIGKILL to the child's process group.
-func (h *Handle) kill() {
-	h.stopping.set()
-	killGroup(h.pid)
+// supervise follows the current instance until the service stops for good,
+// restarting it as the policy says.
+func (h *Handle) supervise() {
+	for {
+		cur := h.current()
+		<-cur.Exited()
+		err := cur.ExitErr()
+		restarts := h.Restarts()
+		if h.stopping.isSet() || h.relaunch == nil || !h.restart.wants(err) || (h.restart.Limit > 0 && restarts >= h.restart.Limit) {
+			h.finish(err, restarts)
+			return
+		}
+		wait := h.restart.backoff(restarts + 1)
+		h.logger.Warn("service exited; restarting", "err", errText(err), "restart", restarts+1, "in", wait)
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-h.stopping.ch:
+			timer.Stop()
+			h.finish(err, restarts)
+			return
+		}
+		next, lerr := h.relaunch(context.Background())
+		if lerr != nil {
+			h.logger.Error("restart failed", "err", lerr, "restart", restarts+1)
+			next = failed{err: &ExitError{Name: h.name, Code: -1, StderrTail: lerr.Error()}}
+		} else {
+			h.logger.Info("service restarted", "pid", next.PID(), "restart", restarts+1)
+		}
+		h.mu.Lock()
+		h.cur = next
+		h.restarts++
+		h.mu.Unlock()
+		if h.stopping.isSet() { // Terminate came during the restart
+			next.Term()
+		}
+	}
 }
+
+// finish reports the final exit and closes Done.
+func (h *Handle) finish(err error, attempts int) {
+	var ee *ExitError
+	switch {
+	case err != nil && errors.As(err, &ee) && ee.Requested:
+		h.logger.Warn("service stopped", "err", err)
+	case err != nil:
+		h.logger.Error("service exited unexpectedly", "err", err, "restarts", attempts)
+	}
+	h.err = err
+	close(h.done)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// failed is an instance that could not start.
+type failed struct{ err error }
+
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (f failed) PID() int                { return 0 }
+func (f failed) Exited() <-chan struct{} { return closedCh }
+func (f failed) ExitErr() error          { return f.err }
+func (f failed) Term()                   {}
+func (f failed) Kill()                   {}
 
 // ExitError describes a child that did not exit cleanly.
 type ExitError struct {
@@ -128,6 +237,7 @@ type ExitError struct {
 	PID        int
 	Code       int    // exit status, -1 when killed by a signal
 	Signal     string // the signal that killed it, if any
+	Requested  bool   // Terminate had asked it to stop
 	Killed     bool   // Terminate had to SIGKILL it after the grace period
 	StderrTail string // the last lines the child wrote to stderr
 }

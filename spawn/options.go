@@ -16,6 +16,8 @@ type options struct {
 	startTimeout time.Duration
 	level        *slog.Level
 	env          []string
+	restart      RestartPolicy
+	agent        string // spawn on this agent instead of locally
 }
 
 // WithName runs the service under name instead of the one derived from its

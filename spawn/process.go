@@ -107,9 +107,10 @@ type bootstrap struct {
 
 // status is what the child writes to fd 4.
 type status struct {
-	Ready bool   `json:"ready,omitempty"`
-	ID    string `json:"id,omitempty"`
-	Error string `json:"error,omitempty"`
+	Ready   bool   `json:"ready,omitempty"`
+	Flushed bool   `json:"flushed,omitempty"` // sent after the end-of-log marker
+	ID      string `json:"id,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 const envChild = "BGKIT_CHILD"
@@ -121,6 +122,27 @@ func start(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []
 	if err := bus.ValidateName(name); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
+	if o.agent != "" {
+		return startRemote(ctx, b, e, kind, name, args, o)
+	}
+	h := newHandle(name, kind, o)
+	launch := func(ctx context.Context) (instance, error) {
+		return startLocal(ctx, b, e, name, args, o, h.stopping)
+	}
+	first, err := launch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.cur = first
+	if o.restart.Mode != RestartNever {
+		h.relaunch = launch
+	}
+	go h.supervise()
+	return h, nil
+}
+
+// startLocal starts one child process and waits until it serves.
+func startLocal(ctx context.Context, b *bus.Bus, e *entry, name string, args []byte, o options, stopping *chanFlag) (*process, error) {
 	if served(ctx, b.Conn(), name) {
 		return nil, fmt.Errorf("spawn %s: %w: %s already answers on this bus", name, ErrDuplicateName, name)
 	}
@@ -131,16 +153,15 @@ func start(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []
 		}
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	p, err := launch(b, e, name, args, creds, o)
+	p, err := launch(b, e, name, args, creds, o, stopping)
 	if err != nil {
 		b.Revoke(name)
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	p.h.kind = kind
 	if err := p.awaitReady(ctx, o.startTimeout); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	return p.h, nil
+	return p, nil
 }
 
 // served reports whether some process already answers for name.
@@ -151,9 +172,16 @@ func served(ctx context.Context, nc *nats.Conn, name string) bool {
 	return err == nil
 }
 
-// process is the parent's machinery for one child.
+// process is the parent's machinery for one child; it is an instance.
 type process struct {
-	h      *Handle
+	name      string
+	pid       int
+	stopping  *chanFlag // the handle's: set when Terminate asked
+	exited    chan struct{}
+	err       error         // set before exited is closed
+	flushed   chan struct{} // closed when the child reports its logs flushed
+	statusEOF chan struct{} // closed when the status pipe reaches EOF
+
 	b      *bus.Bus
 	cmd    *exec.Cmd
 	relay  *logfwd.Relay
@@ -164,7 +192,7 @@ type process struct {
 	tail   *tailBuffer
 }
 
-func launch(b *bus.Bus, e *entry, name string, args []byte, creds bus.Credentials, o options) (*process, error) {
+func launch(b *bus.Bus, e *entry, name string, args []byte, creds bus.Credentials, o options, stopping *chanFlag) (*process, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find executable: %w", err)
@@ -200,7 +228,7 @@ func launch(b *bus.Bus, e *entry, name string, args []byte, creds bus.Credential
 	cmd := &exec.Cmd{
 		Path:        exe,
 		Args:        []string{os.Args[0], "bgkit-child", name},
-		Env:         append(append(os.Environ(), envChild+"=1"), o.env...),
+		Env:         childEnv(o.env),
 		Stdin:       nil,
 		Stdout:      outW,
 		Stderr:      errW,
@@ -222,11 +250,9 @@ func launch(b *bus.Bus, e *entry, name string, args []byte, creds bus.Credential
 	pid := cmd.Process.Pid
 	logger := o.logger.With(slog.String("service", name), slog.Int("pid", pid))
 	p := &process{
+		name: name, pid: pid, stopping: stopping,
+		exited: make(chan struct{}), flushed: make(chan struct{}), statusEOF: make(chan struct{}),
 		b: b, cmd: cmd, logger: logger, boot: bootW, status: statusR, tail: &tailBuffer{max: 2048},
-		h: &Handle{
-			name: name, pid: pid, proc: cmd.Process, grace: o.grace,
-			done: make(chan struct{}), stopping: newFlag(),
-		},
 	}
 	// Subscribe to the child's logs before it can publish: it waits for
 	// the bootstrap, which is written below.
@@ -252,56 +278,62 @@ func launch(b *bus.Bus, e *entry, name string, args []byte, creds bus.Credential
 	return p, nil
 }
 
-// awaitReady waits for the child's status line, then starts watching it.
-func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
-	type result struct {
-		st  status
-		err error
+// PID implements instance.
+func (p *process) PID() int { return p.pid }
+
+// Exited implements instance.
+func (p *process) Exited() <-chan struct{} { return p.exited }
+
+// ExitErr implements instance.
+func (p *process) ExitErr() error { return p.err }
+
+// Term implements instance: SIGTERM to the child.
+func (p *process) Term() {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		p.Kill()
 	}
-	ch := make(chan result, 1)
-	go func() {
-		line, err := bufio.NewReader(p.status).ReadBytes('\n')
-		var st status
-		if err == nil {
-			err = json.Unmarshal(line, &st)
-		}
-		ch <- result{st, err}
-	}()
+}
+
+// Kill implements instance: SIGKILL to the child's process group.
+func (p *process) Kill() { killGroup(p.pid) }
+
+// awaitReady waits for the child's first status line, then keeps reading
+// the status pipe and watches the child in the background.
+func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
+	first := make(chan status, 1)
+	go p.readStatus(first)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var why string
+	childSaid := false
 	select {
-	case r := <-ch:
-		ch = nil
+	case st, ok := <-first:
 		switch {
-		case r.err == nil && r.st.Ready:
-			go p.watch()
+		case ok && st.Ready:
+			go p.finish()
 			return nil
-		case r.err == nil:
-			why = r.st.Error
+		case ok && st.Error != "":
+			why, childSaid = st.Error, true
 		default:
 			why = "exited before it was ready"
+			childSaid = true
 		}
 	case <-timer.C:
 		why = fmt.Sprintf("not serving after %v", timeout)
 	case <-ctx.Done():
 		why = ctx.Err().Error()
 	}
-	if why == "" || ch != nil {
-		killGroup(p.h.pid)
-	} else {
+	if childSaid {
 		// The child reported why it cannot start and is exiting: let it,
 		// so its exit status is its own.
-		t := time.AfterFunc(time.Second, func() { killGroup(p.h.pid) })
+		t := time.AfterFunc(time.Second, p.Kill)
 		defer t.Stop()
+	} else {
+		p.Kill()
 	}
-	p.finish() // closes the status pipe, so the reader above returns
-	if ch != nil {
-		<-ch
-	}
-	ee, _ := p.h.err.(*ExitError)
+	p.finish()
 	msg := why
-	if ee != nil {
+	if ee, ok := p.err.(*ExitError); ok {
 		if ee.Signal != "" {
 			msg += "; killed by " + ee.Signal
 		} else {
@@ -314,30 +346,54 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	return fmt.Errorf("%w: %s", ErrStart, msg)
 }
 
-// watch waits for the child to exit and reports it.
-func (p *process) watch() {
-	p.finish()
-	if p.h.err != nil && !p.h.stopping.isSet() {
-		p.logger.Error("service exited unexpectedly", "err", p.h.err)
-	} else if p.h.err != nil {
-		p.logger.Warn("service stopped", "err", p.h.err)
+// readStatus reads the child's status lines: the first (ready or error)
+// goes to first; a later {"flushed":true} says its logs are all sent.
+func (p *process) readStatus(first chan<- status) {
+	defer close(p.statusEOF)
+	r := bufio.NewReader(p.status)
+	n := 0
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			if n == 0 {
+				close(first)
+			}
+			return
+		}
+		var st status
+		if json.Unmarshal(line, &st) != nil {
+			continue
+		}
+		if n == 0 {
+			first <- st
+		}
+		n++
+		if st.Flushed {
+			close(p.flushed)
+		}
 	}
 }
 
 // finish reaps the child, kills what is left of its process group, waits
-// for its logs, releases everything and closes Done.
+// for its logs, releases everything and closes exited.
 func (p *process) finish() {
 	waitErr := p.cmd.Wait()
 	// Grandchildren left behind die with the group.
-	killGroup(p.h.pid)
+	killGroup(p.pid)
 	p.boot.Close()
+	select {
+	case <-p.statusEOF:
+	case <-time.After(time.Second):
+	}
 	p.status.Close()
 	// Every record published before the child's end-of-log marker has been
-	// relayed once the marker arrives. A child that crashed sends none:
-	// give records in flight a moment.
+	// relayed once the marker arrives. A child that said it flushed its logs
+	// sent one; a child that crashed did not: give records in flight a moment.
 	wait := 100 * time.Millisecond
-	if waitErr == nil {
-		wait = 2 * time.Second
+	select {
+	case <-p.flushed:
+		wait = 5 * time.Second
+	default:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	_ = p.relay.WaitEOF(ctx)
@@ -349,26 +405,36 @@ func (p *process) finish() {
 	case <-time.After(2 * time.Second): // a grandchild that left the group holds the pipe
 	}
 	_ = p.relay.Close()
-	p.b.Revoke(p.h.name)
-	p.h.err = exitError(p.h, waitErr, p.tail.String())
-	close(p.h.done)
+	p.b.Revoke(p.name)
+	p.err = p.exitError(waitErr)
+	close(p.exited)
 }
 
-func exitError(h *Handle, err error, tail string) error {
+func (p *process) exitError(err error) error {
 	if err == nil {
 		return nil
 	}
-	ee := &ExitError{Name: h.name, PID: h.pid, Code: -1, StderrTail: tail}
+	ee := &ExitError{Name: p.name, PID: p.pid, Code: -1, StderrTail: p.tail.String(), Requested: p.stopping.isSet()}
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
 		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			ee.Signal = ws.Signal().String()
-			ee.Killed = ws.Signal() == syscall.SIGKILL && h.stopping.isSet()
+			ee.Killed = ws.Signal() == syscall.SIGKILL && ee.Requested
 		} else {
 			ee.Code = xe.ExitCode()
 		}
 	}
 	return ee
+}
+
+// childEnv is the child's environment: ours, the child marker, extra
+// entries, and (for race-detector builds) no one-second sleep at exit.
+func childEnv(extra []string) []string {
+	env := append(os.Environ(), envChild+"=1")
+	if os.Getenv("GORACE") == "" {
+		env = append(env, "GORACE=atexit_sleep_ms=0")
+	}
+	return append(env, extra...)
 }
 
 // readLines relays a child's stdout or stderr, a record per line. A Go

@@ -1,0 +1,456 @@
+package spawn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
+
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/logfwd"
+)
+
+// Errors of agents.
+var (
+	// ErrNoAgent: no agent of that name answers on the bus.
+	ErrNoAgent = errors.New("no such agent")
+	// ErrAgentLost: the agent running a service stopped answering; its
+	// children stop with it.
+	ErrAgentLost = errors.New("agent lost")
+)
+
+// OnAgent spawns the service through the agent called name (see
+// ServeAgent, `bgkit agent --name`) on the machine it runs on, instead of
+// as a local child. The handle behaves like a local one: Terminate, Done,
+// Err, and the child's log records relayed to WithLogger's logger.
+func OnAgent(name string) Option { return func(o *options) { o.agent = name } }
+
+// Agent subjects: bgkit.agent.<NAME>.{spawn,term,kill,lease}; exit events
+// on bgkit.agent.<NAME>.exit.<lease>.
+func agentSubject(agent, verb string) string { return "bgkit.agent." + agent + "." + verb }
+
+// Lease timing: a requester renews every leaseRenew; an agent stops what
+// a requester spawned when leaseTTL passes without a renewal.
+const (
+	leaseRenew = 500 * time.Millisecond
+	leaseTTL   = 3 * time.Second
+)
+
+type agentSpawn struct {
+	Kind  string          `json:"kind,omitempty"`
+	Key   string          `json:"key,omitempty"`
+	Name  string          `json:"name"`
+	Args  json.RawMessage `json:"args"`
+	Grace time.Duration   `json:"grace"`
+	Level slog.Level      `json:"level"`
+	Lease string          `json:"lease"`
+}
+
+type agentSpawned struct {
+	PID  int    `json:"pid"`
+	Host string `json:"host"`
+}
+
+type agentExit struct {
+	OK         bool   `json:"ok"`
+	Lost       bool   `json:"lost,omitempty"` // the requester lost the agent
+	PID        int    `json:"pid"`
+	Code       int    `json:"code"`
+	Signal     string `json:"signal,omitempty"`
+	Requested  bool   `json:"requested,omitempty"`
+	Killed     bool   `json:"killed,omitempty"`
+	StderrTail string `json:"stderr_tail,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+// ServeAgent runs an agent called name on b until ctx ends: it spawns
+// registered service kinds on request (never arbitrary commands) as its own
+// children, reports their exits, and stops every service whose requester
+// has not renewed its lease for 3 s. When ctx ends it terminates all of
+// them. Its children die with it.
+func ServeAgent(ctx context.Context, b *bus.Bus, name string, logger *slog.Logger) error {
+	if err := bus.ValidateName(name); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	nc := b.Conn()
+	if _, err := nc.Request(agentSubject(name, "lease"), []byte(`{}`), 500*time.Millisecond); err == nil {
+		return fmt.Errorf("agent %s: another agent of that name answers on this bus", name)
+	}
+	a := &agent{name: name, b: b, logger: logger.With("agent", name), services: map[string]*agentService{}}
+	var subs []*nats.Subscription
+	for verb, h := range map[string]nats.MsgHandler{
+		"spawn": a.onSpawn, "term": a.onTerm, "kill": a.onKill, "lease": a.onLease,
+	} {
+		sub, err := nc.Subscribe(agentSubject(name, verb), h)
+		if err != nil {
+			return fmt.Errorf("agent %s: %w", name, err)
+		}
+		subs = append(subs, sub)
+	}
+	if err := nc.Flush(); err != nil {
+		return fmt.Errorf("agent %s: %w", name, err)
+	}
+	a.logger.Info("agent ready", "kinds", Kinds())
+	ticker := time.NewTicker(leaseRenew)
+	defer ticker.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-ticker.C:
+			a.expireLeases()
+		}
+	}
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+	a.terminateAll()
+	a.wg.Wait()
+	a.logger.Info("agent stopped")
+	return nil
+}
+
+type agent struct {
+	name   string
+	b      *bus.Bus
+	logger *slog.Logger
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	services map[string]*agentService // by service name
+	leases   sync.Map                 // lease id → *leaseState
+}
+
+type agentService struct {
+	h     *Handle
+	lease string
+}
+
+type leaseState struct {
+	mu   sync.Mutex
+	seen time.Time
+}
+
+func (a *agent) reply(m *nats.Msg, v any) {
+	data, _ := json.Marshal(v)
+	_ = m.Respond(data)
+}
+
+func (a *agent) fail(m *nats.Msg, code int, err error) {
+	r := nats.NewMsg(m.Reply)
+	r.Header.Set(micro.ErrorHeader, err.Error())
+	r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
+	_ = m.RespondMsg(r)
+}
+
+func (a *agent) onSpawn(m *nats.Msg) {
+	var req agentSpawn
+	if err := json.Unmarshal(m.Data, &req); err != nil {
+		a.fail(m, 400, fmt.Errorf("bad spawn request: %w", err))
+		return
+	}
+	var e *entry
+	var ok bool
+	switch {
+	case req.Kind != "":
+		e, ok = lookupKind(req.Kind)
+	case req.Key != "":
+		e, ok = lookupKey(req.Key)
+	}
+	if !ok {
+		a.fail(m, 404, fmt.Errorf("agent %s: %w: kind %q key %q (known kinds: %v)", a.name, ErrNotRegistered, req.Kind, req.Key, Kinds()))
+		return
+	}
+	if req.Lease == "" {
+		a.fail(m, 400, errors.New("spawn request without a lease"))
+		return
+	}
+	a.touch(req.Lease)
+	// Spawning takes milliseconds: do not hold up the subscription.
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		o := buildOptions([]Option{WithName(req.Name), WithGrace(req.Grace), WithLogger(a.logger), WithLogLevel(req.Level)})
+		h, err := start(context.Background(), a.b, e, req.Kind, req.Name, req.Args, o)
+		if err != nil {
+			code := 500
+			if errors.Is(err, ErrDuplicateName) {
+				code = 409
+			}
+			a.fail(m, code, err)
+			return
+		}
+		a.mu.Lock()
+		a.services[req.Name] = &agentService{h: h, lease: req.Lease}
+		a.mu.Unlock()
+		host, _ := os.Hostname()
+		a.reply(m, agentSpawned{PID: h.PID(), Host: host})
+		a.logger.Info("spawned for a requester", "service", req.Name, "pid", h.PID())
+		<-h.Done()
+		a.mu.Lock()
+		delete(a.services, req.Name)
+		a.mu.Unlock()
+		ev := agentExit{OK: h.Err() == nil, PID: h.PID()}
+		var ee *ExitError
+		if errors.As(h.Err(), &ee) {
+			ev.Code, ev.Signal, ev.Requested, ev.Killed, ev.StderrTail = ee.Code, ee.Signal, ee.Requested, ee.Killed, ee.StderrTail
+		} else if h.Err() != nil {
+			ev.Error = h.Err().Error()
+		}
+		data, _ := json.Marshal(ev)
+		_ = a.b.Conn().Publish(agentSubject(a.name, "exit."+req.Lease), data)
+	}()
+}
+
+func (a *agent) lookup(m *nats.Msg) (*agentService, bool) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(m.Data, &req); err != nil {
+		a.fail(m, 400, err)
+		return nil, false
+	}
+	a.mu.Lock()
+	s, ok := a.services[req.Name]
+	a.mu.Unlock()
+	if !ok {
+		a.fail(m, 404, fmt.Errorf("agent %s runs no service %q", a.name, req.Name))
+	}
+	return s, ok
+}
+
+func (a *agent) onTerm(m *nats.Msg) {
+	if s, ok := a.lookup(m); ok {
+		a.reply(m, true)
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); _ = s.h.Terminate(context.Background()) }()
+	}
+}
+
+func (a *agent) onKill(m *nats.Msg) {
+	if s, ok := a.lookup(m); ok {
+		s.h.stopping.set()
+		s.h.current().Kill()
+		a.reply(m, true)
+	}
+}
+
+func (a *agent) onLease(m *nats.Msg) {
+	var req struct {
+		Lease string `json:"lease"`
+	}
+	_ = json.Unmarshal(m.Data, &req)
+	if req.Lease != "" {
+		a.touch(req.Lease)
+	}
+	a.reply(m, true)
+}
+
+func (a *agent) touch(lease string) {
+	v, _ := a.leases.LoadOrStore(lease, &leaseState{})
+	ls := v.(*leaseState)
+	ls.mu.Lock()
+	ls.seen = time.Now()
+	ls.mu.Unlock()
+}
+
+// expireLeases terminates the services of requesters that went quiet.
+func (a *agent) expireLeases() {
+	a.mu.Lock()
+	var stale []*agentService
+	for _, s := range a.services {
+		v, ok := a.leases.Load(s.lease)
+		if !ok {
+			continue
+		}
+		ls := v.(*leaseState)
+		ls.mu.Lock()
+		expired := time.Since(ls.seen) > leaseTTL
+		ls.mu.Unlock()
+		if expired && !s.h.stopping.isSet() {
+			stale = append(stale, s)
+		}
+	}
+	a.mu.Unlock()
+	for _, s := range stale {
+		a.logger.Warn("requester lease expired: stopping its service", "service", s.h.ServiceName())
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); _ = s.h.Terminate(context.Background()) }()
+	}
+}
+
+func (a *agent) terminateAll() {
+	a.mu.Lock()
+	var all []*Handle
+	for _, s := range a.services {
+		all = append(all, s.h)
+	}
+	a.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range all {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = h.Terminate(context.Background()) }()
+	}
+	wg.Wait()
+}
+
+// remote is an instance run by an agent.
+type remote struct {
+	nc      *nats.Conn
+	agent   string
+	name    string
+	lease   string
+	pid     int
+	relay   *logfwd.Relay
+	exitSub *nats.Subscription
+	exited  chan struct{}
+	err     error
+	stop    chan struct{} // ends the lease renewals
+	logger  *slog.Logger
+}
+
+func startRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []byte, o options) (*Handle, error) {
+	h := newHandle(name, kind, o)
+	launch := func(ctx context.Context) (instance, error) { return launchRemote(ctx, b, e, kind, name, args, o) }
+	first, err := launch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.cur = first
+	if o.restart.Mode != RestartNever {
+		h.relaunch = launch
+	}
+	go h.supervise()
+	return h, nil
+}
+
+func launchRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []byte, o options) (*remote, error) {
+	nc := b.Conn()
+	if served(ctx, nc, name) {
+		return nil, fmt.Errorf("spawn %s: %w: %s already answers on this bus", name, ErrDuplicateName, name)
+	}
+	r := &remote{nc: nc, agent: o.agent, name: name, lease: nuid.Next(),
+		exited: make(chan struct{}), stop: make(chan struct{}), logger: o.logger.With("service", name, "agent", o.agent)}
+	var err error
+	if r.exitSub, err = nc.SubscribeSync(agentSubject(o.agent, "exit."+r.lease)); err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", name, err)
+	}
+	if r.relay, err = logfwd.NewRelay(nc, bus.LogSubject(name), o.logger.Handler(),
+		slog.String("service", name), slog.String("agent", o.agent)); err != nil {
+		_ = r.exitSub.Unsubscribe()
+		return nil, fmt.Errorf("spawn %s: %w", name, err)
+	}
+	req := agentSpawn{Kind: kind, Name: name, Args: args, Grace: o.grace, Level: *o.level, Lease: r.lease}
+	if kind == "" {
+		req.Key = e.key
+	}
+	data, _ := json.Marshal(req)
+	sctx, cancel := context.WithTimeout(ctx, o.startTimeout)
+	defer cancel()
+	reply, err := nc.RequestWithContext(sctx, agentSubject(o.agent, "spawn"), data)
+	if err == nil && reply.Header.Get(micro.ErrorCodeHeader) != "" {
+		err = fmt.Errorf("%w: %s", ErrStart, reply.Header.Get(micro.ErrorHeader))
+		if reply.Header.Get(micro.ErrorCodeHeader) == "409" {
+			err = fmt.Errorf("%w: %s", ErrDuplicateName, reply.Header.Get(micro.ErrorHeader))
+		}
+	} else if errors.Is(err, nats.ErrNoResponders) {
+		err = fmt.Errorf("%w: %s", ErrNoAgent, o.agent)
+	}
+	var sp agentSpawned
+	if err == nil {
+		err = json.Unmarshal(reply.Data, &sp)
+	}
+	if err != nil {
+		_ = r.relay.Close()
+		_ = r.exitSub.Unsubscribe()
+		return nil, fmt.Errorf("spawn %s on agent %s: %w", name, o.agent, err)
+	}
+	r.pid = sp.PID
+	go r.renew()
+	go r.watch()
+	return r, nil
+}
+
+// renew keeps the lease alive; an agent that stops answering is lost.
+func (r *remote) renew() {
+	t := time.NewTicker(leaseRenew)
+	defer t.Stop()
+	data, _ := json.Marshal(map[string]string{"lease": r.lease})
+	lastOK := time.Now()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		}
+		if _, err := r.nc.Request(agentSubject(r.agent, "lease"), data, leaseRenew); err == nil {
+			lastOK = time.Now()
+		} else if time.Since(lastOK) > leaseTTL {
+			// Report it as an exit event of our own making.
+			ev, _ := json.Marshal(agentExit{PID: r.pid, Code: -1, Lost: true, Error: err.Error()})
+			_ = r.nc.Publish(r.exitSub.Subject, ev)
+			return
+		}
+	}
+}
+
+// watch waits for the exit event, then for the logs, and closes exited.
+func (r *remote) watch() {
+	var ev agentExit
+	for {
+		m, err := r.exitSub.NextMsgWithContext(context.Background())
+		if err != nil {
+			ev = agentExit{Code: -1, Error: err.Error()}
+			break
+		}
+		if json.Unmarshal(m.Data, &ev) == nil {
+			break
+		}
+	}
+	close(r.stop)
+	wait := 100 * time.Millisecond
+	if ev.OK || ev.Requested {
+		wait = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	_ = r.relay.WaitEOF(ctx)
+	cancel()
+	_ = r.relay.Close()
+	_ = r.exitSub.Unsubscribe()
+	switch {
+	case ev.OK:
+	case ev.Lost:
+		r.err = fmt.Errorf("%s: %w: %s stopped answering (%s)", r.name, ErrAgentLost, r.agent, ev.Error)
+	case ev.Error != "":
+		r.err = fmt.Errorf("%s on agent %s: %s", r.name, r.agent, ev.Error)
+	default:
+		r.err = &ExitError{Name: r.name, PID: ev.PID, Code: ev.Code, Signal: ev.Signal, Requested: ev.Requested, Killed: ev.Killed, StderrTail: ev.StderrTail}
+	}
+	close(r.exited)
+}
+
+func (r *remote) PID() int                { return r.pid }
+func (r *remote) Exited() <-chan struct{} { return r.exited }
+func (r *remote) ExitErr() error          { return r.err }
+
+func (r *remote) command(verb string) {
+	data, _ := json.Marshal(map[string]string{"name": r.name})
+	if _, err := r.nc.Request(agentSubject(r.agent, verb), data, 2*time.Second); err != nil {
+		r.logger.Warn("agent did not take "+verb, "err", err)
+	}
+}
+
+func (r *remote) Term() { r.command("term") }
+func (r *remote) Kill() { r.command("kill") }
