@@ -73,6 +73,7 @@ func commands() []command {
 		{"ls", "list running services", runLs},
 		{"logs", "follow the logs of one or all services", runLogs},
 		{"kinds", "list the built-in service kinds and their arguments", runKinds},
+		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
 	}
 }
 

@@ -54,6 +54,8 @@ func TestUsage(t *testing.T) {
 		{"bad flag", []string{"ls", "--nope"}, 2, "flag provided but not defined"},
 		{"bad level", []string{"logs", "--log-level", "loud"}, 2, "bad --log-level"},
 		{"kinds", []string{"kinds"}, 0, "tester-present"},
+		{"agent no name", []string{"agent"}, 2, "agent needs --name"},
+		{"agent no bus", []string{"agent", "--name", "box"}, 2, "no bus"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("NATS_URL", "")

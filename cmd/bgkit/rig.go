@@ -23,6 +23,7 @@ import (
 //	  - kind: ecu-sim
 //	    name: ECU_FRONT        # optional; default from the kind
 //	    grace: 5s              # optional; Terminate's grace period
+//	    agent: rigbox          # optional; spawn on that agent's machine
 //	    args: {bus: "virtual:bus0", s3_ms: 5000}
 type rig struct {
 	file     string
@@ -34,6 +35,7 @@ type rigService struct {
 	name  string // "" for the default
 	args  json.RawMessage
 	grace time.Duration
+	agent string // spawn through this agent
 	line  int
 }
 
@@ -136,8 +138,13 @@ func parseRigService(file, where string, item *yaml.Node) (rigService, error) {
 			s.grace = d
 		case "args":
 			argsNode = v
+		case "agent":
+			if err := bus.ValidateName(v.Value); err != nil {
+				return s, &rigError{file: file, line: v.Line, field: where + ".agent", msg: err.Error()}
+			}
+			s.agent = v.Value
 		default:
-			return s, &rigError{file: file, line: k.Line, field: where + "." + k.Value, msg: "unknown key (want kind, name, grace, args)"}
+			return s, &rigError{file: file, line: k.Line, field: where + "." + k.Value, msg: "unknown key (want kind, name, grace, agent, args)"}
 		}
 	}
 	if s.kind == "" {

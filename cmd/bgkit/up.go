@@ -83,6 +83,9 @@ func serveRig(ctx context.Context, b *bus.Bus, r *rig, logger *slog.Logger) erro
 		if s.grace > 0 {
 			opts = append(opts, spawn.WithGrace(s.grace))
 		}
+		if s.agent != "" {
+			opts = append(opts, spawn.OnAgent(s.agent))
+		}
 		h, err := spawn.RunKind(ctx, b, s.kind, s.args, opts...)
 		if err != nil {
 			stopAll()
