@@ -18,6 +18,7 @@ package services
 import (
 	"sync"
 
+	"github.com/bgkit/bgkit/services/canrecorder"
 	"github.com/bgkit/bgkit/services/cantraffic"
 	"github.com/bgkit/bgkit/services/ecusim"
 	"github.com/bgkit/bgkit/services/testerpresent"
@@ -31,6 +32,7 @@ func RegisterAll() {
 	once.Do(func() {
 		testerpresent.Register()
 		cantraffic.Register()
+		canrecorder.Register()
 		ecusim.Register()
 	})
 }
