@@ -1,6 +1,7 @@
 package testerpresent
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -55,7 +56,8 @@ func benchLateness(b *testing.B, period time.Duration, n int) {
 	bus := startBus(b)
 	obs := openNode(b, bus, "virtual:bench")
 	h := serve(b, bus, Args{Bus: "virtual:bench", IntervalMS: int(period / time.Millisecond)})
-	ctx := testCtx(b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(n)*period+waitTimeout)
+	defer cancel()
 
 	cpu0, wall0 := cpuTime(), time.Now()
 	if err := h.tp.Start(ctx); err != nil {
@@ -63,7 +65,7 @@ func benchLateness(b *testing.B, period time.Duration, n int) {
 	}
 	times := make([]time.Time, 0, n)
 	for len(times) < n {
-		r, err := obs.Recv(b.Context())
+		r, err := obs.Recv(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
