@@ -32,22 +32,36 @@ type publisher struct {
 	subject  string
 	fallback *os.File // where records go when publishing fails
 	dropped  atomic.Int64
+	reported atomic.Int64 // drops already reported in-band
 	closed   atomic.Bool
 }
 
+// Write publishes one record. A record that cannot be published — the
+// connection is closed, or its reconnect buffer is full — is counted as
+// dropped and written to the fallback (stderr, which a bgkit parent
+// relays). Once publishing works again, a WARN record saying how many were
+// dropped goes first, so the reader is told.
 func (p *publisher) Write(b []byte) (int, error) {
+	n := len(b)
 	if p.closed.Load() {
 		p.fallbackWrite(b)
-		return len(b), nil
+		return n, nil
 	}
 	if len(b) > 0 && b[len(b)-1] == '\n' {
 		b = b[:len(b)-1]
+	}
+	if d, r := p.dropped.Load(), p.reported.Load(); d > r {
+		note := fmt.Appendf(nil, `{"time":%q,"level":"WARN","msg":"log records dropped","dropped":%d}`,
+			time.Now().Format(time.RFC3339Nano), d-r)
+		if p.nc.Publish(p.subject, note) == nil {
+			p.reported.Store(d)
+		}
 	}
 	if err := p.nc.Publish(p.subject, b); err != nil {
 		p.dropped.Add(1)
 		p.fallbackWrite(append(b, '\n'))
 	}
-	return len(b), nil
+	return n, nil
 }
 
 func (p *publisher) fallbackWrite(b []byte) {
@@ -92,8 +106,8 @@ func (h *Handler) Close(ctx context.Context) error {
 	}
 	m := nats.NewMsg(h.pub.subject)
 	m.Header.Set(EOFHeader, "1")
-	if d := h.pub.dropped.Load(); d > 0 {
-		m.Header.Set(DroppedHeader, fmt.Sprint(d))
+	if d := h.pub.dropped.Load() - h.pub.reported.Load(); d > 0 {
+		m.Header.Set(DroppedHeader, fmt.Sprint(d)) // not yet reported in-band
 	}
 	if err := h.pub.nc.PublishMsg(m); err != nil {
 		return fmt.Errorf("logfwd: close: %w", err)

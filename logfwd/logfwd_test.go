@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"testing/slogtest"
@@ -224,5 +225,94 @@ func TestRelayInOrderUntilEOF(t *testing.T) {
 	}
 	if last := col.recs[n]; last.Level != slog.LevelWarn || last.Message != "undecodable log record" {
 		t.Fatalf("bad message relayed as %v %q", last.Level, last.Message)
+	}
+}
+
+// TestDropsAreReported: records that cannot be published while the
+// connection is down and its reconnect buffer is full are counted, and the
+// reader is told how many once the connection is back.
+func TestDropsAreReported(t *testing.T) {
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true}
+	s1, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s1.Start()
+	if !s1.ReadyForConnections(5 * time.Second) {
+		t.Fatal("not ready")
+	}
+	port := s1.Addr().(*net.TCPAddr).Port
+	reconnected := make(chan struct{}, 1)
+	disconnected := make(chan struct{}, 1)
+	pub, err := nats.Connect(s1.ClientURL(), nats.ReconnectBufSize(512), nats.ReconnectWait(10*time.Millisecond), nats.MaxReconnects(-1),
+		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} }),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { disconnected <- struct{}{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	h := logfwd.NewHandler(pub, "log.D", nil)
+	l := slog.New(h)
+	s1.Shutdown()
+	s1.WaitForShutdown()
+	<-disconnected
+	for i := range 50 { // far more than 512 bytes of records
+		l.Info("while down", "i", i)
+	}
+	if h.Dropped() == 0 {
+		t.Fatal("nothing counted as dropped while the reconnect buffer overflowed")
+	}
+	s2, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s2.Start()
+	defer func() { s2.Shutdown(); s2.WaitForShutdown() }()
+	if !s2.ReadyForConnections(5 * time.Second) {
+		t.Fatal("not ready")
+	}
+	sub, err := nats.Connect(s2.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	col := &collector{}
+	r, err := logfwd.NewRelay(sub, "log.D", col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	select {
+	case <-reconnected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reconnect")
+	}
+	l.Info("back")
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.WaitEOF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	var told int64
+	for _, rec := range col.recs {
+		if rec.Message == "log records dropped" {
+			rec.Attrs(func(a slog.Attr) bool {
+				if a.Key == "dropped" {
+					told += a.Value.Int64()
+				}
+				return true
+			})
+		}
+	}
+	if told != h.Dropped() {
+		t.Fatalf("reader told of %d dropped records, handler dropped %d", told, h.Dropped())
+	}
+	if last := col.recs[len(col.recs)-1]; last.Message != "back" {
+		t.Fatalf("last record %q", last.Message)
 	}
 }
