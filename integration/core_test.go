@@ -3,11 +3,11 @@ package integration
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
@@ -16,13 +16,8 @@ import (
 // TestCounter is the Counter example of DESIGN.md, through real processes.
 func TestCounter(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Start: 1, Step: 2},
-		spawn.WithLogger(slog.New(newRecorder())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Terminate(ctx)
+	b := bgkittest.Bus(t)
+	h := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Start: 1, Step: 2})
 	if h.ServiceName() != "COUNTER_SERVICE" || h.PID() <= 0 {
 		t.Fatalf("name %q pid %d", h.ServiceName(), h.PID())
 	}
@@ -84,18 +79,9 @@ func TestArgsValidatedBeforeSpawn(t *testing.T) {
 
 func TestNames(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
-	quiet := spawn.WithLogger(slog.New(slog.DiscardHandler))
-	h1, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithName("COUNTER_A"), quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h1.Terminate(ctx)
-	h2, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 10}, spawn.WithName("COUNTER_B"), quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h2.Terminate(ctx)
+	b := bgkittest.Bus(t)
+	bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithName("COUNTER_A"))
+	bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 10}, spawn.WithName("COUNTER_B"))
 	for name, want := range map[string]int{"COUNTER_A": 3, "COUNTER_B": 30} {
 		c, err := controller.Connect(ctx, b, name)
 		if err != nil {
@@ -106,7 +92,7 @@ func TestNames(t *testing.T) {
 			t.Errorf("%s add 3 = %d, %v; want %d", name, v, err, want)
 		}
 	}
-	_, err = spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithName("COUNTER_A"), quiet)
+	_, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithName("COUNTER_A"), quiet)
 	if !errors.Is(err, spawn.ErrDuplicateName) {
 		t.Fatalf("duplicate spawn: %v, want ErrDuplicateName", err)
 	}
@@ -124,12 +110,8 @@ func TestNames(t *testing.T) {
 
 func TestConcurrentCalls(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Terminate(ctx)
+	b := bgkittest.Bus(t)
+	bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 1})
 	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
 	const callers, calls = 32, 50
 	errs := make(chan error, callers)

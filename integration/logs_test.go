@@ -7,26 +7,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/spawn"
 )
 
 func TestLogRecordReachesParent(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
-	rec := newRecorder()
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Terminate(ctx)
+	b := bgkittest.Bus(t)
+	h := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 1})
 	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
 	before := time.Now()
 	if err := c.Call(ctx, "hello", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	after := time.Now()
-	r := rec.wait(t, 5*time.Second, msgIs("hello"))
+	logs := bgkittest.Logs(h)
+	r := logs.WaitFor(t, bgkittest.Message("hello"), 5*time.Second)
 	if r.Level != slog.LevelInfo {
 		t.Errorf("level = %v, want INFO", r.Level)
 	}
@@ -35,35 +32,23 @@ func TestLogRecordReachesParent(t *testing.T) {
 		t.Errorf("time %v not within the call [%v, %v]", r.Time, before, after)
 	}
 	a := attrs(r)
-	if a["k"].String() != "v" {
-		t.Errorf("k = %v, want v", a["k"])
-	}
-	if a["service"].String() != "COUNTER_SERVICE" {
-		t.Errorf("service = %v", a["service"])
-	}
-	if a["pid"].Int64() != int64(h.PID()) {
-		t.Errorf("pid = %v, want %d", a["pid"], h.PID())
+	if a["k"].String() != "v" || a["service"].String() != "COUNTER_SERVICE" || a["pid"].Int64() != int64(h.PID()) {
+		t.Errorf("attrs = %v, want k=v service=COUNTER_SERVICE pid=%d", a, h.PID())
 	}
 	// Records logged during Initialize arrived too.
-	rec.wait(t, time.Second, msgIs("counter ready"))
+	logs.WaitFor(t, bgkittest.Message("counter ready"), time.Second)
 }
 
 // TestShutdownLogsAllArrive: 10,000 records logged in Shutdown all reach
 // the parent, in order, before Terminate returns.
 func TestShutdownLogsAllArrive(t *testing.T) {
-	ctx := context.Background()
-	b := startBus(t)
-	rec := newRecorder()
 	const n = 10000
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1, ShutdownLogs: n}, spawn.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Terminate(ctx); err != nil {
+	h := bgkittest.Spawn(t, bgkittest.Bus(t), NewCounterService, CounterArgs{Step: 1, ShutdownLogs: n})
+	if err := h.Terminate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	next := int64(0)
-	for _, r := range rec.all() {
+	for _, r := range bgkittest.Logs(h).Records() {
 		if r.Message != "bye" {
 			continue
 		}

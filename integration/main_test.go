@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/services"
 	"github.com/bgkit/bgkit/spawn"
 )
@@ -19,5 +20,5 @@ func TestMain(m *testing.M) {
 	if n, err := strconv.Atoi(os.Getenv(helperParentEnv)); err == nil {
 		helperParent(n)
 	}
-	os.Exit(m.Run())
+	bgkittest.Main(m)
 }

@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -14,8 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
-	"github.com/bgkit/bgkit/spawn"
 )
 
 func TestEmbeddedServerIsLocalAndLocked(t *testing.T) {
@@ -112,13 +111,8 @@ func TestChildCredentialsAreScoped(t *testing.T) {
 
 // TestNoSecretInArgv: no credential appears in a child's command line.
 func TestNoSecretInArgv(t *testing.T) {
-	ctx := context.Background()
-	b := startBus(t)
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Terminate(ctx)
+	b := bgkittest.Bus(t)
+	h := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 1})
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(h.PID()) + "/cmdline")
 	if err != nil {
 		t.Fatal(err)

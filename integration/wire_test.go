@@ -3,12 +3,12 @@ package integration
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/spawn"
@@ -30,13 +30,8 @@ func natsCLI(t *testing.T, b *bus.Bus, args ...string) string {
 }
 
 func TestNatsCLI(t *testing.T) {
-	ctx := context.Background()
-	b := startBus(t)
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Terminate(ctx)
+	b := bgkittest.Bus(t)
+	bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 1})
 
 	out := natsCLI(t, b, "req", "svc.COUNTER_SERVICE.add", "5")
 	if !strings.Contains(out, "\n5\n") && !strings.HasSuffix(strings.TrimSpace(out), "5") {
@@ -66,14 +61,8 @@ func TestNatsCLI(t *testing.T) {
 
 func TestErrorCodes(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
-	rec := newRecorder()
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1, ShutdownWait: 800},
-		spawn.WithLogger(slog.New(rec)), spawn.WithGrace(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Terminate(ctx)
+	b := bgkittest.Bus(t)
+	h := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 1, ShutdownWait: 800}, spawn.WithGrace(10*time.Second))
 	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
 
 	for _, tc := range []struct {
@@ -119,7 +108,7 @@ func TestErrorCodes(t *testing.T) {
 	// 503 while shutting down: Shutdown waits 0.8 s; call meanwhile.
 	termDone := make(chan error, 1)
 	go func() { termDone <- h.Terminate(ctx) }()
-	rec.wait(t, 5*time.Second, msgIs("shutdown started"))
+	bgkittest.Logs(h).WaitFor(t, bgkittest.Message("shutdown started"), 5*time.Second)
 	err = c.Call(ctx, "value", nil, &v)
 	if !errors.Is(err, controller.ErrShuttingDown) {
 		t.Fatalf("call during shutdown = %v, want 503", err)
