@@ -360,13 +360,13 @@ func (s *CANTrafficService) Start(ctx context.Context) error {
 		}
 		run = func(ctx context.Context) { s.runReplay(ctx, f) }
 	}
-	ctx, cancel := context.WithCancel(s.life)
+	rctx, cancel := context.WithCancel(s.life)
 	done := make(chan struct{})
 	s.cancel, s.done = cancel, done
 	s.mark, s.markN, s.end = time.Now(), s.sent.Load(), time.Time{}
 	go func() {
 		defer close(done)
-		run(ctx)
+		run(rctx)
 		s.mu.Lock()
 		s.end = time.Now()
 		s.mu.Unlock()

@@ -29,10 +29,11 @@ type ReplayArgs struct {
 
 // ReplayStats describes the replay in Stats.
 type ReplayStats struct {
-	File      string  `json:"file"`
-	Speed     float64 `json:"speed"`
-	Loops     int     `json:"loops"`
-	LoopsDone uint64  `json:"loops_done"`
+	File  string  `json:"file"`
+	Speed float64 `json:"speed"`
+	Loops int     `json:"loops"`
+	// LoopsDone counts the loops completed since the service started.
+	LoopsDone uint64 `json:"loops_done"`
 	// Frames is the number of frames in one loop.
 	Frames int `json:"frames"`
 }
