@@ -19,7 +19,7 @@ func TestDefaultName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := service.DeriveName(fmt.Sprintf("%T", svc)); got != "CAN_RECORDER_SERVICE" || DefaultName != got {
+	if got := service.DeriveName(fmt.Sprintf("%T", svc)); got != DefaultName || DefaultName != "CAN_RECORDER_SERVICE" {
 		t.Errorf("derived %q, DefaultName %q", got, DefaultName)
 	}
 }

@@ -5,11 +5,11 @@ import (
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
-	"github.com/bgkit/bgkit/service"
 )
 
-// DefaultName is the service name derived from CANRecorderService.
-var DefaultName = service.DeriveName("CANRecorderService")
+// DefaultName is the service name of a CANRecorderService, unless it was
+// spawned with another (spawn.WithName).
+const DefaultName = "CAN_RECORDER_SERVICE"
 
 // Controller calls a CANRecorderService by name.
 type Controller struct{ *controller.Controller }

@@ -5,11 +5,11 @@ import (
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
-	"github.com/bgkit/bgkit/service"
 )
 
-// DefaultName is the service name derived from CANTrafficService.
-var DefaultName = service.DeriveName("CANTrafficService")
+// DefaultName is the service name of a CANTrafficService, unless it was
+// spawned with another (spawn.WithName).
+const DefaultName = "CAN_TRAFFIC_SERVICE"
 
 // Controller calls a CANTrafficService by name.
 type Controller struct{ *controller.Controller }
