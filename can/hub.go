@@ -2,9 +2,10 @@ package can
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"time"
+
+	"github.com/bgkit/bgkit/internal/deadline"
 )
 
 // Hub is an in-process CAN bus for tests: every node attached with Attach
@@ -145,42 +146,11 @@ func (n *HubNode) deliver(ctx context.Context, f *Frame, t time.Time) error {
 	return nil
 }
 
-// spinWindow is how long before a deadline sleepUntil stops sleeping and
-// spins: time.Sleep may overshoot by about a millisecond.
-const spinWindow = 1500 * time.Microsecond
-
-// sleepUntil waits until the hub's clock reaches t: it sleeps while the
-// deadline is far and yields in a loop for the last stretch.
+// sleepUntil waits until the hub's clock reaches t.
 func (h *Hub) sleepUntil(ctx context.Context, t time.Time) error {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		d := t.Sub(h.now())
-		switch {
-		case d <= 0:
-			return nil
-		case d > spinWindow:
-			if timer == nil {
-				timer = time.NewTimer(d - spinWindow)
-			} else {
-				timer.Reset(d - spinWindow)
-			}
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		default:
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			runtime.Gosched()
-		}
-	}
+	w := deadline.Waiter{Now: h.now}
+	defer w.Stop()
+	return w.Until(ctx, t, nil)
 }
 
 // Recv returns the next frame sent by another node.

@@ -3,55 +3,21 @@ package testerpresent
 import (
 	"context"
 	"errors"
-	"runtime"
 	"time"
+
+	"github.com/bgkit/bgkit/internal/deadline"
 )
-
-// spinWindow is how long before a deadline waitUntil stops sleeping and
-// spins: timers here wake up to about a millisecond late, so the last
-// stretch is spent yielding in a loop instead.
-const spinWindow = 1500 * time.Microsecond
-
-// errWoken reports that a wait was cut short by its wake channel.
-var errWoken = errors.New("woken")
 
 // clock is where the scheduler reads the time and waits. Tests replace it
 // to drive the schedule deterministically.
 type clock struct {
 	now func() time.Time
-	// waitUntil returns nil once t is reached, errWoken when wake fires
+	// waitUntil returns nil once t is reached, deadline.ErrWoken when wake fires
 	// first, or ctx's error when ctx ends first.
 	waitUntil func(ctx context.Context, t time.Time, wake <-chan struct{}) error
 }
 
-var systemClock = clock{now: time.Now, waitUntil: waitUntil}
-
-// waitUntil sleeps until spinWindow before t, then yields in a loop until t.
-func waitUntil(ctx context.Context, t time.Time, wake <-chan struct{}) error {
-	if d := time.Until(t) - spinWindow; d > 0 {
-		tm := time.NewTimer(d)
-		select {
-		case <-tm.C:
-		case <-wake:
-			tm.Stop()
-			return errWoken
-		case <-ctx.Done():
-			tm.Stop()
-			return ctx.Err()
-		}
-	}
-	for time.Now().Before(t) {
-		select {
-		case <-wake:
-			return errWoken
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		runtime.Gosched()
-	}
-	return nil
-}
+var systemClock = clock{now: time.Now, waitUntil: deadline.Until}
 
 // schedule calls tick at absolute deadlines base + k·interval, so errors
 // in waking up never add up. A deadline missed by half an interval or more
@@ -79,11 +45,11 @@ type schedule struct {
 func (s *schedule) run(ctx context.Context) {
 	iv := s.interval()
 	base := s.clk.now()
-	var k int64 // index of the next deadline
+	var k int64 // index of the next due
 	for {
-		deadline := base.Add(time.Duration(k) * iv)
-		switch err := s.clk.waitUntil(ctx, deadline, s.wake); {
-		case errors.Is(err, errWoken):
+		due := base.Add(time.Duration(k) * iv)
+		switch err := s.clk.waitUntil(ctx, due, s.wake); {
+		case errors.Is(err, deadline.ErrWoken):
 			if niv := s.interval(); niv != iv {
 				if k > 0 {
 					base = base.Add(time.Duration(k-1) * iv)
@@ -96,14 +62,14 @@ func (s *schedule) run(ctx context.Context) {
 			return
 		}
 		now := s.clk.now()
-		if late := now.Sub(deadline); late >= iv/2 && late > 0 {
-			// The first deadline not yet past: ceil((now-base)/iv).
+		if late := now.Sub(due); late >= iv/2 && late > 0 {
+			// The first due not yet past: ceil((now-base)/iv).
 			next := int64((now.Sub(base) + iv - 1) / iv)
 			s.skip(next - k)
 			k = next
 			continue
 		}
-		s.tick(ctx, max(now.Sub(deadline), 0))
+		s.tick(ctx, max(now.Sub(due), 0))
 		k++
 	}
 }

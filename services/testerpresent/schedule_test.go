@@ -2,11 +2,12 @@ package testerpresent
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/bgkit/bgkit/internal/deadline"
 )
 
 // fakeClock is a clock whose time moves only when the schedule waits or a
@@ -30,7 +31,7 @@ func (f *fakeClock) clock() clock {
 			}
 			select {
 			case <-wake:
-				return errWoken
+				return deadline.ErrWoken
 			default:
 			}
 			if t.After(f.t) {
@@ -276,45 +277,6 @@ func TestScheduleSetIntervalBeforeFirstTick(t *testing.T) {
 	s.run(ctx)
 	if want := []time.Duration{0, 7 * time.Millisecond, 14 * time.Millisecond}; !slices.Equal(ticks, want) {
 		t.Errorf("ticks at %v, want %v", ticks, want)
-	}
-}
-
-func TestWaitUntil(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      time.Duration // deadline from now
-		wake    bool
-		cancel  bool
-		wantErr error
-	}{
-		{name: "past", in: -time.Second},
-		{name: "in the spin window", in: 300 * time.Microsecond},
-		{name: "after the spin window", in: 3 * time.Millisecond},
-		{name: "woken while sleeping", in: time.Hour, wake: true, wantErr: errWoken},
-		{name: "woken while spinning", in: spinWindow / 2, wake: true, wantErr: errWoken},
-		{name: "cancelled while sleeping", in: time.Hour, cancel: true, wantErr: context.Canceled},
-		{name: "cancelled while spinning", in: spinWindow / 2, cancel: true, wantErr: context.Canceled},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			wake := make(chan struct{}, 1)
-			if tt.wake {
-				wake <- struct{}{}
-			}
-			if tt.cancel {
-				cancel()
-			}
-			deadline := time.Now().Add(tt.in)
-			err := waitUntil(ctx, deadline, wake)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("waitUntil = %v, want %v", err, tt.wantErr)
-			}
-			if err == nil && time.Now().Before(deadline) {
-				t.Errorf("returned %v before the deadline", time.Until(deadline))
-			}
-		})
 	}
 }
 

@@ -344,28 +344,6 @@ func TestSTminPacing(t *testing.T) {
 	}
 }
 
-func TestWaitUntil(t *testing.T) {
-	tm := time.NewTimer(time.Hour)
-	tm.Stop()
-	for _, d := range []time.Duration{0, 300 * time.Microsecond, 3 * time.Millisecond} {
-		deadline := time.Now().Add(d)
-		if err := waitUntil(context.Background(), deadline, tm); err != nil {
-			t.Fatal(err)
-		}
-		if now := time.Now(); now.Before(deadline) {
-			t.Errorf("waitUntil(+%v) returned %v early", d, deadline.Sub(now))
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := waitUntil(ctx, time.Now().Add(time.Hour), tm); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled far wait: %v", err)
-	}
-	if err := waitUntil(ctx, time.Now().Add(time.Millisecond), tm); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled spin: %v", err)
-	}
-}
-
 // TestPacedHub round-trips over a hub that paces frames like a 1 Mbit/s
 // bus, so that sender and receiver run at bus speed, with blocks and STmin.
 func TestPacedHub(t *testing.T) {

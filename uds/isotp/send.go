@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+
+	"github.com/bgkit/bgkit/internal/deadline"
 )
 
 // Send transmits msg to the peer: in a single frame when it fits, else as a
@@ -109,6 +111,8 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 	tm := time.NewTimer(time.Hour)
 	tm.Stop()
 	defer tm.Stop()
+	var pace deadline.Waiter
+	defer pace.Stop()
 	off, sn := ffData, uint8(1)
 	for off < n {
 		fc, err := c.waitFC(ctx, tm)
@@ -122,7 +126,7 @@ func (c *Conn) send(ctx context.Context, msg []byte) error {
 		var last time.Time
 		for i := 0; off < n && (bs == 0 || i < bs); i++ {
 			if i > 0 && gap > 0 {
-				if err := waitUntil(ctx, last.Add(gap), tm); err != nil {
+				if err := pace.Until(ctx, last.Add(gap), nil); err != nil {
 					return err
 				}
 			}
