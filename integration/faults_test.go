@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,13 +320,9 @@ func TestFaultShutdownBlocksKilledAtGrace(t *testing.T) {
 				t.Errorf("child %d alive after Terminate returned", h.PID())
 			}
 			if ee != nil && strings.Contains(ee.StderrTail, "DATA RACE") {
-				// Under -race the child reports the WaitGroup misuse of
-				// service.Run's drain; see service.TestDrainRace.
-				if knownBugs() {
-					t.Errorf("KNOWN BUG: the child's race detector reported a race at shutdown:\n%s", ee.StderrTail)
-				} else {
-					t.Log("KNOWN BUG (service.TestDrainRace): the child's race detector reported a race at shutdown")
-				}
+				// Under -race the child would report a race in service.Run's
+				// drain (fixed; see service.TestDrainRace).
+				t.Errorf("the child's race detector reported a race at shutdown:\n%s", ee.StderrTail)
 			}
 		})
 	}
@@ -542,7 +537,7 @@ func TestBadInput(t *testing.T) {
 // server's payload limit still reaches the caller as an error, not as a
 // timeout.
 //
-// KNOWN BUG (service/serve.go, respondError): the message goes into the
+// Was a bug (service/serve.go, respondError): the message went into the
 // Nats-Service-Error header unbounded, so the reply exceeds the server's
 // max payload, Respond fails (logged "reply failed") and the caller waits
 // for its deadline. The same happens for a 400 whose decode error quotes
@@ -564,19 +559,12 @@ func TestBadInputHugeErrorMessage(t *testing.T) {
 	defer cancel()
 	code, msg, _, err := request(cctx, nc, "svc.COUNTER_SERVICE.fail", data, nil)
 	if err != nil || code != service.CodeInternal {
-		if !knownBugs() {
-			t.Skipf("KNOWN BUG: a 1 MiB error message is never answered (code %d, err %v); set BGKIT_KNOWN_BUGS=1 to fail", code, err)
-		}
 		t.Fatalf("fail with a 1 MiB message: code %d, err %v; want 500", code, err)
 	}
 	if !strings.HasPrefix(msg, "failing: xxx") {
 		t.Errorf("message %.40q…", msg)
 	}
 }
-
-// knownBugs reports whether tests of known, unfixed bugs should fail
-// rather than skip.
-func knownBugs() bool { return os.Getenv("BGKIT_KNOWN_BUGS") != "" }
 
 // request sends data to subj and returns the reply's error code and
 // message (0 and "" for a success) and data. Without a deadline in ctx it

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -345,7 +344,7 @@ func TestPanicStaysInCall(t *testing.T) {
 // TestTimeoutHeaderOverflow: a Bgkit-Timeout-Ms past what time.Duration
 // holds (about 292 years) must not give the method an expired deadline.
 //
-// KNOWN BUG (service/serve.go, call): time.Duration(ms)*time.Millisecond
+// Was a bug (service/serve.go, call): time.Duration(ms)*time.Millisecond
 // overflows, so 9223372036854775807 becomes -1 ms and the method's ctx has
 // already expired. Fix: treat ms > math.MaxInt64/int64(time.Millisecond)
 // as no deadline (or clamp it).
@@ -359,17 +358,10 @@ func TestTimeoutHeaderOverflow(t *testing.T) {
 		}
 		left, _ := strconv.ParseInt(string(out), 10, 64)
 		if left != -1 && left <= 0 {
-			if !knownBugs() {
-				t.Skipf("KNOWN BUG: timeout header %d ms gives a deadline %d ms away (overflow); set BGKIT_KNOWN_BUGS=1 to fail", ms, left)
-			}
 			t.Fatalf("timeout header %d ms gives a deadline %d ms away (overflow)", ms, left)
 		}
 	}
 }
-
-// knownBugs reports whether tests of known, unfixed bugs should fail
-// instead of skipping.
-func knownBugs() bool { return os.Getenv("BGKIT_KNOWN_BUGS") != "" }
 
 // blockService's Block runs until Shutdown.
 type blockService struct{ started, release chan struct{} }
@@ -388,7 +380,7 @@ func (s blockService) Block(context.Context) error {
 // TestDrainRace stops a service, from outside the request path as a signal
 // does, while a call is in flight; run it with -race.
 //
-// KNOWN BUG (service/serve.go, onRequest and Run): onRequest checks
+// Was a bug (service/serve.go, onRequest and Run): onRequest checked
 // s.stopping and then calls s.inflight.Add(1) on the subscription's
 // goroutine, with nothing ordering it before Run's s.inflight.Wait. The
 // race detector reports the WaitGroup misuse (an Add from zero concurrent
@@ -398,9 +390,6 @@ func (s blockService) Block(context.Context) error {
 // the Add one critical section (a mutex that Run also takes to set
 // stopping before it waits).
 func TestDrainRace(t *testing.T) {
-	if !knownBugs() {
-		t.Skip("KNOWN BUG: inflight.Add races with Wait at shutdown; set BGKIT_KNOWN_BUGS=1 and use -race to see it")
-	}
 	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)

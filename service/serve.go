@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"reflect"
 	"runtime/debug"
@@ -126,7 +127,9 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 		o.onReady(Info{Name: o.name, ID: s.id, Endpoints: eps})
 	}
 	<-ctx.Done()
-	s.stopping.Store(true)
+	s.stopMu.Lock()
+	s.stopping = true
+	s.stopMu.Unlock()
 	drained := make(chan struct{})
 	go func() { s.inflight.Wait(); close(drained) }()
 	timer := time.NewTimer(o.grace)
@@ -164,7 +167,8 @@ type server struct {
 	workers  atomic.Int64
 	workerWG sync.WaitGroup
 	inflight sync.WaitGroup
-	stopping atomic.Bool
+	stopMu   sync.Mutex
+	stopping bool // guarded by stopMu
 	subs     []*nats.Subscription
 }
 
@@ -278,17 +282,22 @@ func typeName(t reflect.Type) string {
 
 func (s *server) onRequest(m *nats.Msg) {
 	method := strings.TrimPrefix(m.Subject, bus.ServicePrefix+s.o.name+".")
-	if s.stopping.Load() {
-		s.respondError(m, nil, CodeUnavailable, s.o.name+" is shutting down")
-		return
-	}
 	ep, ok := s.eps[method]
 	if !ok {
 		s.respondError(m, nil, CodeUnknownMethod, fmt.Sprintf("unknown method %q of %s; known: %s",
 			method, s.o.name, strings.Join(s.names, ", ")))
 		return
 	}
+	// The check and the count are one step, so that a call is either
+	// refused or waited for by the drain.
+	s.stopMu.Lock()
+	if s.stopping {
+		s.stopMu.Unlock()
+		s.respondError(m, nil, CodeUnavailable, s.o.name+" is shutting down")
+		return
+	}
 	s.inflight.Add(1)
+	s.stopMu.Unlock()
 	j := job{ep, m}
 	select {
 	case s.work <- j: // an idle worker takes it
@@ -354,7 +363,7 @@ func (s *server) handle(ep *endpoint, m *nats.Msg) {
 func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg string) {
 	args := []reflect.Value{reflect.Value{}}
 	ctx := s.life
-	if ms, err := strconv.ParseInt(m.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 {
+	if ms, err := strconv.ParseInt(m.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMS {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
 		defer cancel()
@@ -411,7 +420,18 @@ func invoke(fn reflect.Value, args []reflect.Value) (results []reflect.Value, p 
 	return fn.Call(args), nil
 }
 
+// maxTimeoutMS is the largest caller budget taken from TimeoutHeader; a
+// larger one (it would overflow a Duration) means no deadline.
+const maxTimeoutMS = int64(math.MaxInt64 / time.Millisecond)
+
+// maxErrorLen bounds the error message in a reply header, so that the reply
+// fits under the server's maximum payload whatever the error says.
+const maxErrorLen = 4096
+
 func (s *server) respondError(m *nats.Msg, ep *endpoint, code int, msg string) error {
+	if len(msg) > maxErrorLen {
+		msg = strings.ToValidUTF8(msg[:maxErrorLen], "") + "… (truncated)"
+	}
 	if ep != nil {
 		ep.mu.Lock()
 		ep.stats.NumErrors++
