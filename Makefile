@@ -1,4 +1,6 @@
 # bgkit build. `make test` installs what the tests need into ./bin (git-ignored).
+SHELL     := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO        ?= go
 BIN       := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
@@ -36,8 +38,14 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 # Benchmarks print Go's benchmark lines, then a table of the figures.
+# Figure benchmarks (whole processes, fixed workloads) run once each;
+# micro-benchmarks (codecs, buses) run for MICROTIME each.
+FIGURE_PKGS := ./integration/... ./services/...
+MICROTIME   ?= 300ms
 bench: tools
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 20m ./... | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 20m $(FIGURE_PKGS) | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchtime $(MICROTIME) -benchmem -count 1 -timeout 20m \
+	  $$($(GO) list ./... | grep -v -E '/(integration|services)(/|$$)') | tee -a bench.out
 	@$(GO) run ./internal/benchtable < bench.out
 
 # Every fuzz target for FUZZTIME each.
