@@ -16,6 +16,8 @@ import (
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
+
+	"github.com/bgkit/bgkit/internal/deadline"
 )
 
 // Kind is the name of the service in rig files and on the command line.
@@ -528,8 +530,8 @@ func (s *CANTrafficService) waitGap(ctx context.Context, last *time.Time) error 
 			return ctx.Err()
 		}
 		next := last.Add(gap)
-		err := waitUntil(ctx, next, s.wake)
-		if errors.Is(err, errWoken) {
+		err := deadline.Until(ctx, next, s.wake)
+		if errors.Is(err, deadline.ErrWoken) {
 			continue
 		}
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+
+	"github.com/bgkit/bgkit/internal/deadline"
 )
 
 // CyclicMessage is one message of a cyclic set: a frame sent every
@@ -171,7 +173,7 @@ func (s *CANTrafficService) runCyclic(ctx context.Context) {
 				next = d
 			}
 		}
-		if err := waitUntil(ctx, next, nil); err != nil {
+		if err := deadline.Until(ctx, next, nil); err != nil {
 			return
 		}
 		now := time.Now()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+
+	"github.com/bgkit/bgkit/internal/deadline"
 )
 
 // ReplayArgs selects the replay of a candump log file.
@@ -110,11 +112,11 @@ func (s *CANTrafficService) runReplay(ctx context.Context, f *os.File) {
 			if first {
 				t0, first = e.Time, false
 			}
-			deadline := base.Add(time.Duration(float64(e.Time.Sub(t0)) / r.Speed))
-			if err := waitUntil(ctx, deadline, nil); err != nil {
+			due := base.Add(time.Duration(float64(e.Time.Sub(t0)) / r.Speed))
+			if err := deadline.Until(ctx, due, nil); err != nil {
 				return
 			}
-			last = deadline
+			last = due
 			_ = s.send(ctx, e.Frame)
 			if ctx.Err() != nil {
 				return
