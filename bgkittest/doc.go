@@ -16,6 +16,9 @@
 //	h := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 2})
 //	c, err := controller.Connect(t.Context(), b, h.ServiceName())
 //
+// [Serve] serves a service in this process instead — no child process —
+// for fast unit tests of its methods.
+//
 // # Logs
 //
 // Every record a child logs, and every line it writes to stdout or stderr,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/controller"
@@ -53,25 +54,7 @@ func serve(t testing.TB, b *bus.Bus, args Args) *harness {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, b, svc, service.WithLogger(slog.New(logs)),
-			service.WithOnReady(func(service.Info) { close(ready) }))
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("Run: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	bgkittest.Serve(t, b, svc, service.WithLogger(slog.New(logs)))
 	ctl, err := Connect(testCtx(t), b, "")
 	if err != nil {
 		t.Fatalf("Connect: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/service"
@@ -61,25 +62,7 @@ func serve(tb testing.TB, b *bus.Bus, args Args) *harness {
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- service.Run(ctx, b, svc, service.WithLogger(slog.New(logs)),
-			service.WithOnReady(func(service.Info) { close(ready) }))
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		tb.Fatalf("Run: %v", err)
-	}
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Run: %v", err)
-		}
-	})
+	bgkittest.Serve(tb, b, svc, service.WithLogger(slog.New(logs)))
 	tp, err := Connect(testCtx(tb), b, "")
 	if err != nil {
 		tb.Fatal(err)
