@@ -178,13 +178,21 @@ func BenchmarkLogThroughput(b *testing.B) {
 	b.ReportMetric(float64(lost), "lost")
 }
 
-func rssMB(pid int) float64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+// rssMB is a process's resident memory (VmRSS) in MiB.
+func rssMB(pid int) float64 { return procMB("/proc/"+strconv.Itoa(pid)+"/status", "VmRSS:") }
+
+// pssMB is a process's proportional share of resident memory (pages
+// shared with other processes, such as the binary's text, are divided
+// among them), so that the sum over processes is the memory they use.
+func pssMB(pid int) float64 { return procMB("/proc/"+strconv.Itoa(pid)+"/smaps_rollup", "Pss:") }
+
+func procMB(file, key string) float64 {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return -1
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if f, ok := strings.CutPrefix(line, key); ok {
 			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f), "kB")))
 			return float64(kb) / 1024
 		}
@@ -227,12 +235,16 @@ func BenchmarkIdleRSS(b *testing.B) {
 	b.ReportMetric(parent, "parent-RSS-MB")
 }
 
-// BenchmarkSpawn100: 100 children spawned concurrently, all serving.
-func BenchmarkSpawn100(b *testing.B) {
+// BenchmarkLoad100: 100 children spawned at once, all serving; then each is
+// called 1,000 times by 20 concurrent callers (100,000 calls in all), with
+// no error allowed. Reports the times and the memory of the parent and all
+// children together after the calls (the sum of their PSS).
+func BenchmarkLoad100(b *testing.B) {
 	bb := benchBus(b)
 	ctx := context.Background()
-	const n = 100
-	var took time.Duration
+	const n, perService, callersPerService = 100, 1000, 20
+	var spawnT, callT time.Duration
+	var peak float64
 	for range b.N {
 		hs := make([]*spawn.Handle, n)
 		errs := make([]error, n)
@@ -246,11 +258,49 @@ func BenchmarkSpawn100(b *testing.B) {
 			}()
 		}
 		wg.Wait()
-		took = time.Since(t0)
+		spawnT = time.Since(t0)
 		for i, err := range errs {
 			if err != nil {
 				b.Fatalf("child %d: %v", i, err)
 			}
+		}
+		var failed atomic.Int64
+		t0 = time.Now()
+		for _, h := range hs {
+			c, err := controller.Connect(ctx, bb, h.ServiceName())
+			if err != nil {
+				b.Fatal(err)
+			}
+			for range callersPerService {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range perService / callersPerService {
+						cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+						if err := c.Call(cctx, "add", 1, nil); err != nil {
+							failed.Add(1)
+						}
+						cancel()
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		callT = time.Since(t0)
+		total := pssMB(os.Getpid())
+		for _, h := range hs {
+			total += pssMB(h.PID())
+		}
+		peak = max(peak, total)
+		for _, h := range hs {
+			var v int
+			c, _ := controller.Connect(ctx, bb, h.ServiceName())
+			if err := c.Call(ctx, "value", nil, &v); err != nil || v != perService {
+				b.Fatalf("%s value = %d, %v; want %d", h.ServiceName(), v, err, perService)
+			}
+		}
+		if failed.Load() > 0 {
+			b.Fatalf("%d calls failed", failed.Load())
 		}
 		for _, h := range hs {
 			wg.Add(1)
@@ -258,7 +308,9 @@ func BenchmarkSpawn100(b *testing.B) {
 		}
 		wg.Wait()
 	}
-	b.ReportMetric(took.Seconds(), "all-serving-s")
+	b.ReportMetric(spawnT.Seconds(), "all-serving-s")
+	b.ReportMetric(callT.Seconds(), "100k-calls-s")
+	b.ReportMetric(peak, "total-PSS-MB")
 }
 
 // rawResponderEnv makes the test binary a bare NATS responder: the floor
