@@ -589,12 +589,6 @@ func TestClusterAgentFailover(t *testing.T) {
 		t.Errorf("child %d still alive after Terminate", h.PID())
 	}
 	if lossErr != nil {
-		// Known bug: logfwd publishes each record once on core NATS; what
-		// the child's connection to the dead server held is gone, and
-		// nothing replays it or tells the parent.
-		if os.Getenv("BGKIT_KNOWN_BUGS") == "" {
-			t.Skipf("KNOWN BUG: log records lost across the reconnect: %v; set BGKIT_KNOWN_BUGS=1 to fail", lossErr)
-		}
 		t.Errorf("log records lost across the reconnect: %v", lossErr)
 	}
 }
@@ -719,9 +713,8 @@ func TestAgentRestartedUnderHandle(t *testing.T) {
 			t.Error("Err = nil for a service that died with its agent")
 		}
 	case <-time.After(5 * time.Second):
-		// Known bug: the new agent answers lease renewals for leases it
-		// never granted, so the requester believes its service is alive
-		// and Done never closes.
+		// (Was a bug: the new agent answered lease renewals for leases it
+		// never granted, so Done never closed.)
 		msg := "handle not done 5 s after its agent was replaced: the new agent renews leases it does not hold"
 		// Terminate must still return once its ctx ends.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -734,9 +727,6 @@ func TestAgentRestartedUnderHandle(t *testing.T) {
 		case <-time.After(3 * time.Second):
 			// It returns at cleanup, when the new agent is gone.
 			msg += "; and Terminate(ctx) did not return 2 s after its ctx ended"
-		}
-		if os.Getenv("BGKIT_KNOWN_BUGS") == "" {
-			t.Skip("KNOWN BUG: " + msg + "; set BGKIT_KNOWN_BUGS=1 to fail")
 		}
 		t.Error(msg)
 	}

@@ -14,6 +14,9 @@ func TestMain(m *testing.M) {
 	spawn.RegisterKind("counter", NewCounterService)
 	services.RegisterAll()
 	spawn.Main()
+	if spec := os.Getenv(distributedEnv); spec != "" {
+		distributedHelper(spec)
+	}
 	if url := os.Getenv(rawResponderEnv); url != "" {
 		rawResponder(url)
 	}

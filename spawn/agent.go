@@ -190,6 +190,9 @@ func (a *agent) onSpawn(m *nats.Msg) {
 				code = 409
 			}
 			a.fail(m, code, err)
+			a.mu.Lock()
+			a.dropLeaseIfUnused(req.Lease)
+			a.mu.Unlock()
 			return
 		}
 		a.mu.Lock()
@@ -199,9 +202,6 @@ func (a *agent) onSpawn(m *nats.Msg) {
 		a.reply(m, agentSpawned{PID: h.PID(), Host: host})
 		a.logger.Info("spawned for a requester", "service", req.Name, "pid", h.PID())
 		<-h.Done()
-		a.mu.Lock()
-		delete(a.services, req.Name)
-		a.mu.Unlock()
 		ev := agentExit{OK: h.Err() == nil, PID: h.PID()}
 		var ee *ExitError
 		if errors.As(h.Err(), &ee) {
@@ -210,7 +210,13 @@ func (a *agent) onSpawn(m *nats.Msg) {
 			ev.Error = h.Err().Error()
 		}
 		data, _ := json.Marshal(ev)
+		// The exit event goes out before the lease is dropped, so the
+		// requester sees it before any 404 to a renewal.
 		_ = a.b.Conn().Publish(agentSubject(a.name, "exit."+req.Lease), data)
+		a.mu.Lock()
+		delete(a.services, req.Name)
+		a.dropLeaseIfUnused(req.Lease)
+		a.mu.Unlock()
 	}()
 }
 
@@ -247,15 +253,34 @@ func (a *agent) onKill(m *nats.Msg) {
 	}
 }
 
+// onLease renews a lease. A lease this agent does not hold — it never
+// granted it, or its services have exited — is answered 404, so that a
+// requester whose agent was replaced learns its service is gone.
 func (a *agent) onLease(m *nats.Msg) {
 	var req struct {
 		Lease string `json:"lease"`
 	}
 	_ = json.Unmarshal(m.Data, &req)
-	if req.Lease != "" {
-		a.touch(req.Lease)
+	if req.Lease == "" {
+		a.reply(m, true) // a liveness probe
+		return
 	}
+	if _, ok := a.leases.Load(req.Lease); !ok {
+		a.fail(m, 404, fmt.Errorf("agent %s holds no lease %s", a.name, req.Lease))
+		return
+	}
+	a.touch(req.Lease)
 	a.reply(m, true)
+}
+
+// dropLeaseIfUnused forgets a lease no service holds; a.mu is held.
+func (a *agent) dropLeaseIfUnused(lease string) {
+	for _, s := range a.services {
+		if s.lease == lease {
+			return
+		}
+	}
+	a.leases.Delete(lease)
 }
 
 func (a *agent) touch(lease string) {
@@ -395,7 +420,15 @@ func (r *remote) renew() {
 			return
 		case <-t.C:
 		}
-		if _, err := r.nc.Request(agentSubject(r.agent, "lease"), data, leaseRenew); err == nil {
+		reply, err := r.nc.Request(agentSubject(r.agent, "lease"), data, leaseRenew)
+		if err == nil && reply.Header.Get(micro.ErrorCodeHeader) == "404" {
+			// The agent does not know our lease: it was replaced, or our
+			// service's exit event was lost. Either way the service is gone.
+			ev, _ := json.Marshal(agentExit{PID: r.pid, Code: -1, Lost: true, Error: reply.Header.Get(micro.ErrorHeader)})
+			_ = r.nc.Publish(r.exitSub.Subject, ev)
+			return
+		}
+		if err == nil {
 			lastOK = time.Now()
 		} else if time.Since(lastOK) > leaseTTL {
 			// Report it as an exit event of our own making.

@@ -142,7 +142,12 @@ func (h *Handle) Terminate(ctx context.Context) error {
 	case <-ctx.Done():
 		h.stopping.set()
 		h.current().Kill()
-		<-h.termDone
+		// A local child dies at once; an agent's may take a while to be
+		// reported (or never, if the agent is gone): do not wait forever.
+		select {
+		case <-h.termDone:
+		case <-time.After(2 * time.Second):
+		}
 		return fmt.Errorf("terminate %s: %w", h.name, ctx.Err())
 	}
 }
