@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,9 +26,18 @@ type Handler struct {
 	pub   *publisher
 }
 
+// SeqHeader numbers the messages of one publisher from 1, so that a relay
+// can put them in order, drop duplicates and see gaps.
+const SeqHeader = "Bgkit-Log-Seq"
+
+// Resend window: the most recent records kept for Resend.
+const (
+	resendRecords = 1 << 16
+	resendBytes   = 8 << 20
+)
+
 // publisher is the io.Writer under the JSON handler: every Write is one
-// record (slog's JSON handler writes a record with a single Write call, under
-// its own mutex).
+// record (slog's JSON handler writes a record with a single Write call).
 type publisher struct {
 	nc       *nats.Conn
 	subject  string
@@ -34,6 +45,17 @@ type publisher struct {
 	dropped  atomic.Int64
 	reported atomic.Int64 // drops already reported in-band
 	closed   atomic.Bool
+
+	mu    sync.Mutex // orders seq, ring and publishing
+	seq   uint64     // of the last message published
+	ring  []sent     // the last records published, oldest first (a queue)
+	head  int        // index of the oldest in ring
+	bytes int
+}
+
+type sent struct {
+	seq  uint64
+	data []byte
 }
 
 // Write publishes one record. A record that cannot be published — the
@@ -50,18 +72,66 @@ func (p *publisher) Write(b []byte) (int, error) {
 	if len(b) > 0 && b[len(b)-1] == '\n' {
 		b = b[:len(b)-1]
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if d, r := p.dropped.Load(), p.reported.Load(); d > r {
 		note := fmt.Appendf(nil, `{"time":%q,"level":"WARN","msg":"log records dropped","dropped":%d}`,
 			time.Now().Format(time.RFC3339Nano), d-r)
-		if p.nc.Publish(p.subject, note) == nil {
+		if p.publish(note, nil) == nil {
 			p.reported.Store(d)
 		}
 	}
-	if err := p.nc.Publish(p.subject, b); err != nil {
+	if err := p.publish(b, nil); err != nil {
 		p.dropped.Add(1)
 		p.fallbackWrite(append(b, '\n'))
 	}
 	return n, nil
+}
+
+// publish sends data with the next sequence number and keeps a copy for
+// Resend; p.mu is held. A message that fails takes no number.
+func (p *publisher) publish(data []byte, hdr nats.Header) error {
+	m := &nats.Msg{Subject: p.subject, Data: data, Header: hdr}
+	if m.Header == nil {
+		m.Header = make(nats.Header, 1)
+	}
+	m.Header[SeqHeader] = []string{strconv.FormatUint(p.seq+1, 10)}
+	if err := p.nc.PublishMsg(m); err != nil {
+		return err
+	}
+	p.seq++
+	if hdr == nil { // a record, not the end marker
+		p.keep(sent{seq: p.seq, data: append([]byte(nil), data...)})
+	}
+	return nil
+}
+
+func (p *publisher) keep(r sent) {
+	p.ring = append(p.ring, r)
+	p.bytes += len(r.data)
+	for len(p.ring)-p.head > resendRecords || p.bytes > resendBytes {
+		p.bytes -= len(p.ring[p.head].data)
+		p.ring[p.head] = sent{}
+		p.head++
+	}
+	if p.head > len(p.ring)/2 && p.head > 1024 { // compact
+		p.ring = append(p.ring[:0], p.ring[p.head:]...)
+		p.head = 0
+	}
+}
+
+// resend publishes the kept records again, oldest first, with their own
+// sequence numbers.
+func (p *publisher) resend() (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, r := range p.ring[p.head:] {
+		m := &nats.Msg{Subject: p.subject, Data: r.data, Header: nats.Header{SeqHeader: {strconv.FormatUint(r.seq, 10)}}}
+		if err := p.nc.PublishMsg(m); err != nil {
+			return i, err
+		}
+	}
+	return len(p.ring) - p.head, nil
 }
 
 func (p *publisher) fallbackWrite(b []byte) {
@@ -98,19 +168,33 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // Dropped counts the records that could not be published.
 func (h *Handler) Dropped() int64 { return h.pub.dropped.Load() }
 
+// Resend publishes the most recent records again (up to 65,536 records or
+// 8 MiB) with their original sequence numbers. Call it when the connection
+// has reconnected: what the old connection held in flight when its server
+// died is lost otherwise. A Relay drops the duplicates.
+func (h *Handler) Resend() (int, error) {
+	n, err := h.pub.resend()
+	if err != nil {
+		return n, fmt.Errorf("logfwd: resend: %w", err)
+	}
+	return n, nil
+}
+
 // Close publishes the end-of-log marker and flushes the connection. Records
 // handled after Close go to stderr. It is idempotent.
 func (h *Handler) Close(ctx context.Context) error {
 	if h.pub.closed.Swap(true) {
 		return nil
 	}
-	m := nats.NewMsg(h.pub.subject)
-	m.Header.Set(EOFHeader, "1")
+	hdr := nats.Header{EOFHeader: {"1"}}
 	if d := h.pub.dropped.Load() - h.pub.reported.Load(); d > 0 {
-		m.Header.Set(DroppedHeader, fmt.Sprint(d)) // not yet reported in-band
+		hdr.Set(DroppedHeader, fmt.Sprint(d)) // not yet reported in-band
 	}
-	if err := h.pub.nc.PublishMsg(m); err != nil {
-		return fmt.Errorf("logfwd: close: %w", err)
+	h.pub.mu.Lock()
+	perr := h.pub.publish(nil, hdr)
+	h.pub.mu.Unlock()
+	if perr != nil {
+		return fmt.Errorf("logfwd: close: %w", perr)
 	}
 	var err error
 	if _, ok := ctx.Deadline(); ok {

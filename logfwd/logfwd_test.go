@@ -316,3 +316,85 @@ func TestDropsAreReported(t *testing.T) {
 		t.Fatalf("last record %q", last.Message)
 	}
 }
+
+// TestRelayOrdersBySequence: messages that arrive out of order (a resend
+// after a failover) are relayed in their publisher's order, once each.
+func TestRelayOrdersBySequence(t *testing.T) {
+	nc := natsConn(t)
+	col := &collector{}
+	r, err := logfwd.NewRelay(nc, "log.S", col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	send := func(seq string, body string, eof bool) {
+		m := nats.NewMsg("log.S")
+		m.Header.Set(logfwd.SeqHeader, seq)
+		if eof {
+			m.Header.Set(logfwd.EOFHeader, "1")
+		}
+		m.Data = []byte(body)
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := func(i int) string { return fmt.Sprintf(`{"msg":"r","i":%d}`, i) }
+	send("1", rec(1), false)
+	send("3", rec(3), false)
+	send("2", rec(2), false)
+	send("2", rec(2), false) // a duplicate from a resend
+	send("1", rec(1), false)
+	send("5", "", true) // end of log, after 4
+	send("4", rec(4), false)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.WaitEOF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	var got []int64
+	for _, rec := range col.recs {
+		rec.Attrs(func(a slog.Attr) bool {
+			if a.Key == "i" {
+				got = append(got, a.Value.Int64())
+			}
+			return true
+		})
+	}
+	if fmt.Sprint(got) != "[1 2 3 4]" || r.Duplicates() != 2 || r.Lost() != 0 {
+		t.Fatalf("relayed %v, duplicates %d, lost %d; want [1 2 3 4], 2, 0", got, r.Duplicates(), r.Lost())
+	}
+}
+
+// TestResendAfterReconnect: Resend publishes the kept records again with
+// their sequence numbers; a relay that has them already relays none twice.
+func TestResend(t *testing.T) {
+	nc := natsConn(t)
+	col := &collector{}
+	r, err := logfwd.NewRelay(nc, "log.R", col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	h := logfwd.NewHandler(nc, "log.R", nil)
+	l := slog.New(h)
+	for i := range 100 {
+		l.Info("r", "i", i)
+	}
+	n, err := h.Resend()
+	if err != nil || n != 100 {
+		t.Fatalf("Resend = %d, %v; want 100", n, err)
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.WaitEOF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.Count() != 100 || r.Duplicates() != 100 {
+		t.Fatalf("count %d duplicates %d; want 100 and 100", r.Count(), r.Duplicates())
+	}
+}

@@ -26,6 +26,13 @@ type Relay struct {
 	count   atomic.Int64
 	bad     atomic.Int64
 	dropped atomic.Int64
+	lost    atomic.Int64
+	dups    atomic.Int64
+
+	// Ordering by sequence number; used by run's goroutine only.
+	next      uint64
+	held      map[uint64]*nats.Msg
+	heldSince time.Time
 }
 
 // NewRelay subscribes to subject and hands each record to h, with attrs
@@ -50,21 +57,102 @@ func NewRelay(nc *nats.Conn, subject string, h slog.Handler, attrs ...slog.Attr)
 		h = h.WithAttrs(attrs)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Relay{sub: sub, h: h, cancel: cancel, eof: make(chan struct{})}
+	r := &Relay{sub: sub, h: h, cancel: cancel, eof: make(chan struct{}), next: 1, held: map[uint64]*nats.Msg{}}
 	r.wg.Add(1)
 	go r.run(ctx)
 	return r, nil
 }
 
+// gapWait is how long the relay holds records that came after a gap for
+// the missing ones (a publisher resends after a reconnect) before it
+// reports them lost; maxHeld bounds how many it holds meanwhile.
+const (
+	gapWait = 3 * time.Second
+	maxHeld = 1 << 17
+)
+
 func (r *Relay) run(ctx context.Context) {
 	defer r.wg.Done()
 	for {
-		m, err := r.sub.NextMsgWithContext(ctx)
-		if err != nil {
+		wait := ctx
+		var cancel context.CancelFunc = func() {}
+		if len(r.held) > 0 {
+			wait, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+		}
+		m, err := r.sub.NextMsgWithContext(wait)
+		cancel()
+		switch {
+		case err == nil:
+			r.order(ctx, m)
+		case ctx.Err() != nil:
+			return
+		case !errors.Is(err, context.DeadlineExceeded):
 			return
 		}
-		r.deliver(ctx, m)
+		if len(r.held) > 0 && (time.Since(r.heldSince) > gapWait || len(r.held) > maxHeld) {
+			r.skipGap(ctx)
+		}
 	}
+}
+
+// order delivers messages in their publisher's sequence: duplicates (a
+// resend) are dropped, messages after a gap are held until the gap fills.
+// Messages without a sequence number are delivered as they come.
+func (r *Relay) order(ctx context.Context, m *nats.Msg) {
+	seq, err := strconv.ParseUint(m.Header.Get(SeqHeader), 10, 64)
+	if err != nil || seq == 0 {
+		r.deliver(ctx, m)
+		return
+	}
+	switch {
+	case seq < r.next:
+		r.dups.Add(1)
+		return
+	case seq > r.next:
+		if _, dup := r.held[seq]; dup {
+			r.dups.Add(1)
+			return
+		}
+		if len(r.held) == 0 {
+			r.heldSince = time.Now()
+		}
+		r.held[seq] = m
+		return
+	}
+	r.deliver(ctx, m)
+	r.next++
+	r.drainHeld(ctx)
+}
+
+func (r *Relay) drainHeld(ctx context.Context) {
+	for {
+		m, ok := r.held[r.next]
+		if !ok {
+			break
+		}
+		delete(r.held, r.next)
+		r.deliver(ctx, m)
+		r.next++
+	}
+	if len(r.held) > 0 {
+		r.heldSince = time.Now()
+	}
+}
+
+// skipGap gives up on the missing messages before the first held one and
+// says how many were lost.
+func (r *Relay) skipGap(ctx context.Context) {
+	first := uint64(0)
+	for seq := range r.held {
+		if first == 0 || seq < first {
+			first = seq
+		}
+	}
+	lost := int64(first - r.next)
+	r.lost.Add(lost)
+	r.emit(ctx, warnRecord("log records lost in transit", slog.Int64("lost", lost)))
+	r.next = first
+	r.drainHeld(ctx)
 }
 
 func (r *Relay) deliver(ctx context.Context, m *nats.Msg) {
@@ -123,6 +211,13 @@ func (r *Relay) Bad() int64 { return r.bad.Load() }
 
 // Dropped is the number of records the publisher reported it dropped.
 func (r *Relay) Dropped() int64 { return r.dropped.Load() }
+
+// Lost is the number of records that never arrived (a gap in the
+// publisher's sequence that no resend filled).
+func (r *Relay) Lost() int64 { return r.lost.Load() }
+
+// Duplicates is the number of messages dropped as already relayed.
+func (r *Relay) Duplicates() int64 { return r.dups.Load() }
 
 // Close unsubscribes and waits for the relay's goroutine. Records still
 // queued are discarded; call WaitEOF first to keep them. It is idempotent.

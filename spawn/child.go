@@ -119,6 +119,13 @@ func childMain() int {
 	h := logfwd.NewHandler(nc, bus.LogSubject(boot.Name), &slog.HandlerOptions{Level: boot.Level})
 	logger := slog.New(h)
 	slog.SetDefault(logger)
+	// After a failover to another server of a cluster, send the recent
+	// records again: those in flight to the dead server are lost otherwise.
+	// The parent's relay drops what it already has.
+	nc.SetReconnectHandler(func(c *nats.Conn) {
+		n, err := h.Resend()
+		slog.Info("bus reconnected", "url", c.ConnectedUrlRedacted(), "resent_records", n, "err", err)
+	})
 	defer func() {
 		nc.SetClosedHandler(nil)
 		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
