@@ -195,6 +195,9 @@ func parseLogLine[T text](s T, e *LogEntry, lastIface string) error {
 		}
 		fields[nf][0] = i
 		for i < n && !isSpace(line[i]) {
+			if line[i] < 0x20 || line[i] == 0x7F {
+				return syntaxError(line, i, "control character in log line")
+			}
 			i++
 		}
 		fields[nf][1] = i
