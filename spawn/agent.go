@@ -346,21 +346,6 @@ type remote struct {
 	logger  *slog.Logger
 }
 
-func startRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []byte, o options) (*Handle, error) {
-	h := newHandle(name, kind, o)
-	launch := func(ctx context.Context) (instance, error) { return launchRemote(ctx, b, e, kind, name, args, o) }
-	first, err := launch(ctx)
-	if err != nil {
-		return nil, err
-	}
-	h.cur = first
-	if o.restart.Mode != RestartNever {
-		h.relaunch = launch
-	}
-	go h.supervise()
-	return h, nil
-}
-
 func launchRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []byte, o options) (*remote, error) {
 	nc := b.Conn()
 	if served(ctx, nc, name) {

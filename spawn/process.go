@@ -122,12 +122,14 @@ func start(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []
 	if err := bus.ValidateName(name); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	if o.agent != "" {
-		return startRemote(ctx, b, e, kind, name, args, o)
-	}
 	h := newHandle(name, kind, o)
 	launch := func(ctx context.Context) (instance, error) {
 		return startLocal(ctx, b, e, name, args, o, h.stopping)
+	}
+	if o.agent != "" {
+		launch = func(ctx context.Context) (instance, error) {
+			return launchRemote(ctx, b, e, kind, name, args, o)
+		}
 	}
 	first, err := launch(ctx)
 	if err != nil {
