@@ -46,10 +46,12 @@ type publisher struct {
 	reported atomic.Int64 // drops already reported in-band
 	closed   atomic.Bool
 
-	mu    sync.Mutex // orders seq, ring and publishing
-	seq   uint64     // of the last message published
-	ring  []sent     // the last records published, oldest first (a queue)
-	head  int        // index of the oldest in ring
+	mu    sync.Mutex // orders seq, ring and publishing; guards what follows
+	msg   nats.Msg
+	hdr   nats.Header
+	seq   uint64 // of the last message published
+	ring  []sent // the last records published, oldest first (a queue)
+	head  int    // index of the oldest in ring
 	bytes int
 }
 
@@ -91,16 +93,22 @@ func (p *publisher) Write(b []byte) (int, error) {
 // publish sends data with the next sequence number and keeps a copy for
 // Resend; p.mu is held. A message that fails takes no number.
 func (p *publisher) publish(data []byte, hdr nats.Header) error {
-	m := &nats.Msg{Subject: p.subject, Data: data, Header: hdr}
-	if m.Header == nil {
-		m.Header = make(nats.Header, 1)
+	// PublishMsg copies the message out before it returns, so one message
+	// and header serve every record.
+	record := hdr == nil // not the end marker
+	if record {
+		if p.hdr == nil {
+			p.hdr = nats.Header{SeqHeader: make([]string, 1)}
+		}
+		hdr = p.hdr
 	}
-	m.Header[SeqHeader] = []string{strconv.FormatUint(p.seq+1, 10)}
-	if err := p.nc.PublishMsg(m); err != nil {
+	hdr[SeqHeader] = append(hdr[SeqHeader][:0], strconv.FormatUint(p.seq+1, 10))
+	p.msg = nats.Msg{Subject: p.subject, Data: data, Header: hdr}
+	if err := p.nc.PublishMsg(&p.msg); err != nil {
 		return err
 	}
 	p.seq++
-	if hdr == nil { // a record, not the end marker
+	if record {
 		p.keep(sent{seq: p.seq, data: append([]byte(nil), data...)})
 	}
 	return nil
