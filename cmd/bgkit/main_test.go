@@ -149,7 +149,7 @@ func waitLine(t *testing.T, lines chan string, prefix string) string {
 // against it, all in-process, and stops it by cancelling its ctx.
 func TestUpCallLsInProcess(t *testing.T) {
 	rigFile := filepath.Join(t.TempDir(), "rig.yaml")
-	os.WriteFile(rigFile, []byte("services:\n  - kind: ecu-sim\n    args: {bus: \"virtual:t1\", s3_ms: 5000}\n"), 0o644)
+	os.WriteFile(rigFile, []byte("services:\n  - kind: ecu-sim\n    args: {bus: \"virtual:t1\", s3_ms: 5000}\n  - kind: tester-present\n    args: {bus: \"virtual:t1\"}\n"), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stdout := &lineWriter{lines: make(chan string, 100)}
@@ -180,6 +180,34 @@ func TestUpCallLsInProcess(t *testing.T) {
 	out, errOut, code = runCLI(t, context.Background(), "ls")
 	if code != 0 || !strings.Contains(out, "ECU_SIM_SERVICE") || !strings.Contains(out, "PID") {
 		t.Fatalf("ls: exit %d\n%s%s", code, out, errOut)
+	}
+	// logs follows the services' records, formatted like up's own log.
+	logsCtx, stopLogs := context.WithCancel(context.Background())
+	logsOut := &lineWriter{lines: make(chan string, 1000)}
+	logsDone := make(chan error, 1)
+	go func() { logsDone <- run(logsCtx, []string{"logs", "--no-color", "TESTER_PRESENT_SERVICE"}, logsOut, io.Discard) }()
+	// The subscription is up once an earlier record would show: call until
+	// the start record of a second start shows (start is idempotent).
+	deadline := time.After(30 * time.Second)
+	for found := false; !found; {
+		if _, errOut, code := runCLI(t, context.Background(), "call", "TESTER_PRESENT_SERVICE", "start"); code != 0 {
+			t.Fatalf("call start: %s", errOut)
+		}
+		runCLI(t, context.Background(), "call", "TESTER_PRESENT_SERVICE", "stop")
+		select {
+		case l := <-logsOut.lines:
+			found = strings.Contains(l, "service=TESTER_PRESENT_SERVICE") && strings.Contains(l, "level=INFO")
+			if !found {
+				t.Fatalf("logs printed %q", l)
+			}
+		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("logs printed nothing")
+		}
+	}
+	stopLogs()
+	if err := <-logsDone; err != nil {
+		t.Fatalf("logs returned %v", err)
 	}
 	cancel()
 	select {
