@@ -185,7 +185,9 @@ func TestUpCallLsInProcess(t *testing.T) {
 	logsCtx, stopLogs := context.WithCancel(context.Background())
 	logsOut := &lineWriter{lines: make(chan string, 1000)}
 	logsDone := make(chan error, 1)
-	go func() { logsDone <- run(logsCtx, []string{"logs", "--no-color", "TESTER_PRESENT_SERVICE"}, logsOut, io.Discard) }()
+	go func() {
+		logsDone <- run(logsCtx, []string{"logs", "--no-color", "TESTER_PRESENT_SERVICE"}, logsOut, io.Discard)
+	}()
 	// The subscription is up once an earlier record would show: call until
 	// the start record of a second start shows (start is idempotent).
 	deadline := time.After(30 * time.Second)
