@@ -17,6 +17,8 @@ import (
 	"github.com/bgkit/bgkit/services/canrecorder"
 	"github.com/bgkit/bgkit/services/cantraffic"
 	"github.com/bgkit/bgkit/spawn"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // The recorder scenario of issue 4, through real processes: a recorder
@@ -30,7 +32,7 @@ import (
 // (services.RegisterAll).
 func TestCANRecorderCapturesGenerator(t *testing.T) {
 	const n = 4000
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	ctx := canCtx(t)
 	dir := t.TempDir()
 	recorded := filepath.Join(dir, "recorded.log")

@@ -57,7 +57,7 @@ func TestCounter(t *testing.T) {
 }
 
 func TestArgsValidatedBeforeSpawn(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	_, err := spawn.Run(context.Background(), b, NewCounterService, CounterArgs{Start: -1, Step: 0})
 	var ve *service.ValidationError
 	if !errors.As(err, &ve) {

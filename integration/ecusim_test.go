@@ -16,6 +16,8 @@ import (
 	"github.com/bgkit/bgkit/uds"
 	"github.com/bgkit/bgkit/uds/doip"
 	"github.com/bgkit/bgkit/uds/isotp"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // The S3 scenario of issue 4, through real processes: an ECU simulator
@@ -34,7 +36,7 @@ const (
 )
 
 func TestECUSimS3TesterPresentCAN(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	ctx := e2eCtx(t)
 	ecu := spawnECUSim(t, b, rec, `{"bus": "virtual:e2e", "s3_ms": 300}`)
@@ -54,7 +56,7 @@ func TestECUSimS3TesterPresentCAN(t *testing.T) {
 }
 
 func TestECUSimS3TesterPresentDoIP(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	ctx := e2eCtx(t)
 	ecu := spawnECUSim(t, b, rec, `{"bus": "virtual:e2e", "s3_ms": 300, "doip_listen": "127.0.0.1:0"}`)

@@ -22,6 +22,8 @@ import (
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // Tests that break things on purpose: a child killed under load, its
@@ -32,7 +34,7 @@ import (
 // are in flight gives every caller an answer or an error by its deadline.
 func TestFaultKillDuringConcurrentCalls(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
 	if err != nil {
@@ -168,7 +170,7 @@ func TestFaultKillDuringConcurrentCalls(t *testing.T) {
 // the parent reports it.
 func TestFaultDropConnection(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
 	if err != nil {
@@ -267,7 +269,7 @@ func TestFaultShutdownBlocksKilledAtGrace(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			b := startBus(t)
+			b := bgkittest.Bus(t)
 			rec := newRecorder()
 			h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1, ShutdownWait: 60000},
 				spawn.WithGrace(grace), spawn.WithLogger(slog.New(rec)))
@@ -333,7 +335,7 @@ func TestFaultShutdownBlocksKilledAtGrace(t *testing.T) {
 // service keeps serving and answers with the right codes.
 func TestBadInput(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
 	if err != nil {
@@ -545,7 +547,7 @@ func TestBadInput(t *testing.T) {
 // the header message (to a few KiB, with a note of the bytes cut).
 func TestBadInputHugeErrorMessage(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
 	if err != nil {

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/bgkit/bgkit/bus"
 )
 
 // recorder is a slog.Handler that keeps records for assertions.
@@ -99,17 +97,6 @@ func attrs(rec slog.Record) map[string]slog.Value {
 
 func msgIs(msg string) func(slog.Record) bool {
 	return func(r slog.Record) bool { return r.Message == msg }
-}
-
-// startBus starts an embedded bus closed at cleanup.
-func startBus(t testing.TB) *bus.Bus {
-	t.Helper()
-	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
 }
 
 // tool finds bin/<name> at the repository root (installed by make test)

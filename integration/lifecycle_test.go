@@ -17,10 +17,12 @@ import (
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/spawn"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 func TestInitializeErrorFailsRun(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	_, err := spawn.Run(context.Background(), b, NewCounterService, CounterArgs{Step: 1, FailInit: "no CAN interface can7"},
 		spawn.WithLogger(slog.New(rec)))
@@ -47,7 +49,7 @@ func TestInitializeErrorFailsRun(t *testing.T) {
 }
 
 func TestStartFailureCarriesStderrTail(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	// Construction fails in the child: the constructor is not even reached
 	// when the child cannot decode a field the parent did not validate.
 	_, err := spawn.RunKind(context.Background(), b, "counter", []byte(`{"step": "two"}`))
@@ -66,7 +68,7 @@ func TestStartFailureCarriesStderrTail(t *testing.T) {
 
 func TestTerminateEscalatesToKill(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1},
 		spawn.WithGrace(300*time.Millisecond), spawn.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -117,7 +119,7 @@ func TestCrashReported(t *testing.T) {
 		}, "killed by killed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := startBus(t)
+			b := bgkittest.Bus(t)
 			rec := newRecorder()
 			h, err := spawn.Run(context.Background(), b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
 			if err != nil {

@@ -64,7 +64,7 @@ func TestShutdownLogsAllArrive(t *testing.T) {
 
 func TestStderrAndPanicRelayed(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/spawn"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // TestRestartOnFailure: a crashed child is restarted with backoff, the
@@ -16,7 +18,7 @@ import (
 // ends it.
 func TestRestartOnFailure(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)),
 		spawn.WithRestart(spawn.RestartPolicy{Mode: spawn.RestartOnFailure, Backoff: 200 * time.Millisecond, Limit: 2}))
@@ -73,7 +75,7 @@ func TestRestartOnFailure(t *testing.T) {
 // TestTerminateStopsRestarts: Terminate ends a service with RestartAlways.
 func TestTerminateStopsRestarts(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, quiet,
 		spawn.WithRestart(spawn.RestartPolicy{Mode: spawn.RestartAlways, Backoff: 10 * time.Millisecond}))
 	if err != nil {

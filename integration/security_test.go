@@ -18,8 +18,8 @@ import (
 )
 
 func TestEmbeddedServerIsLocalAndLocked(t *testing.T) {
-	b1 := startBus(t)
-	b2 := startBus(t)
+	b1 := bgkittest.Bus(t)
+	b2 := bgkittest.Bus(t)
 	u, err := url.Parse(b1.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestEmbeddedServerIsLocalAndLocked(t *testing.T) {
 // service's subjects nor write to another's log.
 func TestChildCredentialsAreScoped(t *testing.T) {
 	ctx := context.Background()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	credsA, err := b.Grant("SVC_A")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/services/testerpresent"
 	"github.com/bgkit/bgkit/spawn"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // TestTesterPresentProcess runs tester-present as a real child process:
@@ -22,7 +24,7 @@ import (
 func TestTesterPresentProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	rec := newRecorder()
 
 	node, err := can.Open(ctx, "virtual:tp-e2e", can.WithNATS(b.Conn()))

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // BenchmarkRecorderThroughput measures how many frames per second the
@@ -19,7 +21,7 @@ func BenchmarkRecorderThroughput(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("BGKIT_BENCH_FRAMES")); err == nil && v > 0 {
 		n = v
 	}
-	nb := startBus(b)
+	nb := bgkittest.Bus(b)
 	node := openNode(b, nb)
 	path := filepath.Join(b.TempDir(), "bench.log")
 	s := serve(b, nb, Args{Path: path, Autostart: new(false)})

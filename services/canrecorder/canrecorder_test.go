@@ -12,6 +12,8 @@ import (
 
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/service"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 func TestDefaultName(t *testing.T) {
@@ -62,7 +64,7 @@ func TestNew(t *testing.T) {
 // TestRecord: the file holds exactly the frames sent, in order, in
 // candump's format, and stats agree with it.
 func TestRecord(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	path := filepath.Join(t.TempDir(), "rec.log")
 	s := serve(t, b, Args{Path: path})
@@ -116,7 +118,7 @@ func TestFilters(t *testing.T) {
 		{name: "inverted prefix", filters: []string{"~200:F00"}, want: []string{"123#01", "124#02", "00000123#03", "1ABCDEF0#04", "1ABCDEF1#05", "300#08", "123#R"}},
 		{name: "any of several", filters: []string{"124:7FF", "300:7FF"}, want: []string{"124#02", "300#08"}},
 	}
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,7 +143,7 @@ func TestFilters(t *testing.T) {
 // after start are, in the same file. Without autostart nothing is
 // recorded before start.
 func TestStopStart(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	path := filepath.Join(t.TempDir(), "rec.log")
 	s := serve(t, b, Args{Path: path, Autostart: new(false)})
@@ -184,7 +186,7 @@ func TestStopStart(t *testing.T) {
 // TestShutdownFlush: every frame the bus delivered before Shutdown is in
 // the file when it returns, though Shutdown came right after the sends.
 func TestShutdownFlush(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	path := filepath.Join(t.TempDir(), "rec.log")
 	s := serve(t, b, Args{Path: path})
@@ -208,7 +210,7 @@ func TestShutdownFlush(t *testing.T) {
 
 // TestAppend: append keeps what the file held; otherwise it is truncated.
 func TestAppend(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	dir := t.TempDir()
 	old := "(1436509052.249713) can0 7E0#01\n"
@@ -245,7 +247,7 @@ func TestAppend(t *testing.T) {
 
 // TestInitializeError: a file that cannot be created fails the start.
 func TestInitializeError(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	svc, err := New(Args{Path: filepath.Join(t.TempDir(), "no", "such", "dir.log")})
 	if err != nil {
 		t.Fatal(err)

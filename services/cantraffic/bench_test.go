@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // BenchmarkGeneratorMaxRate measures how many frames per second the
@@ -15,7 +17,7 @@ func BenchmarkGeneratorMaxRate(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("BGKIT_BENCH_FRAMES")); err == nil && v > 0 {
 		n = v
 	}
-	nb := startBus(b)
+	nb := bgkittest.Bus(b)
 	c := serve(b, nb, Args{GapMS: new(0.0), Count: n, IDMode: "i", LenMode: "8", DataMode: "i"})
 	var elapsed time.Duration
 	var sent uint64

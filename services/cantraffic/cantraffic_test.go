@@ -15,6 +15,8 @@ import (
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/service"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 func TestDefaultName(t *testing.T) {
@@ -122,7 +124,7 @@ func writeFile(t *testing.T, path, s string) {
 // ones; a second start runs count frames again, the same ones for a
 // fixed seed.
 func TestCount(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	c := serve(t, b, Args{GapMS: new(0.0), Count: 50, Seed: 99, IDMode: "i", Autostart: true})
 	got := recvN(t, node, 50)
@@ -155,7 +157,7 @@ func TestCount(t *testing.T) {
 
 // TestBurst: burst frames go out back to back, then the gap.
 func TestBurst(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	c := serve(t, b, Args{GapMS: new(40.0), Burst: 4, Count: 12, IDMode: "i"})
 	want := []time.Duration{0, 0, 0, 0, 40, 40, 40, 40, 80, 80, 80, 80}
@@ -182,7 +184,7 @@ func TestBurst(t *testing.T) {
 func TestGapAccuracy(t *testing.T) {
 	for _, gapMS := range []float64{0.25, 4} {
 		t.Run(fmt.Sprint(gapMS, "ms"), func(t *testing.T) {
-			b := startBus(t)
+			b := bgkittest.Bus(t)
 			node := openNode(t, b)
 			n := int(80 / gapMS) // 80 ms
 			c := serve(t, b, Args{GapMS: new(gapMS), Count: n})
@@ -205,7 +207,7 @@ func TestGapAccuracy(t *testing.T) {
 
 // TestSetGap: a new gap takes effect at once, even during a long gap.
 func TestSetGap(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	c := serve(t, b, Args{GapMS: new(60000.0), Autostart: true})
 	first := recvN(t, node, 1)[0]
@@ -230,7 +232,7 @@ func TestSetGap(t *testing.T) {
 // TestStartStop: nothing is sent before start (autostart off) nor after
 // stop returns; stop and start are idempotent.
 func TestStartStop(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	c := serve(t, b, Args{GapMS: new(1.0), IDMode: "i"})
 	ctx := testCtx(t)

@@ -9,12 +9,14 @@ import (
 
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/controller"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // TestCyclic: each message keeps its own period, and set_payload changes
 // what the next frame carries.
 func TestCyclic(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	c := serve(t, b, Args{
 		Cyclic: []CyclicMessage{

@@ -35,17 +35,6 @@ func testCtx(tb testing.TB) context.Context {
 	return ctx
 }
 
-// startBus starts an embedded bus that is closed when the test ends.
-func startBus(tb testing.TB) *bus.Bus {
-	tb.Helper()
-	b, err := bus.Start(testCtx(tb), bus.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { b.Close() })
-	return b
-}
-
 // serve serves a service made from args on b until the test ends and
 // returns a controller for it.
 func serve(tb testing.TB, b *bus.Bus, args Args) *Controller {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // replayOffsets are the recorded times of the test log's frames.
@@ -58,7 +60,7 @@ func TestReplay(t *testing.T) {
 	path, wantFrames := writeReplayLog(t)
 	for _, speed := range []float64{1, 10} {
 		t.Run(fmt.Sprint("speed ", speed), func(t *testing.T) {
-			b := startBus(t)
+			b := bgkittest.Bus(t)
 			node := openNode(t, b)
 			c := serve(t, b, Args{Replay: &ReplayArgs{File: path, Speed: speed, Loops: 1, Interface: "can0"}})
 			want := make([]time.Duration, len(replayOffsets))
@@ -91,7 +93,7 @@ func TestReplay(t *testing.T) {
 // default), the next loop right after the last frame.
 func TestReplayLoops(t *testing.T) {
 	path, want := writeReplayLog(t)
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	node := openNode(t, b)
 	c := serve(t, b, Args{Replay: &ReplayArgs{File: path, Speed: 50, Loops: 3}})
 	if err := c.Start(testCtx(t)); err != nil {

@@ -29,16 +29,6 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-func startBus(t testing.TB) *bus.Bus {
-	t.Helper()
-	b, err := bus.Start(testCtx(t), bus.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // harness is an ECU simulator served in-process.
 type harness struct {
 	svc  *ECUSimService
@@ -112,7 +102,7 @@ func wantNRC(t testing.TB, c *uds.Client, req string, nrc uds.NRC) {
 }
 
 func TestServiceCAN(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h := serve(t, b, Args{Bus: "virtual:ecu", Seed: "11223344", DIDs: map[string]string{"0102": "AABB", "F18C": "0102030405"}})
 	c, _ := virtualTester(t, b, "virtual:ecu")
 	ctx := testCtx(t)
@@ -163,7 +153,7 @@ func TestServiceCAN(t *testing.T) {
 }
 
 func TestServiceS3Expiry(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h := serve(t, b, Args{S3Ms: 100})
 	c, _ := virtualTester(t, b, DefaultBus)
 	ctx := testCtx(t)
@@ -188,7 +178,7 @@ func TestServiceS3Expiry(t *testing.T) {
 // Functional tester present (3E 80 on 0x7DF) keeps the session alive and
 // gets no response; functional 3E 00 gets one, on tx_id.
 func TestServiceFunctionalTesterPresent(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h := serve(t, b, Args{S3Ms: 300})
 	c, conn := virtualTester(t, b, DefaultBus)
 	ctx := testCtx(t)
@@ -221,7 +211,7 @@ func TestServiceFunctionalTesterPresent(t *testing.T) {
 }
 
 func TestServiceDoIP(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h := serve(t, b, Args{DoIPListen: "127.0.0.1:0", LogicalAddress: 0x1001, DIDs: map[string]string{"0102": "AABB"}})
 	ctx := testCtx(t)
 
@@ -266,7 +256,7 @@ func TestServiceDoIP(t *testing.T) {
 
 // Requests over CAN and DoIP share one ECU.
 func TestServiceCANAndDoIP(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h := serve(t, b, Args{DoIPListen: "127.0.0.1:0", S3Ms: 60_000})
 	ctx := testCtx(t)
 	addr, err := h.ctl.DoIPAddress(ctx)
@@ -289,7 +279,7 @@ func TestServiceCANAndDoIP(t *testing.T) {
 }
 
 func TestServiceMethods(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h := serve(t, b, Args{})
 	c, _ := virtualTester(t, b, DefaultBus)
 	ctx := testCtx(t)
@@ -384,7 +374,7 @@ func TestServeISOTPHub(t *testing.T) {
 // A bus that cannot be opened fails Initialize with the reason, and
 // leaves nothing running.
 func TestServiceInitializeFails(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	svc, err := newService(Args{Bus: "socketcan:nosuchcan0"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

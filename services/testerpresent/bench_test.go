@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 // BenchmarkLateness runs the service on the virtual bus and measures how
@@ -53,7 +55,7 @@ func BenchmarkLateness(b *testing.B) {
 }
 
 func benchLateness(b *testing.B, period time.Duration, n int) {
-	bus := startBus(b)
+	bus := bgkittest.Bus(b)
 	obs := openNode(b, bus, "virtual:bench")
 	h := serve(b, bus, Args{Bus: "virtual:bench", IntervalMS: int(period / time.Millisecond)})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(n)*period+waitTimeout)

@@ -35,17 +35,6 @@ func testCtx(tb testing.TB) context.Context {
 	return ctx
 }
 
-// startBus starts an embedded bus that is closed when the test ends.
-func startBus(tb testing.TB) *bus.Bus {
-	tb.Helper()
-	b, err := bus.Start(testCtx(tb), bus.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { b.Close() })
-	return b
-}
-
 // harness is a service served in-process.
 type harness struct {
 	svc  *TesterPresentService

@@ -16,6 +16,8 @@ import (
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/uds/doip"
+
+	"github.com/bgkit/bgkit/bgkittest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -177,7 +179,7 @@ func TestFrames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := startBus(t)
+			b := bgkittest.Bus(t)
 			obs := openNode(t, b, "virtual:bus0")
 			tt.args.IntervalMS = 5
 			h := serve(t, b, tt.args)
@@ -205,7 +207,7 @@ func TestFrames(t *testing.T) {
 }
 
 func TestOtherBus(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	other := openNode(t, b, "virtual:other")
 	h := serve(t, b, Args{Bus: "virtual:other", IntervalMS: 5, Autostart: true})
 	if got := recvFrame(t, other).Frame.String(); got != "7DF#023E80CCCCCCCCCC" {
@@ -217,7 +219,7 @@ func TestOtherBus(t *testing.T) {
 }
 
 func TestStartStop(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	obs := openNode(t, b, "virtual:bus0")
 	h := serve(t, b, Args{IntervalMS: 5})
 	ctx := testCtx(t)
@@ -267,7 +269,7 @@ func TestStartStop(t *testing.T) {
 }
 
 func TestSetInterval(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	obs := openNode(t, b, "virtual:bus0")
 	h := serve(t, b, Args{IntervalMS: MaxIntervalMS})
 	ctx := testCtx(t)
@@ -330,7 +332,7 @@ func testerPresentReply(req []byte) []byte {
 }
 
 func TestReplyChecked(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	respond(t, b, "virtual:bus0", 0x7DF, 0x7E8, testerPresentReply)
 	obs := openNode(t, b, "virtual:bus0")
 	h := serve(t, b, Args{IntervalMS: 10, SuppressResponse: ptr(false), P2MS: 1000, Autostart: true})
@@ -357,7 +359,7 @@ func TestReplyMissing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := startBus(t)
+			b := bgkittest.Bus(t)
 			if tt.answer != nil {
 				respond(t, b, "virtual:bus0", 0x7DF, 0x7E8, tt.answer)
 			}
@@ -380,7 +382,7 @@ func TestReplyMissing(t *testing.T) {
 // TestRecovery checks that an ECU that answers again ends the streak of
 // errors, and that the service logs it.
 func TestRecovery(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	var answering atomic.Bool
 	respond(t, b, "virtual:bus0", 0x7DF, 0x7E8, func(req []byte) []byte {
 		if !answering.Load() {
@@ -400,7 +402,7 @@ func TestRecovery(t *testing.T) {
 // TestSendErrors closes the transport under a running service: every
 // period fails, is counted and logged, and the service keeps trying.
 func TestSendErrors(t *testing.T) {
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h := serve(t, b, Args{IntervalMS: 2, Autostart: true})
 	h.waitStats(t, "a request", func(st Stats) bool { return st.Sent >= 1 })
 	h.svc.mu.Lock()
@@ -533,7 +535,7 @@ func TestDoIP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, count := startDoIP(t, true)
-			b := startBus(t)
+			b := bgkittest.Bus(t)
 			h := serve(t, b, Args{DoIPAddress: srv.Addr().String(), TargetAddress: 0x1001, IntervalMS: 5,
 				SuppressResponse: tt.suppress, Autostart: true})
 			h.waitStats(t, "5 requests", func(st Stats) bool { return st.Sent >= 5 })
@@ -565,7 +567,7 @@ func TestDoIP(t *testing.T) {
 
 func TestDoIPNoReply(t *testing.T) {
 	srv, _ := startDoIP(t, false)
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	h := serve(t, b, Args{DoIPAddress: srv.Addr().String(), TargetAddress: 0x1001, IntervalMS: 5,
 		SuppressResponse: ptr(false), P2MS: 2, Autostart: true})
 	st := h.waitStats(t, "3 errors", func(st Stats) bool { return st.Errors >= 3 })
@@ -581,7 +583,7 @@ func TestDoIPDialFails(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	b := startBus(t)
+	b := bgkittest.Bus(t)
 	s, err := New(Args{DoIPAddress: addr, TargetAddress: 0x1001})
 	if err != nil {
 		t.Fatal(err)
