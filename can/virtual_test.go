@@ -367,6 +367,10 @@ func TestVirtualWireFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
+	// The subscription is at the server before the other connection sends.
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	v := newVirtual(t, connect(t, s), "bus7")
 	if v.Name() != "bus7" || v.String() != "virtual:bus7" {
 		t.Errorf("Name, String = %q, %q", v.Name(), v.String())

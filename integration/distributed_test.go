@@ -604,6 +604,9 @@ func TestAgentLeaseExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = helperEnv("requester|" + url + "|" + agent + "|LEASED")
 	req := startProc(t, "requester", cmd, false)
