@@ -349,13 +349,16 @@ func TestReplyChecked(t *testing.T) {
 }
 
 func TestReplyMissing(t *testing.T) {
+	// P2 is short where nothing answers (errors come fast) and long where
+	// an answer must arrive in time on a loaded machine.
 	tests := []struct {
 		name    string
 		answer  func([]byte) []byte // nil: no responder
+		p2      int
 		wantErr string
 	}{
-		{name: "no responder", wantErr: "no response within P2"},
-		{name: "negative", answer: func([]byte) []byte { return []byte{0x7F, 0x3E, 0x22} }, wantErr: "0x22"},
+		{name: "no responder", p2: 2, wantErr: "no response within P2"},
+		{name: "negative", p2: 1000, answer: func([]byte) []byte { return []byte{0x7F, 0x3E, 0x22} }, wantErr: "0x22"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -363,7 +366,7 @@ func TestReplyMissing(t *testing.T) {
 			if tt.answer != nil {
 				respond(t, b, "virtual:bus0", 0x7DF, 0x7E8, tt.answer)
 			}
-			h := serve(t, b, Args{IntervalMS: 10, SuppressResponse: ptr(false), P2MS: 2, Autostart: true})
+			h := serve(t, b, Args{IntervalMS: 10, SuppressResponse: ptr(false), P2MS: tt.p2, Autostart: true})
 			st := h.waitStats(t, "3 errors", func(st Stats) bool { return st.Errors >= 3 })
 			if st.Sent < st.Errors || !st.Running {
 				t.Errorf("stats %+v: want every failed request sent, still running", st)
@@ -390,7 +393,9 @@ func TestRecovery(t *testing.T) {
 		}
 		return testerPresentReply(req)
 	})
-	h := serve(t, b, Args{IntervalMS: 10, SuppressResponse: ptr(false), P2MS: 2, Autostart: true})
+	// A P2 long enough for answers on a loaded machine, short enough for
+	// the unanswered periods to fail soon.
+	h := serve(t, b, Args{IntervalMS: 10, SuppressResponse: ptr(false), P2MS: 500, Autostart: true})
 	h.waitStats(t, "an error", func(st Stats) bool { return st.Errors >= 1 })
 	answering.Store(true)
 	r := h.logs.wait(t, slog.LevelInfo, "tester present recovered")
@@ -537,7 +542,7 @@ func TestDoIP(t *testing.T) {
 			srv, count := startDoIP(t, true)
 			b := bgkittest.Bus(t)
 			h := serve(t, b, Args{DoIPAddress: srv.Addr().String(), TargetAddress: 0x1001, IntervalMS: 5,
-				SuppressResponse: tt.suppress, Autostart: true})
+				SuppressResponse: tt.suppress, P2MS: 1000, Autostart: true})
 			h.waitStats(t, "5 requests", func(st Stats) bool { return st.Sent >= 5 })
 
 			// A lost connection is dialled again by the next request.
