@@ -165,10 +165,13 @@ func (v *Virtual) handle(m *nats.Msg) {
 		return
 	}
 	r.Time = t
+	// Count before the hand-off, so that Stats already includes a frame
+	// that Recv has returned.
+	v.received.Add(1)
 	select {
 	case v.ch <- r:
-		v.received.Add(1)
 	case <-v.done:
+		v.received.Add(^uint64(0)) // not queued after all
 	}
 }
 
