@@ -140,6 +140,7 @@ func TestSocketCANOverPipe(t *testing.T) {
 		rawFrame(t, frame(0x7E8, 2, 0x7E, 0)),
 		rawFrame(t, remote(0x7DF, 3)),
 	}
+	before := time.Now() // before any frame is written
 	go func() {
 		for _, b := range in {
 			if _, err := kernel.Write(b); err != nil {
@@ -147,7 +148,6 @@ func TestSocketCANOverPipe(t *testing.T) {
 			}
 		}
 	}()
-	before := time.Now()
 	for _, want := range []Frame{frame(0x7E8, 2, 0x7E, 0), remote(0x7DF, 3)} {
 		r := recv(t, s)
 		if r.Frame != want {
