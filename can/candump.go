@@ -337,3 +337,21 @@ func (w *LogWriter) Flush() error {
 	}
 	return nil
 }
+
+// ReadLog reads every entry of a candump log. It stops at the first line
+// that cannot be parsed (a *LineError) or read error, returning the entries
+// before it.
+func ReadLog(r io.Reader) ([]LogEntry, error) {
+	lr := NewLogReader(r)
+	var out []LogEntry
+	for {
+		e, err := lr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
+}

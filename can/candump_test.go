@@ -366,3 +366,15 @@ func FuzzParseLogLine(f *testing.F) {
 		}
 	})
 }
+
+func TestReadLog(t *testing.T) {
+	got, err := ReadLog(strings.NewReader("(1436509052.249713) can0 123#DEADBEEF\n\n(1436509052.249800) can0 7DF#023E80\n"))
+	if err != nil || len(got) != 2 || got[1].Frame.ID != 0x7DF {
+		t.Fatalf("ReadLog = %v, %v", got, err)
+	}
+	got, err = ReadLog(strings.NewReader("(1436509052.249713) can0 123#DEADBEEF\n(bad) can0 1#\n"))
+	var le *LineError
+	if !errors.As(err, &le) || le.Line != 2 || len(got) != 1 {
+		t.Fatalf("ReadLog with a bad line = %v, %v", got, err)
+	}
+}

@@ -3,8 +3,6 @@ package integration
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -179,18 +177,11 @@ func readCANLog(t *testing.T, path string) []can.LogEntry {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := can.NewLogReader(f)
-	var out []can.LogEntry
-	for {
-		e, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
+	out, err := can.ReadLog(f)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
 // logFrames returns the frames of entries.

@@ -2,8 +2,6 @@ package canrecorder
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"testing"
@@ -114,18 +112,11 @@ func readLog(tb testing.TB, path string) []can.LogEntry {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	r := can.NewLogReader(f)
-	var out []can.LogEntry
-	for {
-		e, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, e)
+	out, err := can.ReadLog(f)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	return out
 }
 
 // frameList returns the frames of entries.
