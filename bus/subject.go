@@ -3,6 +3,9 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/micro"
 )
 
 // Subject prefixes of the wire contract.
@@ -10,9 +13,11 @@ const (
 	ServicePrefix = "svc."
 	LogPrefix     = "log."
 	CANPrefix     = "can."
+	EventPrefix   = "evt."
+	LifePrefix    = "life."
 )
 
-// ErrBadName is wrapped by ValidateName's errors.
+// ErrBadName is wrapped by ValidateName's and ValidateTopic's errors.
 var ErrBadName = errors.New("bad name")
 
 // ServiceSubject is the subject of one method of a service: svc.NAME.method.
@@ -27,20 +32,72 @@ func LogSubject(name string) string { return LogPrefix + name }
 // CANSubject is the subject of a virtual CAN bus: can.BUS.
 func CANSubject(bus string) string { return CANPrefix + bus }
 
+// EventSubject is where a service publishes events of a topic:
+// evt.NAME.topic.
+func EventSubject(name, topic string) string { return EventPrefix + name + "." + topic }
+
+// EventWildcard matches every event of a service (evt.NAME.>), or of every
+// service when name is empty (evt.>).
+func EventWildcard(name string) string {
+	if name == "" {
+		return EventPrefix + ">"
+	}
+	return EventPrefix + name + ".>"
+}
+
+// LifeSubject is where the parent (or agent) of an instance publishes its
+// lifecycle events: life.NAME; "" gives life.* for every service.
+func LifeSubject(name string) string {
+	if name == "" {
+		return LifePrefix + "*"
+	}
+	return LifePrefix + name
+}
+
+// ControlSubject is a NATS micro discovery subject: $SRV.VERB, $SRV.VERB.NAME
+// or $SRV.VERB.NAME.ID (name and id may be empty).
+func ControlSubject(verb micro.Verb, name, id string) string {
+	s, err := micro.ControlSubject(verb, name, id)
+	if err != nil { // only for an id without a name
+		return "$SRV." + verb.String()
+	}
+	return s
+}
+
+// ControlSubjects are the three discovery subjects an instance answers for
+// one verb: generic, by name, by name and id.
+func ControlSubjects(verb micro.Verb, name, id string) []string {
+	return []string{ControlSubject(verb, "", ""), ControlSubject(verb, name, ""), ControlSubject(verb, name, id)}
+}
+
 // ValidateName checks that name can be one subject token: 1–64 characters
 // from A–Z, a–z, 0–9, '_' and '-'.
-func ValidateName(name string) error {
-	if name == "" {
-		return fmt.Errorf("%w: empty", ErrBadName)
+func ValidateName(name string) error { return validateToken("name", name) }
+
+// ValidateTopic checks that an event topic is one subject token, with the
+// rules of ValidateName.
+func ValidateTopic(topic string) error { return validateToken("topic", topic) }
+
+func validateToken(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%w: empty %s", ErrBadName, what)
 	}
-	if len(name) > 64 {
-		return fmt.Errorf("%w: %q is longer than 64 characters", ErrBadName, name)
+	if len(s) > 64 {
+		return fmt.Errorf("%w: %s %q is longer than 64 characters", ErrBadName, what, s)
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return fmt.Errorf("%w: %q has %q at %d (allowed: letters, digits, _ and -)", ErrBadName, name, c, i)
+			return fmt.Errorf("%w: %s %q has %q at %d (allowed: letters, digits, _ and -)", ErrBadName, what, s, c, i)
 		}
 	}
 	return nil
+}
+
+// IsInbox reports whether a reply subject lies in the reply namespace of
+// NATS clients: _INBOX.… or a custom prefix _INBOX_….  Responders of bgkit
+// answer only such subjects, so that no request can make them publish onto
+// log., evt., life. or $SRV. subjects.
+func IsInbox(reply string) bool {
+	return strings.HasPrefix(reply, "_INBOX.") || strings.HasPrefix(reply, "_INBOX_")
 }

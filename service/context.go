@@ -11,6 +11,7 @@ type ctxKey int
 const (
 	busKey ctxKey = iota
 	nameKey
+	emitterKey
 )
 
 // BusFrom returns the bus the service is served on, from the ctx given to
@@ -29,5 +30,6 @@ func NameFrom(ctx context.Context) string {
 }
 
 func withService(ctx context.Context, b *bus.Bus, name string) context.Context {
-	return context.WithValue(context.WithValue(ctx, busKey, b), nameKey, name)
+	ctx = context.WithValue(context.WithValue(ctx, busKey, b), nameKey, name)
+	return context.WithValue(ctx, emitterKey, &emitter{})
 }
