@@ -1,120 +1,12 @@
+// Command bgkit runs and talks to bgkit services; see package cli.
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"syscall"
-
+	"github.com/bgkit/bgkit/cli"
 	"github.com/bgkit/bgkit/services"
-	"github.com/bgkit/bgkit/spawn"
 )
 
 func main() {
 	services.RegisterAll()
-	spawn.Main()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
-}
-
-// usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
-
-// exitCode prints err and maps it to the exit status: 0 ok, 2 usage, 1 the rest.
-func exitCode(err error, stderr io.Writer) int {
-	if err == nil {
-		return 0
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintln(stderr, "bgkit:", ue.msg)
-		fmt.Fprintln(stderr, "Run 'bgkit help' for usage.")
-		return 2
-	}
-	if errors.Is(err, errHelp) {
-		return 0
-	}
-	fmt.Fprintln(stderr, "bgkit:", err)
-	return 1
-}
-
-var errHelp = errors.New("help shown")
-
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-}
-
-func commands() []command {
-	return []command{
-		{"up", "start a rig: the bus and the services of a rig file", runUp},
-		{"run", "run one built-in service and relay its logs", runRun},
-		{"call", "call a method of a service and print the reply", runCall},
-		{"ls", "list running services", runLs},
-		{"logs", "follow the logs of one or all services", runLogs},
-		{"kinds", "list the built-in service kinds and their arguments", runKinds},
-		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
-	}
-}
-
-// run is the whole command line, testable in-process.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		printUsage(stderr)
-		return usagef("no command")
-	}
-	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" {
-		if len(args) > 1 {
-			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
-		}
-		printUsage(stdout)
-		return nil
-	}
-	for _, c := range commands() {
-		if c.name == name {
-			err := c.run(ctx, args[1:], stdout, stderr)
-			if errors.Is(err, errHelp) {
-				return nil
-			}
-			return err
-		}
-	}
-	return usagef("unknown command %q", name)
-}
-
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, `bgkit runs the background services of a test rig and talks to them.
-
-Usage:
-  bgkit <command> [flags] [arguments]
-
-Commands:
-`)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
-	}
-	fmt.Fprint(w, `
-Every command but up and run finds the bus through --server or $NATS_URL;
-up prints a NATS_URL=... line for other shells.
-
-Examples:
-  bgkit up examples/demo.yaml
-  bgkit call ECU_SIM_SERVICE session
-  bgkit call TESTER_PRESENT_SERVICE set_interval 500
-  bgkit logs
-  nats req svc.TESTER_PRESENT_SERVICE.stats ''
-
-Run 'bgkit <command> --help' for a command's flags.
-`)
+	cli.Main()
 }

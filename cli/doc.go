@@ -1,4 +1,7 @@
-// Command bgkit runs and talks to bgkit services: it starts a rig of
+// Package cli is the bgkit command line: cmd/bgkit is [Main] after
+// services.RegisterAll, and a team's own binary adds its kinds in between.
+//
+// bgkit runs and talks to bgkit services: it starts a rig of
 // built-in services on an embedded (or external) NATS bus, calls their
 // methods, lists them and follows their logs.
 //
@@ -8,4 +11,4 @@
 //	bgkit logs ECU_SIM_SERVICE
 //
 // Run `bgkit help` or `bgkit <command> --help` for the details.
-package main
+package cli
