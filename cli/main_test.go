@@ -98,7 +98,7 @@ func TestRigErrors(t *testing.T) {
 }
 
 func TestDemoRigParses(t *testing.T) {
-	if _, err := loadRig(filepath.Join("..", "..", "examples", "demo.yaml")); err != nil {
+	if _, err := loadRig(filepath.Join("..", "examples", "demo.yaml")); err != nil {
 		t.Fatal(err)
 	}
 }
