@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/bgkit/bgkit/embeddednats"
 )
@@ -254,11 +255,13 @@ func (b *Bus) Embedded() bool { return b.srv != nil }
 func (b *Bus) Logger() *slog.Logger { return b.log }
 
 // Grant returns credentials for a child that will serve service name. On
-// the embedded server they belong to a new user that may only serve
-// svc.NAME.>, publish log.NAME, use virtual CAN buses and call other
-// services. On an external bus the child shares this process's credentials
-// (scope them with accounts on the server) with its own inbox prefix.
-// Revoke the grant when the child has exited.
+// the embedded server they belong to a new user scoped by
+// [ChildPermissions]: it may serve only svc.NAME.>, publish only its own
+// log.NAME and evt.NAME.>, use virtual CAN buses, call and discover other
+// services and follow events and lifecycle. On an external bus the child
+// shares this process's credentials (scope them with per-service users on
+// the server, see ChildPermissions) with its own inbox prefix. Revoke the
+// grant when the child has exited.
 func (b *Bus) Grant(name string) (Credentials, error) {
 	if err := ValidateName(name); err != nil {
 		return Credentials{}, fmt.Errorf("bus: grant: %w", err)
@@ -271,7 +274,7 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 	if b.granted[name] {
 		return Credentials{}, fmt.Errorf("bus: grant %s: %w", name, ErrGranted)
 	}
-	inbox := "_INBOX_" + name
+	inbox := ChildInboxPrefix(name)
 	c := b.creds
 	c.InboxPrefix = inbox
 	if b.srv != nil {
@@ -284,6 +287,11 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 	b.granted[name] = true
 	return c, nil
 }
+
+// ChildInboxPrefix is the inbox prefix of the child serving name:
+// _INBOX.bgkit_NAME. The '_' keeps it apart from nats.go's own inboxes
+// (_INBOX.<nuid>, whose tokens are letters and digits only).
+func ChildInboxPrefix(name string) string { return "_INBOX.bgkit_" + name }
 
 // ErrGranted is returned by Grant for a name that is already granted: a
 // service of that name is running.
@@ -300,17 +308,31 @@ func (b *Bus) Revoke(name string) {
 	}
 }
 
-// ChildPermissions are the subjects a child serving name may use.
+// ChildPermissions are the subjects a child serving name may use. They are
+// what makes the attribution of subjects to services hold: only the child
+// serving NAME can subscribe to svc.NAME.> and $SRV.VERB.NAME(.ID), and
+// only it (and the administrator) can publish log.NAME and evt.NAME.>;
+// no child can publish life.> (the parent's).
+//
+// Children get no response permission (allow_responses): with it, a child
+// could reply to a reply subject it chose itself — by sending a request to
+// its own subjects, to the CAN bus or to a second hostile child — and so
+// publish anywhere. Replies go to the reply namespace instead (_INBOX.>),
+// which is all a caller's reply subject may be: bgkit's responders answer
+// nothing else (see IsInbox). A child can publish into another caller's
+// inbox only by guessing its random reply token.
+//
+// An external deployment gets the same guarantee with one user per service
+// holding these permissions and no allow_responses.
 func ChildPermissions(name, inboxPrefix string) embeddednats.Permissions {
-	srv := func(verb string) []string {
-		return []string{"$SRV." + verb, "$SRV." + verb + "." + name, "$SRV." + verb + "." + name + ".>"}
+	var sub []string
+	for _, verb := range []micro.Verb{micro.PingVerb, micro.InfoVerb, micro.StatsVerb} {
+		sub = append(sub, ControlSubjects(verb, name, ">")...)
 	}
-	sub := []string{ServiceWildcard(name), CANPrefix + ">", inboxPrefix + ".>"}
-	sub = append(sub, srv("PING")...)
-	sub = append(sub, srv("INFO")...)
-	sub = append(sub, srv("STATS")...)
+	sub = append(sub, ServiceWildcard(name), CANPrefix+">", inboxPrefix+".>", EventPrefix+">", LifePrefix+"*")
 	return embeddednats.Permissions{
-		Publish:   []string{LogSubject(name), ServicePrefix + ">", CANPrefix + ">"},
+		Publish: []string{LogSubject(name), EventWildcard(name), ServicePrefix + ">", "$SRV.>",
+			CANPrefix + ">", "_INBOX.>"},
 		Subscribe: sub,
 	}
 }

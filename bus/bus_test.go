@@ -72,7 +72,7 @@ func TestGrantRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.User != "SVC" || c.Password == "" || c.Password == b.Credentials().Password || c.InboxPrefix != "_INBOX_SVC" || !c.Embedded {
+	if c.User != "SVC" || c.Password == "" || c.Password == b.Credentials().Password || c.InboxPrefix != "_INBOX.bgkit_SVC" || !c.Embedded {
 		t.Fatalf("grant = %+v", c)
 	}
 	if _, err := b.Grant("SVC"); !errors.Is(err, bus.ErrGranted) {

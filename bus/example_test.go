@@ -27,6 +27,6 @@ func ExampleBus_Grant() {
 	fmt.Println(c.User, c.InboxPrefix)
 	fmt.Println(bus.ChildPermissions("TESTER_PRESENT_SERVICE", c.InboxPrefix).Publish)
 	// Output:
-	// TESTER_PRESENT_SERVICE _INBOX_TESTER_PRESENT_SERVICE
-	// [log.TESTER_PRESENT_SERVICE svc.> can.>]
+	// TESTER_PRESENT_SERVICE _INBOX.bgkit_TESTER_PRESENT_SERVICE
+	// [log.TESTER_PRESENT_SERVICE evt.TESTER_PRESENT_SERVICE.> svc.> $SRV.> can.> _INBOX.>]
 }

@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+
+	"github.com/bgkit/bgkit/bus"
 )
 
 const lsExamples = `  bgkit ls
@@ -47,6 +50,11 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	rows, fakes := verifyRows(ctx, b.Conn(), rows)
+	for _, r := range fakes {
+		fmt.Fprintf(stderr, "bgkit ls: %s (id %s) answered $SRV.STATS but not $SRV.PING.%s.%s: not listed (another process answering in its name?)\n",
+			r.Name, r.ID, r.Name, r.ID)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -60,6 +68,38 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return tw.Flush()
 }
 
+// verifyRows keeps the rows whose instance answers a ping on its own
+// subject, $SRV.PING.<NAME>.<ID>, with its name and id. Anyone may answer
+// the generic $SRV.STATS with any name; on a scoped bus only the instance
+// serving NAME may subscribe to that subject.
+func verifyRows(ctx context.Context, nc *nats.Conn, rows []serviceRow) (ok, fakes []serviceRow) {
+	good := make([]bool, len(rows))
+	var wg sync.WaitGroup
+	for i, r := range rows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			m, err := nc.RequestWithContext(pctx, bus.ControlSubject(micro.PingVerb, r.Name, r.ID), nil)
+			if err != nil {
+				return
+			}
+			var p micro.Ping
+			good[i] = json.Unmarshal(m.Data, &p) == nil && p.Name == r.Name && p.ID == r.ID
+		}()
+	}
+	wg.Wait()
+	for i, r := range rows {
+		if good[i] {
+			ok = append(ok, r)
+		} else {
+			fakes = append(fakes, r)
+		}
+	}
+	return ok, fakes
+}
+
 // gatherStats asks every service for its stats and collects the answers
 // until none has come for quiet.
 func gatherStats(ctx context.Context, nc *nats.Conn, quiet time.Duration) ([]serviceRow, error) {
@@ -69,7 +109,7 @@ func gatherStats(ctx context.Context, nc *nats.Conn, quiet time.Duration) ([]ser
 		return nil, fmt.Errorf("ls: %w", err)
 	}
 	defer sub.Unsubscribe()
-	if err := nc.PublishRequest("$SRV.STATS", inbox, nil); err != nil {
+	if err := nc.PublishRequest(bus.ControlSubject(micro.StatsVerb, "", ""), inbox, nil); err != nil {
 		return nil, fmt.Errorf("ls: %w", err)
 	}
 	var rows []serviceRow

@@ -28,11 +28,18 @@ type Options struct {
 }
 
 // Permissions scope a user to allowed subjects. Publish and Subscribe are
-// allow-lists of subjects (wildcards permitted); a user may always reply to
-// requests it received.
+// allow-lists of subjects (wildcards permitted).
 type Permissions struct {
 	Publish   []string
 	Subscribe []string
+	// Responses lets the user publish one reply to the reply subject of
+	// each message it received, whatever Publish says (the server's
+	// allow_responses). Leave it off for users that must not speak for
+	// others: whoever can send such a user a message chooses where its
+	// reply goes, so a user that can message itself or another user with
+	// Responses could publish anywhere. Give the reply namespace (_INBOX.>)
+	// in Publish instead.
+	Responses bool
 }
 
 // Server is an embedded nats-server.
@@ -108,7 +115,9 @@ func (s *Server) AddUser(name string, perms Permissions) (string, error) {
 	p := &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: perms.Publish},
 		Subscribe: &server.SubjectPermission{Allow: perms.Subscribe},
-		Response:  &server.ResponsePermission{MaxMsgs: 1, Expires: time.Hour},
+	}
+	if perms.Responses {
+		p.Response = &server.ResponsePermission{MaxMsgs: 1, Expires: time.Hour}
 	}
 	if len(perms.Publish) == 0 {
 		p.Publish.Deny = []string{">"}

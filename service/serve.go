@@ -170,6 +170,8 @@ type server struct {
 	stopMu   sync.Mutex
 	stopping bool // guarded by stopMu
 	subs     []*nats.Subscription
+
+	badReplies atomic.Int64 // requests refused for their reply subject
 }
 
 type endpoint struct {
@@ -205,11 +207,7 @@ func (s *server) start() error {
 		return err
 	}
 	for _, verb := range []micro.Verb{micro.PingVerb, micro.InfoVerb, micro.StatsVerb} {
-		for _, subj := range []string{
-			"$SRV." + verb.String(),
-			"$SRV." + verb.String() + "." + s.o.name,
-			"$SRV." + verb.String() + "." + s.o.name + "." + s.id,
-		} {
+		for _, subj := range bus.ControlSubjects(verb, s.o.name, s.id) {
 			sub, err := s.nc.Subscribe(subj, s.monitor(verb))
 			if err != nil {
 				return err
@@ -242,6 +240,9 @@ func (s *server) identity() micro.ServiceIdentity {
 
 func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 	return func(m *nats.Msg) {
+		if !s.replyAllowed(m) {
+			return
+		}
 		var v any
 		switch verb {
 		case micro.PingVerb:
@@ -280,7 +281,26 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
+// replyAllowed refuses a request whose reply subject lies outside the inbox
+// namespace: answering it would let whoever sent it make this service
+// publish onto log., evt., life. or $SRV. subjects in its name. Such
+// requests are dropped unanswered (there is nowhere safe to answer) and
+// logged, the first and then every 1,000th.
+func (s *server) replyAllowed(m *nats.Msg) bool {
+	if m.Reply == "" || bus.IsInbox(m.Reply) {
+		return true
+	}
+	if n := s.badReplies.Add(1); n == 1 || n%1000 == 0 {
+		s.o.logger.Warn("request refused: reply subject outside the inbox namespace",
+			"subject", m.Subject, "reply", m.Reply, "refused", n)
+	}
+	return false
+}
+
 func (s *server) onRequest(m *nats.Msg) {
+	if !s.replyAllowed(m) {
+		return
+	}
 	method := strings.TrimPrefix(m.Subject, bus.ServicePrefix+s.o.name+".")
 	ep, ok := s.eps[method]
 	if !ok {
