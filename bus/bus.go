@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,8 +29,10 @@ type Bus struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	granted map[string]bool
+	granted map[string]bool // names granted by this process; true: by the bus's owner (remote)
 	closed  bool
+
+	grantSubs []*nats.Subscription // an embedded bus: serveGrants
 }
 
 // Option configures Start, Connect and Dial.
@@ -113,7 +116,13 @@ func Start(ctx context.Context, opts ...Option) (*Bus, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("bus: start: connect: %w", err)
 	}
-	return &Bus{nc: nc, srv: srv, creds: creds, log: o.logger, granted: map[string]bool{}}, nil
+	b := &Bus{nc: nc, srv: srv, creds: creds, log: o.logger, granted: map[string]bool{}}
+	if err := b.serveGrants(); err != nil {
+		nc.Close()
+		srv.Shutdown()
+		return nil, fmt.Errorf("bus: start: %w", err)
+	}
+	return b, nil
 }
 
 // Connect joins an external NATS deployment at url (a comma-separated list
@@ -271,20 +280,35 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 	if b.closed {
 		return Credentials{}, ErrClosed
 	}
-	if b.granted[name] {
+	if _, ok := b.granted[name]; ok {
 		return Credentials{}, fmt.Errorf("bus: grant %s: %w", name, ErrGranted)
 	}
 	inbox := ChildInboxPrefix(name)
 	c := b.creds
 	c.InboxPrefix = inbox
+	remote := false
 	if b.srv != nil {
 		pass, err := b.srv.AddUser(name, ChildPermissions(name, inbox))
 		if err != nil {
+			if errors.Is(err, embeddednats.ErrUserExists) {
+				err = ErrGranted
+			}
 			return Credentials{}, fmt.Errorf("bus: grant %s: %w", name, err)
 		}
 		c.User, c.Password = name, pass
+	} else if b.creds.Embedded {
+		// A child of an embedded bus: its user may not grant.
+		return Credentials{}, fmt.Errorf("bus: grant %s: %w", name, ErrNoGrant)
+	} else {
+		rc, ok, err := b.remoteGrant(name)
+		if err != nil {
+			return Credentials{}, fmt.Errorf("bus: grant %s: %w", name, err)
+		}
+		if ok {
+			c, remote = rc, true
+		}
 	}
-	b.granted[name] = true
+	b.granted[name] = remote
 	return c, nil
 }
 
@@ -292,6 +316,10 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 // _INBOX.bgkit_NAME. The '_' keeps it apart from nats.go's own inboxes
 // (_INBOX.<nuid>, whose tokens are letters and digits only).
 func ChildInboxPrefix(name string) string { return "_INBOX.bgkit_" + name }
+
+// ErrNoGrant is returned by Grant in a child of an embedded bus: only the
+// process owning the server (or its administrator) may create users.
+var ErrNoGrant = errors.New("this process may not grant credentials")
 
 // ErrGranted is returned by Grant for a name that is already granted: a
 // service of that name is running.
@@ -301,10 +329,17 @@ var ErrGranted = errors.New("name in use")
 // server the user is removed and its connections closed.
 func (b *Bus) Revoke(name string) {
 	b.mu.Lock()
+	remote, ok := b.granted[name]
 	delete(b.granted, name)
 	b.mu.Unlock()
-	if b.srv != nil {
+	switch {
+	case b.srv != nil:
 		b.srv.RemoveUser(name)
+	case ok && remote:
+		data, _ := json.Marshal(grantRequest{Name: name})
+		if _, err := b.nc.Request(RevokeSubject, data, 5*time.Second); err != nil {
+			b.log.Warn("revoke child credentials", "name", name, "err", err)
+		}
 	}
 }
 
@@ -347,6 +382,9 @@ func (b *Bus) Close() error {
 	}
 	b.closed = true
 	b.mu.Unlock()
+	for _, sub := range b.grantSubs {
+		_ = sub.Unsubscribe()
+	}
 	var err error
 	if b.nc != nil && !b.nc.IsClosed() {
 		err = b.nc.FlushTimeout(2 * time.Second)
