@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,7 +18,9 @@ import (
 func TestMain(m *testing.M) {
 	services.RegisterAll()
 	spawn.Main()
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBgkitBinary()
+	os.Exit(code)
 }
 
 // runCLI runs the command line in-process.
@@ -225,73 +224,21 @@ func TestUpCallLsInProcess(t *testing.T) {
 // TestBinary builds bgkit and drives it as a user would: up in one process,
 // call and logs from others, SIGTERM stops up with exit status 0.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "bgkit")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/bgkit")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBgkit(t)
 	rigFile := filepath.Join(t.TempDir(), "rig.yaml")
 	os.WriteFile(rigFile, []byte("services:\n  - kind: ecu-sim\n    args: {bus: \"virtual:t2\"}\n  - kind: tester-present\n    args: {bus: \"virtual:t2\", interval_ms: 100, autostart: true}\n"), 0o644)
-	up := exec.Command(bin, "up", rigFile)
-	stdout, _ := up.StdoutPipe()
-	stderrR, stderrW := io.Pipe()
-	up.Stderr = stderrW
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer up.Process.Kill()
-	logLines := make(chan string, 1000)
-	go func() {
-		sc := bufio.NewScanner(stderrR)
-		for sc.Scan() {
-			select {
-			case logLines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	sc := bufio.NewScanner(stdout)
-	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "NATS_URL=") {
-		t.Fatalf("first line %q", sc.Text())
-	}
-	env := append(os.Environ(), sc.Text())
-	waitLine(t, logLines, "") // logs flow
-	for l := range logLines {
-		if strings.Contains(l, "rig up") {
-			break
-		}
-	}
-	call := func(args ...string) (string, int) {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return string(out), ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), 0
-	}
-	if out, code := call("call", "TESTER_PRESENT_SERVICE", "is_running"); code != 0 || strings.TrimSpace(out) != "true" {
+	up := startUp(t, bin, "up", rigFile)
+	up.waitLog(t, "rig up")
+	if out, code := up.run(t, "call", "TESTER_PRESENT_SERVICE", "is_running"); code != 0 || strings.TrimSpace(out) != "true" {
 		t.Fatalf("is_running: %d %q", code, out)
 	}
-	if out, code := call("call", "TESTER_PRESENT_SERVICE", "set_interval", `"fast"`); code != 1 || !strings.Contains(out, "error 400") {
+	if out, code := up.run(t, "call", "TESTER_PRESENT_SERVICE", "set_interval", `"fast"`); code != 1 || !strings.Contains(out, "error 400") {
 		t.Fatalf("set_interval \"fast\": %d %q", code, out)
 	}
-	if out, code := call("call"); code != 2 {
+	if out, code := up.run(t, "call"); code != 2 {
 		t.Fatalf("call without args: %d %q", code, out)
 	}
-	if err := up.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	err := up.Wait()
-	stderrW.Close()
-	if err != nil {
-		t.Fatalf("up after SIGTERM: %v", err)
+	if code := up.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("up after SIGTERM: exit %d", code)
 	}
 }
