@@ -31,10 +31,10 @@ func TestHandlerDurationsAsText(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		S3    string `json:"s3"`
+		S3    string              `json:"s3"`
 		G     struct{ P2 string } `json:"g"`
-		Shout string `json:"shout"`
-		N     int    `json:"n"`
+		Shout string              `json:"shout"`
+		N     int                 `json:"n"`
 	}
 	if err := json.Unmarshal(m.Data, &got); err != nil {
 		t.Fatalf("%s: %v", m.Data, err)
