@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// readmeCommand is one bgkit command of the README's quick start.
+type readmeCommand struct {
+	line string   // as written
+	args []string // after "bgkit"
+	exit int      // the documented exit status: "# exit N" in its comment, else 0
+}
+
+var exitComment = regexp.MustCompile(`#\s*exit (\d+)`)
+
+// readmeQuickStart returns the bgkit commands of the README's Quick start
+// section: the lines of its sh blocks that start with "bgkit " (or
+// "$ bgkit "), in order.
+func readmeQuickStart(t *testing.T) []readmeCommand {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Quick start\n")
+	if !ok {
+		t.Fatal("README.md has no Quick start section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var cmds []readmeCommand
+	inSh := false
+	for line := range strings.Lines(section) {
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "```"):
+			inSh = !inSh && strings.TrimPrefix(line, "```") == "sh"
+			continue
+		case !inSh:
+			continue
+		}
+		cmdline := strings.TrimPrefix(line, "$ ")
+		if !strings.HasPrefix(cmdline, "bgkit ") {
+			continue
+		}
+		c := readmeCommand{line: line}
+		code, comment, _ := strings.Cut(cmdline, "#")
+		if m := exitComment.FindStringSubmatch("#" + comment); m != nil {
+			c.exit, _ = strconv.Atoi(m[1])
+		}
+		c.args = strings.Fields(code)[1:]
+		cmds = append(cmds, c)
+	}
+	if len(cmds) < 3 || cmds[0].args[0] != "up" {
+		t.Fatalf("README quick start: want bgkit up, then other commands; found %+v", cmds)
+	}
+	return cmds
+}
+
+// TestReadmeQuickStart runs the README's quick start as written against a
+// built bgkit: up with the demo rig, each later command with up's NATS_URL
+// and its documented exit status, logs until its first record and then
+// Ctrl-C (exit 0), and finally Ctrl-C to up: exit 0.
+func TestReadmeQuickStart(t *testing.T) {
+	cmds := readmeQuickStart(t)
+	bin := buildBgkit(t)
+	// Run in a directory of its own: the demo's recorder writes its log
+	// to the working directory.
+	dir := t.TempDir()
+	demo, err := os.ReadFile(filepath.Join("..", "examples", "demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "examples"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "examples", "demo.yaml"), demo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	up := startUp(t, bin, cmds[0].args...)
+	up.waitLog(t, "rig up")
+	for _, c := range cmds[1:] {
+		t.Logf("$ %s", c.line)
+		if c.args[0] == "logs" {
+			if code := readmeFollow(t, bin, up.env, c.args); code != c.exit {
+				t.Fatalf("%s: exit %d after Ctrl-C, README says %d", c.line, code, c.exit)
+			}
+			continue
+		}
+		out, code := up.run(t, c.args...)
+		if code != c.exit {
+			t.Fatalf("%s: exit %d, README says %d\n%s", c.line, code, c.exit, out)
+		}
+	}
+	if code := up.stop(t, syscall.SIGINT); code != 0 {
+		t.Fatalf("%s: exit %d after Ctrl-C, README says 0", cmds[0].line, code)
+	}
+}
+
+// readmeFollow runs a following command until it prints its first line,
+// then interrupts it as Ctrl-C does and returns its exit status.
+func readmeFollow(t *testing.T, bin string, env []string, args []string) int {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		first <- sc.Scan()
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case ok := <-first:
+		if !ok {
+			cmd.Wait()
+			t.Fatalf("bgkit %s printed nothing", strings.Join(args, " "))
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("bgkit %s printed nothing in 60 s", strings.Join(args, " "))
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
