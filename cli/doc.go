@@ -34,12 +34,17 @@
 // # Commands
 //
 // bgkit starts a rig of services on an embedded (or external) NATS bus,
-// calls their methods, lists them and follows their logs:
+// calls their methods, lists them and follows their logs and events:
 //
 //	bgkit up examples/demo.yaml        # prints NATS_URL=..., relays logs until Ctrl-C
 //	bgkit call TESTER_PRESENT_SERVICE set_interval 500
 //	bgkit ls
-//	bgkit logs ECU_SIM_SERVICE
+//	bgkit logs ECU_SIM_SERVICE         # its last records, then what follows
+//	bgkit events ECU_SIM_SERVICE       # evt.ECU_SIM_SERVICE.> and life.ECU_SIM_SERVICE
+//
+// `up` and `run` keep the last records of every service on their bus (a
+// ring per service, bounded in records and bytes) and answer `logs` with
+// them, so that `logs` shows what a quiet service said before it started.
 //
 // Run `bgkit help` or `bgkit <command> --help` for the details.
 //

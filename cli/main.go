@@ -84,6 +84,7 @@ func commands() []command {
 		{"call", "call a method of a service and print the reply", runCall},
 		{"ls", "list running services", runLs},
 		{"logs", "follow the logs of one or all services", runLogs},
+		{"events", "follow the events and lifecycle changes of one or all services", runEvents},
 		{"kinds", "list the built-in service kinds and their arguments", runKinds},
 		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
 	}
@@ -143,6 +144,7 @@ Examples:
   bgkit call ECU_SIM_SERVICE session
   bgkit call TESTER_PRESENT_SERVICE set_interval 500
   bgkit logs
+  bgkit events ECU_SIM_SERVICE
   nats req svc.TESTER_PRESENT_SERVICE.stats ''
 
 Run 'bgkit <command> --help' for a command's flags.

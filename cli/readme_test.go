@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bgkit/bgkit/bus"
 )
 
 // readmeCommand is one bgkit command of the README's quick start.
@@ -88,8 +92,12 @@ func TestReadmeQuickStart(t *testing.T) {
 	up.waitLog(t, "rig up")
 	for _, c := range cmds[1:] {
 		t.Logf("$ %s", c.line)
-		if c.args[0] == "logs" {
-			if code := readmeFollow(t, bin, up.env, c.args); code != c.exit {
+		if c.args[0] == "logs" || c.args[0] == "events" {
+			var poke func()
+			if c.args[0] == "events" {
+				poke = lifePoker(t, up.url, c.args)
+			}
+			if code := readmeFollow(t, bin, up.env, c.args, poke); code != c.exit {
 				t.Fatalf("%s: exit %d after Ctrl-C, README says %d", c.line, code, c.exit)
 			}
 			continue
@@ -104,9 +112,33 @@ func TestReadmeQuickStart(t *testing.T) {
 	}
 }
 
-// readmeFollow runs a following command until it prints its first line,
-// then interrupts it as Ctrl-C does and returns its exit status.
-func readmeFollow(t *testing.T, bin string, env []string, args []string) int {
+// lifePoker returns a func that publishes a lifecycle event for the
+// service named in `events` args (as a parent would), so that the command
+// has something to print.
+func lifePoker(t *testing.T, url string, args []string) func() {
+	t.Helper()
+	b, err := bus.Connect(t.Context(), url, bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	name := "ECU_SIM_SERVICE"
+	for _, a := range args[1:] {
+		if !strings.HasPrefix(a, "-") {
+			name = a
+			break
+		}
+	}
+	return func() {
+		data, _ := json.Marshal(bus.LifeEvent{Event: bus.LifeStarted, Name: name, Time: time.Now()})
+		b.Conn().Publish(bus.LifeSubject(name), data)
+	}
+}
+
+// readmeFollow runs a following command until it prints its first line
+// (calling poke, if not nil, every 100 ms meanwhile), then interrupts it
+// as Ctrl-C does and returns its exit status.
+func readmeFollow(t *testing.T, bin string, env []string, args []string, poke func()) int {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
@@ -124,16 +156,27 @@ func readmeFollow(t *testing.T, bin string, env []string, args []string) int {
 		for sc.Scan() {
 		}
 	}()
-	select {
-	case ok := <-first:
-		if !ok {
+	deadline := time.After(60 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case ok := <-first:
+			if !ok {
+				cmd.Wait()
+				t.Fatalf("bgkit %s printed nothing", strings.Join(args, " "))
+			}
+			break wait
+		case <-tick.C:
+			if poke != nil {
+				poke()
+			}
+		case <-deadline:
+			cmd.Process.Kill()
 			cmd.Wait()
-			t.Fatalf("bgkit %s printed nothing", strings.Join(args, " "))
+			t.Fatalf("bgkit %s printed nothing in 60 s", strings.Join(args, " "))
 		}
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("bgkit %s printed nothing in 60 s", strings.Join(args, " "))
 	}
 	cmd.Process.Signal(syscall.SIGINT)
 	err = cmd.Wait()
