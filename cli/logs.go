@@ -160,7 +160,11 @@ func showRecent(ctx context.Context, nc *nats.Conn, req recentRequest, h slog.Ha
 			if !strings.HasPrefix(subject, bus.LogPrefix) {
 				continue
 			}
+			// Two rings on one bus (an up and a run) hold the same records.
 			if k := recordKey(subject, m.Header); k != "" {
+				if shown[k] {
+					continue
+				}
 				shown[k] = true
 			}
 			emitLog(ctx, h, subject, m)

@@ -80,12 +80,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"up", "start a rig: the bus and the services of a rig file", runUp},
-		{"run", "run one built-in service and relay its logs", runRun},
+		{"run", "run one service of a registered kind and relay its logs", runRun},
 		{"call", "call a method of a service and print the reply", runCall},
 		{"ls", "list running services", runLs},
 		{"logs", "follow the logs of one or all services", runLogs},
 		{"events", "follow the events and lifecycle changes of one or all services", runEvents},
-		{"kinds", "list the built-in service kinds and their arguments", runKinds},
+		{"kinds", "list the registered service kinds and their arguments", runKinds},
 		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
 	}
 }
