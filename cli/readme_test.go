@@ -75,7 +75,7 @@ func readmeQuickStart(t *testing.T) []readmeCommand {
 // Ctrl-C (exit 0), and finally Ctrl-C to up: exit 0.
 func TestReadmeQuickStart(t *testing.T) {
 	cmds := readmeQuickStart(t)
-	bin := buildBgkit(t)
+	bin := readmeInstall(t)
 	// Run in a directory of its own: the demo's recorder writes its log
 	// to the working directory.
 	dir := t.TempDir()
@@ -187,4 +187,31 @@ wait:
 		t.Fatal(err)
 	}
 	return 0
+}
+
+// readmeInstall installs bgkit as the README's quick start says — make
+// bgkit, here into a directory of the test's instead of ./bin — and
+// returns its path. Without make it falls back to go build.
+func readmeInstall(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "\nmake bgkit && export PATH=$PWD/bin:$PATH") {
+		t.Fatal("README quick start does not install bgkit with make bgkit")
+	}
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Logf("no make (%v): go build instead", err)
+		return buildBgkit(t)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("make", "-C", "..", "bgkit", "BIN="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make bgkit: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "bgkit")
 }
