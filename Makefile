@@ -14,9 +14,14 @@ RACE_PKGS := ./bus/... ./embeddednats/... ./service/... ./spawn/... ./controller
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
 
-.PHONY: all test test-short bench fuzz lint tools clean
+.PHONY: all bgkit test test-short bench fuzz lint tools clean
 
 all: lint test
+
+# The bgkit command, for the README's commands: make bgkit && export PATH=$$PWD/bin:$$PATH
+# (or go install ./cmd/bgkit, into $$(go env GOPATH)/bin).
+bgkit:
+	$(GO) build -o $(BIN)/bgkit ./cmd/bgkit
 
 tools: $(BIN)/.nats-$(NATS_CLI_VERSION) $(BIN)/.nats-server-$(NATS_SERVER_VERSION)
 

@@ -6,18 +6,19 @@
 // # Bus and services
 //
 // [Bus] starts an embedded bus on a random port and closes it when the test
-// ends. [Spawn] runs a service as a child process and returns its
-// [spawn.Handle]; it fails the test with the start error if the child
-// cannot start, terminates the child when the test ends, and fails the test
-// if the child crashed meanwhile (exit status and the tail of its stderr)
-// or did not stop cleanly:
+// ends. [Spawn] runs a service as a child process and returns a [Child]:
+// its [spawn.Handle] and the recorder of its logs. Spawn fails the test
+// with the start error if the child cannot start, terminates the child when
+// the test ends, and fails the test if the child crashed meanwhile (exit
+// status and the tail of its stderr) or did not stop cleanly:
 //
 //	b := bgkittest.Bus(t)
-//	h := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 2})
-//	c, err := controller.Connect(t.Context(), b, h.ServiceName())
+//	c := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 2})
+//	ctl, err := controller.Connect(t.Context(), b, c.ServiceName())
 //
 // [Serve] serves a service in this process instead — no child process —
-// for fast unit tests of its methods.
+// for fast unit tests of its methods; the server's own records go to the
+// test's output.
 //
 // # Logs
 //
@@ -27,11 +28,19 @@
 //
 //	COUNTER_SERVICE INFO counter ready start=0 step=2 pid=4242
 //
-// [Logs] returns the records of a spawned child for assertions.
+// A record travels on the child's log subject and a reply on its own, so a
+// record the child logged while serving a call can reach the test after
+// the reply — and after a t.Fatalf that the reply led to. Once the test has
+// failed, such records are not printed loose after the failure: Spawn's
+// cleanup collects those still in transit and shows them together, under
+// a line that says they arrived after the failure, before the child's
+// shutdown records.
+//
+// [Child.Logs] returns the records of a spawned child for assertions.
 // [LogRecorder.WaitFor] waits, with a deadline, for a record that matches a
 // predicate such as [Message], [Attr] or [Level] — no sleeps:
 //
-//	bgkittest.Logs(h).WaitFor(t, bgkittest.Message("counter ready"), 5*time.Second)
+//	c.Logs().WaitFor(t, bgkittest.Message("counter ready"), 5*time.Second)
 //
 // # TestMain
 //
@@ -54,7 +63,10 @@
 // stderr) when a child process of the test binary is still running — a
 // [spawn.Handle] that was never terminated, an exec.Cmd never waited for,
 // or a process left in the group of a child started by [Spawn] — and kills
-// it. When every test passed it also fails the run for goroutines still
+// it. A never-terminated handle whose child served on a bus of [Bus] would
+// exit by itself when the bus closes, so Bus's cleanup looks for such
+// children before it closes the bus and fails the test, and Main reports
+// them too. When every test passed it also fails the run for goroutines still
 // running (go.uber.org/goleak); [IgnoreGoroutines] names goroutines to
 // leave out.
 package bgkittest

@@ -52,7 +52,7 @@ func testGreeter(t *testing.T) {
 	if err := c.Call(t.Context(), "greet", "Ada", &got); err != nil || got != "Hello, Ada" {
 		t.Fatalf("greet Ada = %q, %v; want Hello, Ada", got, err)
 	}
-	bgkittest.Logs(h).WaitFor(t, bgkittest.Attr("name", "Ada"), 10*time.Second)
+	h.Logs().WaitFor(t, bgkittest.Attr("name", "Ada"), 10*time.Second)
 }
 
 // A test of a service: start a bus, spawn the service, call it, wait for

@@ -13,7 +13,7 @@ import (
 
 // LogRecorder holds the records a child spawned by [Spawn] has logged:
 // its slog records, its stdout and stderr lines and spawn's reports about
-// it, each with the service and pid attributes. Get it with [Logs]. It is
+// it, each with the service and pid attributes. Get it with [Child.Logs]. It is
 // safe for concurrent use and keeps every record for the test's duration.
 type LogRecorder struct {
 	mu      sync.Mutex
@@ -109,7 +109,9 @@ func Level(l slog.Level) func(slog.Record) bool {
 // dots names an attribute inside groups ("req.method"). Records come back
 // from the child as JSON, so compare with the decoded form: strings,
 // bools, numbers (any integer or float type compares by value) and
-// []any / map-like groups; a time is a string in RFC 3339 form.
+// []any / map-like groups; a time is a string in RFC 3339 form. A
+// time.Duration travels as its text ("5s") and compares by value with a
+// time.Duration.
 func Attr(key string, value any) func(slog.Record) bool {
 	want := slog.AnyValue(value)
 	if v, ok := value.(slog.Value); ok {
@@ -157,6 +159,12 @@ func lookup(attrs []slog.Attr, key string) (slog.Value, bool) {
 
 func equalValues(a, b slog.Value) bool {
 	a, b = a.Resolve(), b.Resolve()
+	// A duration travels as its text ("5s"): compare durations by value.
+	if a.Kind() == slog.KindDuration || b.Kind() == slog.KindDuration {
+		da, okA := duration(a)
+		db, okB := duration(b)
+		return okA && okB && da == db
+	}
 	if x, ok := number(a); ok {
 		y, ok := number(b)
 		if a.Kind() == b.Kind() {
@@ -195,6 +203,18 @@ func number(v slog.Value) (float64, bool) {
 		return v.Float64(), true
 	case slog.KindDuration:
 		return float64(v.Duration()), true
+	}
+	return 0, false
+}
+
+// duration is v as a duration: a duration, or a string in Go's form.
+func duration(v slog.Value) (time.Duration, bool) {
+	switch v.Kind() {
+	case slog.KindDuration:
+		return v.Duration(), true
+	case slog.KindString:
+		d, err := time.ParseDuration(v.String())
+		return d, err == nil
 	}
 	return 0, false
 }

@@ -83,6 +83,7 @@ func TestMatchers(t *testing.T) {
 		slog.Any("lazy", lazy{}),
 		slog.Group("req", slog.String("method", "read_did"), slog.Group("inner", slog.Int("n", 3))),
 		slog.String("dotted.key", "x"),
+		slog.String("s3", "5s"), // a duration, as it travels
 	)
 	tests := []struct {
 		name  string
@@ -112,6 +113,9 @@ func TestMatchers(t *testing.T) {
 		{name: "key with a dot", match: Attr("dotted.key", "x"), want: true},
 		{name: "missing key", match: Attr("nope", "x"), want: false},
 		{name: "group as a value", match: Attr("req.inner", slog.GroupValue(slog.Int("n", 3))), want: true},
+		{name: "duration against its text", match: Attr("s3", 5*time.Second), want: true},
+		{name: "duration differs", match: Attr("s3", 4*time.Second), want: false},
+		{name: "duration against a string", match: Attr("service", time.Second), want: false},
 		{name: "all", match: All(Message("link down"), Attr("up", false)), want: true},
 		{name: "all, one fails", match: All(Message("link down"), Attr("up", true)), want: false},
 		{name: "all of none", match: All(), want: true},

@@ -45,6 +45,9 @@ const exitGrace = time.Second
 //   - child processes of the test binary still running, and processes left
 //     in the process group of a child started by [Spawn]: each is reported
 //     on stderr (pid, parent, group, command line) and killed;
+//   - children that still served on a bus of [Bus] when its cleanup closed
+//     it — a spawn.Handle never terminated, whose child would otherwise
+//     exit unnoticed with the bus (the test that owned the bus failed too);
 //   - goroutines still running that were not running before the tests
 //     (go.uber.org/goleak), when every test passed.
 func Main(m *testing.M, opts ...MainOption) {
@@ -56,6 +59,11 @@ func Main(m *testing.M, opts ...MainOption) {
 	gopts := append([]goleak.Option{goleak.IgnoreCurrent()}, cfg.goleak...)
 	code := m.Run()
 	var report strings.Builder
+	unterminatedReports.Lock()
+	for _, l := range unterminatedReports.lines {
+		report.WriteString(l + "\n")
+	}
+	unterminatedReports.Unlock()
 	if procs := leakedProcesses(); len(procs) > 0 {
 		fmt.Fprintf(&report, "bgkittest: %d child process(es) still running after the tests (killing them now):\n", len(procs))
 		for _, p := range procs {

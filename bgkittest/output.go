@@ -3,6 +3,7 @@ package bgkittest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -14,17 +15,30 @@ import (
 // testOutput writes lines to a test's output until the test's cleanup has
 // run. testing panics on output after a test has completed, and a child's
 // relay (or the bus's server) may still hand over a record then.
+//
+// Once the test has failed, a child's records are held rather than written
+// (see [testOutput.release]): a record the child logged while serving a
+// call can reach the parent after the reply, and so after the t.Fatalf
+// that the reply led to, where it would read as if it came after the
+// failure.
 type testOutput struct {
-	mu sync.Mutex
-	w  io.Writer // nil once closed
+	mu       sync.Mutex
+	w        io.Writer   // nil once closed
+	failed   func() bool // t.Failed; nil: never hold
+	held     []string    // lines that arrived after the test failed
+	released bool        // release has run: write everything at once
 }
 
 // newTestOutput returns the output of t. Its close is registered with
 // t.Cleanup now, so it runs after every cleanup registered later (cleanups
 // run last-in first-out): records relayed while a child is terminated in
-// such a cleanup are still written.
-func newTestOutput(t testing.TB) *testOutput {
+// such a cleanup are still written. With hold, lines that arrive once the
+// test has failed are held until release.
+func newTestOutput(t testing.TB, hold bool) *testOutput {
 	o := &testOutput{w: t.Output()}
+	if hold {
+		o.failed = t.Failed
+	}
 	t.Cleanup(o.close)
 	return o
 }
@@ -32,9 +46,27 @@ func newTestOutput(t testing.TB) *testOutput {
 func (o *testOutput) writeLine(line string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.w != nil {
+	switch {
+	case o.w == nil:
+	case o.failed != nil && !o.released && o.failed():
+		o.held = append(o.held, line)
+	default:
 		_, _ = io.WriteString(o.w, line+"\n")
 	}
+}
+
+// release writes the held lines, under a heading that says why they come
+// after the failure, and writes every later line at once.
+func (o *testOutput) release(name string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.w != nil && len(o.held) > 0 {
+		_, _ = fmt.Fprintf(o.w, "bgkittest: %d record(s) of %s reached the test after it had failed; they may explain the failure:\n", len(o.held), name)
+		for _, l := range o.held {
+			_, _ = io.WriteString(o.w, "  "+strings.ReplaceAll(l, "\n", "\n  ")+"\n")
+		}
+	}
+	o.held, o.released = nil, true
 }
 
 func (o *testOutput) close() {
@@ -57,10 +89,11 @@ type recordHandler struct {
 }
 
 type sinks struct {
-	level  slog.Leveler
-	prefix string       // line prefix for records without a service attribute
-	out    *testOutput  // nil: no output
-	rec    *LogRecorder // nil: not recorded
+	level    slog.Leveler
+	prefix   string       // line prefix for records without a service attribute
+	out      *testOutput  // nil: no output
+	rec      *LogRecorder // nil: not recorded
+	barriers *barriers    // nil: no barrier records expected
 }
 
 // groupOrAttrs is one WithGroup or WithAttrs call.
@@ -95,6 +128,9 @@ func (h *recordHandler) with(g groupOrAttrs) *recordHandler {
 }
 
 func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	if h.s.barriers != nil && h.s.barriers.pass(r) {
+		return nil
+	}
 	full := h.fold(r)
 	// Output first: once a LogRecorder waiter sees the record, its line
 	// is in the test's output.

@@ -115,7 +115,7 @@ func (c *cleanupTB) runCleanups() {
 // cleanups have run are not written: testing panics on such output.
 func TestOutputStopsAtCleanup(t *testing.T) {
 	tb := &cleanupTB{TB: t}
-	logger := slog.New(&recordHandler{s: &sinks{level: slog.LevelInfo, out: newTestOutput(tb)}})
+	logger := slog.New(&recordHandler{s: &sinks{level: slog.LevelInfo, out: newTestOutput(tb, false)}})
 	logger.Info("during", "service", "S")
 	tb.runCleanups()
 	logger.Info("after", "service", "S")

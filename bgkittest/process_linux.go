@@ -120,3 +120,19 @@ func awaitExit(pid int, d time.Duration) bool {
 		return err == nil && n > 0
 	}
 }
+
+// liveChildren returns the pids of the live child processes of self that
+// spawn started (their command line is "<binary> bgkit-child NAME").
+func liveChildren(self int) map[int]bool {
+	procs, err := ownedProcesses(self, nil)
+	if err != nil {
+		return nil
+	}
+	out := map[int]bool{}
+	for _, p := range procs {
+		if p.ppid == self && strings.Contains(p.cmdline, " bgkit-child ") {
+			out[p.pid] = true
+		}
+	}
+	return out
+}

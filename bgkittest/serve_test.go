@@ -3,6 +3,7 @@ package bgkittest_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/bgkit/bgkit/bgkittest"
@@ -38,5 +39,33 @@ func TestServe(t *testing.T) {
 	}
 	if _, err := controller.Connect(context.Background(), b, "ECHO"); !errors.Is(err, controller.ErrNoService) {
 		t.Fatalf("still served after cleanup: %v", err)
+	}
+}
+
+type panicky struct{}
+
+func (panicky) Initialize(context.Context) error { return nil }
+func (panicky) Shutdown(context.Context) error   { return nil }
+func (panicky) Boom(context.Context) error       { panic("boom on purpose") }
+
+// TestServeLogsToTest: the server's own records (here, a method that
+// panicked) are lines of the test's output, not of the process's stderr.
+func TestServeLogsToTest(t *testing.T) {
+	b := bgkittest.Bus(t)
+	rt := newRecordingTB(t)
+	defer rt.finish()
+	if !rt.run(func(tb testing.TB) { bgkittest.Serve(tb, b, panicky{}) }) {
+		t.Fatalf("Serve failed: %s", rt.failures())
+	}
+	c, err := controller.Connect(t.Context(), b, "PANICKY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(t.Context(), "boom", nil, nil); !errors.Is(err, controller.ErrServiceFailed) {
+		t.Fatalf("boom: %v, want a 500", err)
+	}
+	rt.finish()
+	if out := rt.out.String(); !strings.Contains(out, "serve ERROR method panicked") || !strings.Contains(out, "boom on purpose") {
+		t.Fatalf("test output:\n%s\nwant the panic record", out)
 	}
 }

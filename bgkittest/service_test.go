@@ -12,7 +12,6 @@ import (
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/service"
-	"github.com/bgkit/bgkit/spawn"
 )
 
 // ProbeArgs configure a ProbeService, a service whose failures tests ask for.
@@ -63,7 +62,7 @@ func (s *ProbeService) Crash(ctx context.Context, code int) error {
 
 // crash makes the probe h exit with code and waits until it has and its
 // last record has arrived (a crashed child sends no end-of-log marker).
-func crash(t testing.TB, b *bus.Bus, h *spawn.Handle, code int) {
+func crash(t testing.TB, b *bus.Bus, h *bgkittest.Child, code int) {
 	t.Helper()
 	if err := b.Conn().Publish(bus.ServiceSubject(h.ServiceName(), "crash"), fmt.Appendf(nil, "%d", code)); err != nil {
 		t.Fatal(err)
@@ -73,6 +72,6 @@ func crash(t testing.TB, b *bus.Bus, h *spawn.Handle, code int) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("%s did not exit after crash", h.ServiceName())
 	}
-	bgkittest.Logs(h).WaitFor(t, bgkittest.All(bgkittest.Level(slog.LevelError),
+	h.Logs().WaitFor(t, bgkittest.All(bgkittest.Level(slog.LevelError),
 		bgkittest.Message("crashing on purpose"), bgkittest.Attr("code", code)), 10*time.Second)
 }

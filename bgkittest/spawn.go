@@ -2,7 +2,6 @@ package bgkittest
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"slices"
@@ -15,13 +14,25 @@ import (
 	"github.com/bgkit/bgkit/spawn"
 )
 
-// spawned tracks what Spawn started: the recorder of each live handle, and
-// the process group of every child, which Main checks for leftovers.
+// spawned tracks the children Spawn started: the process group of every
+// child, which Main checks for leftovers, and which of them Spawn's
+// cleanup has not terminated yet.
 var spawned = struct {
 	sync.Mutex
-	logs   map[*spawn.Handle]*LogRecorder
-	groups map[int]string // process group id → service name
-}{logs: map[*spawn.Handle]*LogRecorder{}, groups: map[int]string{}}
+	groups map[int]string // process group id (the child's pid) → service name
+	live   map[int]bool   // pids of children not yet terminated by their cleanup
+}{groups: map[int]string{}, live: map[int]bool{}}
+
+// Child is a child process started by [Spawn]: its [spawn.Handle] and the
+// [LogRecorder] of what it logs.
+type Child struct {
+	*spawn.Handle
+	logs *LogRecorder
+}
+
+// Logs returns the records the child has logged so far and those still to
+// come, for assertions. It stays valid after the test has ended.
+func (c *Child) Logs() *LogRecorder { return c.logs }
 
 // Spawn runs the service made by ctor with args as a child process on b
 // (see [spawn.Run]) and returns once it serves. A child that cannot start
@@ -34,7 +45,7 @@ var spawned = struct {
 // the tail of its stderr.
 //
 // The child's records, stdout and stderr lines go to the test's output,
-// one line each, and to the [LogRecorder] returned by [Logs]. To that end
+// one line each, and to the [LogRecorder] of [Child.Logs]. To that end
 // Spawn passes its own [spawn.WithLogger] after opts, so one among opts
 // has no effect; [spawn.WithLogLevel] still applies (the default is
 // DEBUG, every record the child logs).
@@ -42,11 +53,12 @@ var spawned = struct {
 // In a test binary built with -race, the child's GORACE gains
 // atexit_sleep_ms=0 (unless GORACE sets it), so that stopping a child does
 // not take the race detector's default second of sleep at exit.
-func Spawn[A any, S service.Service](t testing.TB, b *bus.Bus, ctor func(A) (S, error), args A, opts ...spawn.Option) *spawn.Handle {
+func Spawn[A any, S service.Service](t testing.TB, b *bus.Bus, ctor func(A) (S, error), args A, opts ...spawn.Option) *Child {
 	t.Helper()
-	out := newTestOutput(t) // closed after the child is terminated below
+	out := newTestOutput(t, true) // closed after the child is terminated below
 	rec := newLogRecorder()
-	logger := slog.New(&recordHandler{s: &sinks{level: slog.LevelDebug, out: out, rec: rec}})
+	bars := newBarriers()
+	logger := slog.New(&recordHandler{s: &sinks{level: slog.LevelDebug, out: out, rec: rec, barriers: bars}})
 	opts = append(slices.Clip(opts), spawn.WithLogger(logger))
 	if env, ok := raceEnv(); ok {
 		opts = append(opts, spawn.WithEnv(env))
@@ -57,14 +69,26 @@ func Spawn[A any, S service.Service](t testing.TB, b *bus.Bus, ctor func(A) (S, 
 	}
 	rec.setName(h.ServiceName())
 	spawned.Lock()
-	spawned.logs[h] = rec
 	spawned.groups[h.PID()] = h.ServiceName()
+	spawned.live[h.PID()] = true
 	spawned.Unlock()
 	t.Cleanup(func() {
 		t.Helper() // failures point at the Spawn call
+		if t.Failed() {
+			// The records the child logged before the failure are held
+			// (see testOutput): collect those still in transit, then show
+			// them all, before the child's shutdown adds its own.
+			select {
+			case <-h.Done(): // its relay has handed over all it will
+			default:
+				bars.sync(b, h.ServiceName())
+			}
+			out.release(h.ServiceName())
+		}
 		stop(t, h)
+		out.release(h.ServiceName())
 	})
-	return h
+	return &Child{Handle: h, logs: rec}
 }
 
 // stop terminates h and reports a crash or an unclean stop.
@@ -72,7 +96,7 @@ func stop(t testing.TB, h *spawn.Handle) {
 	t.Helper()
 	defer func() {
 		spawned.Lock()
-		delete(spawned.logs, h)
+		delete(spawned.live, h.PID())
 		spawned.Unlock()
 	}()
 	exited := false
@@ -103,15 +127,9 @@ func raceEnv() (string, bool) {
 	return "GORACE=" + strings.TrimSpace(g+" atexit_sleep_ms=0"), true
 }
 
-// Logs returns the recorder of a child started by [Spawn]. It panics for
-// a handle Spawn did not return, or after the test's cleanup has
-// terminated the child.
-func Logs(h *spawn.Handle) *LogRecorder {
-	spawned.Lock()
-	defer spawned.Unlock()
-	rec, ok := spawned.logs[h]
-	if !ok {
-		panic(fmt.Sprintf("bgkittest.Logs: %s (pid %d) was not started by bgkittest.Spawn, or its test has ended", h.ServiceName(), h.PID()))
-	}
-	return rec
-}
+// Logs returns c.Logs().
+//
+// Deprecated: use [Child.Logs]. Logs remains so that callers written
+// against the earlier Logs(h *spawn.Handle) still compile: their h, from
+// Spawn, is a *Child now.
+func Logs(c *Child) *LogRecorder { return c.Logs() }

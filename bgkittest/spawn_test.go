@@ -105,7 +105,7 @@ func TestSpawnCallAndLogs(t *testing.T) {
 	b := bgkittest.Bus(t)
 	rt := newRecordingTB(t)
 	defer rt.finish()
-	var h *spawn.Handle
+	var h *bgkittest.Child
 	if !rt.run(func(tb testing.TB) { h = bgkittest.Spawn(tb, b, NewProbeService, ProbeArgs{}) }) {
 		t.Fatalf("Spawn failed the test: %s", rt.failures())
 	}
@@ -116,7 +116,7 @@ func TestSpawnCallAndLogs(t *testing.T) {
 	if err := c.Call(t.Context(), "say", "hello", nil); err != nil {
 		t.Fatal(err)
 	}
-	logs := bgkittest.Logs(h)
+	logs := h.Logs()
 	rec := logs.WaitFor(t, bgkittest.All(bgkittest.Message("hello"), bgkittest.Attr("k", "v"), bgkittest.Attr("req.n", 1)), 10*time.Second)
 	for _, want := range []func(slog.Record) bool{
 		bgkittest.Level(slog.LevelInfo),
@@ -179,7 +179,7 @@ func TestSpawnReports(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := newRecordingTB(t)
 			defer rt.finish()
-			var h *spawn.Handle
+			var h *bgkittest.Child
 			completed := rt.run(func(tb testing.TB) {
 				h = bgkittest.Spawn(tb, b, NewProbeService, tt.args)
 				if tt.crash != 0 {
@@ -209,15 +209,6 @@ func TestSpawnReports(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestLogsPanicsForForeignHandle(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("Logs of a handle Spawn did not return did not panic")
-		}
-	}()
-	bgkittest.Logs(&spawn.Handle{})
 }
 
 // helperEnv names the helper test a sub-process runs.
@@ -351,4 +342,90 @@ func TestHelperLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("leaked child pid=%d", h.PID())
+}
+
+// TestMainReportsUnterminatedHandle checks, in a process of its own, that
+// a spawn.Handle the test never terminated fails the run, even though its
+// child exits by itself once the bus it served on is closed.
+func TestMainReportsUnterminatedHandle(t *testing.T) {
+	out, code := runHelper(t, "TestHelperUnterminated", "-test.v")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	m := regexp.MustCompile(`unterminated child pid=(\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("output:\n%s\nwant the child's pid", out)
+	}
+	for _, want := range []string{
+		`bgkittest: UNTERMINATED_PROBE \(pid ` + m[1] + `\) was still running when its bus closed: terminate every spawn.Handle \(or use bgkittest.Spawn\)`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("output:\n%s\nwant a match for %q", out, want)
+		}
+	}
+}
+
+func TestHelperUnterminated(t *testing.T) {
+	if os.Getenv(helperEnv) != t.Name() {
+		t.Skip("run by TestMainReportsUnterminatedHandle in a process of its own")
+	}
+	b := bgkittest.Bus(t)
+	h, err := spawn.Run(t.Context(), b, NewProbeService, ProbeArgs{}, spawn.WithName("UNTERMINATED_PROBE"), spawn.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("unterminated child pid=%d", h.PID())
+}
+
+// TestSpawnRecordsAfterFailure checks, in a process of its own, that a
+// record the child logged while serving a call, which reaches the parent
+// after the reply and so after the t.Fatalf that followed it, is not
+// printed loose after the failure: it is shown under a heading that says
+// it arrived after the failure, before the child's shutdown records.
+func TestSpawnRecordsAfterFailure(t *testing.T) {
+	out, code := runHelper(t, "TestHelperFailAfterCall", "-test.v")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	pos := 0
+	for _, want := range []string{
+		`\n    PROBE_SERVICE INFO probe ready pid=\d+\n`,
+		`\n    spawn_test.go:\d+: failing right after the call\n`,
+		// The record of the call: held until the test's cleanup, then shown
+		// under the heading (unless it arrived before the failure).
+		`(?:\n    bgkittest: 1 record\(s\) of PROBE_SERVICE reached the test after it had failed; they may explain the failure:\n      PROBE_SERVICE INFO about to fail pid=\d+ k=v req.n=1\n|^)`,
+		`\n    PROBE_SERVICE INFO probe stopping pid=\d+\n`,
+		`\n--- FAIL: TestHelperFailAfterCall`,
+	} {
+		loc := regexp.MustCompile(want).FindStringIndex(out[pos:])
+		if loc == nil {
+			t.Fatalf("output:\n%s\nwant, after byte %d, a match for %q", out, pos, want)
+		}
+		pos += max(loc[1]-1, 0)
+	}
+	// Whichever way it came, the record is shown exactly once, and never
+	// loose between the failure and the heading or after the heading's block.
+	if n := strings.Count(out, "INFO about to fail"); n != 1 {
+		t.Fatalf("output:\n%s\nthe record of the call shown %d times", out, n)
+	}
+	fail := strings.Index(out, "failing right after the call")
+	rec := strings.Index(out, "INFO about to fail")
+	if rec > fail && !strings.Contains(out[fail:rec], "reached the test after it had failed") {
+		t.Fatalf("output:\n%s\nthe record of the call follows the failure without the heading", out)
+	}
+}
+
+func TestHelperFailAfterCall(t *testing.T) {
+	if os.Getenv(helperEnv) != t.Name() {
+		t.Skip("run by TestSpawnRecordsAfterFailure in a process of its own")
+	}
+	b := bgkittest.Bus(t)
+	h := bgkittest.Spawn(t, b, NewProbeService, ProbeArgs{})
+	c, err := controller.Connect(t.Context(), b, h.ServiceName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(t.Context(), "say", "about to fail", nil); err == nil {
+		t.Fatalf("failing right after the call")
+	}
 }

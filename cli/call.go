@@ -32,7 +32,6 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	pos = append(pos, fs.Args()...)
 	if len(pos) < 2 || len(pos) > 3 {
-		fs.Usage()
 		return usagef("call takes NAME, method and an optional JSON input")
 	}
 	var in []byte

@@ -27,12 +27,21 @@ func newFlagSet(name, usage, examples string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args; --help is errHelp, a bad flag a usage error.
+// parse parses args; --help prints the usage and is errHelp, a bad flag
+// is a usage error whose message is the reason alone (the flag list is
+// for --help, not in front of the reason).
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return errHelp
+	case err != nil:
 		return usagef("%s: %v", fs.Name(), err)
 	}
 	return nil
@@ -44,8 +53,21 @@ type busFlags struct {
 	tlsCert, tlsKey, tlsCA                     string
 }
 
+// register adds the flags of a command that joins a bus: --server, or
+// $NATS_URL when it is not given.
 func (f *busFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.server, "server", "", "NATS server URL(s), comma-separated (default $NATS_URL)")
+	f.registerServer(fs, "NATS server URL(s), comma-separated (default $NATS_URL)")
+}
+
+// registerUp adds the flags of up, which starts an embedded bus unless
+// --server names one: $NATS_URL is not used, so that a NATS_URL exported
+// from an earlier up does not make a new up join a stale bus.
+func (f *busFlags) registerUp(fs *flag.FlagSet) {
+	f.registerServer(fs, "join this NATS server (URLs comma-separated) instead of starting an embedded one; $NATS_URL is not used")
+}
+
+func (f *busFlags) registerServer(fs *flag.FlagSet, serverUsage string) {
+	fs.StringVar(&f.server, "server", "", serverUsage)
 	fs.StringVar(&f.user, "user", "", "user name")
 	fs.StringVar(&f.password, "password", "", "password (prefer $NATS_PASSWORD)")
 	fs.StringVar(&f.token, "token", "", "authentication token (prefer $NATS_TOKEN)")

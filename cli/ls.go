@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -25,7 +26,7 @@ const lsExamples = `  bgkit ls
 type serviceRow struct {
 	Name     string    `json:"name"`
 	ID       string    `json:"id"`
-	PID      string    `json:"pid"`
+	PID      int       `json:"pid"` // 0 when the service did not say (served in-process)
 	Host     string    `json:"host"`
 	Started  time.Time `json:"started"`
 	Requests int       `json:"requests"`
@@ -63,7 +64,11 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tID\tPID\tHOST\tUPTIME\tREQUESTS\tERRORS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.Name, r.ID, r.PID, r.Host, since(r.Started), r.Requests, r.Errors)
+		pid := "-"
+		if r.PID != 0 {
+			pid = strconv.Itoa(r.PID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.Name, r.ID, pid, r.Host, since(r.Started), r.Requests, r.Errors)
 	}
 	return tw.Flush()
 }
@@ -125,7 +130,8 @@ func gatherStats(ctx context.Context, nc *nats.Conn, quiet time.Duration) ([]ser
 		if json.Unmarshal(m.Data, &st) != nil || st.Type != micro.StatsResponseType {
 			continue
 		}
-		r := serviceRow{Name: st.Name, ID: st.ID, PID: st.Metadata["pid"], Host: st.Metadata["host"], Started: st.Started}
+		pid, _ := strconv.Atoi(st.Metadata["pid"])
+		r := serviceRow{Name: st.Name, ID: st.ID, PID: pid, Host: st.Metadata["host"], Started: st.Started}
 		for _, e := range st.Endpoints {
 			r.Requests += e.NumRequests
 			r.Errors += e.NumErrors

@@ -38,11 +38,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	cmd string // the command whose --help the hint names; "" for bgkit help
+}
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 // exitCode prints err and maps it to the exit status: 0 ok, 2 usage, 1 the rest.
 func exitCode(err error, stderr io.Writer) int {
@@ -52,7 +55,11 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stderr, "bgkit:", ue.msg)
-		fmt.Fprintln(stderr, "Run 'bgkit help' for usage.")
+		if ue.cmd != "" {
+			fmt.Fprintf(stderr, "Run 'bgkit %s --help' for usage.\n", ue.cmd)
+		} else {
+			fmt.Fprintln(stderr, "Run 'bgkit help' for usage.")
+		}
 		return 2
 	}
 	if errors.Is(err, errHelp) {
@@ -73,11 +80,12 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"up", "start a rig: the bus and the services of a rig file", runUp},
-		{"run", "run one built-in service and relay its logs", runRun},
+		{"run", "run one service of a registered kind and relay its logs", runRun},
 		{"call", "call a method of a service and print the reply", runCall},
 		{"ls", "list running services", runLs},
 		{"logs", "follow the logs of one or all services", runLogs},
-		{"kinds", "list the built-in service kinds and their arguments", runKinds},
+		{"events", "follow the events and lifecycle changes of one or all services", runEvents},
+		{"kinds", "list the registered service kinds and their arguments", runKinds},
 		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
 	}
 }
@@ -85,7 +93,6 @@ func commands() []command {
 // run is the whole command line, testable in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		printUsage(stderr)
 		return usagef("no command")
 	}
 	name := args[0]
@@ -101,6 +108,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			err := c.run(ctx, args[1:], stdout, stderr)
 			if errors.Is(err, errHelp) {
 				return nil
+			}
+			var ue *usageError
+			if errors.As(err, &ue) && ue.cmd == "" {
+				ue.cmd = name
 			}
 			return err
 		}
@@ -120,14 +131,20 @@ Commands:
 		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Every command but up and run finds the bus through --server or $NATS_URL;
-up prints a NATS_URL=... line for other shells.
+Every command joins the bus named by --server or $NATS_URL, except up,
+which starts an embedded bus unless --server names one. run starts an
+embedded bus too when neither is set. up and run print a NATS_URL=... line
+for other shells.
+
+Exit status: 0 success (up and run: stopped by Ctrl-C or SIGTERM), 2 usage
+error, 1 anything else (call: a service error).
 
 Examples:
   bgkit up examples/demo.yaml
   bgkit call ECU_SIM_SERVICE session
   bgkit call TESTER_PRESENT_SERVICE set_interval 500
   bgkit logs
+  bgkit events ECU_SIM_SERVICE
   nats req svc.TESTER_PRESENT_SERVICE.stats ''
 
 Run 'bgkit <command> --help' for a command's flags.

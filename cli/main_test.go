@@ -1,18 +1,19 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/bgkit/bgkit/services"
 	"github.com/bgkit/bgkit/spawn"
@@ -21,7 +22,15 @@ import (
 func TestMain(m *testing.M) {
 	services.RegisterAll()
 	spawn.Main()
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBgkitBinary()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines still running after the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // runCLI runs the command line in-process.
@@ -51,7 +60,10 @@ func TestUsage(t *testing.T) {
 		{"call no bus", []string{"call", "X", "m"}, 2, "no bus"},
 		{"run no kind", []string{"run"}, 2, "run needs a kind"},
 		{"run bad args", []string{"run", "tester-present", "--args", `{"interval_ms": -5}`}, 2, "interval_ms"},
-		{"bad flag", []string{"ls", "--nope"}, 2, "flag provided but not defined"},
+		{"bad flag", []string{"ls", "--nope"}, 2, "bgkit: ls: flag provided but not defined: -nope\nRun 'bgkit ls --help' for usage.\n"},
+		{"call too few is short", []string{"call", "X"}, 2, "bgkit: call takes NAME, method and an optional JSON input\nRun 'bgkit call --help' for usage.\n"},
+		{"logs two names", []string{"logs", "A", "B"}, 2, "at most one service NAME"},
+		{"logs negative n", []string{"logs", "-n", "-1"}, 2, "must not be negative"},
 		{"bad level", []string{"logs", "--log-level", "loud"}, 2, "bad --log-level"},
 		{"kinds", []string{"kinds"}, 0, "tester-present"},
 		{"agent no name", []string{"agent"}, 2, "agent needs --name"},
@@ -62,6 +74,10 @@ func TestUsage(t *testing.T) {
 			out, errOut, code := runCLI(t, ctx, tc.args...)
 			if code != tc.code || !strings.Contains(out+errOut, tc.want) {
 				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant %q", code, tc.code, out, errOut, tc.want)
+			}
+			// A usage error is the reason and a hint, not the flag list.
+			if code == 2 && (strings.Contains(errOut, "Flags:") || strings.Count(errOut, "\n") > 2) {
+				t.Fatalf("usage error printed more than the reason and a hint:\n%s", errOut)
 			}
 		})
 	}
@@ -181,12 +197,62 @@ func TestUpCallLsInProcess(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "ECU_SIM_SERVICE") || !strings.Contains(out, "PID") {
 		t.Fatalf("ls: exit %d\n%s%s", code, out, errOut)
 	}
+	// ls --json gives each pid as a number.
+	out, errOut, code = runCLI(t, context.Background(), "ls", "--json")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 2 {
+		t.Fatalf("ls --json: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	for _, r := range rows {
+		if pid, ok := r["pid"].(float64); !ok || pid <= 0 {
+			t.Fatalf("ls --json: pid %#v, want a number", r["pid"])
+		}
+	}
+	// logs first shows what a quiet service said before it started: the
+	// ECU simulator logged its start and nothing since. Durations read
+	// as durations, empty attributes are left out.
+	recent := func(until string, args ...string) []string {
+		t.Helper()
+		lctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		lw := &lineWriter{lines: make(chan string, 1000)}
+		done := make(chan error, 1)
+		go func() { done <- run(lctx, append([]string{"logs", "--no-color"}, args...), lw, io.Discard) }()
+		var got []string
+		for {
+			select {
+			case l := <-lw.lines:
+				got = append(got, l)
+				if !strings.Contains(l, until) {
+					continue
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("logs %v printed %q, no %q", args, got, until)
+			}
+			stop()
+			if err := <-done; err != nil {
+				t.Fatalf("logs %v: %v", args, err)
+			}
+			return got
+		}
+	}
+	got := recent("ECU simulator ready", "ECU_SIM_SERVICE")
+	last := got[len(got)-1]
+	if !strings.Contains(last, "s3=5s") || strings.Contains(last, `doip_address=""`) || !strings.Contains(last, "service=ECU_SIM_SERVICE") {
+		t.Fatalf("recent ECU record %q: want s3=5s, no empty doip_address", last)
+	}
+	if got := recent("tester present ready", "--since", "10m"); !strings.Contains(got[0], "ECU simulator ready") {
+		t.Fatalf("logs --since 10m showed %q; want the records of both services", got)
+	}
+	if got := recent("ECU simulator ready", "-n", "1", "ECU_SIM_SERVICE"); len(got) != 1 {
+		t.Fatalf("logs -n 1 showed %q", got)
+	}
 	// logs follows the services' records, formatted like up's own log.
 	logsCtx, stopLogs := context.WithCancel(context.Background())
 	logsOut := &lineWriter{lines: make(chan string, 1000)}
 	logsDone := make(chan error, 1)
 	go func() {
-		logsDone <- run(logsCtx, []string{"logs", "--no-color", "TESTER_PRESENT_SERVICE"}, logsOut, io.Discard)
+		logsDone <- run(logsCtx, []string{"logs", "-n", "0", "--no-color", "TESTER_PRESENT_SERVICE"}, logsOut, io.Discard)
 	}()
 	// The subscription is up once an earlier record would show: call until
 	// the start record of a second start shows (start is idempotent).
@@ -225,73 +291,60 @@ func TestUpCallLsInProcess(t *testing.T) {
 // TestBinary builds bgkit and drives it as a user would: up in one process,
 // call and logs from others, SIGTERM stops up with exit status 0.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "bgkit")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/bgkit")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBgkit(t)
 	rigFile := filepath.Join(t.TempDir(), "rig.yaml")
 	os.WriteFile(rigFile, []byte("services:\n  - kind: ecu-sim\n    args: {bus: \"virtual:t2\"}\n  - kind: tester-present\n    args: {bus: \"virtual:t2\", interval_ms: 100, autostart: true}\n"), 0o644)
-	up := exec.Command(bin, "up", rigFile)
-	stdout, _ := up.StdoutPipe()
-	stderrR, stderrW := io.Pipe()
-	up.Stderr = stderrW
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer up.Process.Kill()
-	logLines := make(chan string, 1000)
-	go func() {
-		sc := bufio.NewScanner(stderrR)
-		for sc.Scan() {
-			select {
-			case logLines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	sc := bufio.NewScanner(stdout)
-	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "NATS_URL=") {
-		t.Fatalf("first line %q", sc.Text())
-	}
-	env := append(os.Environ(), sc.Text())
-	waitLine(t, logLines, "") // logs flow
-	for l := range logLines {
-		if strings.Contains(l, "rig up") {
-			break
-		}
-	}
-	call := func(args ...string) (string, int) {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = env
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return string(out), ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), 0
-	}
-	if out, code := call("call", "TESTER_PRESENT_SERVICE", "is_running"); code != 0 || strings.TrimSpace(out) != "true" {
+	up := startUp(t, bin, "up", rigFile)
+	up.waitLog(t, "rig up")
+	if out, code := up.run(t, "call", "TESTER_PRESENT_SERVICE", "is_running"); code != 0 || strings.TrimSpace(out) != "true" {
 		t.Fatalf("is_running: %d %q", code, out)
 	}
-	if out, code := call("call", "TESTER_PRESENT_SERVICE", "set_interval", `"fast"`); code != 1 || !strings.Contains(out, "error 400") {
+	if out, code := up.run(t, "call", "TESTER_PRESENT_SERVICE", "set_interval", `"fast"`); code != 1 || !strings.Contains(out, "error 400") {
 		t.Fatalf("set_interval \"fast\": %d %q", code, out)
 	}
-	if out, code := call("call"); code != 2 {
+	if out, code := up.run(t, "call"); code != 2 {
 		t.Fatalf("call without args: %d %q", code, out)
 	}
-	if err := up.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if code := up.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("up after SIGTERM: exit %d", code)
 	}
-	err := up.Wait()
-	stderrW.Close()
-	if err != nil {
-		t.Fatalf("up after SIGTERM: %v", err)
+}
+
+// TestHelpIsHonest: the help says which commands use $NATS_URL as they do.
+func TestHelpIsHonest(t *testing.T) {
+	out, _, _ := runCLI(t, context.Background(), "help")
+	if strings.Contains(out, "but up and run") || !strings.Contains(out, "run starts an") {
+		t.Fatalf("top help about $NATS_URL:\n%s", out)
+	}
+	_, errOut, code := runCLI(t, context.Background(), "up", "--help")
+	if code != 0 || strings.Contains(errOut, "default $NATS_URL") || !strings.Contains(errOut, "$NATS_URL is not used") {
+		t.Fatalf("up --help (exit %d):\n%s", code, errOut)
+	}
+	_, errOut, _ = runCLI(t, context.Background(), "ls", "--help")
+	if !strings.Contains(errOut, "default $NATS_URL") {
+		t.Fatalf("ls --help:\n%s", errOut)
+	}
+}
+
+// TestUpIgnoresNATSURL: up starts its own bus even with $NATS_URL set (to
+// a bus that does not exist), as its help says.
+func TestUpIgnoresNATSURL(t *testing.T) {
+	t.Setenv("NATS_URL", "nats://127.0.0.1:1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &lineWriter{lines: make(chan string, 10)}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"up", "--no-color"}, stdout, io.Discard) }()
+	select {
+	case l := <-stdout.lines:
+		if !strings.HasPrefix(l, "NATS_URL=nats://") || strings.Contains(l, "127.0.0.1:1\n") {
+			t.Fatalf("up printed %q", l)
+		}
+	case err := <-done:
+		t.Fatalf("up returned %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -21,7 +21,7 @@ const upExamples = `  bgkit up examples/demo.yaml              # embedded bus, s
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("up", "[flags] [rig.yaml]", upExamples, stderr)
 	var bf busFlags
-	bf.register(fs)
+	bf.registerUp(fs)
 	var lf logFlags
 	lf.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -60,6 +60,22 @@ func openBus(ctx context.Context, bf *busFlags, logger *slog.Logger, external bo
 // serveRig spawns the rig's services in order, waits for ctx to end, then
 // stops them in reverse order.
 func serveRig(ctx context.Context, b *bus.Bus, r *rig, logger *slog.Logger) error {
+	// Keep the recent records of every service for `bgkit logs`, from
+	// before the first service starts until the last has stopped.
+	if l, err := newLogRing().listen(b.Conn()); err != nil {
+		logger.Warn("bgkit logs will not show records from before it starts", "err", err)
+	} else {
+		rctx, stopRing := context.WithCancel(context.Background())
+		ringDone := make(chan struct{})
+		go func() {
+			defer close(ringDone)
+			l.Run(rctx)
+		}()
+		defer func() {
+			stopRing()
+			<-ringDone
+		}()
+	}
 	var handles []*spawn.Handle
 	stopAll := func() {
 		grace := 5 * time.Second

@@ -22,7 +22,7 @@ func TestLogRecordReachesParent(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := time.Now()
-	logs := bgkittest.Logs(h)
+	logs := h.Logs()
 	r := logs.WaitFor(t, bgkittest.Message("hello"), 5*time.Second)
 	if r.Level != slog.LevelInfo {
 		t.Errorf("level = %v, want INFO", r.Level)
@@ -48,7 +48,7 @@ func TestShutdownLogsAllArrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := int64(0)
-	for _, r := range bgkittest.Logs(h).Records() {
+	for _, r := range h.Logs().Records() {
 		if r.Message != "bye" {
 			continue
 		}

@@ -108,7 +108,7 @@ func TestErrorCodes(t *testing.T) {
 	// 503 while shutting down: Shutdown waits 0.8 s; call meanwhile.
 	termDone := make(chan error, 1)
 	go func() { termDone <- h.Terminate(ctx) }()
-	bgkittest.Logs(h).WaitFor(t, bgkittest.Message("shutdown started"), 5*time.Second)
+	h.Logs().WaitFor(t, bgkittest.Message("shutdown started"), 5*time.Second)
 	err = c.Call(ctx, "value", nil, &v)
 	if !errors.Is(err, controller.ErrShuttingDown) {
 		t.Fatalf("call during shutdown = %v, want 503", err)

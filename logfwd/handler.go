@@ -150,11 +150,33 @@ func (p *publisher) fallbackWrite(b []byte) {
 
 // NewHandler returns a handler that publishes records on subject. opts are
 // those of slog.NewJSONHandler (level, source, ReplaceAttr); nil means INFO.
+// A time.Duration attribute travels as its string ("5s"), not as
+// nanoseconds, so that it reads as a duration wherever the record is shown
+// (JSON has no duration type: a number would arrive as a plain integer).
 // Records that cannot be published (connection closed) are written to
 // stderr instead, where a bgkit parent still relays them.
 func NewHandler(nc *nats.Conn, subject string, opts *slog.HandlerOptions) *Handler {
 	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr}
-	return &Handler{inner: slog.NewJSONHandler(p, opts), pub: p}
+	o := slog.HandlerOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	o.ReplaceAttr = durationsAsText(o.ReplaceAttr)
+	return &Handler{inner: slog.NewJSONHandler(p, &o), pub: p}
+}
+
+// durationsAsText returns a ReplaceAttr that writes durations as text,
+// then applies next (if any).
+func durationsAsText(next func([]string, slog.Attr) slog.Attr) func([]string, slog.Attr) slog.Attr {
+	return func(groups []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			a.Value = slog.StringValue(a.Value.Duration().String())
+		}
+		if next != nil {
+			return next(groups, a)
+		}
+		return a
+	}
 }
 
 // Enabled implements slog.Handler.
