@@ -78,6 +78,7 @@ func commands() []command {
 		{"ls", "list running services", runLs},
 		{"logs", "follow the logs of one or all services", runLogs},
 		{"kinds", "list the built-in service kinds and their arguments", runKinds},
+		{"can", "dump a CAN bus (decoded with a DBC) or send a frame", runCAN},
 		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
 	}
 }
