@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -91,5 +92,13 @@ func TestCANDumpSend(t *testing.T) {
 	}
 	if err := <-dumpDone; err != nil {
 		t.Errorf("dump: %v", err)
+	}
+}
+
+// TestCANRestbusRigLoads checks the rest-bus example rig against the
+// kinds' argument types.
+func TestCANRestbusRigLoads(t *testing.T) {
+	if _, err := loadRig(filepath.Join("..", "examples", "restbus.yaml")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -113,7 +113,7 @@ func (c *cyclicRunner) prepare() (func(context.Context) string, error) {
 	for i, m := range c.msgs {
 		ps[i] = m
 	}
-	return func(ctx context.Context) string { runPeriodic(ctx, c.s, ps); return "" }, nil
+	return func(ctx context.Context) string { runPeriodic(ctx, c.s, ps, 0); return "" }, nil
 }
 
 func (c *cyclicRunner) stats(st *Stats) {
@@ -208,10 +208,13 @@ type periodic interface {
 
 // runPeriodic sends every message at its own absolute deadlines, start +
 // k·period, so that timing errors never add up. The first frames go out
-// at once. When a wake-up comes late, each message that is due is sent
-// once and its missed deadlines are skipped: lateness never causes a
-// burst. It returns when ctx ends.
-func runPeriodic(ctx context.Context, s *CANTrafficService, msgs []periodic) {
+// at once. When a wake-up comes late by more than catchUp (0: always),
+// each message that is due is sent once and its missed deadlines are
+// skipped: lateness never causes a burst. A message late by catchUp or
+// less sends the frames of its missed deadlines one after the other, so
+// that its mean period holds through short stalls. It returns when ctx
+// ends.
+func runPeriodic(ctx context.Context, s *CANTrafficService, msgs []periodic, catchUp time.Duration) {
 	if len(msgs) == 0 {
 		<-ctx.Done()
 		return
@@ -238,12 +241,17 @@ func runPeriodic(ctx context.Context, s *CANTrafficService, msgs []periodic) {
 			if due(i).After(now) {
 				continue
 			}
+			late := now.Sub(due(i))
 			err := s.send(ctx, m.next())
 			if ctx.Err() != nil {
 				return
 			}
 			if err == nil {
 				m.sentOne()
+			}
+			if late <= catchUp {
+				k[i]++ // the next deadline, due already if more were missed
+				continue
 			}
 			// The first deadline still ahead: missed ones are skipped.
 			k[i] = int64(time.Since(start)/m.period()) + 1

@@ -104,9 +104,13 @@
 //
 // When the generator falls behind, it sends the missed frames at once to
 // keep its mean rate, unless it is more than a gap and 10 ms behind: then
-// it starts again from the present. A cyclic or rest-bus message that is
-// late is sent once and its missed periods are skipped: lateness never
-// causes a burst.
+// it starts again from the present. A cyclic message that is late is sent
+// once and its missed periods are skipped: lateness never causes a burst.
+// A rest-bus message late by up to 250 ms (RestbusCatchUp) sends the frames
+// of its missed periods one after the other, so that its mean period
+// stays its cycle time through the stalls of a loaded machine (an ECU
+// checks the rate of the messages it receives); later than that it skips
+// them.
 // A replay catches up, keeping the recorded times.
 //
 // # Errors

@@ -76,6 +76,12 @@ type RestbusStats struct {
 	Sent     uint64   `json:"sent"`
 }
 
+// RestbusCatchUp is how late a rest-bus message may be and still send the
+// frames of the deadlines it missed: after a stall of up to 250 ms each
+// message catches up, so that its mean period stays its cycle time; after
+// a longer one it skips the missed deadlines.
+const RestbusCatchUp = 250 * time.Millisecond
+
 // ErrNoSignal is returned (as a 400) by set_signal for a message or
 // signal the rest-bus does not send.
 var ErrNoSignal = errors.New("no such rest-bus signal")
@@ -224,7 +230,7 @@ func (r *restbusRunner) prepare() (func(context.Context) string, error) {
 	for i, m := range r.msgs {
 		ps[i] = m
 	}
-	return func(ctx context.Context) string { runPeriodic(ctx, r.s, ps); return "" }, nil
+	return func(ctx context.Context) string { runPeriodic(ctx, r.s, ps, RestbusCatchUp); return "" }, nil
 }
 
 func (r *restbusRunner) stats(st *Stats) {

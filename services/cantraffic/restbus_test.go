@@ -3,6 +3,7 @@ package cantraffic
 import (
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,51 @@ func TestRunEndedCount(t *testing.T) {
 	}
 	if string(m.Data) != `{"sent":25,"reason":"count"}` {
 		t.Errorf("run_ended %s", m.Data)
+	}
+}
+
+// TestRestbusCatchUp: after a stall shorter than RestbusCatchUp, a
+// rest-bus message sends the frames of the periods it missed, so that
+// its frames stay on the grid of its cycle: the 11th frame of a 10 ms
+// message goes out about 100 ms after the first, not 60 ms later as when
+// the missed periods are skipped.
+func TestRestbusCatchUp(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fast.dbc")
+	writeFile(t, path, `VERSION ""
+BS_:
+BU_: SIM
+BO_ 256 Fast: 1 SIM
+ SG_ Counter : 0|8@1+ (1,0) [0|255] "" Vector__XXX
+BA_DEF_ BO_ "GenMsgCycleTime" INT 0 65535;
+BA_ "GenMsgCycleTime" BO_ 256 10;
+`)
+	s, err := New(Args{Restbus: &RestbusArgs{DBC: path, Nodes: []string{"SIM"}, Counters: []CounterArgs{{Message: "Fast", Signal: "Counter"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := can.NewHub()
+	fb := &stallBus{Bus: hub.Attach(), release: make(chan struct{})}
+	node := hub.Attach()
+	defer node.Close()
+	s.life, s.bus = t.Context(), fb
+	ctx := testCtx(t)
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := recvN(t, node, 1)[0]
+	time.Sleep(60 * time.Millisecond) // the stall under test: 6 periods
+	close(fb.release)
+	got := recvN(t, node, 10)
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fb.Bus.Close()
+	for i, r := range got {
+		if r.Data[0] != byte(i+1) {
+			t.Fatalf("frame %d has counter %d", i+1, r.Data[0])
+		}
+	}
+	if d := got[9].Time.Sub(first.Time); d > 130*time.Millisecond {
+		t.Errorf("11 frames of a 10 ms message took %v with a 60 ms stall: missed periods were skipped", d)
 	}
 }
