@@ -47,6 +47,21 @@ func TestCRCCheckValues(t *testing.T) {
 			t.Errorf("CRC8H2F(% X) = %#x, want %#x", v.data, got, v.h2f)
 		}
 	}
+	// The examples of AUTOSAR PRS E2E Protocol 6.3.5 for Profile 1: data
+	// ID 0x123, eight bytes, counter in the low nibble of byte 1, CRC in
+	// byte 0, counters 0 and 1.
+	for _, ex := range []struct {
+		mode   string
+		c0, c1 byte
+	}{{DataIDBoth, 0xCC, 0x91}, {DataIDAlt, 0xCE, 0x02}, {DataIDLow, 0xCE, 0x93}} {
+		for counter, want := range []byte{ex.c0, ex.c1} {
+			p := make([]byte, 8)
+			p[1] = byte(counter)
+			if got := E2EProfile1CRC(p, 0, 0x123, ex.mode, uint8(counter)); got != want {
+				t.Errorf("E2E P01 %s counter %d: CRC %#x, want %#x", ex.mode, counter, got, want)
+			}
+		}
+	}
 	// Profile 2 is CRC8H2F over the data after the CRC byte and the data ID.
 	data := []byte{0x00, 0x03, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60}
 	want := CRC8H2F(append(append([]byte(nil), data[1:]...), 0x5A))
