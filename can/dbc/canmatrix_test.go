@@ -57,7 +57,7 @@ func TestCanmatrixLayouts(t *testing.T) {
 			}
 			var cases []struct {
 				Message, Signal, Data string
-				Raw                  uint64
+				Raw                   uint64
 			}
 			if err := json.Unmarshal(out, &cases); err != nil {
 				t.Fatalf("%v: %s", err, out)
