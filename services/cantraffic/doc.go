@@ -80,8 +80,11 @@
 //	set_gap      the generator's gap in ms (> 0), at once: nats req svc.CAN_TRAFFIC_SERVICE.set_gap 0.5
 //	set_payload  a cyclic message's payload: {"id": "0x123", "data": "AABB"}
 //	set_signal   a rest-bus signal, from the message's next frame on:
-//	             {"message": "ABS_Status", "signal": "VehicleSpeed", "value": 50};
-//	             a value out of range is a 400 naming the signal and its range
+//	             {"message": "ABS_Status", "signal": "VehicleSpeed", "value": 50},
+//	             or a name of its value table: {"message": "Ignition", "signal":
+//	             "IgnitionState", "label": "Off"}; a value out of range is a 400 naming
+//	             the signal and its range. Setting a multiplexed signal selects its
+//	             multiplexer value: a frame carries the signals of one value.
 //	signals      the current value of every rest-bus signal, by message and signal
 //
 // # Events

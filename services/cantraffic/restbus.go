@@ -65,6 +65,9 @@ type SetSignalArgs struct {
 	Message string  `json:"message" validate:"required"`
 	Signal  string  `json:"signal" validate:"required"`
 	Value   float64 `json:"value"`
+	// Label, when set, is a name of the signal's value table ("Off"),
+	// used instead of Value.
+	Label string `json:"label,omitempty"`
 }
 
 // RestbusStats describes one rest-bus message in Stats.
@@ -191,13 +194,22 @@ func newRestbusRunner(s *CANTrafficService, a *RestbusArgs) (*restbusRunner, err
 		rm.sumSig, rm.sum = sig, sum
 	}
 	for _, rm := range r.msgs {
-		f, err := rm.m.Encode(rm.values)
+		f, err := rm.m.Encode(active(rm.m, rm.values))
 		if err != nil {
 			return nil, fmt.Errorf("restbus: start values: %w", err)
 		}
 		rm.frame = f
 	}
 	return r, nil
+}
+
+// valueNames lists the names of a signal's value table, by raw value.
+func valueNames(s *dbc.Signal) []string {
+	var names []string
+	for _, raw := range slices.Sorted(maps.Keys(s.Values)) {
+		names = append(names, s.Values[raw])
+	}
+	return names
 }
 
 // byteOf returns the byte an 8-bit, byte-aligned signal fills.
@@ -248,31 +260,62 @@ func (r *restbusRunner) setSignal(a SetSignalArgs) error {
 	if err != nil {
 		return err
 	}
+	v := a.Value
+	if a.Label != "" {
+		var ok bool
+		if v, ok = sig.ValueOf(a.Label); !ok {
+			return fmt.Errorf("%s.%s has no value %q (its values: %v)", a.Message, a.Signal, a.Label, valueNames(sig))
+		}
+	}
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if sig == rm.sumSig {
 		return fmt.Errorf("%s.%s is the checksum, computed for every frame", a.Message, a.Signal)
 	}
 	if sig == rm.counter {
-		raw, err := sig.RawOf(a.Value)
+		raw, err := sig.RawOf(v)
 		if err != nil {
 			return fmt.Errorf("%s: %w", a.Message, err)
 		}
 		if rm.wrap != 0 && raw >= rm.wrap {
-			return fmt.Errorf("%s.%s: %v exceeds the counter's max %d", a.Message, a.Signal, a.Value, rm.wrap-1)
+			return fmt.Errorf("%s.%s: %v exceeds the counter's max %d", a.Message, a.Signal, v, rm.wrap-1)
 		}
 		rm.count = raw
-		rm.values[sig.Name] = a.Value
+		rm.values[sig.Name] = v
 		return nil
 	}
 	values := maps.Clone(rm.values)
-	values[a.Signal] = a.Value
-	f := rm.frame
-	if err := rm.m.EncodePayload(f.Data[:f.Len], values); err != nil {
+	values[a.Signal] = v
+	if mux := rm.m.Multiplexer(); mux != nil && sig.Multiplexed {
+		// Setting a multiplexed signal selects its multiplexer value.
+		values[mux.Name] = mux.Value(sig.MuxValue)
+	}
+	f, err := rm.m.Encode(active(rm.m, values))
+	if err != nil {
 		return err
 	}
 	rm.frame, rm.values = f, values
 	return nil
+}
+
+// active returns the values of the signals a frame carries with the
+// multiplexer value in values: all of them without a multiplexer.
+func active(m *dbc.Message, values map[string]float64) map[string]float64 {
+	mux := m.Multiplexer()
+	if mux == nil {
+		return values
+	}
+	sel, err := mux.RawOf(values[mux.Name])
+	if err != nil {
+		return values // Encode reports it
+	}
+	out := make(map[string]float64, len(values))
+	for _, s := range m.Signals {
+		if v, ok := values[s.Name]; ok && (!s.Multiplexed || s.MuxValue == sel) {
+			out[s.Name] = v
+		}
+	}
+	return out
 }
 
 // signals returns a copy of the current values.

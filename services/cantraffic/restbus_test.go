@@ -302,3 +302,52 @@ BA_ "GenMsgCycleTime" BO_ 256 10;
 		t.Errorf("11 frames of a 10 ms message took %v with a 60 ms stall: missed periods were skipped", d)
 	}
 }
+
+// TestRestbusMultiplexed: a multiplexed message is sent with the signals
+// of its multiplexer's value; setting a signal of another value selects
+// that value, and the frame carries only that value's signals. Labels of
+// value tables set signals too.
+func TestRestbusMultiplexed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mux.dbc")
+	writeFile(t, path, `VERSION ""
+BS_:
+BU_: SIM
+BO_ 512 Info: 4 SIM
+ SG_ Page M : 0|8@1+ (1,0) [0|1] "" Vector__XXX
+ SG_ Temp m0 : 8|8@1+ (1,-40) [-40|215] "degC" Vector__XXX
+ SG_ Volt m1 : 8|16@1+ (0.01,0) [0|600] "V" Vector__XXX
+ SG_ Mode : 24|2@1+ (1,0) [0|3] "" Vector__XXX
+BA_DEF_ BO_ "GenMsgCycleTime" INT 0 65535;
+BA_DEF_ SG_ "GenSigStartValue" INT 0 65535;
+BA_ "GenMsgCycleTime" BO_ 512 10;
+BA_ "GenSigStartValue" SG_ 512 Temp 60;
+VAL_ 512 Mode 0 "Off" 1 "Eco" 2 "Sport" ;
+`)
+	b := bgkittest.Bus(t)
+	node := openNode(t, b)
+	c := serve(t, b, Args{Restbus: &RestbusArgs{DBC: path, Nodes: []string{"SIM"}}, Autostart: true})
+	ctx := testCtx(t)
+	if got := recvN(t, node, 1)[0].String(); got != "200#003C0000" {
+		t.Fatalf("first frame %s, want page 0 with Temp 20 degC", got)
+	}
+	if err := c.SetSignal(ctx, SetSignalArgs{Message: "Info", Signal: "Volt", Value: 12.5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetSignal(ctx, SetSignalArgs{Message: "Info", Signal: "Mode", Label: "Sport"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		r := recvN(t, node, 1)[0]
+		if r.String() == "200#01E20402" { // page 1, Volt 1250 = 0x04E2, Mode 2
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("last frame %s", r)
+		}
+	}
+	err := c.SetSignal(ctx, SetSignalArgs{Message: "Info", Signal: "Mode", Label: "Turbo"})
+	if !errors.Is(err, controller.ErrBadRequest) || !strings.Contains(err.Error(), "[Off Eco Sport]") {
+		t.Errorf("unknown label: %v", err)
+	}
+}
