@@ -46,6 +46,9 @@ type WaitArgs struct {
 	// Op is one of == != < <= > >=.
 	Op    string  `json:"op" validate:"required,oneof=== != < <= > >="`
 	Value float64 `json:"value"`
+	// Label, when set, is a name of the signal's value table ("On"), used
+	// instead of Value.
+	Label string `json:"label,omitempty"`
 	// TimeoutMS bounds the wait (default and upper bound: the caller's
 	// deadline).
 	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0"`
@@ -153,7 +156,13 @@ func (s *CANMonitorService) WaitSignal(ctx context.Context, a WaitArgs) (Sample,
 	if err != nil {
 		return Sample{}, service.BadRequest(fmt.Errorf("wait_signal: %w", err))
 	}
-	c, err := newCond(a.Op, a.Value)
+	v := a.Value
+	if a.Label != "" {
+		if v, err = s.mon.valueOf(r, a.Label); err != nil {
+			return Sample{}, service.BadRequest(fmt.Errorf("wait_signal: %w", err))
+		}
+	}
+	c, err := newCond(a.Op, v)
 	if err != nil {
 		return Sample{}, service.BadRequest(fmt.Errorf("wait_signal: %w", err))
 	}

@@ -130,6 +130,10 @@ func TestSignalAndWait(t *testing.T) {
 	if s, err := c.WaitSignal(ctx, "IgnitionState", "==", 2, 5*time.Second); err != nil || s.Label != "On" {
 		t.Errorf("IgnitionState = %+v, %v", s, err)
 	}
+	var byLabel canmonitor.Sample
+	if err := c.Call(ctx, "wait_signal", canmonitor.WaitArgs{Signal: "IgnitionState", Op: "==", Label: "On", TimeoutMS: 5000}, &byLabel); err != nil || byLabel.Value != 2 {
+		t.Errorf("IgnitionState == On: %+v, %v", byLabel, err)
+	}
 	all, err := c.Signals(ctx)
 	if err != nil || all["Ignition"]["OutsideTemp"].Value != 20 || len(all) != 2 {
 		t.Errorf("signals = %v, %v", all, err)
@@ -171,6 +175,7 @@ func TestBadRequests(t *testing.T) {
 		{Signal: "NoMsg.VehicleSpeed", Op: ">=", Value: 1},
 		{Signal: "VehicleSpeed", Op: "~", Value: 1},
 		{Signal: "", Op: ">=", Value: 1},
+		{Signal: "IgnitionState", Op: "==", Label: "Warp"},
 	} {
 		err := c.Call(ctx, "wait_signal", a, nil)
 		if !errors.Is(err, controller.ErrBadRequest) {

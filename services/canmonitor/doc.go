@@ -20,7 +20,9 @@
 //	stats        frames received and decoded
 //
 // A signal is named by itself when one message of the DBC has it, else as
-// "Message.Signal" or with "message" set. op is one of == != < <= > >=.
+// "Message.Signal" or with "message" set. op is one of == != < <= > >=;
+// "label" compares with a name of the signal's value table instead of
+// "value": {"signal": "IgnitionState", "op": "==", "label": "On"}.
 // wait_signal waits until timeout_ms or the caller's deadline, whichever
 // comes first, and then fails (500) with the last value seen in the
 // message; [Controller.WaitSignal] and bgkittest.WaitSignal set both.

@@ -121,6 +121,16 @@ func (m *monitor) resolve(message, signal string) (ref, error) {
 	return ref{}, fmt.Errorf("signal %s is in messages %s: name one (\"%s.%s\" or message)", signal, strings.Join(in, ", "), in[0], signal)
 }
 
+// valueOf returns the value a name of r's value table stands for.
+func (m *monitor) valueOf(r ref, label string) (float64, error) {
+	msg, _ := m.db.Message(r.msg)
+	sig, _ := msg.Signal(r.sig)
+	if v, ok := sig.ValueOf(label); ok {
+		return v, nil
+	}
+	return 0, fmt.Errorf("%s has no value %q", r, label)
+}
+
 // get returns the last sample of r.
 func (m *monitor) get(r ref) Sample {
 	m.mu.Lock()
