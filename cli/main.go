@@ -86,6 +86,7 @@ func commands() []command {
 		{"logs", "follow the logs of one or all services", runLogs},
 		{"events", "follow the events and lifecycle changes of one or all services", runEvents},
 		{"kinds", "list the registered service kinds and their arguments", runKinds},
+		{"can", "dump a CAN bus (decoded with a DBC) or send a frame", runCAN},
 		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
 	}
 }

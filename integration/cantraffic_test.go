@@ -45,7 +45,7 @@ func TestCANRecorderCapturesGenerator(t *testing.T) {
 	// Every kind of frame (mixed standard/extended, classic/FD, remote),
 	// in two bursts of 2000 back to back, 300 ms apart.
 	gen := spawnCAN(t, b, cantraffic.Kind, "", map[string]any{
-		"bus": "virtual:e2e-gen", "gap_ms": 300, "burst": n / 2, "count": n, "mix": true, "seed": 7, "autostart": true,
+		"bus": "virtual:e2e-gen", "generator": map[string]any{"gap_ms": 300, "burst": n / 2, "count": n, "mix": true, "seed": 7}, "autostart": true,
 	})
 	genCtl, err := cantraffic.Connect(ctx, b, gen.ServiceName())
 	if err != nil {

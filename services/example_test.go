@@ -14,6 +14,7 @@ func ExampleRegisterAll() {
 		fmt.Println(kind, name)
 	}
 	// Output:
+	// can-monitor CAN_MONITOR_SERVICE
 	// can-recorder CAN_RECORDER_SERVICE
 	// can-traffic CAN_TRAFFIC_SERVICE
 	// ecu-sim ECU_SIM_SERVICE

@@ -3,6 +3,7 @@ package services
 import (
 	"sync"
 
+	"github.com/bgkit/bgkit/services/canmonitor"
 	"github.com/bgkit/bgkit/services/canrecorder"
 	"github.com/bgkit/bgkit/services/cantraffic"
 	"github.com/bgkit/bgkit/services/ecusim"
@@ -19,5 +20,6 @@ func RegisterAll() {
 		cantraffic.Register()
 		canrecorder.Register()
 		ecusim.Register()
+		canmonitor.Register()
 	})
 }

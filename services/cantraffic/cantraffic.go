@@ -5,10 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,8 +12,6 @@ import (
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
-
-	"github.com/bgkit/bgkit/internal/deadline"
 )
 
 // Kind is the name of the service in rig files and on the command line.
@@ -38,57 +32,21 @@ const maxGapMS = 3600000
 
 // Args configures a CANTrafficService. Zero values mean the defaults.
 //
-// The service runs in one of three modes: replay when Replay is set,
-// cyclic when Cyclic is set, and otherwise the cangen-like generator,
-// configured by the fields from GapMS to Seed. The generator's fields must
-// be left zero in the other modes.
+// The service runs in one of four modes, set by the field of that name:
+// generator (the default when none is set), cyclic, replay or restbus.
+// At most one may be set.
 type Args struct {
 	// Bus is the CAN bus: "virtual:bus0" (the default) or "socketcan:can0".
 	Bus string `json:"bus"`
 
-	// GapMS is the gap between bursts in milliseconds, decimals allowed
-	// (cangen -g). Unset means 200; 0 sends as fast as possible.
-	GapMS *float64 `json:"gap_ms,omitempty" validate:"omitnil,gte=0,lte=3600000"`
-	// Burst is the number of frames sent back to back after each gap
-	// (cangen -c). Default 1.
-	Burst int `json:"burst" validate:"gte=0"`
-	// Count stops a run after that many frames (cangen -n). Default 0:
-	// no limit.
-	Count int `json:"count" validate:"gte=0"`
-	// IDMode is how identifiers are made (cangen -I): "r" random (the
-	// default), "i" incrementing from 0, "e" random even, "o" random odd,
-	// or a fixed identifier in hex ("7E0"; write "0E" for the value E).
-	IDMode string `json:"id_mode"`
-	// LenMode is how payload lengths are made (cangen -L): "r" random (the
-	// default, except with fixed data: its length), "i" incrementing, or a
-	// fixed length in decimal. CAN FD lengths round up to a valid one.
-	LenMode string `json:"len_mode"`
-	// DataMode is how payloads are made (cangen -D): "r" random (the
-	// default), "i" a little-endian counter in the first 8 bytes, or
-	// fixed data in hex where each 'x' is a nibble randomized in every
-	// frame ("11xx3344DEADBEEF").
-	DataMode string `json:"data_mode"`
-	// Extended makes 29-bit identifiers (cangen -e).
-	Extended bool `json:"extended"`
-	// FD makes CAN FD frames (cangen -f); BRS (-b) and ESI (-E) set those
-	// flags and imply FD.
-	FD  bool `json:"fd"`
-	BRS bool `json:"brs"`
-	ESI bool `json:"esi"`
-	// RTR makes remote frames (cangen -R; classic frames only).
-	RTR bool `json:"rtr"`
-	// Mix draws the kind of each frame at random: standard or extended,
-	// classic or FD, BRS, ESI, remote (cangen -m).
-	Mix bool `json:"mix"`
-	// Seed makes random values reproducible: the same seed gives the same
-	// frames in every run. 0 (the default) picks a new seed for each run,
-	// reported by stats.
-	Seed uint64 `json:"seed"`
-
+	// Generator makes frames as can-utils cangen does.
+	Generator *GeneratorArgs `json:"generator,omitempty"`
 	// Cyclic is a set of messages, each sent with its own period.
 	Cyclic []CyclicMessage `json:"cyclic,omitempty" validate:"dive"`
 	// Replay replays a candump log file.
 	Replay *ReplayArgs `json:"replay,omitempty"`
+	// Restbus sends the cyclic messages of DBC nodes, with their signals.
+	Restbus *RestbusArgs `json:"restbus,omitempty"`
 
 	// Autostart starts sending when the service starts. Default false:
 	// sending begins on start.
@@ -100,11 +58,31 @@ const (
 	ModeGenerator = "generator"
 	ModeCyclic    = "cyclic"
 	ModeReplay    = "replay"
+	ModeRestbus   = "restbus"
 )
+
+// Reasons a run ends, in the run_ended event.
+const (
+	EndCount    = "count"    // the generator sent count frames
+	EndLoops    = "loops"    // the replay did its loops
+	EndStopped  = "stopped"  // the stop method
+	EndShutdown = "shutdown" // the service shut down
+)
+
+// EventRunEnded is the topic of the event emitted when a run ends.
+const EventRunEnded = "run_ended"
+
+// RunEnded is the value of the run_ended event.
+type RunEnded struct {
+	// Sent is the number of frames the run sent.
+	Sent uint64 `json:"sent"`
+	// Reason is why it ended: "count", "loops", "stopped" or "shutdown".
+	Reason string `json:"reason"`
+}
 
 // Stats is the answer of the stats method.
 type Stats struct {
-	// Mode is "generator", "cyclic" or "replay".
+	// Mode is "generator", "cyclic", "replay" or "restbus".
 	Mode string `json:"mode"`
 	// Running says whether frames are being sent.
 	Running bool `json:"running"`
@@ -121,33 +99,26 @@ type Stats struct {
 	Generator *GeneratorStats `json:"generator,omitempty"`
 	Cyclic    []CyclicStats   `json:"cyclic,omitempty"`
 	Replay    *ReplayStats    `json:"replay,omitempty"`
+	Restbus   []RestbusStats  `json:"restbus,omitempty"`
 }
 
-// GeneratorStats describes the generator in Stats.
-type GeneratorStats struct {
-	GapMS    float64 `json:"gap_ms"`
-	Burst    int     `json:"burst"`
-	Count    int     `json:"count"`
-	IDMode   string  `json:"id_mode"`
-	LenMode  string  `json:"len_mode"`
-	DataMode string  `json:"data_mode"`
-	// Seed is the seed of the current (or last) run: pass it as the seed
-	// argument to generate the same frames again.
-	Seed uint64 `json:"seed"`
+// runner is one mode of the service.
+type runner interface {
+	// mode is the name of the mode.
+	mode() string
+	// prepare makes a run: a function that sends until ctx ends or the
+	// run is complete, and then returns why it ended ("" when ctx ended).
+	prepare() (func(ctx context.Context) string, error)
+	// stats fills in the mode's part of st.
+	stats(st *Stats)
 }
 
 // CANTrafficService generates CAN traffic: cangen-like frames, cyclic
-// message sets or the replay of a candump log. Its default name is
-// CAN_TRAFFIC_SERVICE.
+// message sets, the replay of a candump log or a rest-bus simulation from
+// a DBC file. Its default name is CAN_TRAFFIC_SERVICE.
 type CANTrafficService struct {
-	args   Args
-	mode   string
-	gen    genConfig
-	cyclic []*cyclicMsg
-	frames int // frames in one replay loop
-
-	gap  atomic.Int64  // generator gap in ns
-	wake chan struct{} // signalled by set_gap
+	args Args
+	run  runner
 
 	life context.Context // from Initialize: valid until Shutdown returns
 	bus  can.Bus
@@ -155,14 +126,14 @@ type CANTrafficService struct {
 	mu      sync.Mutex // guards the fields below
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the current run's goroutine returns
-	seed    uint64        // seed of the current run
+	why     string        // why the current run is being cancelled
+	runN    uint64        // Sent when the run started
 	mark    time.Time     // when the rate window started
 	markN   uint64        // Sent at mark
 	end     time.Time     // when the last run ended (zero while running)
 	lastErr string
 
 	sent, errs atomic.Uint64
-	loopsDone  atomic.Uint64
 
 	logMu      sync.Mutex
 	lastLog    time.Time
@@ -172,128 +143,65 @@ type CANTrafficService struct {
 // New checks args and returns the service. It applies the defaults; bad
 // values are errors naming the argument.
 func New(args Args) (*CANTrafficService, error) {
-	s := &CANTrafficService{wake: make(chan struct{}, 1)}
-	if args.Bus == "" {
-		args.Bus = DefaultBus
+	if err := args.normalize(); err != nil {
+		return nil, fmt.Errorf("can-traffic: %w", err)
 	}
-	if _, err := can.ParseSpec(args.Bus); err != nil {
-		return nil, fmt.Errorf("can-traffic: bus: %w", err)
-	}
+	s := &CANTrafficService{args: args}
+	var err error
 	switch {
-	case args.Replay != nil && len(args.Cyclic) > 0:
-		return nil, errors.New("can-traffic: cyclic and replay: set one at most")
+	case args.Generator != nil:
+		s.run, err = newGeneratorRunner(s, args.Generator)
+	case args.Cyclic != nil:
+		s.run, err = newCyclicRunner(s, args.Cyclic)
 	case args.Replay != nil:
-		s.mode = ModeReplay
-	case len(args.Cyclic) > 0:
-		s.mode = ModeCyclic
-	default:
-		s.mode = ModeGenerator
+		s.run, err = newReplayRunner(s, args.Replay)
+	case args.Restbus != nil:
+		s.run, err = newRestbusRunner(s, args.Restbus)
 	}
-	if s.mode != ModeGenerator {
-		if f := generatorField(&args); f != "" {
-			return nil, fmt.Errorf("can-traffic: %s is a generator argument; it has no effect in %s mode", f, s.mode)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("can-traffic: %w", err)
 	}
-	switch s.mode {
-	case ModeGenerator:
-		gap := float64(DefaultGapMS)
-		if args.GapMS != nil {
-			gap = *args.GapMS
-		}
-		if math.IsNaN(gap) || gap < 0 || gap > maxGapMS {
-			return nil, fmt.Errorf("can-traffic: gap_ms %v: want 0 to %d", gap, maxGapMS)
-		}
-		args.GapMS = &gap
-		s.gap.Store(int64(gap * float64(time.Millisecond)))
-		if args.Burst == 0 {
-			args.Burst = 1
-		}
-		if args.Burst < 0 || args.Count < 0 {
-			return nil, errors.New("can-traffic: burst and count must not be negative")
-		}
-		c, err := parseGenConfig(&args)
-		if err != nil {
-			return nil, fmt.Errorf("can-traffic: %w", err)
-		}
-		s.gen = c
-		if args.IDMode == "" {
-			args.IDMode = "r"
-		}
-		if args.DataMode == "" {
-			args.DataMode = "r"
-		}
-		if args.LenMode == "" {
-			args.LenMode = "r"
-			if c.lenMode == modeFixed {
-				args.LenMode = strconv.Itoa(int(c.length))
-			}
-		}
-	case ModeCyclic:
-		seen := map[[2]uint32]bool{}
-		for i, cm := range args.Cyclic {
-			m, err := newCyclic(cm)
-			if err != nil {
-				return nil, fmt.Errorf("can-traffic: cyclic[%d]: %w", i, err)
-			}
-			key := [2]uint32{m.canID, 0}
-			if m.extended {
-				key[1] = 1
-			}
-			if seen[key] {
-				return nil, fmt.Errorf("can-traffic: cyclic[%d]: id %s appears twice", i, cm.ID)
-			}
-			seen[key] = true
-			s.cyclic = append(s.cyclic, m)
-		}
-	case ModeReplay:
-		r := *args.Replay
-		if r.Speed == 0 {
-			r.Speed = 1
-		}
-		if r.Loops < 0 {
-			return nil, errors.New("can-traffic: replay: loops must not be negative")
-		}
-		n, err := checkReplay(&r)
-		if err != nil {
-			return nil, fmt.Errorf("can-traffic: replay: %w", err)
-		}
-		args.Replay, s.frames = &r, n
-	}
-	s.args = args
 	return s, nil
 }
 
-// generatorField names a generator argument that is set, or returns "".
-func generatorField(a *Args) string {
-	switch {
-	case a.GapMS != nil:
-		return "gap_ms"
-	case a.Burst != 0:
-		return "burst"
-	case a.Count != 0:
-		return "count"
-	case a.IDMode != "":
-		return "id_mode"
-	case a.LenMode != "":
-		return "len_mode"
-	case a.DataMode != "":
-		return "data_mode"
-	case a.Extended:
-		return "extended"
-	case a.FD:
-		return "fd"
-	case a.BRS:
-		return "brs"
-	case a.ESI:
-		return "esi"
-	case a.RTR:
-		return "rtr"
-	case a.Mix:
-		return "mix"
-	case a.Seed != 0:
-		return "seed"
+// normalize applies the defaults and checks what concerns more than one
+// mode: the bus, and that one mode at most is set.
+func (a *Args) normalize() error {
+	if a.Bus == "" {
+		a.Bus = DefaultBus
 	}
-	return ""
+	if _, err := can.ParseSpec(a.Bus); err != nil {
+		return fmt.Errorf("bus: %w", err)
+	}
+	var set []string
+	if a.Generator != nil {
+		set = append(set, ModeGenerator)
+	}
+	if len(a.Cyclic) > 0 {
+		set = append(set, ModeCyclic)
+	} else {
+		a.Cyclic = nil
+	}
+	if a.Replay != nil {
+		set = append(set, ModeReplay)
+	}
+	if a.Restbus != nil {
+		set = append(set, ModeRestbus)
+	}
+	switch len(set) {
+	case 0:
+		a.Generator = &GeneratorArgs{}
+	case 1:
+	default:
+		return fmt.Errorf("%s and %s: set one mode at most", set[0], set[1])
+	}
+	switch {
+	case a.Generator != nil:
+		a.Generator.normalize()
+	case a.Replay != nil:
+		a.Replay.normalize()
+	}
+	return nil
 }
 
 // matchNothing is a filter no frame passes (CAN_ERR_FLAG is never set on
@@ -312,7 +220,7 @@ func (s *CANTrafficService) Initialize(ctx context.Context) error {
 		return fmt.Errorf("can-traffic: %w", err)
 	}
 	s.life, s.bus = ctx, bus
-	slog.Info("can-traffic ready", "bus", s.args.Bus, "mode", s.mode, "autostart", s.args.Autostart)
+	slog.Info("can-traffic ready", "bus", s.args.Bus, "mode", s.run.mode(), "autostart", s.args.Autostart)
 	if s.args.Autostart {
 		if err := s.Start(ctx); err != nil {
 			return errors.Join(err, bus.Close())
@@ -323,7 +231,7 @@ func (s *CANTrafficService) Initialize(ctx context.Context) error {
 
 // Shutdown stops sending and closes the bus.
 func (s *CANTrafficService) Shutdown(ctx context.Context) error {
-	err := s.Stop(ctx)
+	err := s.stop(ctx, EndShutdown)
 	if s.bus != nil {
 		err = errors.Join(err, s.bus.Close())
 	}
@@ -343,45 +251,43 @@ func (s *CANTrafficService) Start(ctx context.Context) error {
 	if s.runningLocked() {
 		return nil
 	}
-	var run func(context.Context)
-	switch s.mode {
-	case ModeGenerator:
-		seed := s.args.Seed
-		if seed == 0 {
-			seed = rand.Uint64() | 1
-		}
-		s.seed = seed
-		g := newGenerator(&s.gen, seed)
-		run = func(ctx context.Context) { s.runGenerator(ctx, g) }
-	case ModeCyclic:
-		run = s.runCyclic
-	case ModeReplay:
-		f, err := os.Open(s.args.Replay.File)
-		if err != nil {
-			return fmt.Errorf("start: replay: %w", err)
-		}
-		run = func(ctx context.Context) { s.runReplay(ctx, f) }
+	run, err := s.run.prepare()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
 	}
 	rctx, cancel := context.WithCancel(s.life)
 	done := make(chan struct{})
-	s.cancel, s.done = cancel, done
-	s.mark, s.markN, s.end = time.Now(), s.sent.Load(), time.Time{}
+	s.cancel, s.done, s.why = cancel, done, ""
+	s.runN = s.sent.Load()
+	s.mark, s.markN, s.end = time.Now(), s.runN, time.Time{}
 	go func() {
 		defer close(done)
-		run(rctx)
+		reason := run(rctx)
 		s.mu.Lock()
 		s.end = time.Now()
+		if reason == "" {
+			reason = s.why
+		}
+		ev := RunEnded{Sent: s.sent.Load() - s.runN, Reason: reason}
 		s.mu.Unlock()
+		if err := service.Emit(s.life, EventRunEnded, ev); err != nil {
+			slog.Debug("can-traffic: run_ended not emitted", "err", err)
+		}
 	}()
-	slog.Info("can-traffic started", "mode", s.mode)
+	slog.Info("can-traffic started", "mode", s.run.mode())
 	return nil
 }
 
 // Stop stops sending and returns once the sending goroutine has exited.
 // It is idempotent.
-func (s *CANTrafficService) Stop(ctx context.Context) error {
+func (s *CANTrafficService) Stop(ctx context.Context) error { return s.stop(ctx, EndStopped) }
+
+func (s *CANTrafficService) stop(ctx context.Context, why string) error {
 	s.mu.Lock()
 	cancel, done, running := s.cancel, s.done, s.runningLocked()
+	if running {
+		s.why = why
+	}
 	s.mu.Unlock()
 	if cancel == nil {
 		return nil
@@ -411,27 +317,27 @@ func (s *CANTrafficService) runningLocked() bool {
 	}
 }
 
+// notIn is the error of a method of another mode.
+func (s *CANTrafficService) notIn(method, mode string) error {
+	return service.Errorf(service.CodeBadRequest, "%s: the service runs in %s mode, not %s", method, s.run.mode(), mode)
+}
+
 // SetGap sets the generator's gap in milliseconds (> 0, decimals
 // allowed). It takes effect at once: the next burst is due one new gap
 // after the last one.
 func (s *CANTrafficService) SetGap(ctx context.Context, gapMS float64) error {
-	if s.mode != ModeGenerator {
-		return service.Errorf(service.CodeBadRequest, "set_gap: the service runs in %s mode, not generator", s.mode)
+	g, ok := s.run.(*generatorRunner)
+	if !ok {
+		return s.notIn("set_gap", ModeGenerator)
 	}
-	if math.IsNaN(gapMS) || gapMS <= 0 || gapMS > maxGapMS {
-		return service.Errorf(service.CodeBadRequest, "set_gap: %v ms: want 0 < gap ≤ %d", gapMS, maxGapMS)
+	if err := g.setGap(gapMS); err != nil {
+		return service.BadRequest(fmt.Errorf("set_gap: %w", err))
 	}
 	s.mu.Lock()
-	s.gap.Store(int64(gapMS * float64(time.Millisecond)))
-	s.args.GapMS = &gapMS
 	if s.runningLocked() {
 		s.mark, s.markN = time.Now(), s.sent.Load()
 	}
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
 	slog.Info("can-traffic gap set", "gap_ms", gapMS)
 	return nil
 }
@@ -439,20 +345,44 @@ func (s *CANTrafficService) SetGap(ctx context.Context, gapMS float64) error {
 // SetPayload changes the payload of a cyclic message; the next frame of
 // that message carries it.
 func (s *CANTrafficService) SetPayload(ctx context.Context, a SetPayloadArgs) error {
-	if s.mode != ModeCyclic {
-		return service.Errorf(service.CodeBadRequest, "set_payload: the service runs in %s mode, not cyclic", s.mode)
+	c, ok := s.run.(*cyclicRunner)
+	if !ok {
+		return s.notIn("set_payload", ModeCyclic)
 	}
-	if err := s.setPayload(a); err != nil {
+	if err := c.setPayload(a); err != nil {
 		return service.BadRequest(err)
 	}
 	return nil
+}
+
+// SetSignal changes a signal of a rest-bus message; the message's next
+// frame carries it.
+func (s *CANTrafficService) SetSignal(ctx context.Context, a SetSignalArgs) error {
+	r, ok := s.run.(*restbusRunner)
+	if !ok {
+		return s.notIn("set_signal", ModeRestbus)
+	}
+	if err := r.setSignal(a); err != nil {
+		return service.BadRequest(fmt.Errorf("set_signal: %w", err))
+	}
+	return nil
+}
+
+// Signals returns the current physical value of every signal of the
+// rest-bus messages, by message and signal name.
+func (s *CANTrafficService) Signals(ctx context.Context) (map[string]map[string]float64, error) {
+	r, ok := s.run.(*restbusRunner)
+	if !ok {
+		return nil, s.notIn("signals", ModeRestbus)
+	}
+	return r.signals(), nil
 }
 
 // Stats returns the counters and the state of the mode.
 func (s *CANTrafficService) Stats(ctx context.Context) (Stats, error) {
 	s.mu.Lock()
 	st := Stats{
-		Mode:      s.mode,
+		Mode:      s.run.mode(),
 		Running:   s.runningLocked(),
 		Sent:      s.sent.Load(),
 		Errors:    s.errs.Load(),
@@ -467,82 +397,9 @@ func (s *CANTrafficService) Stats(ctx context.Context) (Stats, error) {
 			st.FramesPerSecond = float64(st.Sent-s.markN) / d
 		}
 	}
-	switch s.mode {
-	case ModeGenerator:
-		a := &s.args
-		st.Generator = &GeneratorStats{
-			GapMS: *a.GapMS, Burst: a.Burst, Count: a.Count,
-			IDMode: a.IDMode, LenMode: a.LenMode, DataMode: a.DataMode,
-			Seed: s.seed,
-		}
-	case ModeCyclic:
-		for i, m := range s.cyclic {
-			f := m.get()
-			st.Cyclic = append(st.Cyclic, CyclicStats{
-				ID:       m.id,
-				Data:     fmt.Sprintf("%X", f.Payload()),
-				PeriodMS: s.args.Cyclic[i].PeriodMS,
-				Sent:     m.sent.Load(),
-			})
-		}
-	case ModeReplay:
-		r := s.args.Replay
-		st.Replay = &ReplayStats{File: r.File, Speed: r.Speed, Loops: r.Loops, LoopsDone: s.loopsDone.Load(), Frames: s.frames}
-	}
 	s.mu.Unlock()
+	s.run.stats(&st)
 	return st, nil
-}
-
-// maxCatchUp is how far behind its deadlines the generator may fall and
-// still catch up: with gaps below it, a short stall is made up for by
-// sending the missed frames at once, so that the mean rate holds.
-const maxCatchUp = 10 * time.Millisecond
-
-// runGenerator sends bursts of generated frames, one burst per gap, at
-// absolute deadlines (start + k·gap) so that timing errors do not add up.
-// When it falls behind by more than a gap and more than maxCatchUp, it
-// starts again from the present instead of catching up.
-func (s *CANTrafficService) runGenerator(ctx context.Context, g *generator) {
-	count, burst := s.args.Count, s.args.Burst
-	last := time.Now() // deadline of the current burst
-	inBurst := 0
-	for n := 0; count == 0 || n < count; n++ {
-		if inBurst == burst {
-			inBurst = 0
-			if err := s.waitGap(ctx, &last); err != nil {
-				return
-			}
-		} else if ctx.Err() != nil {
-			return
-		}
-		_ = s.send(ctx, g.next())
-		inBurst++
-	}
-}
-
-// waitGap waits until one gap after *last and moves *last there. A
-// set_gap during the wait recomputes the deadline with the new gap.
-func (s *CANTrafficService) waitGap(ctx context.Context, last *time.Time) error {
-	for {
-		gap := time.Duration(s.gap.Load())
-		if gap <= 0 {
-			*last = time.Now()
-			return ctx.Err()
-		}
-		next := last.Add(gap)
-		err := deadline.Until(ctx, next, s.wake)
-		if errors.Is(err, deadline.ErrWoken) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		*last = next
-		if now := time.Now(); now.Sub(next) > max(gap, maxCatchUp) {
-			*last = now
-		}
-		return nil
-	}
 }
 
 // send puts f on the bus. A failure is counted, logged (at most once a

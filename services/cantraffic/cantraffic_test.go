@@ -40,7 +40,7 @@ func TestNew(t *testing.T) {
 	writeFile(t, bad, "(1.000000) can0 123#11\n(1.010000) can0 XYZ\n")
 	empty := filepath.Join(dir, "empty.log")
 	writeFile(t, empty, "# nothing\n")
-	cyc := []CyclicMessage{{ID: "123", Data: "11", PeriodMS: 10}}
+	cyc := []CyclicMessage{{ID: 0x123, Data: "11", PeriodMS: 10}}
 
 	tests := []struct {
 		name    string
@@ -50,25 +50,25 @@ func TestNew(t *testing.T) {
 		{name: "defaults", args: Args{}},
 		{name: "socketcan spec", args: Args{Bus: "socketcan:can0"}},
 		{name: "bad bus", args: Args{Bus: "serial:x"}, wantErr: "bus"},
-		{name: "negative gap", args: Args{GapMS: new(-1.0)}, wantErr: "gap_ms"},
-		{name: "NaN gap", args: Args{GapMS: new(math.NaN())}, wantErr: "gap_ms"},
-		{name: "zero gap", args: Args{GapMS: new(0.0)}},
-		{name: "negative count", args: Args{Count: -1}, wantErr: "count"},
-		{name: "bad id", args: Args{IDMode: "800"}, wantErr: "id_mode"},
+		{name: "negative gap", args: Args{Generator: &GeneratorArgs{GapMS: new(-1.0)}}, wantErr: "gap_ms"},
+		{name: "NaN gap", args: Args{Generator: &GeneratorArgs{GapMS: new(math.NaN())}}, wantErr: "gap_ms"},
+		{name: "zero gap", args: Args{Generator: &GeneratorArgs{GapMS: new(0.0)}}},
+		{name: "negative count", args: Args{Generator: &GeneratorArgs{Count: -1}}, wantErr: "count"},
+		{name: "bad id", args: Args{Generator: &GeneratorArgs{IDMode: "800"}}, wantErr: "id_mode"},
 		{name: "cyclic", args: Args{Cyclic: cyc}},
-		{name: "cyclic with a generator field", args: Args{Cyclic: cyc, Count: 3}, wantErr: "count"},
-		{name: "cyclic and replay", args: Args{Cyclic: cyc, Replay: &ReplayArgs{File: good}}, wantErr: "one at most"},
+		{name: "cyclic with a generator field", args: Args{Cyclic: cyc, Generator: &GeneratorArgs{Count: 3}}, wantErr: "set one mode at most"},
+		{name: "cyclic and replay", args: Args{Cyclic: cyc, Replay: &ReplayArgs{File: good}}, wantErr: "set one mode at most"},
 		{name: "cyclic duplicate", args: Args{Cyclic: append(cyc, cyc[0])}, wantErr: "twice"},
-		{name: "cyclic same number, other format", args: Args{Cyclic: append(cyc, CyclicMessage{ID: "123", Extended: true, PeriodMS: 5})}},
-		{name: "cyclic bad id", args: Args{Cyclic: []CyclicMessage{{ID: "800", PeriodMS: 1}}}, wantErr: "7FF"},
-		{name: "cyclic bad data", args: Args{Cyclic: []CyclicMessage{{ID: "1", Data: "1", PeriodMS: 1}}}, wantErr: "data"},
-		{name: "cyclic long classic data", args: Args{Cyclic: []CyclicMessage{{ID: "1", Data: "112233445566778899", PeriodMS: 1}}}, wantErr: "data"},
-		{name: "cyclic FD data", args: Args{Cyclic: []CyclicMessage{{ID: "1", Data: "112233445566778899", FD: true, PeriodMS: 1}}}},
-		{name: "cyclic zero period", args: Args{Cyclic: []CyclicMessage{{ID: "1"}}}, wantErr: "period_ms"},
+		{name: "cyclic same number, other format", args: Args{Cyclic: append(cyc, CyclicMessage{ID: 0x123, Extended: true, PeriodMS: 5})}},
+		{name: "cyclic bad id", args: Args{Cyclic: []CyclicMessage{{ID: 0x800, PeriodMS: 1}}}, wantErr: "7FF"},
+		{name: "cyclic bad data", args: Args{Cyclic: []CyclicMessage{{ID: 0x1, Data: "1", PeriodMS: 1}}}, wantErr: "data"},
+		{name: "cyclic long classic data", args: Args{Cyclic: []CyclicMessage{{ID: 0x1, Data: "112233445566778899", PeriodMS: 1}}}, wantErr: "data"},
+		{name: "cyclic FD data", args: Args{Cyclic: []CyclicMessage{{ID: 0x1, Data: "112233445566778899", FD: true, PeriodMS: 1}}}},
+		{name: "cyclic zero period", args: Args{Cyclic: []CyclicMessage{{ID: 0x1}}}, wantErr: "period_ms"},
 		{name: "replay", args: Args{Replay: &ReplayArgs{File: good}}},
 		{name: "replay one interface", args: Args{Replay: &ReplayArgs{File: good, Interface: "can1"}}},
 		{name: "replay unknown interface", args: Args{Replay: &ReplayArgs{File: good, Interface: "can7"}}, wantErr: "no frames"},
-		{name: "replay with a generator field", args: Args{Replay: &ReplayArgs{File: good}, IDMode: "1"}, wantErr: "id_mode"},
+		{name: "replay with a generator field", args: Args{Replay: &ReplayArgs{File: good}, Generator: &GeneratorArgs{IDMode: "1"}}, wantErr: "generator and replay"},
 		{name: "replay missing file", args: Args{Replay: &ReplayArgs{File: filepath.Join(dir, "nope")}}, wantErr: "no such file"},
 		{name: "replay bad line", args: Args{Replay: &ReplayArgs{File: bad}}, wantErr: "line 2"},
 		{name: "replay empty", args: Args{Replay: &ReplayArgs{File: empty}}, wantErr: "no frames"},
@@ -95,11 +95,11 @@ func TestArgsValidate(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "zero", args: Args{}},
-		{name: "gap", args: Args{GapMS: new(0.25)}},
-		{name: "negative gap", args: Args{GapMS: new(-0.5)}, wantErr: true},
-		{name: "negative burst", args: Args{Burst: -1}, wantErr: true},
-		{name: "cyclic without id", args: Args{Cyclic: []CyclicMessage{{PeriodMS: 1}}}, wantErr: true},
-		{name: "cyclic without period", args: Args{Cyclic: []CyclicMessage{{ID: "1"}}}, wantErr: true},
+		{name: "gap", args: Args{Generator: &GeneratorArgs{GapMS: new(0.25)}}},
+		{name: "negative gap", args: Args{Generator: &GeneratorArgs{GapMS: new(-0.5)}}, wantErr: true},
+		{name: "negative burst", args: Args{Generator: &GeneratorArgs{Burst: -1}}, wantErr: true},
+		{name: "cyclic id 0", args: Args{Cyclic: []CyclicMessage{{PeriodMS: 1}}}},
+		{name: "cyclic without period", args: Args{Cyclic: []CyclicMessage{{ID: 0x1}}}, wantErr: true},
 		{name: "replay without file", args: Args{Replay: &ReplayArgs{}}, wantErr: true},
 		{name: "replay negative loops", args: Args{Replay: &ReplayArgs{File: "x", Loops: -1}}, wantErr: true},
 	}
@@ -126,7 +126,7 @@ func writeFile(t *testing.T, path, s string) {
 func TestCount(t *testing.T) {
 	b := bgkittest.Bus(t)
 	node := openNode(t, b)
-	c := serve(t, b, Args{GapMS: new(0.0), Count: 50, Seed: 99, IDMode: "i", Autostart: true})
+	c := serve(t, b, Args{Autostart: true, Generator: &GeneratorArgs{GapMS: new(0.0), Count: 50, Seed: 99, IDMode: "i"}})
 	got := recvN(t, node, 50)
 	st := waitStats(t, c, "the run to end", func(st Stats) bool { return !st.Running })
 	if st.Sent != 50 || st.Errors != 0 || st.Generator.Seed != 99 {
@@ -159,7 +159,7 @@ func TestCount(t *testing.T) {
 func TestBurst(t *testing.T) {
 	b := bgkittest.Bus(t)
 	node := openNode(t, b)
-	c := serve(t, b, Args{GapMS: new(40.0), Burst: 4, Count: 12, IDMode: "i"})
+	c := serve(t, b, Args{Generator: &GeneratorArgs{GapMS: new(40.0), Burst: 4, Count: 12, IDMode: "i"}})
 	want := []time.Duration{0, 0, 0, 0, 40, 40, 40, 40, 80, 80, 80, 80}
 	for i := range want {
 		want[i] *= time.Millisecond
@@ -187,7 +187,7 @@ func TestGapAccuracy(t *testing.T) {
 			b := bgkittest.Bus(t)
 			node := openNode(t, b)
 			n := int(80 / gapMS) // 80 ms
-			c := serve(t, b, Args{GapMS: new(gapMS), Count: n})
+			c := serve(t, b, Args{Generator: &GeneratorArgs{GapMS: new(gapMS), Count: n}})
 			want := time.Duration(gapMS * float64(time.Millisecond))
 			retryTiming(t, func() error {
 				if err := c.Start(testCtx(t)); err != nil {
@@ -209,7 +209,7 @@ func TestGapAccuracy(t *testing.T) {
 func TestSetGap(t *testing.T) {
 	b := bgkittest.Bus(t)
 	node := openNode(t, b)
-	c := serve(t, b, Args{GapMS: new(60000.0), Autostart: true})
+	c := serve(t, b, Args{Autostart: true, Generator: &GeneratorArgs{GapMS: new(60000.0)}})
 	first := recvN(t, node, 1)[0]
 	if err := c.SetGap(testCtx(t), 2); err != nil {
 		t.Fatal(err)
@@ -234,7 +234,7 @@ func TestSetGap(t *testing.T) {
 func TestStartStop(t *testing.T) {
 	b := bgkittest.Bus(t)
 	node := openNode(t, b)
-	c := serve(t, b, Args{GapMS: new(1.0), IDMode: "i"})
+	c := serve(t, b, Args{Generator: &GeneratorArgs{GapMS: new(1.0), IDMode: "i"}})
 	ctx := testCtx(t)
 	if st := stats(t, c); st.Running || st.Sent != 0 || st.Mode != ModeGenerator {
 		t.Fatalf("before start: %+v", st)
@@ -263,7 +263,7 @@ func TestStartStop(t *testing.T) {
 	if st2 := stats(t, c); st2.Sent != st.Sent {
 		t.Errorf("sent went from %d to %d after stop", st.Sent, st2.Sent)
 	}
-	if err := c.SetPayload(ctx, SetPayloadArgs{ID: "1", Data: "00"}); !errors.Is(err, controller.ErrBadRequest) {
+	if err := c.SetPayload(ctx, SetPayloadArgs{ID: 0x1, Data: "00"}); !errors.Is(err, controller.ErrBadRequest) {
 		t.Errorf("set_payload in generator mode = %v, want a bad request", err)
 	}
 }
@@ -295,7 +295,7 @@ func (b *failingBus) Close() error { return nil }
 
 // TestSendErrors: a failing send is counted and the run goes on.
 func TestSendErrors(t *testing.T) {
-	s, err := New(Args{GapMS: new(0.0), Count: 20})
+	s, err := New(Args{Generator: &GeneratorArgs{GapMS: new(0.0), Count: 20}})
 	if err != nil {
 		t.Fatal(err)
 	}

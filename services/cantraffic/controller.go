@@ -49,3 +49,16 @@ func (c *Controller) SetGap(ctx context.Context, gapMS float64) error {
 func (c *Controller) SetPayload(ctx context.Context, a SetPayloadArgs) error {
 	return c.Call(ctx, "set_payload", a, nil)
 }
+
+// SetSignal changes a signal of a rest-bus message.
+func (c *Controller) SetSignal(ctx context.Context, a SetSignalArgs) error {
+	return c.Call(ctx, "set_signal", a, nil)
+}
+
+// Signals returns the current values of the rest-bus signals, by message
+// and signal name.
+func (c *Controller) Signals(ctx context.Context) (map[string]map[string]float64, error) {
+	var v map[string]map[string]float64
+	err := c.Call(ctx, "signals", nil, &v)
+	return v, err
+}

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/hexid"
 
 	"github.com/bgkit/bgkit/internal/deadline"
 )
@@ -19,9 +19,9 @@ import (
 // CyclicMessage is one message of a cyclic set: a frame sent every
 // PeriodMS milliseconds.
 type CyclicMessage struct {
-	// ID is the identifier in hex: up to 7FF, or up to 1FFFFFFF with
-	// Extended.
-	ID string `json:"id" validate:"required"`
+	// ID is the identifier: up to 0x7FF, or up to 0x1FFFFFFF with
+	// Extended ("0x123", "123" or a number).
+	ID hexid.ID `json:"id"`
 	// Data is the payload in hex, two digits per byte (may be empty); it
 	// can be changed while running with set_payload. A CAN FD payload whose
 	// length is not a CAN FD length is padded with zeros to the next one.
@@ -38,7 +38,7 @@ type CyclicMessage struct {
 // SetPayloadArgs is the input of set_payload.
 type SetPayloadArgs struct {
 	// ID names the cyclic message, as in CyclicMessage.ID.
-	ID string `json:"id" validate:"required"`
+	ID hexid.ID `json:"id"`
 	// Data is the new payload in hex; its length may differ from the old.
 	Data string `json:"data"`
 	// Extended picks the extended message when the set has a standard and
@@ -48,10 +48,10 @@ type SetPayloadArgs struct {
 
 // CyclicStats describes one cyclic message in Stats.
 type CyclicStats struct {
-	ID       string  `json:"id"`
-	Data     string  `json:"data"`
-	PeriodMS float64 `json:"period_ms"`
-	Sent     uint64  `json:"sent"`
+	ID       hexid.ID `json:"id"`
+	Data     string   `json:"data"`
+	PeriodMS float64  `json:"period_ms"`
+	Sent     uint64   `json:"sent"`
 }
 
 // ErrNoMessage is returned (as a 400) by set_payload for an identifier
@@ -60,40 +60,88 @@ var ErrNoMessage = errors.New("no such cyclic message")
 
 // cyclicMsg is a cyclic message while the service runs.
 type cyclicMsg struct {
-	id       string // as given, upper case
-	canID    uint32
+	id       hexid.ID
 	extended bool
-	period   time.Duration
+	periodMS float64
+	every    time.Duration
 	sent     atomic.Uint64
 
 	mu    sync.Mutex
 	frame can.Frame
 }
 
-func (m *cyclicMsg) get() can.Frame {
+func (m *cyclicMsg) period() time.Duration { return m.every }
+func (m *cyclicMsg) sentOne()              { m.sent.Add(1) }
+
+func (m *cyclicMsg) next() can.Frame {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.frame
 }
 
+// cyclicRunner is the cyclic mode.
+type cyclicRunner struct {
+	s    *CANTrafficService
+	msgs []*cyclicMsg
+}
+
+func newCyclicRunner(s *CANTrafficService, set []CyclicMessage) (*cyclicRunner, error) {
+	c := &cyclicRunner{s: s}
+	seen := map[[2]uint32]bool{}
+	for i, cm := range set {
+		m, err := newCyclic(cm)
+		if err != nil {
+			return nil, fmt.Errorf("cyclic[%d]: %w", i, err)
+		}
+		key := [2]uint32{uint32(m.id), 0}
+		if m.extended {
+			key[1] = 1
+		}
+		if seen[key] {
+			return nil, fmt.Errorf("cyclic[%d]: id %s appears twice", i, cm.ID)
+		}
+		seen[key] = true
+		c.msgs = append(c.msgs, m)
+	}
+	return c, nil
+}
+
+func (c *cyclicRunner) mode() string { return ModeCyclic }
+
+func (c *cyclicRunner) prepare() (func(context.Context) string, error) {
+	ps := make([]periodic, len(c.msgs))
+	for i, m := range c.msgs {
+		ps[i] = m
+	}
+	return func(ctx context.Context) string { runPeriodic(ctx, c.s, ps, 0); return "" }, nil
+}
+
+func (c *cyclicRunner) stats(st *Stats) {
+	for _, m := range c.msgs {
+		f := m.next()
+		st.Cyclic = append(st.Cyclic, CyclicStats{
+			ID:       m.id,
+			Data:     fmt.Sprintf("%X", f.Payload()),
+			PeriodMS: m.periodMS,
+			Sent:     m.sent.Load(),
+		})
+	}
+}
+
 // newCyclic checks one cyclic message.
 func newCyclic(cm CyclicMessage) (*cyclicMsg, error) {
-	id, err := parseHexID(cm.ID)
-	if err != nil {
-		return nil, fmt.Errorf("id: %w", err)
+	if err := checkID(cm.ID, cm.Extended); err != nil {
+		return nil, err
 	}
-	if id > can.MaxID && !cm.Extended {
-		return nil, fmt.Errorf("id %s exceeds 7FF and extended is not set", cm.ID)
-	}
-	if cm.PeriodMS <= 0 || math.IsNaN(cm.PeriodMS) || cm.PeriodMS > 3600000 {
-		return nil, fmt.Errorf("id %s: period_ms %v: want 0 < period_ms ≤ 3600000", cm.ID, cm.PeriodMS)
+	if cm.PeriodMS <= 0 || math.IsNaN(cm.PeriodMS) || cm.PeriodMS > maxGapMS {
+		return nil, fmt.Errorf("id %s: period_ms %v: want 0 < period_ms ≤ %d", cm.ID, cm.PeriodMS, maxGapMS)
 	}
 	period := time.Duration(cm.PeriodMS * float64(time.Millisecond))
 	if period <= 0 {
 		return nil, fmt.Errorf("id %s: period_ms %v is below a nanosecond", cm.ID, cm.PeriodMS)
 	}
-	m := &cyclicMsg{id: strings.ToUpper(cm.ID), canID: id, extended: cm.Extended, period: period}
-	m.frame = can.Frame{ID: id, Extended: cm.Extended, FD: cm.FD || cm.BRS, BRS: cm.BRS}
+	m := &cyclicMsg{id: cm.ID, extended: cm.Extended, periodMS: cm.PeriodMS, every: period}
+	m.frame = can.Frame{ID: uint32(cm.ID), Extended: cm.Extended, FD: cm.FD || cm.BRS, BRS: cm.BRS}
 	if err := setData(&m.frame, cm.Data); err != nil {
 		return nil, fmt.Errorf("id %s: %w", cm.ID, err)
 	}
@@ -124,21 +172,17 @@ func setData(f *can.Frame, s string) error {
 }
 
 // setPayload changes the payload of the message named by a.
-func (s *CANTrafficService) setPayload(a SetPayloadArgs) error {
-	id, err := parseHexID(a.ID)
-	if err != nil {
-		return fmt.Errorf("set_payload: id: %w", err)
-	}
+func (c *cyclicRunner) setPayload(a SetPayloadArgs) error {
 	var match []*cyclicMsg
-	for _, m := range s.cyclic {
-		if m.canID == id {
+	for _, m := range c.msgs {
+		if m.id == a.ID {
 			match = append(match, m)
 		}
 	}
 	if len(match) > 1 {
 		match = match[:0]
-		for _, m := range s.cyclic {
-			if m.canID == id && m.extended == a.Extended {
+		for _, m := range c.msgs {
+			if m.id == a.ID && m.extended == a.Extended {
 				match = append(match, m)
 			}
 		}
@@ -155,41 +199,62 @@ func (s *CANTrafficService) setPayload(a SetPayloadArgs) error {
 	return nil
 }
 
-// runCyclic sends every message of the set at its own absolute deadlines,
-// start + k·period, so that timing errors never add up. The first frames
-// go out at once. When a wake-up comes late, each message that is due is
-// sent once and its missed deadlines are skipped: lateness never causes a
-// burst.
-func (s *CANTrafficService) runCyclic(ctx context.Context) {
+// periodic is a message sent at its own period.
+type periodic interface {
+	period() time.Duration
+	next() can.Frame // the frame to send now
+	sentOne()        // the bus took the frame next gave
+}
+
+// runPeriodic sends every message at its own absolute deadlines, start +
+// k·period, so that timing errors never add up. The first frames go out
+// at once. When a wake-up comes late by more than catchUp (0: always),
+// each message that is due is sent once and its missed deadlines are
+// skipped: lateness never causes a burst. A message late by catchUp or
+// less sends the frames of its missed deadlines one after the other, so
+// that its mean period holds through short stalls. It returns when ctx
+// ends.
+func runPeriodic(ctx context.Context, s *CANTrafficService, msgs []periodic, catchUp time.Duration) {
+	if len(msgs) == 0 {
+		<-ctx.Done()
+		return
+	}
+	var w deadline.Waiter
+	defer w.Stop()
 	start := time.Now()
-	k := make([]int64, len(s.cyclic)) // index of each message's next deadline
+	k := make([]int64, len(msgs)) // index of each message's next deadline
 	due := func(i int) time.Time {
-		return start.Add(time.Duration(k[i]) * s.cyclic[i].period)
+		return start.Add(time.Duration(k[i]) * msgs[i].period())
 	}
 	for {
 		next := due(0)
-		for i := range s.cyclic {
+		for i := range msgs {
 			if d := due(i); d.Before(next) {
 				next = d
 			}
 		}
-		if err := deadline.Until(ctx, next, nil); err != nil {
+		if err := w.Until(ctx, next, nil); err != nil {
 			return
 		}
 		now := time.Now()
-		for i, m := range s.cyclic {
+		for i, m := range msgs {
 			if due(i).After(now) {
 				continue
 			}
-			err := s.send(ctx, m.get())
+			late := now.Sub(due(i))
+			err := s.send(ctx, m.next())
 			if ctx.Err() != nil {
 				return
 			}
 			if err == nil {
-				m.sent.Add(1)
+				m.sentOne()
+			}
+			if late <= catchUp {
+				k[i]++ // the next deadline, due already if more were missed
+				continue
 			}
 			// The first deadline still ahead: missed ones are skipped.
-			k[i] = int64(time.Since(start)/m.period) + 1
+			k[i] = int64(time.Since(start)/m.period()) + 1
 		}
 	}
 }

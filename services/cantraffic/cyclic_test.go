@@ -20,9 +20,9 @@ func TestCyclic(t *testing.T) {
 	node := openNode(t, b)
 	c := serve(t, b, Args{
 		Cyclic: []CyclicMessage{
-			{ID: "100", Data: "01", PeriodMS: 10},
-			{ID: "18DAF110", Data: "02", PeriodMS: 30, Extended: true},
-			{ID: "200", Data: "0304", PeriodMS: 15, BRS: true},
+			{ID: 0x100, Data: "01", PeriodMS: 10},
+			{ID: 0x18DAF110, Data: "02", PeriodMS: 30, Extended: true},
+			{ID: 0x200, Data: "0304", PeriodMS: 15, BRS: true},
 		},
 		Autostart: true,
 	})
@@ -72,7 +72,7 @@ func TestCyclic(t *testing.T) {
 		return errors.Join(errs...)
 	})
 
-	if err := c.SetPayload(ctx, SetPayloadArgs{ID: "100", Data: "AABB"}); err != nil {
+	if err := c.SetPayload(ctx, SetPayloadArgs{ID: 0x100, Data: "AABB"}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(time.Second)
@@ -94,14 +94,16 @@ func TestCyclic(t *testing.T) {
 	}
 
 	for _, a := range []SetPayloadArgs{
-		{ID: "101", Data: "00"},
-		{ID: "100", Data: "0"},
-		{ID: "100", Data: "112233445566778899"},
-		{ID: "zz", Data: "00"},
+		{ID: 0x101, Data: "00"},
+		{ID: 0x100, Data: "0"},
+		{ID: 0x100, Data: "112233445566778899"},
 	} {
 		if err := c.SetPayload(ctx, a); !errors.Is(err, controller.ErrBadRequest) {
 			t.Errorf("set_payload %+v = %v, want a bad request", a, err)
 		}
+	}
+	if err := c.Call(ctx, "set_payload", map[string]any{"id": "zz", "data": "00"}, nil); !errors.Is(err, controller.ErrBadRequest) {
+		t.Errorf("set_payload with id zz = %v, want a bad request", err)
 	}
 	if err := c.SetGap(ctx, 5); !errors.Is(err, controller.ErrBadRequest) {
 		t.Errorf("set_gap in cyclic mode = %v, want a bad request", err)
@@ -112,22 +114,23 @@ func TestCyclic(t *testing.T) {
 // same number are told apart by extended.
 func TestSetPayloadExtended(t *testing.T) {
 	s, err := New(Args{Cyclic: []CyclicMessage{
-		{ID: "123", Data: "01", PeriodMS: 10},
-		{ID: "123", Data: "02", PeriodMS: 10, Extended: true},
+		{ID: 0x123, Data: "01", PeriodMS: 10},
+		{ID: 0x123, Data: "02", PeriodMS: 10, Extended: true},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.setPayload(SetPayloadArgs{ID: "123", Data: "EE", Extended: true}); err != nil {
+	if err := s.run.(*cyclicRunner).setPayload(SetPayloadArgs{ID: 0x123, Data: "EE", Extended: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.setPayload(SetPayloadArgs{ID: "0123", Data: "DD"}); err != nil {
+	if err := s.run.(*cyclicRunner).setPayload(SetPayloadArgs{ID: 0x0123, Data: "DD"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := []string{s.cyclic[0].get().String(), s.cyclic[1].get().String()}; got[0] != "123#DD" || got[1] != "00000123#EE" {
+	cr := s.run.(*cyclicRunner)
+	if got := []string{cr.msgs[0].next().String(), cr.msgs[1].next().String()}; got[0] != "123#DD" || got[1] != "00000123#EE" {
 		t.Errorf("frames %v", got)
 	}
-	if err := s.setPayload(SetPayloadArgs{ID: "124", Data: "DD"}); !errors.Is(err, ErrNoMessage) {
+	if err := s.run.(*cyclicRunner).setPayload(SetPayloadArgs{ID: 0x124, Data: "DD"}); !errors.Is(err, ErrNoMessage) {
 		t.Errorf("unknown id: %v", err)
 	}
 }
@@ -135,7 +138,7 @@ func TestSetPayloadExtended(t *testing.T) {
 // TestCyclicNoBurst: after a stall, each due message is sent once, not once
 // per missed period.
 func TestCyclicNoBurst(t *testing.T) {
-	s, err := New(Args{Cyclic: []CyclicMessage{{ID: "1", Data: "01", PeriodMS: 1}}})
+	s, err := New(Args{Cyclic: []CyclicMessage{{ID: 0x1, Data: "01", PeriodMS: 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}

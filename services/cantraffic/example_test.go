@@ -42,10 +42,8 @@ func Example() {
 	defer watch.Close()
 
 	svc, err := cantraffic.New(cantraffic.Args{
-		Bus:    "virtual:bus0",
-		GapMS:  new(1.0),
-		Count:  3,
-		IDMode: "i", LenMode: "2", DataMode: "i",
+		Bus:       "virtual:bus0",
+		Generator: &cantraffic.GeneratorArgs{GapMS: new(1.0), Count: 3, IDMode: "i", LenMode: "2", DataMode: "i"},
 	})
 	if err != nil {
 		panic(err)
@@ -90,8 +88,8 @@ func Example_cyclic() {
 
 	svc, err := cantraffic.New(cantraffic.Args{
 		Cyclic: []cantraffic.CyclicMessage{
-			{ID: "321", Data: "00FF", PeriodMS: 10},
-			{ID: "18FEF100", Data: "1122334455667788", PeriodMS: 100, Extended: true},
+			{ID: 0x321, Data: "00FF", PeriodMS: 10},
+			{ID: 0x18FEF100, Data: "1122334455667788", PeriodMS: 100, Extended: true},
 		},
 		Autostart: true,
 	})
@@ -108,7 +106,7 @@ func Example_cyclic() {
 
 	r, _ := watch.Recv(ctx)
 	fmt.Println(r.Frame)
-	if err := c.SetPayload(ctx, cantraffic.SetPayloadArgs{ID: "321", Data: "01FF"}); err != nil {
+	if err := c.SetPayload(ctx, cantraffic.SetPayloadArgs{ID: 0x321, Data: "01FF"}); err != nil {
 		panic(err)
 	}
 	for r.String() != "321#01FF" {
@@ -118,4 +116,48 @@ func Example_cyclic() {
 	// Output:
 	// 321#00FF
 	// 321#01FF
+}
+
+// The rest-bus of the example car's BCM: its Ignition message every
+// 100 ms, with the start values of the DBC, then with the ignition off.
+func Example_restbus() {
+	ctx := context.Background()
+	b, err := bus.Start(ctx, bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+	watch, err := can.NewVirtual(b.Conn(), "bus0")
+	if err != nil {
+		panic(err)
+	}
+	defer watch.Close()
+
+	svc, err := cantraffic.New(cantraffic.Args{
+		Restbus:   &cantraffic.RestbusArgs{DBC: "../../examples/car.dbc", Nodes: []string{"BCM"}},
+		Autostart: true,
+	})
+	if err != nil {
+		panic(err)
+	}
+	stop := serve(b, svc)
+	defer stop()
+	c, err := cantraffic.Connect(ctx, b, "")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+
+	r, _ := watch.Recv(ctx)
+	fmt.Println(r.Frame)
+	if err := c.SetSignal(ctx, cantraffic.SetSignalArgs{Message: "Ignition", Signal: "IgnitionState", Value: 0}); err != nil {
+		panic(err)
+	}
+	for r.String() == "3C0#500A0000" {
+		r, _ = watch.Recv(ctx)
+	}
+	fmt.Println(r.Frame)
+	// Output:
+	// 3C0#500A0000
+	// 3C0#100A0000
 }

@@ -2,6 +2,8 @@ package cantraffic
 
 import (
 	"testing"
+
+	"github.com/bgkit/bgkit/hexid"
 )
 
 // FuzzGenConfig: any generator arguments either fail New's checks or
@@ -14,7 +16,7 @@ func FuzzGenConfig(f *testing.F) {
 	f.Add("e", "12", "xx", uint8(0x12))
 	f.Add("o", "0", "", uint8(0x20))
 	f.Fuzz(func(t *testing.T, id, length, data string, flags uint8) {
-		a := Args{
+		a := GeneratorArgs{
 			IDMode: id, LenMode: length, DataMode: data,
 			Extended: flags&1 != 0, FD: flags&2 != 0, BRS: flags&4 != 0,
 			ESI: flags&8 != 0, RTR: flags&16 != 0, Mix: flags&32 != 0,
@@ -39,11 +41,15 @@ func FuzzCyclicData(f *testing.F) {
 	f.Add("1ABCDEF0", "", true, false)
 	f.Add("7FF", "112233445566778899", false, true)
 	f.Fuzz(func(t *testing.T, id, data string, ext, fd bool) {
-		m, err := newCyclic(CyclicMessage{ID: id, Data: data, PeriodMS: 10, Extended: ext, FD: fd})
+		h, err := hexid.Parse(id)
 		if err != nil {
 			return
 		}
-		fr := m.get()
+		m, err := newCyclic(CyclicMessage{ID: h, Data: data, PeriodMS: 10, Extended: ext, FD: fd})
+		if err != nil {
+			return
+		}
+		fr := m.next()
 		if err := fr.Validate(); err != nil {
 			t.Fatalf("id %q data %q: frame %v: %v", id, data, fr, err)
 		}

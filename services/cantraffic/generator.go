@@ -1,13 +1,224 @@
 package cantraffic
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/hexid"
+
+	"github.com/bgkit/bgkit/internal/deadline"
 )
+
+// GeneratorArgs configures the generator, with the options of can-utils
+// cangen. Zero values mean the defaults.
+type GeneratorArgs struct {
+	// GapMS is the gap between bursts in milliseconds, decimals allowed
+	// (cangen -g). Unset means 200; 0 sends as fast as possible.
+	GapMS *float64 `json:"gap_ms,omitempty" validate:"omitnil,gte=0,lte=3600000"`
+	// Burst is the number of frames sent back to back after each gap
+	// (cangen -c). Default 1.
+	Burst int `json:"burst" validate:"gte=0"`
+	// Count stops a run after that many frames (cangen -n). Default 0:
+	// no limit.
+	Count int `json:"count" validate:"gte=0"`
+	// IDMode is how identifiers are made (cangen -I): "r" random (the
+	// default), "i" incrementing from 0, "e" random even, "o" random odd,
+	// or a fixed identifier ("7E0", "0x7E0"; write "0E" for the value E).
+	IDMode string `json:"id_mode"`
+	// LenMode is how payload lengths are made (cangen -L): "r" random (the
+	// default, except with fixed data: its length), "i" incrementing, or a
+	// fixed length in decimal. CAN FD lengths round up to a valid one.
+	LenMode string `json:"len_mode"`
+	// DataMode is how payloads are made (cangen -D): "r" random (the
+	// default), "i" a little-endian counter in the first 8 bytes, or
+	// fixed data in hex where each 'x' is a nibble randomized in every
+	// frame ("11xx3344DEADBEEF").
+	DataMode string `json:"data_mode"`
+	// Extended makes 29-bit identifiers (cangen -e).
+	Extended bool `json:"extended"`
+	// FD makes CAN FD frames (cangen -f); BRS (-b) and ESI (-E) set those
+	// flags and imply FD.
+	FD  bool `json:"fd"`
+	BRS bool `json:"brs"`
+	ESI bool `json:"esi"`
+	// RTR makes remote frames (cangen -R; classic frames only).
+	RTR bool `json:"rtr"`
+	// Mix draws the kind of each frame at random: standard or extended,
+	// classic or FD, BRS, ESI, remote (cangen -m).
+	Mix bool `json:"mix"`
+	// Seed makes random values reproducible: the same seed gives the same
+	// frames in every run. 0 (the default) picks a new seed for each run,
+	// reported by stats.
+	Seed uint64 `json:"seed"`
+}
+
+// GeneratorStats describes the generator in Stats.
+type GeneratorStats struct {
+	GapMS    float64 `json:"gap_ms"`
+	Burst    int     `json:"burst"`
+	Count    int     `json:"count"`
+	IDMode   string  `json:"id_mode"`
+	LenMode  string  `json:"len_mode"`
+	DataMode string  `json:"data_mode"`
+	// Seed is the seed of the current (or last) run: pass it as the seed
+	// argument to generate the same frames again.
+	Seed uint64 `json:"seed"`
+}
+
+// normalize applies the defaults that do not depend on parsing.
+func (a *GeneratorArgs) normalize() {
+	if a.GapMS == nil {
+		a.GapMS = new(float64(DefaultGapMS))
+	}
+	if a.Burst == 0 {
+		a.Burst = 1
+	}
+	if a.IDMode == "" {
+		a.IDMode = "r"
+	}
+	if a.DataMode == "" {
+		a.DataMode = "r"
+	}
+}
+
+// generatorRunner is the generator mode.
+type generatorRunner struct {
+	s   *CANTrafficService
+	cfg genConfig
+
+	gap  atomic.Int64  // gap in ns
+	wake chan struct{} // signalled by set_gap
+
+	mu   sync.Mutex // guards args.GapMS and seed
+	args GeneratorArgs
+	seed uint64 // seed of the current run
+}
+
+func newGeneratorRunner(s *CANTrafficService, a *GeneratorArgs) (*generatorRunner, error) {
+	gap := *a.GapMS
+	if math.IsNaN(gap) || gap < 0 || gap > maxGapMS {
+		return nil, fmt.Errorf("generator: gap_ms %v: want 0 to %d", gap, maxGapMS)
+	}
+	if a.Burst < 0 || a.Count < 0 {
+		return nil, errors.New("generator: burst and count must not be negative")
+	}
+	c, err := parseGenConfig(a)
+	if err != nil {
+		return nil, fmt.Errorf("generator: %w", err)
+	}
+	if a.LenMode == "" {
+		a.LenMode = "r"
+		if c.lenMode == modeFixed {
+			a.LenMode = strconv.Itoa(int(c.length))
+		}
+	}
+	g := &generatorRunner{s: s, cfg: c, args: *a, wake: make(chan struct{}, 1)}
+	g.gap.Store(int64(gap * float64(time.Millisecond)))
+	return g, nil
+}
+
+func (g *generatorRunner) mode() string { return ModeGenerator }
+
+func (g *generatorRunner) prepare() (func(context.Context) string, error) {
+	seed := g.args.Seed
+	if seed == 0 {
+		seed = rand.Uint64() | 1
+	}
+	g.mu.Lock()
+	g.seed = seed
+	g.mu.Unlock()
+	gen := newGenerator(&g.cfg, seed)
+	return func(ctx context.Context) string { return g.runGenerator(ctx, gen) }, nil
+}
+
+func (g *generatorRunner) stats(st *Stats) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a := &g.args
+	st.Generator = &GeneratorStats{
+		GapMS: *a.GapMS, Burst: a.Burst, Count: a.Count,
+		IDMode: a.IDMode, LenMode: a.LenMode, DataMode: a.DataMode,
+		Seed: g.seed,
+	}
+}
+
+// setGap sets the gap; a wait in progress is recomputed with it.
+func (g *generatorRunner) setGap(gapMS float64) error {
+	if math.IsNaN(gapMS) || gapMS <= 0 || gapMS > maxGapMS {
+		return fmt.Errorf("%v ms: want 0 < gap ≤ %d", gapMS, maxGapMS)
+	}
+	g.mu.Lock()
+	g.gap.Store(int64(gapMS * float64(time.Millisecond)))
+	g.args.GapMS = &gapMS
+	g.mu.Unlock()
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// maxCatchUp is how far behind its deadlines the generator may fall and
+// still catch up: with gaps below it, a short stall is made up for by
+// sending the missed frames at once, so that the mean rate holds.
+const maxCatchUp = 10 * time.Millisecond
+
+// runGenerator sends bursts of generated frames, one burst per gap, at
+// absolute deadlines (start + k·gap) so that timing errors do not add up.
+// When it falls behind by more than a gap and more than maxCatchUp, it
+// starts again from the present instead of catching up.
+func (g *generatorRunner) runGenerator(ctx context.Context, gen *generator) string {
+	count, burst := g.args.Count, g.args.Burst
+	last := time.Now() // deadline of the current burst
+	inBurst := 0
+	for n := 0; count == 0 || n < count; n++ {
+		if inBurst == burst {
+			inBurst = 0
+			if err := g.waitGap(ctx, &last); err != nil {
+				return ""
+			}
+		} else if ctx.Err() != nil {
+			return ""
+		}
+		_ = g.s.send(ctx, gen.next())
+		inBurst++
+	}
+	return EndCount
+}
+
+// waitGap waits until one gap after *last and moves *last there. A
+// set_gap during the wait recomputes the deadline with the new gap.
+func (g *generatorRunner) waitGap(ctx context.Context, last *time.Time) error {
+	for {
+		gap := time.Duration(g.gap.Load())
+		if gap <= 0 {
+			*last = time.Now()
+			return ctx.Err()
+		}
+		next := last.Add(gap)
+		err := deadline.Until(ctx, next, g.wake)
+		if errors.Is(err, deadline.ErrWoken) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		*last = next
+		if now := time.Now(); now.Sub(next) > max(gap, maxCatchUp) {
+			*last = now
+		}
+		return nil
+	}
+}
 
 // mode is how the generator picks a value for each frame, as cangen's
 // generation modes.
@@ -39,7 +250,7 @@ type genConfig struct {
 }
 
 // parseGenConfig checks and parses the generator arguments.
-func parseGenConfig(a *Args) (genConfig, error) {
+func parseGenConfig(a *GeneratorArgs) (genConfig, error) {
 	c := genConfig{
 		extended: a.Extended,
 		fd:       a.FD || a.BRS || a.ESI, // as cangen: -b and -E imply -f
@@ -61,12 +272,13 @@ func parseGenConfig(a *Args) (genConfig, error) {
 	case "o":
 		c.idMode = modeOdd
 	default:
-		id, err := parseHexID(a.IDMode)
+		h, err := hexid.Parse(a.IDMode)
 		if err != nil {
-			return c, fmt.Errorf("id_mode: %w", err)
+			return c, fmt.Errorf("id_mode: want r, i, e, o or an identifier: %w", err)
 		}
-		if id > can.MaxID && !c.extended {
-			return c, fmt.Errorf("id_mode: id %X exceeds 7FF and extended is not set", id)
+		id := uint32(h)
+		if err := checkID(h, c.extended); err != nil {
+			return c, fmt.Errorf("id_mode: %w", err)
 		}
 		c.idMode, c.id = modeFixed, id
 	}
@@ -151,19 +363,15 @@ func (c *genConfig) parseData(s string) (int, error) {
 	return len(s) / 2, nil
 }
 
-// parseHexID parses a CAN identifier of 1 to 8 hex digits.
-func parseHexID(s string) (uint32, error) {
-	if s == "" || len(s) > 8 {
-		return 0, fmt.Errorf("%q: want 1 to 8 hex digits", s)
+// checkID checks a CAN identifier against its format.
+func checkID(id hexid.ID, extended bool) error {
+	switch {
+	case id > can.MaxExtendedID:
+		return fmt.Errorf("id %s exceeds 0x1FFFFFFF", id)
+	case id > can.MaxID && !extended:
+		return fmt.Errorf("id %s exceeds 0x7FF and extended is not set", id)
 	}
-	v, err := strconv.ParseUint(s, 16, 32)
-	if err != nil {
-		return 0, fmt.Errorf("%q: want 1 to 8 hex digits", s)
-	}
-	if v > can.MaxExtendedID {
-		return 0, fmt.Errorf("%q: exceeds 1FFFFFFF", s)
-	}
-	return uint32(v), nil
+	return nil
 }
 
 // generator makes the frames of one run. The same config and seed give

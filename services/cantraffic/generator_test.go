@@ -9,7 +9,7 @@ import (
 )
 
 // frames generates n frames from args with seed.
-func frames(t *testing.T, a Args, seed uint64, n int) []can.Frame {
+func frames(t *testing.T, a GeneratorArgs, seed uint64, n int) []can.Frame {
 	t.Helper()
 	c, err := parseGenConfig(&a)
 	if err != nil {
@@ -29,12 +29,12 @@ func frames(t *testing.T, a Args, seed uint64, n int) []can.Frame {
 func TestGeneratorModes(t *testing.T) {
 	tests := []struct {
 		name  string
-		args  Args
+		args  GeneratorArgs
 		check func(t *testing.T, i int, f can.Frame)
 	}{
 		{
 			name: "fixed id, length and data",
-			args: Args{IDMode: "42A", LenMode: "3", DataMode: "1122334455"},
+			args: GeneratorArgs{IDMode: "42A", LenMode: "3", DataMode: "1122334455"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.String() != "42A#112233" {
 					t.Errorf("frame %d = %v, want 42A#112233", i, f)
@@ -43,7 +43,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "fixed data gives its length",
-			args: Args{IDMode: "123", DataMode: "DEADBEEF"},
+			args: GeneratorArgs{IDMode: "123", DataMode: "DEADBEEF"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.String() != "123#DEADBEEF" {
 					t.Errorf("frame %d = %v, want 123#DEADBEEF", i, f)
@@ -52,7 +52,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "fixed data, longer length pads with zeros",
-			args: Args{IDMode: "123", LenMode: "4", DataMode: "AB"},
+			args: GeneratorArgs{IDMode: "123", LenMode: "4", DataMode: "AB"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.String() != "123#AB000000" {
 					t.Errorf("frame %d = %v, want 123#AB000000", i, f)
@@ -61,7 +61,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "increment id wraps at 7FF",
-			args: Args{IDMode: "i", LenMode: "0"},
+			args: GeneratorArgs{IDMode: "i", LenMode: "0"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if want := uint32(i) & can.MaxID; f.ID != want || f.Extended {
 					t.Errorf("frame %d id %X ext %v, want %X standard", i, f.ID, f.Extended, want)
@@ -70,7 +70,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "even ids",
-			args: Args{IDMode: "e"},
+			args: GeneratorArgs{IDMode: "e"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.ID%2 != 0 || f.ID > can.MaxID {
 					t.Errorf("frame %d id %X is not an even standard id", i, f.ID)
@@ -79,7 +79,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "odd ids",
-			args: Args{IDMode: "o"},
+			args: GeneratorArgs{IDMode: "o"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.ID%2 != 1 || f.ID > can.MaxID {
 					t.Errorf("frame %d id %X is not an odd standard id", i, f.ID)
@@ -88,7 +88,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "extended fixed id",
-			args: Args{IDMode: "1ABCDEF0", Extended: true, LenMode: "1", DataMode: "00"},
+			args: GeneratorArgs{IDMode: "1ABCDEF0", Extended: true, LenMode: "1", DataMode: "00"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.String() != "1ABCDEF0#00" {
 					t.Errorf("frame %d = %v, want 1ABCDEF0#00", i, f)
@@ -97,7 +97,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "extended random ids",
-			args: Args{Extended: true},
+			args: GeneratorArgs{Extended: true},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if !f.Extended || f.ID > can.MaxExtendedID {
 					t.Errorf("frame %d = %v, want an extended frame", i, f)
@@ -106,7 +106,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "FD with BRS",
-			args: Args{FD: true, BRS: true},
+			args: GeneratorArgs{FD: true, BRS: true},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if !f.FD || !f.BRS || f.ESI {
 					t.Errorf("frame %d = %v, want FD with BRS", i, f)
@@ -115,7 +115,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "BRS implies FD; fixed FD length rounds up",
-			args: Args{BRS: true, LenMode: "10", DataMode: "i"},
+			args: GeneratorArgs{BRS: true, LenMode: "10", DataMode: "i"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if !f.FD || !f.BRS || f.Len != 12 {
 					t.Errorf("frame %d = %v, want FD+BRS with 12 bytes", i, f)
@@ -124,7 +124,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "ESI",
-			args: Args{ESI: true},
+			args: GeneratorArgs{ESI: true},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if !f.FD || !f.ESI || f.BRS {
 					t.Errorf("frame %d = %v, want FD with ESI", i, f)
@@ -133,7 +133,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "remote frames",
-			args: Args{IDMode: "7DF", RTR: true, LenMode: "8"},
+			args: GeneratorArgs{IDMode: "7DF", RTR: true, LenMode: "8"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.String() != "7DF#R8" {
 					t.Errorf("frame %d = %v, want 7DF#R8", i, f)
@@ -142,7 +142,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "random nibbles",
-			args: Args{IDMode: "100", DataMode: "11x233xx"},
+			args: GeneratorArgs{IDMode: "100", DataMode: "11x233xx"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				d := f.Payload()
 				if len(d) != 4 || d[0] != 0x11 || d[1]&0x0F != 0x02 || d[2] != 0x33 {
@@ -152,7 +152,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "increment data",
-			args: Args{IDMode: "100", LenMode: "8", DataMode: "i"},
+			args: GeneratorArgs{IDMode: "100", LenMode: "8", DataMode: "i"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if got := binary.LittleEndian.Uint64(f.Payload()); got != uint64(i) {
 					t.Errorf("frame %d data %X, want the counter %d", i, f.Payload(), i)
@@ -161,7 +161,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "increment data has at least one byte",
-			args: Args{LenMode: "0", DataMode: "i"},
+			args: GeneratorArgs{LenMode: "0", DataMode: "i"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.Len != 1 || f.Data[0] != byte(i) {
 					t.Errorf("frame %d = %v, want 1 byte %02X", i, f, byte(i))
@@ -170,7 +170,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "increment length, classic",
-			args: Args{LenMode: "i"},
+			args: GeneratorArgs{LenMode: "i"},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if want := uint8(i % 9); f.Len != want {
 					t.Errorf("frame %d len %d, want %d", i, f.Len, want)
@@ -179,7 +179,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "increment length, FD",
-			args: Args{LenMode: "i", FD: true},
+			args: GeneratorArgs{LenMode: "i", FD: true},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if want := fdLens[i%16]; f.Len != want {
 					t.Errorf("frame %d len %d, want %d", i, f.Len, want)
@@ -188,7 +188,7 @@ func TestGeneratorModes(t *testing.T) {
 		},
 		{
 			name: "random length, classic",
-			args: Args{},
+			args: GeneratorArgs{},
 			check: func(t *testing.T, i int, f can.Frame) {
 				if f.Len > 8 || f.FD || f.Extended || f.Remote {
 					t.Errorf("frame %d = %v, want a classic data frame", i, f)
@@ -209,13 +209,13 @@ func TestGeneratorModes(t *testing.T) {
 // random classic lengths are 8 for about half the frames, as in cangen.
 func TestGeneratorRandomness(t *testing.T) {
 	ids, nib, eights := map[uint32]bool{}, map[byte]bool{}, 0
-	for _, f := range frames(t, Args{}, 1, 1000) {
+	for _, f := range frames(t, GeneratorArgs{}, 1, 1000) {
 		ids[f.ID] = true
 		if f.Len == 8 {
 			eights++
 		}
 	}
-	for _, f := range frames(t, Args{DataMode: "11x233xx"}, 1, 100) {
+	for _, f := range frames(t, GeneratorArgs{DataMode: "11x233xx"}, 1, 100) {
 		nib[f.Data[1]>>4] = true
 	}
 	if len(ids) < 500 {
@@ -231,7 +231,7 @@ func TestGeneratorRandomness(t *testing.T) {
 
 func TestGeneratorMix(t *testing.T) {
 	var ext, fd, brs, rtr, classic int
-	for _, f := range frames(t, Args{Mix: true, IDMode: "i", LenMode: "i"}, 3, 400) {
+	for _, f := range frames(t, GeneratorArgs{Mix: true, IDMode: "i", LenMode: "i"}, 3, 400) {
 		switch {
 		case f.Remote:
 			rtr++
@@ -255,7 +255,7 @@ func TestGeneratorMix(t *testing.T) {
 }
 
 func TestGeneratorSeed(t *testing.T) {
-	a := Args{Mix: true}
+	a := GeneratorArgs{Mix: true}
 	x, y := frames(t, a, 42, 200), frames(t, a, 42, 200)
 	if !slices.Equal(x, y) {
 		t.Error("the same seed gave different frames")
@@ -268,27 +268,27 @@ func TestGeneratorSeed(t *testing.T) {
 func TestParseGenConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		args    Args
+		args    GeneratorArgs
 		wantErr bool
 	}{
-		{name: "defaults", args: Args{}},
-		{name: "all modes", args: Args{IDMode: "i", LenMode: "i", DataMode: "i"}},
-		{name: "fixed extended id", args: Args{IDMode: "1FFFFFFF", Extended: true}},
-		{name: "standard id above 7FF", args: Args{IDMode: "800"}, wantErr: true},
-		{name: "id above 29 bits", args: Args{IDMode: "20000000", Extended: true}, wantErr: true},
-		{name: "id not hex", args: Args{IDMode: "xyz"}, wantErr: true},
-		{name: "id too long", args: Args{IDMode: "000000001"}, wantErr: true},
-		{name: "len not a number", args: Args{LenMode: "q"}, wantErr: true},
-		{name: "len above 64", args: Args{LenMode: "65", FD: true}, wantErr: true},
-		{name: "classic len above 8", args: Args{LenMode: "9"}, wantErr: true},
-		{name: "FD len 64", args: Args{LenMode: "64", FD: true}},
-		{name: "data odd digits", args: Args{DataMode: "123"}, wantErr: true},
-		{name: "data bad digit", args: Args{DataMode: "12G4"}, wantErr: true},
-		{name: "data over 64 bytes", args: Args{FD: true, DataMode: string(make([]byte, 130))}, wantErr: true},
-		{name: "classic data over 8 bytes", args: Args{DataMode: "112233445566778899"}, wantErr: true},
-		{name: "FD data over 8 bytes", args: Args{FD: true, DataMode: "112233445566778899"}},
-		{name: "remote FD", args: Args{RTR: true, FD: true}, wantErr: true},
-		{name: "remote with mix", args: Args{RTR: true, Mix: true}},
+		{name: "defaults", args: GeneratorArgs{}},
+		{name: "all modes", args: GeneratorArgs{IDMode: "i", LenMode: "i", DataMode: "i"}},
+		{name: "fixed extended id", args: GeneratorArgs{IDMode: "1FFFFFFF", Extended: true}},
+		{name: "standard id above 7FF", args: GeneratorArgs{IDMode: "800"}, wantErr: true},
+		{name: "id above 29 bits", args: GeneratorArgs{IDMode: "20000000", Extended: true}, wantErr: true},
+		{name: "id not hex", args: GeneratorArgs{IDMode: "xyz"}, wantErr: true},
+		{name: "id too long", args: GeneratorArgs{IDMode: "000000001"}, wantErr: true},
+		{name: "len not a number", args: GeneratorArgs{LenMode: "q"}, wantErr: true},
+		{name: "len above 64", args: GeneratorArgs{LenMode: "65", FD: true}, wantErr: true},
+		{name: "classic len above 8", args: GeneratorArgs{LenMode: "9"}, wantErr: true},
+		{name: "FD len 64", args: GeneratorArgs{LenMode: "64", FD: true}},
+		{name: "data odd digits", args: GeneratorArgs{DataMode: "123"}, wantErr: true},
+		{name: "data bad digit", args: GeneratorArgs{DataMode: "12G4"}, wantErr: true},
+		{name: "data over 64 bytes", args: GeneratorArgs{FD: true, DataMode: string(make([]byte, 130))}, wantErr: true},
+		{name: "classic data over 8 bytes", args: GeneratorArgs{DataMode: "112233445566778899"}, wantErr: true},
+		{name: "FD data over 8 bytes", args: GeneratorArgs{FD: true, DataMode: "112233445566778899"}},
+		{name: "remote FD", args: GeneratorArgs{RTR: true, FD: true}, wantErr: true},
+		{name: "remote with mix", args: GeneratorArgs{RTR: true, Mix: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

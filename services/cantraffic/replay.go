@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/bgkit/bgkit/can"
@@ -75,18 +76,59 @@ func checkReplay(r *ReplayArgs) (int, error) {
 	return n, nil
 }
 
+// replayRunner is the replay mode.
+type replayRunner struct {
+	s         *CANTrafficService
+	args      ReplayArgs
+	frames    int // frames in one loop
+	loopsDone atomic.Uint64
+}
+
+// normalize applies the defaults.
+func (r *ReplayArgs) normalize() {
+	if r.Speed == 0 {
+		r.Speed = 1
+	}
+}
+
+func newReplayRunner(s *CANTrafficService, a *ReplayArgs) (*replayRunner, error) {
+	if a.Loops < 0 {
+		return nil, errors.New("replay: loops must not be negative")
+	}
+	n, err := checkReplay(a)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	return &replayRunner{s: s, args: *a, frames: n}, nil
+}
+
+func (r *replayRunner) mode() string { return ModeReplay }
+
+func (r *replayRunner) prepare() (func(context.Context) string, error) {
+	f, err := os.Open(r.args.File)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	return func(ctx context.Context) string { return r.runReplay(ctx, f) }, nil
+}
+
+func (r *replayRunner) stats(st *Stats) {
+	a := &r.args
+	st.Replay = &ReplayStats{File: a.File, Speed: a.Speed, Loops: a.Loops, LoopsDone: r.loopsDone.Load(), Frames: r.frames}
+}
+
 // runReplay sends the entries of f at the recorded times, relative to the
 // first, divided by the speed factor. Deadlines are absolute (the start
 // of the loop plus the scaled offset), so timing errors do not add up.
-func (s *CANTrafficService) runReplay(ctx context.Context, f *os.File) {
+func (rr *replayRunner) runReplay(ctx context.Context, f *os.File) string {
 	defer f.Close()
-	r := s.args.Replay
+	s, r := rr.s, &rr.args
 	base := time.Now()
 	for loop := 0; r.Loops == 0 || loop < r.Loops; loop++ {
 		if loop > 0 {
 			if _, err := f.Seek(0, io.SeekStart); err != nil {
 				s.fail(fmt.Errorf("replay %s: %w", r.File, err))
-				return
+				return ""
 			}
 		}
 		lr := can.NewLogReader(f)
@@ -104,7 +146,7 @@ func (s *CANTrafficService) runReplay(ctx context.Context, f *os.File) {
 			}
 			if err != nil {
 				s.fail(fmt.Errorf("replay %s: %w", r.File, err))
-				return
+				return ""
 			}
 			if r.Interface != "" && e.Interface != r.Interface {
 				continue
@@ -114,15 +156,16 @@ func (s *CANTrafficService) runReplay(ctx context.Context, f *os.File) {
 			}
 			due := base.Add(time.Duration(float64(e.Time.Sub(t0)) / r.Speed))
 			if err := deadline.Until(ctx, due, nil); err != nil {
-				return
+				return ""
 			}
 			last = due
 			_ = s.send(ctx, e.Frame)
 			if ctx.Err() != nil {
-				return
+				return ""
 			}
 		}
-		s.loopsDone.Add(1)
+		rr.loopsDone.Add(1)
 		base = last
 	}
+	return EndLoops
 }

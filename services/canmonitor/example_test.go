@@ -1,0 +1,58 @@
+package canmonitor_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/services/canmonitor"
+)
+
+// A monitor of bus0 with the example car's DBC waits for VehicleSpeed to
+// reach 50 km/h.
+func Example() {
+	ctx := context.Background()
+	b, err := bus.Start(ctx, bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+	svc, err := canmonitor.New(canmonitor.Args{Bus: "virtual:bus0", DBC: "../../examples/car.dbc"})
+	if err != nil {
+		panic(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- service.Run(sctx, b, svc, service.WithLogger(slog.New(slog.DiscardHandler)),
+			service.WithOnReady(func(service.Info) { close(ready) }))
+	}()
+	defer func() { stop(); <-done }()
+	select {
+	case <-ready:
+	case err := <-done:
+		panic(err)
+	}
+	c, err := canmonitor.Connect(ctx, b, "")
+	if err != nil {
+		panic(err)
+	}
+
+	node, err := can.NewVirtual(b.Conn(), "bus0")
+	if err != nil {
+		panic(err)
+	}
+	defer node.Close()
+	f, _ := can.ParseFrame("1A0#00008813") // ABS_Status, VehicleSpeed 0x1388 = 50.00 km/h
+	if err := node.Send(ctx, f); err != nil {
+		panic(err)
+	}
+	s, err := c.WaitSignal(ctx, "VehicleSpeed", ">=", 50, 2*time.Second)
+	fmt.Println(s.Message, s.Signal, s.Value, s.Unit, err)
+	// Output:
+	// ABS_Status VehicleSpeed 50 km/h <nil>
+}
