@@ -14,6 +14,12 @@
 //	func (s *S) Add(ctx context.Context, n int) (int, error)
 //
 // The method name in snake_case is the endpoint: svc.<NAME>.set_interval.
+// Acronyms stay whole, plurals included: ReadDTCs is read_dtcs, HTTPStatus
+// is http_status (see [MethodName]). A service with a method
+// EndpointNames() map[string]string chooses names itself, e.g.
+// {"DoIPAddress": "doip_address"}; one with EndpointDocs()
+// map[string]string gives each method a one-line doc (see [EndpointNamer],
+// [EndpointDocumenter]).
 // Input and output travel as JSON. Struct inputs are decoded strictly
 // (unknown fields are refused) and their validate tags are checked.
 //
