@@ -176,6 +176,7 @@ type endpoint struct {
 	Endpoint
 	strict  bool // the input is a struct: refuse unknown fields, check validate tags
 	subject string
+	md      map[string]string // $SRV.INFO endpoint metadata, made once
 	mu      sync.Mutex
 	stats   micro.EndpointStats
 }
@@ -188,7 +189,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	}
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
-		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In),
+		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In), md: endpointMetadata(ep),
 			stats: micro.EndpointStats{Name: ep.Name, Subject: subj, QueueGroup: QueueGroup}}
 		s.names = append(s.names, ep.Name)
 	}
@@ -252,7 +253,7 @@ func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 			for _, name := range s.names {
 				info.Endpoints = append(info.Endpoints, micro.EndpointInfo{
 					Name: name, Subject: s.eps[name].subject, QueueGroup: QueueGroup,
-					Metadata: map[string]string{"in": typeName(s.eps[name].In), "out": typeName(s.eps[name].Out)},
+					Metadata: s.eps[name].md,
 				})
 			}
 			v = info
@@ -273,11 +274,29 @@ func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 	}
 }
 
-func typeName(t reflect.Type) string {
-	if t == nil {
-		return ""
+// Keys of the $SRV.INFO metadata of an endpoint. The schemas are JSON
+// Schema documents (see [JSONSchema]) in a string, as micro metadata is a
+// map of strings; an endpoint without input or output has no key for it.
+const (
+	MetadataInSchema  = "in_schema"
+	MetadataOutSchema = "out_schema"
+	MetadataDoc       = "doc"
+)
+
+// endpointMetadata is the $SRV.INFO metadata of ep: its doc and the JSON
+// Schemas of its input and output (cached per type, so INFO stays cheap).
+func endpointMetadata(ep Endpoint) map[string]string {
+	md := map[string]string{}
+	if ep.In != nil {
+		md[MetadataInSchema] = string(JSONSchema(ep.In))
 	}
-	return t.String()
+	if ep.Out != nil {
+		md[MetadataOutSchema] = string(JSONSchema(ep.Out))
+	}
+	if ep.Doc != "" {
+		md[MetadataDoc] = ep.Doc
+	}
+	return md
 }
 
 func (s *server) onRequest(m *nats.Msg) {
