@@ -78,6 +78,7 @@ func commands() []command {
 		{"ls", "list running services", runLs},
 		{"logs", "follow the logs of one or all services", runLogs},
 		{"kinds", "list the built-in service kinds and their arguments", runKinds},
+		{"describe", "show a running service's methods, inputs and outputs", runDescribe},
 		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
 	}
 }
@@ -117,7 +118,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Every command but up and run finds the bus through --server or $NATS_URL;
