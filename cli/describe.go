@@ -151,8 +151,8 @@ func printMethod(w io.Writer, callPrefix, name, methodDoc, inSchema, outSchema s
 	}
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
-	printSchema(tw, "input", in)
-	printSchema(tw, "output", out)
+	printSchemaIndent(tw, "  ", "input", in)
+	printSchemaIndent(tw, "  ", "output", out)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -176,10 +176,11 @@ func trimLines(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// printSchema prints "  label: ..." and, for an object, one line per field.
-func printSchema(tw io.Writer, label string, s *schema) {
+// printSchemaIndent prints "label: ..." and, for an object, one line per
+// field, indented.
+func printSchemaIndent(tw io.Writer, indent, label string, s *schema) {
 	if s == nil {
-		fmt.Fprintf(tw, "  %s: none\n", label)
+		fmt.Fprintf(tw, "%s%s: none\n", indent, label)
 		return
 	}
 	d := doc{defs: s.Defs}
@@ -189,13 +190,13 @@ func printSchema(tw io.Writer, label string, s *schema) {
 		kind = "stream of "
 	}
 	if r != nil && r.Type == "object" && r.Properties != nil {
-		fmt.Fprintf(tw, "  %s: %sobject\n", label, kind)
+		fmt.Fprintf(tw, "%s%s: %sobject\n", indent, label, kind)
 		for _, f := range d.fields(r, "", 0) {
-			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", f.name, f.typ, f.rule, f.doc)
+			fmt.Fprintf(tw, "%s  %s\t%s\t%s\t%s\n", indent, f.name, f.typ, f.rule, f.doc)
 		}
 		return
 	}
-	line := fmt.Sprintf("  %s: %s%s", label, kind, d.typeWords(s, 0))
+	line := fmt.Sprintf("%s%s: %s%s", indent, label, kind, d.typeWords(s, 0))
 	if r != nil && r.Rule != "" {
 		line += ", " + r.Rule
 	}

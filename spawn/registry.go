@@ -78,6 +78,17 @@ func KindArgs(kind string) (any, bool) {
 	return reflect.New(e.argsType).Interface(), true
 }
 
+// KindTypes returns the argument type and the service type (as the
+// constructor returns it, e.g. *ecusim.ECUSimService) of kind, for tools
+// that describe kinds without running them.
+func KindTypes(kind string) (args, svc reflect.Type, ok bool) {
+	e, ok := lookupKind(kind)
+	if !ok {
+		return nil, nil, false
+	}
+	return e.argsType, e.typ, true
+}
+
 // KindServiceName is the default service name of kind.
 func KindServiceName(kind string) (string, bool) {
 	e, ok := lookupKind(kind)
