@@ -391,11 +391,11 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 	data := bytes.TrimSpace(m.Data)
 	if ep.In != nil {
 		if len(data) == 0 {
-			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument of type %s; got none", ep.Name, ep.In)
+			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument (%s); got none", ep.Name, typeWords(ep.In))
 		}
 		in := reflect.New(ep.In)
 		if err := decodeInput(data, in.Interface(), ep.strict); err != nil {
-			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument (want %s): %v", ep.Name, ep.In, err)
+			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument: %v", ep.Name, err)
 		}
 		if ep.strict {
 			if err := Validate(in.Interface()); err != nil {
@@ -472,17 +472,13 @@ func hasStruct(t reflect.Type) bool {
 }
 
 // decodeInput decodes one JSON value into v; strict refuses unknown fields.
+// Its errors name the JSON field in the user's terms (see [Decode]).
 func decodeInput(data []byte, v any, strict bool) error {
 	if !strict {
-		return json.Unmarshal(data, v)
+		if err := json.Unmarshal(data, v); err != nil {
+			return decodeError(data, reflect.TypeOf(v), err)
+		}
+		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("data after the JSON value")
-	}
-	return nil
+	return decodeStrict(data, v)
 }

@@ -13,30 +13,46 @@ import (
 	"github.com/bgkit/bgkit/hexid"
 )
 
-// ValidationError lists the fields of a value that failed their validate
-// tags. Field names are the JSON names.
+// ValidationError lists what is wrong with an argument value, one entry
+// per field, each naming the JSON field and the rule in words:
+//
+//	interval_ms: must be at least 0, got -5; step: is required
+//
+// [Validate] returns it for failed validate tags and [Decode] also for
+// JSON of the wrong type and unknown fields.
 type ValidationError struct {
 	Fields []FieldError
 }
 
 // FieldError is one failed rule.
 type FieldError struct {
-	Field string // JSON path, e.g. "step" or "dids.F190"
-	Rule  string // the validate tag that failed, e.g. "min"
-	Param string // the rule's parameter, e.g. "1"
-	Value any    // the value that failed
+	Field   string // JSON path, e.g. "step", "replay.file" or "cyclic[1].id"; "" for the whole value
+	Rule    string // the validate tag that failed, e.g. "min"; "type" for JSON of the wrong type, "unknown" for an unknown field
+	Param   string // the rule's parameter, e.g. "1"
+	Value   any    // the value that failed
+	Message string // the rule in words with what was given, e.g. "must be at least 1, got 0"
+}
+
+func (f FieldError) String() string {
+	if f.Field == "" {
+		return f.Message
+	}
+	if f.Rule == "unknown" {
+		// The message names the field; the path says where it is.
+		if i := strings.LastIndexByte(f.Field, '.'); i >= 0 {
+			return f.Field[:i] + ": " + f.Message
+		}
+		return f.Message
+	}
+	return f.Field + ": " + f.Message
 }
 
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
-		rule := f.Rule
-		if f.Param != "" {
-			rule += "=" + f.Param
-		}
-		parts[i] = fmt.Sprintf("%s: fails %q (got %v)", f.Field, rule, f.Value)
+		parts[i] = f.String()
 	}
-	return "invalid arguments: " + strings.Join(parts, "; ")
+	return strings.Join(parts, "; ")
 }
 
 var (
@@ -89,7 +105,17 @@ func Validate(v any) error {
 		if i := strings.IndexByte(ns, '.'); i >= 0 {
 			ns = ns[i+1:] // drop the struct's own name
 		}
-		ve.Fields = append(ve.Fields, FieldError{Field: ns, Rule: fe.Tag(), Param: fe.Param(), Value: fe.Value()})
+		parent := parentStruct(rv.Type(), fe.StructNamespace())
+		var names fieldNamer
+		if parent != nil {
+			names = jsonNamer(parent)
+		}
+		r := rule{fe.Tag(), fe.Param()}
+		msg := ruleWords(r, ruleKindOf(fe.Type()), isHex(fe.Type()), names)
+		if r.tag != "required" && !strings.HasPrefix(r.tag, "required_") {
+			msg += ", got " + gotValue(fe.Value(), fe.Type())
+		}
+		ve.Fields = append(ve.Fields, FieldError{Field: ns, Rule: fe.Tag(), Param: fe.Param(), Value: fe.Value(), Message: msg})
 	}
 	return ve
 }
@@ -272,14 +298,14 @@ func ruleWords(r rule, k ruleKind, hex bool, names fieldNamer) string {
 func RuleWords(tag string, t reflect.Type, names func(goName string) string) string {
 	own, dive := parseRules(tag)
 	k, hex := ruleKindOf(t), isHex(t)
-	var lo, hi string
+	var lo, hi *rule // the bounds of a number, said together
 	var out []string
 	for _, r := range own {
 		switch {
-		case k == kindNumber && (r.tag == "gte" || r.tag == "min") && lo == "":
-			lo = r.param
-		case k == kindNumber && (r.tag == "lte" || r.tag == "max") && hi == "":
-			hi = r.param
+		case k == kindNumber && lo == nil && (r.tag == "gte" || r.tag == "min" || r.tag == "gt"):
+			lo = &r
+		case k == kindNumber && hi == nil && (r.tag == "lte" || r.tag == "max" || r.tag == "lt"):
+			hi = &r
 		default:
 			if w := ruleWords(r, k, hex, names); w != "" {
 				out = append(out, w)
@@ -287,12 +313,14 @@ func RuleWords(tag string, t reflect.Type, names func(goName string) string) str
 		}
 	}
 	switch {
-	case lo != "" && hi != "":
-		out = append(out, fmt.Sprintf("must be from %s to %s", hexNum(lo, hex), hexNum(hi, hex)))
-	case lo != "":
-		out = append(out, ruleWords(rule{"gte", lo}, k, hex, names))
-	case hi != "":
-		out = append(out, ruleWords(rule{"lte", hi}, k, hex, names))
+	case lo != nil && hi != nil && lo.tag != "gt" && hi.tag != "lt":
+		out = append(out, fmt.Sprintf("must be from %s to %s", hexNum(lo.param, hex), hexNum(hi.param, hex)))
+	case lo != nil && hi != nil:
+		out = append(out, ruleWords(*lo, k, hex, names)+" and "+strings.TrimPrefix(ruleWords(*hi, k, hex, names), "must be "))
+	case lo != nil:
+		out = append(out, ruleWords(*lo, k, hex, names))
+	case hi != nil:
+		out = append(out, ruleWords(*hi, k, hex, names))
 	}
 	if dive != "" {
 		var et reflect.Type
@@ -319,4 +347,70 @@ func hexNum(s string, hex bool) string {
 		}
 	}
 	return s
+}
+
+// parentStruct finds the struct type that holds the field a validator
+// namespace of Go names ("Args.Inner.Port", "Args.Cyclic[0].ID") ends in.
+func parentStruct(t reflect.Type, ns string) reflect.Type {
+	parts := strings.Split(ns, ".")
+	if len(parts) < 2 {
+		return nil
+	}
+	for _, p := range parts[1 : len(parts)-1] {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		name, _, index := strings.Cut(p, "[")
+		f, ok := t.FieldByName(name)
+		if !ok {
+			return nil
+		}
+		t = f.Type
+		if index {
+			for t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			if k := t.Kind(); k == reflect.Slice || k == reflect.Array || k == reflect.Map {
+				t = t.Elem()
+			}
+		}
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	return t
+}
+
+// gotValue prints a value that failed a rule: strings quoted, IDs in hex.
+func gotValue(v any, t reflect.Type) string {
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return "nothing"
+		}
+		rv = rv.Elem()
+	}
+	if !rv.IsValid() {
+		return "nothing"
+	}
+	switch rv.Kind() {
+	case reflect.String:
+		return strconv.Quote(rv.String())
+	case reflect.Slice, reflect.Array, reflect.Map:
+		n := rv.Len()
+		if n == 1 {
+			return "1 item"
+		}
+		return strconv.Itoa(n) + " items"
+	}
+	if s, ok := rv.Interface().(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprint(rv.Interface())
 }

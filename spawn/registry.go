@@ -2,7 +2,6 @@ package spawn
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -127,18 +126,8 @@ func newEntry[A any, S service.Service](ctor func(A) (S, error)) *entry {
 		if len(bytes.TrimSpace(data)) == 0 {
 			data = []byte("{}")
 		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&a); err != nil {
-			return a, fmt.Errorf("decode arguments: %w", err)
-		}
-		if dec.More() {
-			return a, fmt.Errorf("decode arguments: data after the JSON value")
-		}
-		if err := service.Validate(&a); err != nil {
-			return a, err
-		}
-		return a, nil
+		// Errors name the JSON field and the rule in words.
+		return a, service.Decode(data, &a)
 	}
 	return &entry{
 		key:      typeKey(st),

@@ -321,7 +321,7 @@ func (s *ECUSimService) Initialize(ctx context.Context) (err error) {
 		}
 		srv, err := doip.Listen(cfg)
 		if err != nil {
-			return fmt.Errorf("ecusim: doip: %w", err)
+			return fmt.Errorf("ecusim: %w", err) // doip.Listen says "doip: listen tcp ADDR: ..."
 		}
 		s.doip = srv
 		s.doipAddr = srv.Addr().String()
