@@ -78,10 +78,11 @@ func decodeError(data []byte, t reflect.Type, err error) error {
 		return &ValidationError{Fields: []FieldError{{Field: te.Field, Rule: "type", Value: te.Value, Message: msg}}}
 	}
 	var tree any
-	if t == nil || json.Unmarshal(data, &tree) != nil {
-		return err
+	if t != nil {
+		// The first value only, as the failed decoder read it.
+		_ = json.NewDecoder(bytes.NewReader(data)).Decode(&tree)
 	}
-	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok && t != nil {
 		name = strings.TrimSuffix(name, `"`)
 		if path, known, found := findUnknown(tree, t, "", name); found {
 			return &ValidationError{Fields: []FieldError{{
@@ -93,14 +94,16 @@ func decodeError(data []byte, t reflect.Type, err error) error {
 			Message: fmt.Sprintf("unknown field %q", name)}}}
 	}
 	// An UnmarshalJSON of a field's type failed: find the field.
-	if path, bad, ferr, found := findUnmarshalError(tree, t, ""); found {
-		msg := ferr.Error()
-		if errors.Is(ferr, hexid.ErrSyntax) {
-			msg = "must be " + typeWords(hexType) + ", got " + compactJSON(bad)
+	if t != nil {
+		if path, bad, ferr, found := findUnmarshalError(tree, t, ""); found {
+			msg := ferr.Error()
+			if errors.Is(ferr, hexid.ErrSyntax) {
+				msg = "must be " + typeWords(hexType) + ", got " + compactJSON(bad)
+			}
+			return &ValidationError{Fields: []FieldError{{Field: path, Rule: "type", Value: bad, Message: msg}}}
 		}
-		return &ValidationError{Fields: []FieldError{{Field: path, Rule: "type", Value: bad, Message: msg}}}
 	}
-	return err
+	return &ValidationError{Fields: []FieldError{{Rule: "type", Message: strings.TrimPrefix(err.Error(), "json: ")}}}
 }
 
 func joinPath(prefix, name string) string {
