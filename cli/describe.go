@@ -192,12 +192,15 @@ func printSchemaIndent(tw io.Writer, indent, label string, s *schema) {
 	if r != nil && r.Type == "object" && r.Properties != nil {
 		fmt.Fprintf(tw, "%s%s: %sobject\n", indent, label, kind)
 		for _, f := range d.fields(r, "", 0) {
+			if label == "output" {
+				f.rule = "" // rules bind what callers send, not what they get
+			}
 			fmt.Fprintf(tw, "%s  %s\t%s\t%s\t%s\n", indent, f.name, f.typ, f.rule, f.doc)
 		}
 		return
 	}
 	line := fmt.Sprintf("%s%s: %s%s", indent, label, kind, d.typeWords(s, 0))
-	if r != nil && r.Rule != "" {
+	if r != nil && r.Rule != "" && label != "output" {
 		line += ", " + r.Rule
 	}
 	if r != nil && r.Description != "" {

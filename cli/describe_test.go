@@ -21,7 +21,7 @@ type describeDIDIn struct {
 
 type describeDIDOut struct {
 	DID   hexid.ID `json:"did"`
-	Value string   `json:"value" doc:"Value in hex."`
+	Value string   `json:"value" validate:"max=64" doc:"Value in hex."`
 }
 
 type describeCyclic struct {
@@ -31,6 +31,7 @@ type describeCyclic struct {
 
 type describeConfig struct {
 	Mode   string           `json:"mode" validate:"required,oneof=random fixed" doc:"How IDs are chosen."`
+	Data   string           `json:"data" validate:"max=16" example:"DEADBEEF"`
 	Burst  int              `json:"burst" validate:"gte=1,lte=100"`
 	Cyclic []describeCyclic `json:"cyclic" validate:"min=1,dive"`
 	Replay struct {
@@ -161,6 +162,10 @@ func TestDescribe(t *testing.T) {
 				t.Errorf("%s: field %s missing:\n%s", ep.Name, p, sec)
 			}
 		}
+		// No rules for outputs.
+		if strings.Contains(sec[strings.Index(sec, "output:"):], "must be at most 64") {
+			t.Errorf("%s: output shows a rule", ep.Name)
+		}
 		// Each rule in words appears.
 		var in schema
 		if ep.InSchema != nil {
@@ -196,7 +201,7 @@ func TestDescribe(t *testing.T) {
 	for _, want := range []string{
 		"integer or hex string", "must be one of random, fixed", "list of {id, period_ms}",
 		"must be from 1 to 100", "must be at most 0x7FF", "input: none", "input: integer", "output: none",
-		"cyclic[].period_ms", "replay.file",
+		"cyclic[].period_ms", "replay.file", `"data":"DEADBEEF"`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)

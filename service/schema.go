@@ -42,7 +42,8 @@ var schemaCache sync.Map // reflect.Type → json.RawMessage
 //     max on numbers), minLength/maxLength and minItems/maxItems (on
 //     strings and lists), enum (oneof), and the whole rule in words under
 //     "x-rule";
-//   - a doc:"..." tag is the property's description;
+//   - a doc:"..." tag is the property's description, an example:"..." tag
+//     its example (JSON, or a string as it is);
 //   - a hexid.ID is an integer or a hex string (see hexid.ID.JSONSchema);
 //   - a time.Duration is an integer titled "duration in nanoseconds";
 //   - a streaming output (iter.Seq2[T, error]) is the schema of T marked
@@ -220,6 +221,13 @@ func (a *annotator) fields(t reflect.Type, s *jsonschema.Schema) {
 		}
 		if doc := f.Tag.Get("doc"); doc != "" {
 			prop.Description = doc
+		}
+		if ex, ok := f.Tag.Lookup("example"); ok {
+			var v any
+			if json.Unmarshal([]byte(ex), &v) != nil || ruleKindOf(f.Type) == kindString {
+				v = ex // a string, unquoted in the tag
+			}
+			prop.Examples = []any{v}
 		}
 		tag := f.Tag.Get("validate")
 		if w := RuleWords(tag, f.Type, names); w != "" {

@@ -13,7 +13,7 @@ import (
 
 type schemaInner struct {
 	ID   hexid.ID `json:"id" validate:"required,lte=0x7FF" doc:"CAN identifier."`
-	Data string   `json:"data" validate:"max=16"`
+	Data string   `json:"data" validate:"max=16" example:"DEADBEEF"`
 }
 
 type schemaArgs struct {
@@ -89,6 +89,7 @@ func TestSchemaOfArgs(t *testing.T) {
 		{[]string{"$defs", "schemaInner", "required"}, []any{"id"}},
 		{[]string{"$defs", "schemaInner", "properties", "id", "description"}, "CAN identifier."},
 		{[]string{"$defs", "schemaInner", "properties", "data", "maxLength"}, 16.0},
+		{[]string{"$defs", "schemaInner", "properties", "data", "examples"}, []any{"DEADBEEF"}},
 		{[]string{"properties", "dids", "propertyNames", "pattern"}, hexid.Pattern},
 		{[]string{"properties", "nested", "properties", "port", "maximum"}, 65535.0},
 		{[]string{"properties", "Hidden"}, nil},
