@@ -32,6 +32,8 @@ func TestRigErrorText(t *testing.T) {
 			`rig.yaml:4: services[0].args.tx_id: must be a number or a hex string such as "0x7E8", got "7G8"`},
 		{"in a list", "services:\n  - kind: kinds-test\n    args:\n      listen: x\n      cyclic:\n        - {id: 0x100, period_ms: 10}\n        - id: 0x900\n          period_ms: 10\n",
 			"rig.yaml:7: services[0].args.cyclic[1].id: must be at most 0x7FF, got 0x900"},
+		{"wrong type in a list", "services:\n  - kind: kinds-test\n    args:\n      cyclic:\n        - {id: 1, period_ms: 10}\n        - id: 2\n          period_ms: soon\n",
+			`rig.yaml:7: services[0].args.cyclic[1].period_ms: must be a number, got string "soon"`},
 		{"required with", "services:\n  - kind: kinds-test\n    args:\n      tx_id: 0x7E0\n",
 			"rig.yaml:4: services[0].args.listen: is required when tx_id is set"},
 		{"two mistakes", "services:\n  - kind: kinds-test\n    args:\n      interval_ms: -5\n      mode: chaos\n      tx_id: 1\n      listen: x\n",

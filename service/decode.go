@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,7 +76,7 @@ func decodeError(data []byte, t reflect.Type, err error) error {
 			// 1.5 or 1e99 for an integer: say which numbers fit.
 			msg = "must be a whole number " + r + ", got " + strings.TrimPrefix(te.Value, "number ")
 		}
-		return &ValidationError{Fields: []FieldError{{Field: te.Field, Rule: "type", Value: te.Value, Message: msg}}}
+		return &ValidationError{Fields: []FieldError{{Field: indexedPath(data, t, te), Rule: "type", Value: te.Value, Message: msg}}}
 	}
 	var tree any
 	if t != nil {
@@ -104,6 +105,52 @@ func decodeError(data []byte, t reflect.Type, err error) error {
 		}
 	}
 	return &ValidationError{Fields: []FieldError{{Rule: "type", Message: strings.TrimPrefix(err.Error(), "json: ")}}}
+}
+
+var indexRE = regexp.MustCompile(`\[\d+\]`)
+
+// indexedPath adds list indexes to the path of a type error: encoding/json
+// says "cyclic.id" where the value at fault is cyclic[1].id.
+func indexedPath(data []byte, t reflect.Type, te *json.UnmarshalTypeError) string {
+	if t == nil || te.Field == "" {
+		return te.Field
+	}
+	var tree any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if dec.Decode(&tree) != nil {
+		return te.Field
+	}
+	kind := te.Value
+	if i := strings.IndexByte(kind, ' '); i >= 0 {
+		kind = kind[:i] // "number 1.5"
+	}
+	found := te.Field
+	walkJSON(tree, t, "", func(v any, _ reflect.Type, p string) bool {
+		if !strings.EqualFold(indexRE.ReplaceAllString(p, ""), te.Field) || jsonKind(v) != kind {
+			return false
+		}
+		found = p
+		return true
+	})
+	return found
+}
+
+// jsonKind names the JSON kind of a decoded value as UnmarshalTypeError does.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case json.Number, float64:
+		return "number"
+	case bool:
+		return "bool"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return ""
 }
 
 func joinPath(prefix, name string) string {

@@ -63,6 +63,7 @@ func TestErrorText(t *testing.T) {
 		{"unknown nested field", `{"replay":{"fil":"x"}}`, `replay: unknown field "fil" (known: file)`},
 		{"unknown field in a list", `{"cyclic":[{"id":1,"period":5}]}`, `cyclic[0]: unknown field "period" (known: id, period_ms)`},
 		{"nested type", `{"replay":{"file":5}}`, "replay.file: must be a string, got number 5"},
+		{"type in a list", `{"cyclic":[{"id":1,"period_ms":1},{"id":2,"period_ms":"soon"}]}`, `cyclic[1].period_ms: must be a number, got string "soon"`},
 		{"duration", `{"timeout":"5s"}`, `timeout: must be a number of nanoseconds, got string "5s"`},
 		{"list for object", `[1]`, "must be an object, got a list"},
 		{"not JSON", `{"step":`, "invalid JSON: unexpected end of input"},
