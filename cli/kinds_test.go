@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,6 +40,9 @@ func (a *kindsArgs) Normalize() error {
 	if a.Padding == nil {
 		t := true
 		a.Padding = &t
+	}
+	if a.Listen == "" {
+		return errors.New("listen is required") // defaults are shown all the same
 	}
 	return nil
 }

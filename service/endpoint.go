@@ -119,7 +119,7 @@ func Endpoints(svc any) ([]Endpoint, error) {
 			}
 		}
 		if other, dup := seen[ep.Name]; dup {
-			return nil, fmt.Errorf("%w: %s.%s and %s both map to %q", ErrBadEndpoint, t, m.Name, other, ep.Name)
+			return nil, fmt.Errorf("%w: %s: methods %s and %s both have the endpoint name %q (give one another name with EndpointNames)", ErrBadEndpoint, t, other, m.Name, ep.Name)
 		}
 		seen[ep.Name] = m.Name
 		eps = append(eps, ep)
