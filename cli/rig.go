@@ -246,6 +246,25 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
+// yamlLines splits s after each line break as YAML counts them: \r\n, \r
+// or \n.
+func yamlLines(s string) []string {
+	var lines []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\n':
+			lines, start = append(lines, s[start:i+1]), i+1
+		case '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			lines, start = append(lines, s[start:i+1]), i+1
+		}
+	}
+	return append(lines, s[start:])
+}
+
 // argsError places an argument error at the line of the field it names;
 // the message is the rule in words (see service.Decode).
 func argsError(file, where string, args *yaml.Node, err error) error {
@@ -291,7 +310,7 @@ func yamlError(file string, data []byte, err error) error {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	lines := strings.SplitAfter(string(data), "\n")
+	lines := yamlLines(string(data))
 	if len(lines) <= 2000 {
 		lastOK := 0
 		for k := 1; k <= len(lines); k++ {
