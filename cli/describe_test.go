@@ -237,6 +237,12 @@ func TestDescribeErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want %d, %q", tc.args, code, errOut, tc.code, tc.want)
 		}
 	}
+	// A bad argument points at describe.
+	_, errOut, code := runCLI(t, ctx, "call", "DESCRIBE_TEST", "get_did", `"F190"`)
+	if code != 1 || !strings.Contains(errOut, `get_did: bad argument: must be an object, got string "F190"`) ||
+		!strings.Contains(errOut, "bgkit describe DESCRIBE_TEST get_did shows what it takes") {
+		t.Errorf("call with a bad argument: exit %d\n%s", code, errOut)
+	}
 	out, _, code := runCLI(t, ctx, "describe", "DESCRIBE_TEST", "get_did")
 	if code != 0 || !strings.HasPrefix(out, "DESCRIBE_TEST") || strings.Count(out, "example:") != 1 {
 		t.Errorf("one method: exit %d\n%s", code, out)
