@@ -34,10 +34,24 @@ type schema struct {
 	MinLength            *int               `json:"minLength"`
 	MinItems             *int               `json:"minItems"`
 	Pattern              string             `json:"pattern"`
+	Format               string             `json:"format"`
+	ContentEncoding      string             `json:"contentEncoding"`
 	Examples             []any              `json:"examples"`
 	Default              any                `json:"default"`
 	Rule                 string             `json:"x-rule"`
 	Stream               bool               `json:"x-stream"`
+}
+
+// UnmarshalJSON also reads the boolean schemas true (anything) and false
+// (nothing), which describe as "any".
+func (s *schema) UnmarshalJSON(b []byte) error {
+	switch string(bytes.TrimSpace(b)) {
+	case "true", "false":
+		*s = schema{}
+		return nil
+	}
+	type plain schema
+	return json.Unmarshal(b, (*plain)(s))
 }
 
 // properties keeps the order in which a schema lists its properties (the
@@ -154,6 +168,13 @@ func (d doc) typeWords(s *schema, depth int) string {
 		return "object"
 	case "":
 		return "any"
+	case "string":
+		switch {
+		case s.Format == "date-time":
+			return "time (RFC 3339 string)"
+		case s.ContentEncoding == "base64":
+			return "base64 string"
+		}
 	}
 	return s.Type
 }
@@ -244,8 +265,13 @@ func (d doc) example(s *schema, depth int) any {
 	case "boolean":
 		return true
 	case "string":
-		if s.Pattern == hexid.Pattern {
+		switch {
+		case s.Pattern == hexid.Pattern:
 			return "0x7E8"
+		case s.Format == "date-time":
+			return "2026-01-01T00:00:00Z"
+		case s.ContentEncoding == "base64":
+			return "AAE="
 		}
 		n := 1
 		if s.MinLength != nil && *s.MinLength > 1 {
