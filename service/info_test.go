@@ -3,11 +3,13 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 )
@@ -79,5 +81,33 @@ func TestInfoSchemas(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(eps["doip_address"][service.MetadataOutSchema]), &addr); err != nil || addr.Title != hexid.SchemaTitle {
 		t.Errorf("doip_address out_schema = %s (%v)", eps["doip_address"][service.MetadataOutSchema], err)
+	}
+}
+
+// BenchmarkInfo: $SRV.INFO with schemas costs a request, not a reflection
+// (the metadata is made once per endpoint).
+func BenchmarkInfo(b *testing.B) {
+	bb, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bb.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, bb, infoService{}, service.WithName("INFO_BENCH"),
+			service.WithLogger(slog.New(slog.DiscardHandler)), service.WithOnReady(func(service.Info) { close(ready) }))
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-ready:
+	case err := <-done:
+		b.Fatal(err)
+	}
+	nc := bb.Conn()
+	for b.Loop() {
+		if _, err := nc.Request("$SRV.INFO.INFO_BENCH", nil, 5*time.Second); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
