@@ -361,17 +361,19 @@ func (s *server) worker(j job) {
 func (s *server) handle(ep *endpoint, m *nats.Msg) {
 	start := time.Now()
 	out, code, msg := s.call(ep, m)
+	// Counted before the reply, so that a caller asking $SRV.STATS after
+	// its reply sees its call (respondError counts the error before too).
+	ep.mu.Lock()
+	ep.stats.NumRequests++
+	ep.stats.ProcessingTime += time.Since(start)
+	ep.stats.AverageProcessingTime = ep.stats.ProcessingTime / time.Duration(ep.stats.NumRequests)
+	ep.mu.Unlock()
 	var err error
 	if code != 0 {
 		err = s.respondError(m, ep, code, msg)
 	} else {
 		err = m.Respond(out)
 	}
-	ep.mu.Lock()
-	ep.stats.NumRequests++
-	ep.stats.ProcessingTime += time.Since(start)
-	ep.stats.AverageProcessingTime = ep.stats.ProcessingTime / time.Duration(ep.stats.NumRequests)
-	ep.mu.Unlock()
 	if err != nil && !errors.Is(err, nats.ErrMsgNoReply) {
 		s.o.logger.Warn("reply failed", "method", ep.Name, "err", err)
 	}
