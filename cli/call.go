@@ -55,6 +55,9 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	out, err := c.CallRaw(cctx, pos[1], in)
 	var se *controller.ServiceError
 	if errors.As(err, &se) {
+		if se.Code == 400 {
+			return fmt.Errorf("%s.%s: error %d: %s\n(bgkit describe %s %s shows what it takes)", se.Service, se.Method, se.Code, se.Message, se.Service, se.Method)
+		}
 		return fmt.Errorf("%s.%s: error %d: %s", se.Service, se.Method, se.Code, se.Message)
 	}
 	if err != nil {

@@ -87,6 +87,7 @@ func commands() []command {
 		{"events", "follow the events and lifecycle changes of one or all services", runEvents},
 		{"kinds", "list the registered service kinds and their arguments", runKinds},
 		{"can", "dump a CAN bus (decoded with a DBC) or send a frame", runCAN},
+		{"describe", "show a running service's methods, inputs and outputs", runDescribe},
 		{"agent", "spawn services on this machine for a rig that spans several", runAgent},
 	}
 }
@@ -129,7 +130,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Every command joins the bus named by --server or $NATS_URL, except up,

@@ -89,13 +89,13 @@ func TestRigErrors(t *testing.T) {
 	}{
 		{"unknown kind", "services:\n  - kind: flux-capacitor\n", "rig.yaml:2: services[0].kind: unknown kind \"flux-capacitor\""},
 		{"unknown field", "services:\n  - kind: ecu-sim\n    args:\n      bus: virtual:bus0\n      colour: red\n", "rig.yaml:5: services[0].args.colour: unknown argument for kind ecu-sim"},
-		{"failed validation", "services:\n  - kind: tester-present\n    args:\n      bus: virtual:bus0\n      interval_ms: -1\n", "rig.yaml:5: services[0].args.interval_ms: fails"},
-		{"wrong type", "services:\n  - kind: tester-present\n    args:\n      interval_ms: soon\n", "rig.yaml:4: services[0].args.interval_ms: want int"},
+		{"failed validation", "services:\n  - kind: tester-present\n    args:\n      bus: virtual:bus0\n      interval_ms: -1\n", "rig.yaml:5: services[0].args.interval_ms: must be at least 0, got -1"},
+		{"wrong type", "services:\n  - kind: tester-present\n    args:\n      interval_ms: soon\n", `rig.yaml:4: services[0].args.interval_ms: must be a number, got string "soon"`},
 		{"duplicate name", "services:\n  - kind: ecu-sim\n  - kind: ecu-sim\n", "rig.yaml:3: services[1]: service name ECU_SIM_SERVICE is already used at line 2"},
 		{"unknown key", "services:\n  - kind: ecu-sim\n    argz: {}\n", "rig.yaml:3: services[0].argz: unknown key"},
 		{"top level", "servces: []\n", "rig.yaml:1: servces: unknown key"},
 		{"bad name", "services:\n  - kind: ecu-sim\n    name: a.b\n", "rig.yaml:3: services[0].name"},
-		{"bad yaml", "services: [\n", "rig.yaml: yaml:"},
+		{"bad yaml", "services: [\n", "rig.yaml:1: bad YAML:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseRig("rig.yaml", []byte(tc.yaml))

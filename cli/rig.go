@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,7 +69,7 @@ func loadRig(path string) (*rig, error) {
 func parseRig(file string, data []byte) (*rig, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, yamlError(file, data, err)
 	}
 	r := &rig{file: file}
 	if len(doc.Content) == 0 {
@@ -244,37 +246,110 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-// argsError places an argument error at the line of the field it names.
+// yamlLines splits s after each line break as YAML counts them: \r\n, \r
+// or \n.
+func yamlLines(s string) []string {
+	var lines []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\n':
+			lines, start = append(lines, s[start:i+1]), i+1
+		case '\r':
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			lines, start = append(lines, s[start:i+1]), i+1
+		}
+	}
+	return append(lines, s[start:])
+}
+
+// argsError places an argument error at the line of the field it names;
+// the message is the rule in words (see service.Decode).
 func argsError(file, where string, args *yaml.Node, err error) error {
 	var ve *service.ValidationError
 	if errors.As(err, &ve) && len(ve.Fields) > 0 {
 		f := ve.Fields[0]
-		line := lineOf(args, f.Field)
-		msg := fmt.Sprintf("fails %q (got %v)", ruleText(f), f.Value)
-		if len(ve.Fields) > 1 {
-			msg += fmt.Sprintf("; and %d more: %v", len(ve.Fields)-1, ve)
+		msg := f.Message
+		if f.Field == "" {
+			return &rigError{file: file, line: args.Line, field: where, msg: msg}
 		}
-		return &rigError{file: file, line: line, field: where + "." + f.Field, msg: msg}
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return &rigError{file: file, line: lineOf(args, te.Field), field: where + "." + te.Field,
-			msg: fmt.Sprintf("want %s, got %s", te.Type, te.Value)}
+		if len(ve.Fields) > 1 {
+			rest := make([]string, 0, len(ve.Fields)-1)
+			for _, g := range ve.Fields[1:] {
+				rest = append(rest, fmt.Sprintf("%s (line %d)", g, lineOf(args, g.Field)))
+			}
+			msg += "; also " + strings.Join(rest, "; ")
+		}
+		field := where + "." + f.Field
+		if f.Rule == "unknown" {
+			// The message names the field; the path says where it is.
+			field = where
+			if i := strings.LastIndexByte(f.Field, '.'); i >= 0 {
+				field += "." + f.Field[:i]
+			}
+		}
+		return &rigError{file: file, line: lineOf(args, f.Field), field: field, msg: msg}
 	}
 	return &rigError{file: file, line: args.Line, field: where, msg: err.Error()}
 }
 
-func ruleText(f service.FieldError) string {
-	if f.Param != "" {
-		return f.Rule + "=" + f.Param
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// yamlError names the line a YAML syntax error is on. yaml.v3 reports the
+// line where the enclosing block starts (for a key indented wrongly on line
+// 5 it says line 1), so the line is found as the first after the longest
+// prefix of the file that still parses.
+func yamlError(file string, data []byte, err error) error {
+	msg := err.Error()
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	return f.Rule
+	lines := yamlLines(string(data))
+	if len(lines) <= 2000 {
+		lastOK := 0
+		for k := 1; k <= len(lines); k++ {
+			var n yaml.Node
+			if yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &n) == nil {
+				lastOK = k
+			}
+		}
+		if lastOK < len(lines) {
+			line = lastOK + 1
+		}
+	}
+	for _, hint := range []string{"expected key", "indicator", "indentation", "mapping values are not allowed"} {
+		if strings.Contains(msg, hint) {
+			msg += " (check the indentation)"
+			break
+		}
+	}
+	return &rigError{file: file, line: line, msg: "bad YAML: " + msg}
 }
 
-// lineOf finds the line of a dotted path of keys in a mapping node.
+// lineOf finds the line of a path of keys in a mapping node: dotted keys
+// and list indexes, as in "cyclic[1].id".
 func lineOf(n *yaml.Node, path string) int {
 	line := n.Line
 	for _, key := range strings.Split(path, ".") {
+		var idx []int
+		for {
+			i := strings.LastIndexByte(key, '[')
+			if i < 0 || !strings.HasSuffix(key, "]") {
+				break
+			}
+			k, err := strconv.Atoi(key[i+1 : len(key)-1])
+			if err != nil {
+				break
+			}
+			idx = append([]int{k}, idx...)
+			key = key[:i]
+		}
 		if n.Kind != yaml.MappingNode {
 			return line
 		}
@@ -287,6 +362,13 @@ func lineOf(n *yaml.Node, path string) int {
 		}
 		if !found {
 			return line
+		}
+		for _, k := range idx {
+			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
+				return line
+			}
+			n = n.Content[k]
+			line = n.Line
 		}
 	}
 	return line

@@ -15,4 +15,11 @@
 //	}
 //
 // validate tags see the number, so rules such as max=0x7FF apply as usual.
+//
+// # Schema
+//
+// [ID.JSONSchema] describes these forms for github.com/invopop/jsonschema
+// (oneOf an integer and a string matching [Pattern], titled
+// [SchemaTitle]), so service schemas in $SRV.INFO, `bgkit describe` and
+// `bgkit kinds` show an ID as "integer or hex string".
 package hexid

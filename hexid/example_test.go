@@ -19,3 +19,19 @@ func Example() {
 	// Output:
 	// {"rx_id":"0x7E0","tx_id":"0x7E8","did":"0xF190"}
 }
+
+func ExampleID_JSONSchema() {
+	s := hexid.ID(0).JSONSchema()
+	fmt.Println(s.Title)
+	for _, alt := range s.OneOf {
+		if alt.Pattern != "" {
+			fmt.Println(alt.Type, alt.Pattern)
+		} else {
+			fmt.Println(alt.Type, alt.Minimum, "to", alt.Maximum)
+		}
+	}
+	// Output:
+	// integer or hex string
+	// integer 0 to 4294967295
+	// string ^(0[xX])?[0-9A-Fa-f]{1,8}$
+}

@@ -3,6 +3,7 @@ package hexid_test
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"testing"
 
 	"github.com/bgkit/bgkit/hexid"
@@ -64,5 +65,29 @@ func TestMarshalRoundTrip(t *testing.T) {
 	var out args
 	if err := json.Unmarshal(data, &out); err != nil || out.ID != in.ID || out.Map[0xF190] != "VIN" {
 		t.Fatalf("round trip = %+v, %v", out, err)
+	}
+}
+
+func TestJSONSchema(t *testing.T) {
+	s := hexid.ID(0).JSONSchema()
+	if len(s.OneOf) != 2 || s.OneOf[0].Type != "integer" || s.OneOf[1].Type != "string" {
+		t.Fatalf("schema = %+v, want oneOf integer, string", s)
+	}
+	re := regexp.MustCompile(s.OneOf[1].Pattern)
+	for _, in := range []string{"0x7E8", "7E8", "0X1fffffff", "F190"} {
+		if !re.MatchString(in) {
+			t.Errorf("pattern refuses %q", in)
+		}
+		if _, err := hexid.Parse(in); err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+		}
+	}
+	for _, in := range []string{"", "0x", "x7E8", "7E8G", "123456789", "-1"} {
+		if re.MatchString(in) {
+			t.Errorf("pattern accepts %q", in)
+		}
+		if _, err := hexid.Parse(in); err == nil {
+			t.Errorf("Parse(%q) accepted", in)
+		}
 	}
 }

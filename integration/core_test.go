@@ -70,7 +70,7 @@ func TestArgsValidatedBeforeSpawn(t *testing.T) {
 	if got["start"] != "gte" || got["step"] != "required" || len(got) != 2 {
 		t.Fatalf("fields = %v, want start:gte and step:required", got)
 	}
-	for _, want := range []string{"start", "gte", "step", "required"} {
+	for _, want := range []string{"start: must be at least 0, got -1", "step: is required"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
 		}

@@ -74,7 +74,7 @@ func TestErrorCodes(t *testing.T) {
 		message string
 	}{
 		{"bad JSON", "add", `{"n":`, 400, controller.ErrBadRequest, "bad argument"},
-		{"wrong type", "add", `"five"`, 400, controller.ErrBadRequest, "int"},
+		{"wrong type", "add", `"five"`, 400, controller.ErrBadRequest, `must be a number, got string "five"`},
 		{"missing input", "add", ``, 400, controller.ErrBadRequest, "takes an argument"},
 		{"unknown method", "nope", ``, 404, controller.ErrUnknownMethod, "known: add, boom"},
 		{"method error", "fail", `"disk full"`, 500, controller.ErrServiceFailed, "failing: disk full"},

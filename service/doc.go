@@ -14,8 +14,30 @@
 //	func (s *S) Add(ctx context.Context, n int) (int, error)
 //
 // The method name in snake_case is the endpoint: svc.<NAME>.set_interval.
+// Acronyms stay whole, plurals included: ReadDTCs is read_dtcs, HTTPStatus
+// is http_status (see [MethodName]). A service with a method
+// EndpointNames() map[string]string chooses names itself, e.g.
+// {"DoIPAddress": "doip_address"}; one with EndpointDocs()
+// map[string]string gives each method a one-line doc (see [EndpointNamer],
+// [EndpointDocumenter]).
 // Input and output travel as JSON. Struct inputs are decoded strictly
 // (unknown fields are refused) and their validate tags are checked.
+//
+// # Describing
+//
+// $SRV.INFO reports, for each endpoint, its doc (metadata "doc") and the
+// JSON Schema of its input and output ("in_schema", "out_schema"; see
+// [JSONSchema]), so `bgkit describe NAME` and any NATS client can tell
+// what a method takes. Struct fields are documented with a doc:"..." tag;
+// validate tags appear as schema keywords and in words (x-rule).
+//
+// # Argument errors
+//
+// [Decode] decodes and validates arguments and says what is wrong in the
+// user's terms, naming the JSON field and the rule in words:
+// "interval_ms: must be at least 0, got -5", "step: is required",
+// `interval_ms: must be a number, got string "x"`. Calls, spawn, rig files
+// and `bgkit run` all use it.
 //
 // # Names
 //

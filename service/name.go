@@ -7,11 +7,12 @@ import (
 )
 
 // DeriveName turns a Go type name into a service name: CamelCase becomes
-// SCREAMING_SNAKE_CASE, keeping acronyms and digits together:
+// SCREAMING_SNAKE_CASE by the rule of [MethodName]:
 //
 //	TesterPresentService      → TESTER_PRESENT_SERVICE
 //	SokFreshnessServerService → SOK_FRESHNESS_SERVER_SERVICE
 //	HTTPServerService         → HTTP_SERVER_SERVICE
+//	ECUsSimService            → ECUS_SIM_SERVICE
 //	CAN2Recorder              → CAN2_RECORDER
 //
 // A package qualifier, pointer stars and type parameters are dropped.
@@ -20,7 +21,15 @@ func DeriveName(typeName string) string {
 }
 
 // MethodName turns a Go method name into its endpoint name, the snake_case
-// form: SetInterval → set_interval, IsRunning → is_running, ReadDID → read_did.
+// form. A run of capitals is one word (an acronym), and so is an acronym
+// with a plural s; the last capital of a run starts the next word when a
+// lower-case letter follows it; digits stay with the word before them:
+//
+//	SetInterval → set_interval    ReadDTCs   → read_dtcs
+//	HTTPStatus  → http_status     GetDIDs    → get_dids
+//	ISOTPConfig → isotp_config    CAN2Frames → can2_frames
+//	DoIPAddress → do_ip_address   (a service can choose doip_address
+//	                               with an EndpointNames method)
 func MethodName(goName string) string { return snake(goName) }
 
 // nameOf is the service name of a value's type.
@@ -45,27 +54,59 @@ func bareName(s string) string {
 	return strings.TrimLeft(s, "*")
 }
 
+// snake splits s into words and joins them lower-case with underscores.
 func snake(s string) string {
+	return strings.Join(words(s), "_")
+}
+
+// words splits a Go identifier into lower-case words; see [MethodName].
+func words(s string) []string {
 	rs := []rune(s)
-	var b strings.Builder
-	b.Grow(len(s) + 4)
-	for i, r := range rs {
-		if r == '_' || r == '-' || r == ' ' {
-			if b.Len() > 0 && !strings.HasSuffix(b.String(), "_") {
-				b.WriteByte('_')
-			}
-			continue
+	var out []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, strings.ToLower(string(cur)))
+			cur = cur[:0]
 		}
-		if i > 0 && unicode.IsUpper(r) {
-			prev := rs[i-1]
-			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
-				if !strings.HasSuffix(b.String(), "_") {
-					b.WriteByte('_')
-				}
-			}
-		}
-		b.WriteRune(unicode.ToLower(r))
 	}
-	return strings.Trim(b.String(), "_")
+	for i := 0; i < len(rs); {
+		r := rs[i]
+		switch {
+		case r == '_' || r == '-' || r == ' ' || r == '.':
+			flush()
+			i++
+		case unicode.IsUpper(r):
+			// A run of capitals: rs[i:j].
+			j := i
+			for j < len(rs) && unicode.IsUpper(rs[j]) {
+				j++
+			}
+			if len(cur) > 0 {
+				flush() // a capital after a lower-case letter or digit starts a word
+			}
+			switch {
+			case j-i >= 2 && j < len(rs) && rs[j] == 's' && (j+1 == len(rs) || !unicode.IsLower(rs[j+1])):
+				// A plural acronym: DTCs, IDs, ECUs.
+				cur = append(cur, rs[i:j+1]...)
+				i = j + 1
+			case j < len(rs) && unicode.IsLower(rs[j]):
+				// HTTPStatus: the last capital begins the next word.
+				if j-i >= 2 {
+					cur = append(cur, rs[i:j-1]...)
+					flush()
+				}
+				cur = append(cur, rs[j-1])
+				i = j
+			default:
+				cur = append(cur, rs[i:j]...)
+				i = j
+			}
+		default: // lower-case letters and digits continue the word
+			cur = append(cur, r)
+			i++
+		}
+	}
+	flush()
+	return out
 }

@@ -178,6 +178,7 @@ type endpoint struct {
 	Endpoint
 	strict  bool // the input is a struct: refuse unknown fields, check validate tags
 	subject string
+	md      map[string]string // $SRV.INFO endpoint metadata, made once
 	mu      sync.Mutex
 	stats   micro.EndpointStats
 }
@@ -190,7 +191,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	}
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
-		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In),
+		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In), md: endpointMetadata(ep),
 			stats: micro.EndpointStats{Name: ep.Name, Subject: subj, QueueGroup: QueueGroup}}
 		s.names = append(s.names, ep.Name)
 	}
@@ -253,7 +254,7 @@ func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 			for _, name := range s.names {
 				info.Endpoints = append(info.Endpoints, micro.EndpointInfo{
 					Name: name, Subject: s.eps[name].subject, QueueGroup: QueueGroup,
-					Metadata: map[string]string{"in": typeName(s.eps[name].In), "out": typeName(s.eps[name].Out)},
+					Metadata: s.eps[name].md,
 				})
 			}
 			v = info
@@ -274,11 +275,29 @@ func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 	}
 }
 
-func typeName(t reflect.Type) string {
-	if t == nil {
-		return ""
+// Keys of the $SRV.INFO metadata of an endpoint. The schemas are JSON
+// Schema documents (see [JSONSchema]) in a string, as micro metadata is a
+// map of strings; an endpoint without input or output has no key for it.
+const (
+	MetadataInSchema  = "in_schema"
+	MetadataOutSchema = "out_schema"
+	MetadataDoc       = "doc"
+)
+
+// endpointMetadata is the $SRV.INFO metadata of ep: its doc and the JSON
+// Schemas of its input and output (cached per type, so INFO stays cheap).
+func endpointMetadata(ep Endpoint) map[string]string {
+	md := map[string]string{}
+	if ep.In != nil {
+		md[MetadataInSchema] = string(JSONSchema(ep.In))
 	}
-	return t.String()
+	if ep.Out != nil {
+		md[MetadataOutSchema] = string(JSONSchema(ep.Out))
+	}
+	if ep.Doc != "" {
+		md[MetadataDoc] = ep.Doc
+	}
+	return md
 }
 
 // replyAllowed refuses a request whose reply subject lies outside the inbox
@@ -362,17 +381,19 @@ func (s *server) worker(j job) {
 func (s *server) handle(ep *endpoint, m *nats.Msg) {
 	start := time.Now()
 	out, code, msg := s.call(ep, m)
+	// Counted before the reply, so that a caller asking $SRV.STATS after
+	// its reply sees its call (respondError counts the error before too).
+	ep.mu.Lock()
+	ep.stats.NumRequests++
+	ep.stats.ProcessingTime += time.Since(start)
+	ep.stats.AverageProcessingTime = ep.stats.ProcessingTime / time.Duration(ep.stats.NumRequests)
+	ep.mu.Unlock()
 	var err error
 	if code != 0 {
 		err = s.respondError(m, ep, code, msg)
 	} else {
 		err = m.Respond(out)
 	}
-	ep.mu.Lock()
-	ep.stats.NumRequests++
-	ep.stats.ProcessingTime += time.Since(start)
-	ep.stats.AverageProcessingTime = ep.stats.ProcessingTime / time.Duration(ep.stats.NumRequests)
-	ep.mu.Unlock()
 	if err != nil && !errors.Is(err, nats.ErrMsgNoReply) {
 		s.o.logger.Warn("reply failed", "method", ep.Name, "err", err)
 	}
@@ -392,11 +413,11 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 	data := bytes.TrimSpace(m.Data)
 	if ep.In != nil {
 		if len(data) == 0 {
-			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument of type %s; got none", ep.Name, ep.In)
+			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument (%s); got none", ep.Name, typeWords(ep.In))
 		}
 		in := reflect.New(ep.In)
 		if err := decodeInput(data, in.Interface(), ep.strict); err != nil {
-			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument (want %s): %v", ep.Name, ep.In, err)
+			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument: %v", ep.Name, err)
 		}
 		if ep.strict {
 			if err := Validate(in.Interface()); err != nil {
@@ -473,17 +494,13 @@ func hasStruct(t reflect.Type) bool {
 }
 
 // decodeInput decodes one JSON value into v; strict refuses unknown fields.
+// Its errors name the JSON field in the user's terms (see [Decode]).
 func decodeInput(data []byte, v any, strict bool) error {
 	if !strict {
-		return json.Unmarshal(data, v)
+		if err := json.Unmarshal(data, v); err != nil {
+			return decodeError(data, reflect.TypeOf(v), err)
+		}
+		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("data after the JSON value")
-	}
-	return nil
+	return decodeStrict(data, v)
 }

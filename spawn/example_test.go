@@ -38,5 +38,5 @@ func ExampleRunKind() {
 func ExampleCheckKindArgs() {
 	err := spawn.CheckKindArgs("ping", []byte(`{"port": 0}`))
 	fmt.Println(err)
-	// Output: invalid arguments: port: fails "min=1" (got 0)
+	// Output: port: must be at least 1, got 0
 }

@@ -2,7 +2,6 @@ package spawn
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -78,6 +77,17 @@ func KindArgs(kind string) (any, bool) {
 	return reflect.New(e.argsType).Interface(), true
 }
 
+// KindTypes returns the argument type and the service type (as the
+// constructor returns it, e.g. *ecusim.ECUSimService) of kind, for tools
+// that describe kinds without running them.
+func KindTypes(kind string) (args, svc reflect.Type, ok bool) {
+	e, ok := lookupKind(kind)
+	if !ok {
+		return nil, nil, false
+	}
+	return e.argsType, e.typ, true
+}
+
 // KindServiceName is the default service name of kind.
 func KindServiceName(kind string) (string, bool) {
 	e, ok := lookupKind(kind)
@@ -116,18 +126,8 @@ func newEntry[A any, S service.Service](ctor func(A) (S, error)) *entry {
 		if len(bytes.TrimSpace(data)) == 0 {
 			data = []byte("{}")
 		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&a); err != nil {
-			return a, fmt.Errorf("decode arguments: %w", err)
-		}
-		if dec.More() {
-			return a, fmt.Errorf("decode arguments: data after the JSON value")
-		}
-		if err := service.Validate(&a); err != nil {
-			return a, err
-		}
-		return a, nil
+		// Errors name the JSON field and the rule in words.
+		return a, service.Decode(data, &a)
 	}
 	return &entry{
 		key:      typeKey(st),

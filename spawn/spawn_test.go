@@ -53,7 +53,7 @@ func TestChildValidatesArgs(t *testing.T) {
 	e, _ := lookupKind("ping")
 	for _, tc := range []struct{ name, args, want string }{
 		{"invalid", `{"port": 70000}`, "port"},
-		{"undecodable", `{"port": "x"}`, "decode arguments"},
+		{"undecodable", `{"port": "x"}`, `port: must be a number, got string "x"`},
 		{"unknown field", `{"port": 1, "host": "h"}`, "unknown field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -321,7 +321,7 @@ func (s *ECUSimService) Initialize(ctx context.Context) (err error) {
 		}
 		srv, err := doip.Listen(cfg)
 		if err != nil {
-			return fmt.Errorf("ecusim: doip: %w", err)
+			return fmt.Errorf("ecusim: %w", err) // doip.Listen says "doip: listen tcp ADDR: ..."
 		}
 		s.doip = srv
 		s.doipAddr = srv.Addr().String()
@@ -485,11 +485,17 @@ func (s *ECUSimService) GetDID(ctx context.Context, in DIDValue) (DIDValue, erro
 	return DIDValue{DID: fmt.Sprintf("%04X", did), Data: fmt.Sprintf("%X", v)}, nil
 }
 
-// DoipAddress returns the TCP address the DoIP entity listens on ("host:port",
+// DoIPAddress returns the TCP address the DoIP entity listens on ("host:port",
 // the port chosen when doip_listen asked for port 0), or "" without DoIP.
-// (Its endpoint is doip_address.)
-func (s *ECUSimService) DoipAddress(ctx context.Context) (string, error) {
+// Its endpoint is doip_address (see EndpointNames).
+func (s *ECUSimService) DoIPAddress(ctx context.Context) (string, error) {
 	return s.doipAddress(), nil
+}
+
+// EndpointNames names the endpoint of DoIPAddress doip_address, as DoIP is
+// one word to its users (the Go name alone would give do_ip_address).
+func (s *ECUSimService) EndpointNames() map[string]string {
+	return map[string]string{"DoIPAddress": "doip_address"}
 }
 
 func (s *ECUSimService) doipAddress() string {

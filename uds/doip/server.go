@@ -178,7 +178,7 @@ func Listen(cfg ServerConfig) (*Server, error) {
 
 	var err error
 	if s.tcp, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("doip: listen: %w", err)
+		return nil, fmt.Errorf("doip: %w", err)
 	}
 	uaddr, err := net.ResolveUDPAddr("udp", cfg.UDPAddr)
 	if err == nil {
@@ -186,7 +186,7 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	}
 	if err != nil {
 		s.tcp.Close()
-		return nil, fmt.Errorf("doip: listen: %w", err)
+		return nil, fmt.Errorf("doip: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
