@@ -85,9 +85,11 @@ func newECU(cfg ecuConfig, log *slog.Logger) *ecu {
 	return e
 }
 
-// handle answers one request. ok is false when no response is to be sent:
-// a suppressed positive response, or, for a functional request, the
-// negative responses ISO 14229-1 leaves out (0x11, 0x12, 0x31, 0x7E, 0x7F).
+// handle answers one request, received on either transport. ok is false
+// when no response is to be sent: a suppressed positive response, or, for
+// a functional request (func_id over CAN, functional_address over DoIP),
+// the negative responses ISO 14229-1 leaves out (uds.FunctionalSuppressed:
+// 0x11, 0x12, 0x31, 0x7E, 0x7F).
 //
 // Every request restarts the S3 timer of a non-default session: the timer
 // is stopped while the request is handled and armed again afterwards.
@@ -101,15 +103,11 @@ func (e *ecu) handle(ctx context.Context, req []byte, functional bool) (resp []b
 	e.mu.Unlock()
 
 	resp, ok = e.srv.ServeMessage(ctx, req)
-	if ok && functional && len(resp) == 3 && resp[0] == uds.NegativeResponseSID {
-		switch uds.NRC(resp[2]) {
-		case uds.NRCServiceNotSupported, uds.NRCSubFunctionNotSupported, uds.NRCRequestOutOfRange,
-			uds.NRCSubFunctionNotSupportedInActiveSession, uds.NRCServiceNotSupportedInActiveSession:
-			e.mu.Lock()
-			e.byNRC[resp[2]]++
-			resp, ok = nil, false
-			e.mu.Unlock()
-		}
+	if ok && functional && uds.FunctionalSuppressed(resp) {
+		e.mu.Lock()
+		e.byNRC[resp[2]]++
+		resp, ok = nil, false
+		e.mu.Unlock()
 	}
 
 	e.mu.Lock()

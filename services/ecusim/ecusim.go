@@ -218,10 +218,10 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 			return cfg, fmt.Errorf("doip_listen: %w", err)
 		}
 		s.doipCfg = &doip.ServerConfig{
-			Addr:            a.DoIPListen,
-			LogicalAddress:  a.LogicalAddress,
-			TargetAddresses: []uint16{a.LogicalAddress, a.FunctionalAddress},
-			VIN:             vin,
+			Addr:                a.DoIPListen,
+			LogicalAddress:      a.LogicalAddress,
+			FunctionalAddresses: []uint16{a.FunctionalAddress},
+			VIN:                 vin,
 		}
 	}
 
@@ -342,7 +342,7 @@ func (s *ECUSimService) Initialize(ctx context.Context) (err error) {
 // level; the ECU goes on.
 func (s *ECUSimService) serveISOTP(ctx context.Context, conn *isotp.Conn) {
 	for {
-		req, err := conn.Recv(ctx)
+		m, err := conn.RecvMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil || !receptionError(err) {
 				if ctx.Err() == nil {
@@ -354,7 +354,7 @@ func (s *ECUSimService) serveISOTP(ctx context.Context, conn *isotp.Conn) {
 			s.log.Debug("ecusim: ISO-TP reception failed", "err", err)
 			continue
 		}
-		resp, ok := s.ecu.handle(ctx, req, false)
+		resp, ok := s.ecu.handle(ctx, m.Data, m.Functional)
 		if !ok {
 			continue
 		}

@@ -237,7 +237,7 @@ func TestServiceDoIP(t *testing.T) {
 	}
 
 	// Functional requests: no serviceNotSupported, an answer to 3E 00.
-	fc := dc.DiagConn(DefaultFunctionalAddress)
+	fc := dc.FunctionalConn(DefaultFunctionalAddress)
 	if err := fc.Send(ctx, []byte{0xBA}); err != nil {
 		t.Fatal(err)
 	}
@@ -392,5 +392,80 @@ func TestServiceInitializeFails(t *testing.T) {
 	}
 	if err := svc2.Shutdown(context.Background()); err != nil {
 		t.Fatalf("second shutdown: %v", err)
+	}
+}
+
+// Over CAN, requests on func_id (0x7DF) are functional: ISO 14229-1 leaves
+// out the negative responses 0x11, 0x12, 0x31, 0x7E and 0x7F to them, and
+// the suppressPosRspMsgIndicationBit drops positive responses on either
+// addressing. The first response the tester receives must be the one to
+// the last request: none of the others was answered.
+func TestServiceCANFunctionalNRCs(t *testing.T) {
+	b := bgkittest.Bus(t)
+	h := serve(t, b, Args{})
+	c, conn := virtualTester(t, b, DefaultBus)
+	ctx := testCtx(t)
+
+	for _, req := range []string{
+		"BA",       // serviceNotSupported
+		"3E 05",    // subFunctionNotSupported
+		"3E 85",    // subFunctionNotSupported, suppress bit set
+		"22 12 34", // requestOutOfRange
+		"27 01",    // serviceNotSupportedInActiveSession
+		"3E 80",    // positive response suppressed
+		"10 81",    // positive response suppressed
+	} {
+		if err := conn.SendFunctional(ctx, unhex(t, req)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := conn.SendFunctional(ctx, unhex(t, "22 12")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := conn.Recv(ctx)
+	if err != nil || !bytes.Equal(resp, []byte{0x7F, 0x22, 0x13}) {
+		t.Fatalf("first response: % X, %v; want 7F 22 13 (the only one not suppressed)", resp, err)
+	}
+	st, err := h.ctl.Stats(ctx)
+	if err != nil || st.Requests != 8 || st.NoResponse != 7 || st.Negative != 1 {
+		t.Errorf("stats %+v, %v", st, err)
+	}
+	// Physically, the negative responses are sent, suppress bit or not;
+	// positive ones are not when the bit is set.
+	wantNRC(t, c, "3E 85", uds.NRCSubFunctionNotSupported)
+	if err := conn.Send(ctx, unhex(t, "11 81")); err != nil {
+		t.Fatal(err)
+	}
+	wantNRC(t, c, "BA", uds.NRCServiceNotSupported) // the first response after 11 81
+	if st, _ := h.ctl.Stats(ctx); st.Resets != 1 {
+		t.Errorf("11 81 not handled: %+v", st)
+	}
+}
+
+// A DoIP response to a functionally addressed request (0xE400) comes from
+// the entity's own logical address (ISO 13400-2), so a tester reading the
+// entity's physical address receives it.
+func TestServiceDoIPFunctionalSource(t *testing.T) {
+	b := bgkittest.Bus(t)
+	h := serve(t, b, Args{DoIPListen: "127.0.0.1:0", LogicalAddress: 0x1001})
+	ctx := testCtx(t)
+	addr, err := h.ctl.DoIPAddress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := doip.Dial(ctx, addr, doip.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	phys := dc.DiagConn(0x1001)
+	if err := dc.DiagConn(DefaultFunctionalAddress).Send(ctx, []byte{0x3E, 0x00}); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := phys.Recv(rctx)
+	if err != nil || !bytes.Equal(resp, []byte{0x7E, 0x00}) {
+		t.Fatalf("response from 0x1001 to functional 3E 00: % X, %v", resp, err)
 	}
 }
