@@ -20,6 +20,38 @@ const (
 	LogLockout       = "security access locked out"
 )
 
+// Topics of the events an ECU simulator emits (service.Emit, on
+// evt.<NAME>.<topic>).
+const (
+	// TopicSessionChanged carries a SessionChange.
+	TopicSessionChanged = "session_changed"
+	// TopicSecurityUnlocked carries a SecurityUnlock.
+	TopicSecurityUnlocked = "security_unlocked"
+)
+
+// Causes of a SessionChange.
+const (
+	CauseRequest = "request" // DiagnosticSessionControl
+	CauseS3      = "s3"      // the S3 server timer ran out
+	CauseReset   = "reset"   // ECUReset
+)
+
+// SessionChange is the event of a change of the active diagnostic
+// session: {"from": 3, "to": 1, "cause": "s3"}. Sessions are the
+// DiagnosticSessionControl sub-functions (1 default, 2 programming, 3
+// extended).
+type SessionChange struct {
+	From  uint8  `json:"from"`
+	To    uint8  `json:"to"`
+	Cause string `json:"cause"`
+}
+
+// SecurityUnlock is the event of a granted SecurityAccess: {"level": 1},
+// the requestSeed level.
+type SecurityUnlock struct {
+	Level uint8 `json:"level"`
+}
+
 // maxResponse is the longest response sent: the classic ISO-TP limit.
 const maxResponse = 4095
 
@@ -40,9 +72,10 @@ type ecuConfig struct {
 // mutex. It does not know its transports: handle takes a request and
 // returns the response to send.
 type ecu struct {
-	cfg ecuConfig
-	log *slog.Logger
-	srv *uds.Server
+	cfg  ecuConfig
+	log  *slog.Logger
+	srv  *uds.Server
+	emit func(topic string, v any) // nil: no events; set before serving
 
 	mu         sync.Mutex
 	session    uds.SessionType
@@ -162,6 +195,14 @@ func (e *ecu) s3Expired(gen uint64) {
 	n := e.s3Expiries
 	e.mu.Unlock()
 	e.log.Info(LogS3Expiry, "from", from.String(), "s3", e.cfg.s3, "s3_expiries", n)
+	e.event(TopicSessionChanged, SessionChange{From: uint8(from), To: uint8(uds.DefaultSession), Cause: CauseS3})
+}
+
+// event emits an event when the ecu has an emitter.
+func (e *ecu) event(topic string, v any) {
+	if e.emit != nil {
+		e.emit(topic, v)
+	}
 }
 
 // lockSecurity locks security access and forgets a seed sent. The delay
@@ -202,6 +243,7 @@ func (e *ecu) sessionControl(_ context.Context, req []byte) ([]byte, error) {
 	e.mu.Unlock()
 	if from != r.Session {
 		e.log.Info(LogSessionChange, "from", from.String(), "to", r.Session.String())
+		e.event(TopicSessionChanged, SessionChange{From: uint8(from), To: uint8(r.Session), Cause: CauseRequest})
 	}
 	return resp, nil
 }
@@ -226,6 +268,9 @@ func (e *ecu) ecuReset(_ context.Context, req []byte) ([]byte, error) {
 	n := e.resets
 	e.mu.Unlock()
 	e.log.Info(LogReset, "type", r.Type.String(), "from", from.String(), "resets", n)
+	if from != uds.DefaultSession {
+		e.event(TopicSessionChanged, SessionChange{From: uint8(from), To: uint8(uds.DefaultSession), Cause: CauseReset})
+	}
 	return resp, nil
 }
 

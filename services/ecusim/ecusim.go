@@ -300,6 +300,11 @@ func (s *ECUSimService) Initialize(ctx context.Context) (err error) {
 	}()
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	s.ecu.emit = func(topic string, v any) {
+		if err := service.Emit(runCtx, topic, v); err != nil {
+			s.log.Debug("ecusim: event not sent", "topic", topic, "err", err)
+		}
+	}
 
 	cb, err := can.Open(ctx, s.args.Bus, can.WithNATS(b.Conn()), can.WithFilters(s.filters...))
 	if err != nil {

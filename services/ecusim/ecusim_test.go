@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/can"
@@ -467,5 +469,68 @@ func TestServiceDoIPFunctionalSource(t *testing.T) {
 	resp, err := phys.Recv(rctx)
 	if err != nil || !bytes.Equal(resp, []byte{0x7E, 0x00}) {
 		t.Fatalf("response from 0x1001 to functional 3E 00: % X, %v", resp, err)
+	}
+}
+
+// eventSub records the events of service name on topic, from a plain NATS
+// subscription to evt.<NAME>.<topic>.
+func eventSub(t testing.TB, b *bus.Bus, name, topic string) chan []byte {
+	t.Helper()
+	ch := make(chan []byte, 64)
+	sub, err := b.Conn().Subscribe(bus.EventSubject(name, topic), func(m *nats.Msg) { ch <- m.Data })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Unsubscribe() })
+	return ch
+}
+
+func nextEvent(t testing.TB, ch chan []byte) string {
+	t.Helper()
+	select {
+	case d := <-ch:
+		return string(d)
+	case <-time.After(waitTimeout):
+		t.Fatal("no event")
+		return ""
+	}
+}
+
+func TestServiceEvents(t *testing.T) {
+	b := bgkittest.Bus(t)
+	sessions := eventSub(t, b, Name, TopicSessionChanged)
+	unlocks := eventSub(t, b, Name, TopicSecurityUnlocked)
+	serve(t, b, Args{S3Ms: 200, Seed: "11223344"})
+	c, _ := virtualTester(t, b, DefaultBus)
+	ctx := testCtx(t)
+
+	mustDo(t, c, "10 03", "50 03 00 32 01 F4")
+	mustDo(t, c, "10 03", "50 03 00 32 01 F4") // no change: no event
+	if err := c.Unlock(ctx, 1, func(seed []byte) ([]byte, error) { return xor(seed, []byte{0xAA, 0xBB, 0xCC, 0xDD}), nil }); err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, c, "11 01", "51 01")
+	mustDo(t, c, "11 01", "51 01") // already default: no event
+	mustDo(t, c, "10 02", "50 02 00 32 01 F4")
+	for i, want := range []string{
+		`{"from":1,"to":3,"cause":"request"}`,
+		`{"from":3,"to":1,"cause":"reset"}`,
+		`{"from":1,"to":2,"cause":"request"}`,
+		`{"from":2,"to":1,"cause":"s3"}`,
+	} {
+		if got := nextEvent(t, sessions); got != want {
+			t.Fatalf("session event %d: %s, want %s", i, got, want)
+		}
+	}
+	if got := nextEvent(t, unlocks); got != `{"level":1}` {
+		t.Fatalf("security event %s", got)
+	}
+	select {
+	case e := <-sessions:
+		t.Fatalf("extra session event %s", e)
+	default:
 	}
 }

@@ -31,7 +31,32 @@ const (
 	DefaultRxID       = 0x7E8 // response identifier of the first ECU
 	DefaultIntervalMS = 2000
 	DefaultP2MS       = int(uds.DefaultP2 / time.Millisecond)
+	DefaultLostAfter  = 3
 )
+
+// Topics of the events a tester present service emits (service.Emit, on
+// evt.<NAME>.<topic>) when it checks replies (suppress_response false).
+const (
+	// TopicECULost carries an ECULost: LostAfter periods in a row got no
+	// valid reply.
+	TopicECULost = "ecu_lost"
+	// TopicECUBack carries an ECUBack: a valid reply after ecu_lost.
+	TopicECUBack = "ecu_back"
+)
+
+// ECULost is the event of an ECU that stopped answering:
+// {"missed": 3, "error": "uds: no response within P2"}.
+type ECULost struct {
+	Missed int    `json:"missed"` // periods in a row without a valid reply
+	Error  string `json:"error"`  // the last period's error
+}
+
+// ECUBack is the event of an ECU that answers again after ecu_lost:
+// {"missed": 12, "down_ms": 130}.
+type ECUBack struct {
+	Missed int   `json:"missed"`  // periods missed in all
+	DownMS int64 `json:"down_ms"` // since the first missed period
+}
 
 // Limits of the interval.
 const (
@@ -91,6 +116,10 @@ type Args struct {
 	// Autostart starts sending at Initialize instead of at the first
 	// start call (default false).
 	Autostart bool `json:"autostart,omitempty"`
+	// LostAfter is how many periods in a row without a valid reply make
+	// the event ecu_lost (default 3); the next valid reply makes ecu_back.
+	// Used only when SuppressResponse is false.
+	LostAfter int `json:"lost_after,omitempty" validate:"gte=0"`
 }
 
 // withDefaults returns a with defaults applied, or an error for values
@@ -107,6 +136,9 @@ func (a Args) withDefaults() (Args, error) {
 	}
 	if a.P2MS == 0 {
 		a.P2MS = DefaultP2MS
+	}
+	if a.LostAfter == 0 {
+		a.LostAfter = DefaultLostAfter
 	}
 	a.SuppressResponse = boolOr(a.SuppressResponse, true)
 	if a.DoIPAddress != "" {
@@ -193,10 +225,13 @@ type TesterPresentService struct {
 	sent, errs, skipped atomic.Uint64
 	lat                 latencies
 
-	errMu    sync.Mutex // guards the fields below
-	lastErr  string
-	streak   int       // consecutive failed periods
-	loggedAt time.Time // last warning about a failure
+	errMu     sync.Mutex // guards the fields below
+	lastErr   string
+	streak    int             // consecutive failed periods
+	streakAt  time.Time       // first failure of the streak
+	lost      bool            // ecu_lost emitted, ecu_back not yet
+	loggedAt  time.Time       // last warning about a failure
+	eventsCtx context.Context // of Initialize, for service.Emit; nil before
 }
 
 // New checks args, applies the defaults and returns the service. Sending
@@ -253,6 +288,9 @@ func (s *TesterPresentService) Initialize(ctx context.Context) error {
 	s.mu.Lock()
 	s.link = l
 	s.tx = counting{Transport: l.t, sent: &s.sent}
+	s.errMu.Lock()
+	s.eventsCtx = context.WithoutCancel(ctx)
+	s.errMu.Unlock()
 	if !*s.args.SuppressResponse {
 		s.client = uds.NewClient(s.tx, uds.WithP2(time.Duration(s.args.P2MS)*time.Millisecond))
 	}
@@ -415,20 +453,43 @@ const errorLogEvery = 5 * time.Second
 func (s *TesterPresentService) result(err error) {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
+	now := time.Now()
 	if err == nil {
 		if s.streak > 0 {
 			s.logger().Info("tester present recovered", "failed_periods", s.streak)
+			if s.lost {
+				s.emit(TopicECUBack, ECUBack{Missed: s.streak, DownMS: now.Sub(s.streakAt).Milliseconds()})
+				s.lost = false
+			}
 			s.streak = 0
 		}
 		return
 	}
 	s.errs.Add(1)
 	s.streak++
+	if s.streak == 1 {
+		s.streakAt = now
+	}
 	msg := err.Error()
-	now := time.Now()
+	if s.streak == s.args.LostAfter && !*s.args.SuppressResponse {
+		s.lost = true
+		s.emit(TopicECULost, ECULost{Missed: s.streak, Error: msg})
+	}
 	if s.streak == 1 || msg != s.lastErr || now.Sub(s.loggedAt) >= errorLogEvery {
 		s.logger().Warn("tester present failed; retrying next period", "err", err, "consecutive", s.streak)
 		s.loggedAt = now
 	}
 	s.lastErr = msg
+}
+
+// emit publishes an event; s.errMu must be held, which keeps events in
+// the order of the periods. A failure is logged at debug level: events are
+// a courtesy, the stats stay right.
+func (s *TesterPresentService) emit(topic string, v any) {
+	if s.eventsCtx == nil {
+		return
+	}
+	if err := service.Emit(s.eventsCtx, topic, v); err != nil {
+		s.logger().Debug("tester present: event not sent", "topic", topic, "err", err)
+	}
 }
