@@ -18,6 +18,7 @@ const (
 	LogReset         = "ECU reset"
 	LogUnlocked      = "security access granted"
 	LogLockout       = "security access locked out"
+	LogStopped       = "ECU simulator stopped"
 )
 
 // Topics of the events an ECU simulator emits (service.Emit, on
