@@ -2,12 +2,12 @@ package ecusim
 
 import (
 	"bytes"
-	"strings"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
