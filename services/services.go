@@ -6,6 +6,7 @@ import (
 	"github.com/bgkit/bgkit/services/canrecorder"
 	"github.com/bgkit/bgkit/services/cantraffic"
 	"github.com/bgkit/bgkit/services/ecusim"
+	"github.com/bgkit/bgkit/services/ecuwatchdog"
 	"github.com/bgkit/bgkit/services/testerpresent"
 )
 
@@ -19,5 +20,6 @@ func RegisterAll() {
 		cantraffic.Register()
 		canrecorder.Register()
 		ecusim.Register()
+		ecuwatchdog.Register()
 	})
 }

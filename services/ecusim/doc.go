@@ -78,6 +78,9 @@
 // (counted, logged as LogReset). Written DIDs keep their values, like
 // non-volatile memory, and DoIP connections stay open.
 //
+// DID F186 (activeDiagnosticSessionDataIdentifier) answers the active
+// session, one byte, unless dids sets it: what an ECU watchdog reads.
+//
 // ReadDataByIdentifier (0x22) answers one or several DIDs in one request,
 // leaving out those it does not know; requestOutOfRange (0x31) when it
 // knows none, incorrectMessageLengthOrInvalidFormat (0x13) for an odd

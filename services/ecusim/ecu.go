@@ -290,6 +290,8 @@ func (e *ecu) readData(_ context.Context, req []byte) ([]byte, error) {
 	for _, did := range r.DIDs {
 		if v, ok := e.dids[did]; ok {
 			recs = append(recs, uds.DataRecord{DID: did, Data: v})
+		} else if did == DIDActiveSession {
+			recs = append(recs, uds.DataRecord{DID: did, Data: []byte{byte(e.session)}})
 		}
 	}
 	// Encode under the lock: the records share the stored values.

@@ -86,6 +86,10 @@ func TestECUExchanges(t *testing.T) {
 			{"3E 00", "7E 00"}, {"3E 80", "-"}, {"3E 01", "7F 3E 12"}, {"3E 00 00", "7F 3E 13"}, {"3E", "7F 3E 13"},
 		}, wantSession: 1},
 		{name: "read VIN", steps: []step{{"22 F1 90", "62 F1 90 " + vinHex}}, wantSession: 1},
+		{name: "active session", steps: []step{
+			{"22 F1 86", "62 F1 86 01"}, {"10 03", "50 03 00 32 01 F4"}, {"22 F1 86", "62 F1 86 03"},
+			{"11 01", "51 01"}, {"22 F1 86", "62 F1 86 01"}, {"2E F1 86 03", "7F 2E 7F"},
+		}, wantSession: 1},
 		{name: "VIN DID from dids", args: Args{DIDs: map[hexid.ID]string{0xF190: "0102"}}, steps: []step{{"22 F1 90", "62 F1 90 01 02"}}, wantSession: 1},
 		{name: "read several", args: Args{DIDs: map[hexid.ID]string{0x0102: "AA BB", 0xF18C: "0x010203"}}, steps: []step{
 			{"22 01 02 F1 8C", "62 01 02 AA BB F1 8C 01 02 03"},

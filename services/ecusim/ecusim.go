@@ -46,6 +46,12 @@ const (
 // Args.DIDs sets it.
 const DIDVIN = 0xF190
 
+// DIDActiveSession is the data identifier of the active diagnostic session
+// (ISO 14229-1 activeDiagnosticSessionDataIdentifier): one byte, 01
+// default, 02 programming, 03 extended. It answers the live session
+// unless Args.DIDs sets it.
+const DIDActiveSession = 0xF186
+
 // ErrInvalidArgs is matched (errors.Is) by the errors of New for
 // arguments it cannot use.
 var ErrInvalidArgs = errors.New("invalid arguments")
