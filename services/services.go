@@ -5,6 +5,7 @@ import (
 
 	"github.com/bgkit/bgkit/services/canrecorder"
 	"github.com/bgkit/bgkit/services/cantraffic"
+	"github.com/bgkit/bgkit/services/diagtraffic"
 	"github.com/bgkit/bgkit/services/ecusim"
 	"github.com/bgkit/bgkit/services/ecuwatchdog"
 	"github.com/bgkit/bgkit/services/testerpresent"
@@ -21,5 +22,6 @@ func RegisterAll() {
 		canrecorder.Register()
 		ecusim.Register()
 		ecuwatchdog.Register()
+		diagtraffic.Register()
 	})
 }
