@@ -113,6 +113,7 @@ func TestWatchdogCrashAndReset(t *testing.T) {
 	rec := newRecorder()
 	ctx := e2eCtx(t)
 	evs := watchdogEvents(t, b, ecuwatchdog.Name)
+	ecuEvs := watchdogEvents(t, b, "WD_ECU_1")
 	ecu := watchdogSpawn(t, b, rec, ecusim.Kind, "WD_ECU_1", `{"bus": "virtual:wd", "s3_ms": 60000}`)
 	watchdogSpawn(t, b, rec, ecuwatchdog.Kind, ecuwatchdog.Name,
 		`{"bus": "virtual:wd", "tx_id": "0x7E0", "rx_id": "7E8", "probe": "session", "period_ms": 50, "timeout_ms": 50, "crash_after": 3, "black_box": 32}`)
@@ -148,13 +149,27 @@ func TestWatchdogCrashAndReset(t *testing.T) {
 		t.Fatalf("ecu_reset %+v", inc)
 	}
 
+	// The ecu-sim child announced both session changes itself.
+	for _, want := range []string{`{"from":1,"to":3,"cause":"request"}`, `{"from":3,"to":1,"cause":"reset"}`} {
+		select {
+		case m := <-ecuEvs:
+			if m.Subject != bus.EventSubject("WD_ECU_1", ecusim.TopicSessionChanged) || string(m.Data) != want {
+				t.Fatalf("ecu-sim event %s %s, want %s", m.Subject, m.Data, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no ecu-sim event %s", want)
+		}
+	}
+
 	if err := syscall.Kill(ecu.PID(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	// A reply already on its way may still arrive after the kill: the
+	// crash is the probes after it that got none.
 	killedAt := time.Now()
 	<-ecu.Done()
 	inc = watchdogIncident(t, evs, ecuwatchdog.TopicCrashed)
-	if inc.Missed != 3 || inc.Time.Before(killedAt) || inc.LastReply.After(killedAt) || len(inc.Frames) < 3 || len(inc.Frames) > 32 {
+	if inc.Missed != 3 || inc.Time.Before(killedAt) || !inc.LastReply.Before(inc.Time) || len(inc.Frames) < 3 || len(inc.Frames) > 32 {
 		t.Fatalf("ecu_crashed %+v", inc)
 	}
 	if last := inc.Frames[len(inc.Frames)-1]; !strings.HasPrefix(last.Frame, "7E0#0322F186") {
