@@ -102,8 +102,14 @@ func TestArgsJSONHex(t *testing.T) {
 	}
 }
 
-// Errors carry the kind once, then "invalid arguments" once.
+// Errors carry the kind once, then "invalid arguments" once, whatever the
+// wrapped error says.
 func TestNewErrorPrefix(t *testing.T) {
+	for _, msg := range []string{"p2_ms: must be at least 0", "invalid arguments: p2_ms: fails"} {
+		if got := (invalidArgs{errors.New(msg)}).Error(); strings.Count(got, "invalid arguments") != 1 || !strings.HasPrefix(got, "invalid arguments: p2_ms") {
+			t.Errorf("%q → %q", msg, got)
+		}
+	}
 	for _, a := range []Args{{P2Ms: -1}, {RxID: 0x800}} {
 		_, err := New(a)
 		if err == nil || !strings.HasPrefix(err.Error(), "ecu-sim: invalid arguments: ") || strings.Count(err.Error(), "invalid arguments") != 1 {

@@ -176,14 +176,24 @@ func (a *Args) normalize() {
 	a.SecurityDelayMs = orDefault(a.SecurityDelayMs, int(DefaultSecurityDelay/time.Millisecond))
 }
 
-// invalidArgs is an argument error that matches ErrInvalidArgs.
+// invalidArgs is an argument error that matches ErrInvalidArgs. Its
+// message starts with "invalid arguments: " once, whether or not the
+// error it wraps (a *service.ValidationError) says so itself.
 type invalidArgs struct{ error }
+
+func (e invalidArgs) Error() string {
+	msg := e.error.Error()
+	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
+		return msg
+	}
+	return ErrInvalidArgs.Error() + ": " + msg
+}
 
 func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
 func (e invalidArgs) Unwrap() error        { return e.error }
 
 func badArgs(format string, v ...any) error {
-	return invalidArgs{fmt.Errorf("invalid arguments: "+format, v...)}
+	return invalidArgs{fmt.Errorf(format, v...)}
 }
 
 // configure checks the normalized a, once: its validate tags, then what

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,14 +158,24 @@ func (a *Args) normalize() {
 	}
 }
 
-// invalidArgs is an argument error that matches ErrInvalidArgs.
+// invalidArgs is an argument error that matches ErrInvalidArgs. Its
+// message starts with "invalid arguments: " once, whether or not the
+// error it wraps (a *service.ValidationError) says so itself.
 type invalidArgs struct{ error }
+
+func (e invalidArgs) Error() string {
+	msg := e.error.Error()
+	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
+		return msg
+	}
+	return ErrInvalidArgs.Error() + ": " + msg
+}
 
 func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
 func (e invalidArgs) Unwrap() error        { return e.error }
 
 func badArgs(format string, v ...any) error {
-	return invalidArgs{fmt.Errorf("invalid arguments: "+format, v...)}
+	return invalidArgs{fmt.Errorf(format, v...)}
 }
 
 // check checks the normalized a, once: its validate tags, then what they
