@@ -94,7 +94,7 @@ func watchdogWaitStatus(t *testing.T, c *ecuwatchdog.Controller, what string, co
 	}
 }
 
-func hasFrame(frames []ecuwatchdog.Frame, prefix string) bool {
+func watchdogHasFrame(frames []ecuwatchdog.Frame, prefix string) bool {
 	for _, f := range frames {
 		if strings.HasPrefix(f.Frame, prefix) {
 			return true
@@ -145,7 +145,7 @@ func TestWatchdogCrashAndReset(t *testing.T) {
 		t.Fatalf("11 01 → % X, %v", resp, err)
 	}
 	inc := watchdogIncident(t, evs, ecuwatchdog.TopicReset)
-	if inc.From != 3 || inc.To != 1 || inc.Time.Before(resetAt) || !hasFrame(inc.Frames, "7E0#021101") || !hasFrame(inc.Frames, "7E8#025101") {
+	if inc.From != 3 || inc.To != 1 || inc.Time.Before(resetAt) || !watchdogHasFrame(inc.Frames, "7E0#021101") || !watchdogHasFrame(inc.Frames, "7E8#025101") {
 		t.Fatalf("ecu_reset %+v", inc)
 	}
 
