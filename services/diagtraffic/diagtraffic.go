@@ -316,9 +316,14 @@ func (s *DiagTrafficService) Start(ctx context.Context) error {
 	if s.cancel != nil {
 		return nil
 	}
-	rctx, cancel := context.WithCancel(context.Background())
+	var (
+		rctx   context.Context
+		cancel context.CancelFunc
+	)
 	if s.args.DurationMS > 0 {
 		rctx, cancel = context.WithTimeout(context.Background(), time.Duration(s.args.DurationMS)*time.Millisecond)
+	} else {
+		rctx, cancel = context.WithCancel(context.Background())
 	}
 	done := make(chan struct{})
 	s.cancel, s.done, s.stopped, s.ended, s.started = cancel, done, "", "", time.Now()
