@@ -320,13 +320,16 @@ func (s *DiagTrafficService) Start(ctx context.Context) error {
 		rctx   context.Context
 		cancel context.CancelFunc
 	)
+	// The start is taken before the deadline is set, so that a run cut by
+	// its duration never reports less than that duration.
+	started := time.Now()
 	if s.args.DurationMS > 0 {
-		rctx, cancel = context.WithTimeout(context.Background(), time.Duration(s.args.DurationMS)*time.Millisecond)
+		rctx, cancel = context.WithDeadline(context.Background(), started.Add(time.Duration(s.args.DurationMS)*time.Millisecond))
 	} else {
 		rctx, cancel = context.WithCancel(context.Background())
 	}
 	done := make(chan struct{})
-	s.cancel, s.done, s.stopped, s.ended, s.started = cancel, done, "", "", time.Now()
+	s.cancel, s.done, s.stopped, s.ended, s.started = cancel, done, "", "", started
 	client, evCtx := s.client, s.evCtx
 	go func() {
 		defer close(done)
