@@ -135,6 +135,73 @@ func BenchmarkSpawnTerminate(b *testing.B) {
 	b.ReportMetric(us(percentile(termT, 0.5))/1e3, "terminate-p50-ms")
 }
 
+// BenchmarkSpawnCall: spawn → first answered call (spawn.Run, Connect and
+// one call) and graceful terminate, sequentially: the shape of the go-plugin
+// peer's BenchmarkSpawnCall (bench/peers/goplugin).
+func BenchmarkSpawnCall(b *testing.B) {
+	bb := benchBus(b)
+	ctx := context.Background()
+	const n = 30
+	var spawnT, termT []time.Duration
+	for range b.N {
+		for range n {
+			t0 := time.Now()
+			h, err := spawn.Run(ctx, bb, NewCounterService, CounterArgs{Step: 1}, quiet)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := controller.Connect(ctx, bb, h.ServiceName())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Call(ctx, "add", 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			spawnT = append(spawnT, time.Since(t0))
+			t0 = time.Now()
+			if err := h.Terminate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			termT = append(termT, time.Since(t0))
+		}
+	}
+	b.ReportMetric(us(percentile(spawnT, 0.5))/1e3, "spawn-call-p50-ms")
+	b.ReportMetric(us(percentile(termT, 0.5))/1e3, "terminate-p50-ms")
+}
+
+// BenchmarkCallDeadline: what a ctx deadline adds to a call (the timeout
+// header, the child's context). Calls with and without a deadline
+// alternate, so that both see the same load.
+func BenchmarkCallDeadline(b *testing.B) {
+	bb := benchBus(b)
+	_, c := benchCounter(b, bb)
+	ctx := context.Background()
+	const n = 10000
+	with := make([]time.Duration, n)
+	without := make([]time.Duration, n)
+	for range b.N {
+		for i := range n {
+			t0 := time.Now()
+			if err := c.Call(ctx, "add", 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			without[i] = time.Since(t0)
+			t0 = time.Now()
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := c.Call(dctx, "add", 1, nil)
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			with[i] = time.Since(t0)
+		}
+	}
+	pw, po := us(percentile(with, 0.5)), us(percentile(without, 0.5))
+	b.ReportMetric(pw, "deadline-p50-µs")
+	b.ReportMetric(po, "no-deadline-p50-µs")
+	b.ReportMetric(pw-po, "deadline-cost-µs")
+}
+
 // counting is a handler that counts records.
 type counting struct {
 	n    atomic.Int64
