@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,42 @@ import (
 
 var quiet = spawn.WithLogger(slog.New(slog.DiscardHandler))
 
+// Profiling a benchmark's children: with BGKIT_BENCH_CHILD_CPUPROFILE=PREFIX
+// in the environment of `go test -bench`, every child of the test binary
+// writes a CPU profile of its first BGKIT_BENCH_CHILD_CPUPROFILE_SECS
+// seconds (default 10) to PREFIX.<pid>.pprof. The parent's own profile is
+// go test's -cpuprofile.
+// BGKIT_BENCH_CHILD_ENV="K=V ..." adds entries to the environment of the
+// call benchmarks' children only (e.g. GOMAXPROCS=1), to measure them.
+const (
+	benchChildEnv            = "BGKIT_BENCH_CHILD_ENV"
+	benchChildProfileEnv     = "BGKIT_BENCH_CHILD_CPUPROFILE"
+	benchChildProfileSecsEnv = "BGKIT_BENCH_CHILD_CPUPROFILE_SECS"
+)
+
+func init() {
+	prefix := os.Getenv(benchChildProfileEnv)
+	if prefix == "" || !spawn.IsChild() {
+		return
+	}
+	secs, err := strconv.ParseFloat(os.Getenv(benchChildProfileSecsEnv), 64)
+	if err != nil || secs <= 0 {
+		secs = 10
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d.pprof", prefix, os.Getpid()))
+	if err != nil {
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return
+	}
+	time.AfterFunc(time.Duration(secs*float64(time.Second)), func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	})
+}
+
 func benchBus(b *testing.B) *bus.Bus {
 	bb, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -38,7 +75,8 @@ func benchBus(b *testing.B) *bus.Bus {
 }
 
 func benchCounter(b *testing.B, bb *bus.Bus, opts ...spawn.Option) (*spawn.Handle, *controller.Controller) {
-	h, err := spawn.Run(context.Background(), bb, NewCounterService, CounterArgs{Step: 1}, append([]spawn.Option{quiet}, opts...)...)
+	opts = append([]spawn.Option{quiet, spawn.WithEnv(strings.Fields(os.Getenv(benchChildEnv))...)}, opts...)
+	h, err := spawn.Run(context.Background(), bb, NewCounterService, CounterArgs{Step: 1}, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,13 +119,14 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 // connection.
 func BenchmarkCallThroughput(b *testing.B) {
 	bb := benchBus(b)
-	_, c := benchCounter(b, bb)
+	h, c := benchCounter(b, bb)
 	ctx := context.Background()
 	const callers, per = 64, 2000
-	var rate float64
+	var rate, cpu float64
 	for range b.N {
 		var wg sync.WaitGroup
 		var failed atomic.Int64
+		cpu0 := benchCPU(os.Getpid()) + benchCPU(h.PID())
 		t0 := time.Now()
 		for range callers {
 			wg.Add(1)
@@ -102,11 +141,31 @@ func BenchmarkCallThroughput(b *testing.B) {
 		}
 		wg.Wait()
 		rate = callers * per / time.Since(t0).Seconds()
+		cpu = (benchCPU(os.Getpid()) + benchCPU(h.PID()) - cpu0).Seconds() * 1e6 / (callers * per)
 		if failed.Load() > 0 {
 			b.Fatalf("%d calls failed", failed.Load())
 		}
 	}
 	b.ReportMetric(rate, "calls/s")
+	b.ReportMetric(cpu, "cpu-µs/call")
+}
+
+// benchCPU is the CPU time (user and system) a process has used so far,
+// from /proc/PID/stat. CPU per call depends much less on the load of a
+// shared machine than calls/s, so it shows what a change costs or saves.
+func benchCPU(pid int) time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ
 }
 
 // BenchmarkSpawnTerminate: spawn → serving and graceful terminate (logs

@@ -361,12 +361,13 @@ func (s *server) handle(ep *endpoint, m *nats.Msg) {
 // call decodes the input, runs the method and encodes the output. A
 // non-zero code means an error reply.
 func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg string) {
-	args := []reflect.Value{reflect.Value{}}
+	var argv [2]reflect.Value
+	args := argv[:1]
 	ctx := s.life
 	if ms, err := strconv.ParseInt(m.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMS {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
-		defer cancel()
+		cc := newCallCtx(ctx, time.Duration(ms)*time.Millisecond)
+		defer cc.end()
+		ctx = cc
 	}
 	args[0] = reflect.ValueOf(ctx)
 	data := bytes.TrimSpace(m.Data)
@@ -399,7 +400,7 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 	if ep.Out == nil {
 		return nil, 0, ""
 	}
-	out, err := json.Marshal(results[0].Interface())
+	out, err := EncodeJSON(results[0].Interface())
 	if err != nil {
 		return nil, CodeInternal, fmt.Sprintf("%s: encode result: %v", ep.Name, err)
 	}
@@ -455,7 +456,7 @@ func hasStruct(t reflect.Type) bool {
 // decodeInput decodes one JSON value into v; strict refuses unknown fields.
 func decodeInput(data []byte, v any, strict bool) error {
 	if !strict {
-		return json.Unmarshal(data, v)
+		return DecodeJSON(data, v)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
