@@ -228,6 +228,48 @@ func BenchmarkSpawnCall(b *testing.B) {
 	b.ReportMetric(us(percentile(termT, 0.5))/1e3, "terminate-p50-ms")
 }
 
+// BenchmarkSpawnWarmPool: spawn → serving (spawn.Run returns) and spawn →
+// first answered call, taking children from a warm pool (spawn.NewPool):
+// exec and init are done before the clock starts. Each spawn waits for
+// the pool to be full again, so that it measures a warm start.
+func BenchmarkSpawnWarmPool(b *testing.B) {
+	bb := benchBus(b)
+	ctx := context.Background()
+	pool, err := spawn.NewPool(bb, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	const n = 30
+	var spawnT, callT []time.Duration
+	for range b.N {
+		for range n {
+			for pool.Idle() < 2 {
+				time.Sleep(time.Millisecond)
+			}
+			t0 := time.Now()
+			h, err := spawn.Run(ctx, bb, NewCounterService, CounterArgs{Step: 1}, quiet, spawn.WithPool(pool))
+			if err != nil {
+				b.Fatal(err)
+			}
+			spawnT = append(spawnT, time.Since(t0))
+			c, err := controller.Connect(ctx, bb, h.ServiceName())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Call(ctx, "add", 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			callT = append(callT, time.Since(t0))
+			if err := h.Terminate(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(us(percentile(spawnT, 0.5))/1e3, "spawn-p50-ms")
+	b.ReportMetric(us(percentile(callT, 0.5))/1e3, "spawn-call-p50-ms")
+}
+
 // BenchmarkCallDeadline: what a ctx deadline adds to a call (the timeout
 // header, the child's context). Calls with and without a deadline
 // alternate, so that both see the same load.
