@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -495,6 +496,127 @@ func rawResponder(url string) {
 	nc.Flush()
 	fmt.Println("READY")
 	select {}
+}
+
+// startRawResponder runs a plain embedded nats-server and a bare nats.go
+// responder process on raw.echo; it returns an in-process connection to
+// that server.
+func startRawResponder(b *testing.B) *nats.Conn {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(5 * time.Second) {
+		b.Fatal("server not ready")
+	}
+	b.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), rawResponderEnv+"="+s.ClientURL())
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	buf := make([]byte, 64)
+	if k, _ := out.Read(buf); !strings.HasPrefix(string(buf[:k]), "READY") {
+		b.Fatalf("responder: %q", buf[:k])
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	return nc
+}
+
+// benchRate runs callers goroutines of per calls each and returns calls/s.
+func benchRate(b *testing.B, callers, per int, call func() error) float64 {
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	t0 := time.Now()
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range per {
+				if call() != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		b.Fatalf("%d calls failed", failed.Load())
+	}
+	return float64(callers*per) / time.Since(t0).Seconds()
+}
+
+// BenchmarkThroughputVsRawNATS: bgkit's calls/s with 64 callers against a
+// bare NATS responder's, in alternating rounds, so that both see the same
+// load of a shared machine; the ratio is the median of the rounds' ratios.
+func BenchmarkThroughputVsRawNATS(b *testing.B) {
+	raw := startRawResponder(b)
+	bb := benchBus(b)
+	_, c := benchCounter(b, bb)
+	ctx := context.Background()
+	const rounds, callers, per = 7, 64, 300
+	var kit, bare, ratio []float64
+	for range b.N {
+		for range rounds {
+			k := benchRate(b, callers, per, func() error { return c.Call(ctx, "add", 1, nil) })
+			r := benchRate(b, callers, per, func() error {
+				_, err := raw.Request("raw.echo", []byte("1"), 5*time.Second)
+				return err
+			})
+			kit, bare, ratio = append(kit, k), append(bare, r), append(ratio, k/r)
+		}
+	}
+	b.ReportMetric(median(kit), "calls/s")
+	b.ReportMetric(median(bare), "raw-calls/s")
+	b.ReportMetric(median(ratio), "ratio")
+}
+
+// BenchmarkABChildEnv compares two children of the call benchmarks, one
+// with the environment entries of BGKIT_BENCH_AB_ENV ("K=V ...") and one
+// without, in alternating rounds of 64 callers: ratio is B's calls/s over
+// A's (median of the rounds). It is skipped without BGKIT_BENCH_AB_ENV.
+func BenchmarkABChildEnv(b *testing.B) {
+	env := strings.Fields(os.Getenv("BGKIT_BENCH_AB_ENV"))
+	if len(env) == 0 {
+		b.Skip("BGKIT_BENCH_AB_ENV not set")
+	}
+	bb := benchBus(b)
+	ha, ca := benchCounter(b, bb, spawn.WithName("AB_A"))
+	hb, cb := benchCounter(b, bb, spawn.WithName("AB_B"), spawn.WithEnv(env...))
+	ctx := context.Background()
+	const rounds, callers, per = 9, 64, 300
+	var ratio, cpu []float64
+	for range b.N {
+		for range rounds {
+			a0 := benchCPU(ha.PID()) + benchCPU(os.Getpid())
+			ra := benchRate(b, callers, per, func() error { return ca.Call(ctx, "add", 1, nil) })
+			a1 := benchCPU(ha.PID()) + benchCPU(os.Getpid())
+			b0 := benchCPU(hb.PID()) + benchCPU(os.Getpid())
+			rb := benchRate(b, callers, per, func() error { return cb.Call(ctx, "add", 1, nil) })
+			b1 := benchCPU(hb.PID()) + benchCPU(os.Getpid())
+			ratio = append(ratio, rb/ra)
+			if a1 > a0 {
+				cpu = append(cpu, float64(b1-b0)/float64(a1-a0))
+			}
+		}
+	}
+	b.ReportMetric(median(ratio), "B/A-calls/s")
+	if len(cpu) > 0 {
+		b.ReportMetric(median(cpu), "B/A-cpu")
+	}
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // BenchmarkBaselineRawNATS measures what this machine gives with no kit
