@@ -103,6 +103,21 @@ var peerRows = []struct {
 	{"terminate p50 (ms)", "SpawnCall", "terminate-p50-ms", true, "≤ 1.0"},
 }
 
+// vsRows are the figures of the peer module's Vs benchmarks, which run
+// bgkit and go-plugin alternately in one process: metrics bgkit-M and
+// goplugin-M, and the ratio.
+var vsRows = []struct {
+	label, bench, metric, ratio string
+	lowerBetter                 bool
+	target                      string
+}{
+	{"call p50 (µs)", "VsCall", "p50-µs", "p50-ratio", true, "≤ 1.0"},
+	{"call p99 (µs)", "VsCall", "p99-µs", "p99-ratio", true, "≤ 1.0"},
+	{"calls/s, 64 callers", "VsCall", "calls/s", "calls/s-ratio", false, "≥ 1.2"},
+	{"spawn → first answered call p50 (ms)", "VsSpawnCall", "spawn-call-p50-ms", "spawn-call-ratio", true, "≤ 1.0"},
+	{"terminate p50 (ms)", "VsSpawnCall", "terminate-p50-ms", "terminate-ratio", true, "≤ 1.0"},
+}
+
 // compare writes the side-by-side table bgkit / go-plugin and the table
 // of bgkit's own same-run figures, each only when the input holds a row
 // of it.
@@ -140,8 +155,34 @@ func compare(w io.Writer, figs []figure) {
 			fmt.Fprintln(w, l)
 		}
 	}
+	var vs []string
+	for _, r := range vsRows {
+		a, okA := get(peerPkg, r.bench, "bgkit-"+r.metric)
+		b, okB := get(peerPkg, r.bench, "goplugin-"+r.metric)
+		ratio, okR := get(peerPkg, r.bench, r.ratio)
+		if !okA || !okB || !okR {
+			continue
+		}
+		ok := ratio <= 1.0
+		if !r.lowerBetter {
+			ok = ratio >= 1.2
+		}
+		vs = append(vs, fmt.Sprintf("| %s | %s | %s | %.2f | %s | %s |", r.label, num(a), num(b), ratio, r.target, mark(ok)))
+	}
+	if len(vs) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "bgkit vs go-plugin in one process, alternating rounds (ratio: median of rounds for calls/s):")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| figure | bgkit | go-plugin | bgkit / go-plugin | target | met |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|")
+		for _, l := range vs {
+			fmt.Fprintln(w, l)
+		}
+	}
 	var own []string
-	if a, ok := get(bgkitPkg, "CallThroughput", "calls/s"); ok {
+	if r, ok := get(bgkitPkg, "ThroughputVsRawNATS", "ratio"); ok {
+		own = append(own, fmt.Sprintf("| calls/s: bgkit / raw NATS (alternating rounds) | %.2f | ≥ 0.85 | %s |", r, mark(r >= 0.85)))
+	} else if a, ok := get(bgkitPkg, "CallThroughput", "calls/s"); ok {
 		if b, ok := get(bgkitPkg, "BaselineRawNATS", "calls/s"); ok && b != 0 {
 			own = append(own, fmt.Sprintf("| calls/s: bgkit / raw NATS | %.2f | ≥ 0.85 | %s |", a/b, mark(a/b >= 0.85)))
 		}

@@ -91,6 +91,26 @@ BenchmarkCallThroughput-2 1 1 ns/op 30000 calls/s
 			absent: []string{"call p50", "own figures"},
 		},
 		{
+			name: "alternating rounds in one process",
+			in: `pkg: github.com/bgkit/bgkit/bench/peers/goplugin
+BenchmarkVsCall-2 1 1 ns/op 47558 bgkit-calls/s 63.84 bgkit-p50-µs 171.7 bgkit-p99-µs 1.070 calls/s-ratio 44828 goplugin-calls/s 70.15 goplugin-p50-µs 162.1 goplugin-p99-µs 0.9101 p50-ratio 1.059 p99-ratio
+BenchmarkVsSpawnCall-2 1 1 ns/op 11.53 bgkit-spawn-call-p50-ms 2.036 bgkit-terminate-p50-ms 9.839 goplugin-spawn-call-p50-ms 1.721 goplugin-terminate-p50-ms 1.171 spawn-call-ratio 1.183 terminate-ratio
+pkg: github.com/bgkit/bgkit/integration
+BenchmarkThroughputVsRawNATS-2 1 1 ns/op 33124 calls/s 0.5913 ratio 71220 raw-calls/s
+BenchmarkBaselineRawNATS-2 1 1 ns/op 30.0 p50-µs 90.0 p99-µs 80000 calls/s
+BenchmarkCallThroughput-2 1 1 ns/op 60000 calls/s
+`,
+			want: []string{
+				"| call p50 (µs) | 63.8 | 70.2 | 0.91 | ≤ 1.0 | yes |",
+				"| call p99 (µs) | 172 | 162 | 1.06 | ≤ 1.0 | no |",
+				"| calls/s, 64 callers | 47558 | 44828 | 1.07 | ≥ 1.2 | no |",
+				"| spawn → first answered call p50 (ms) | 11.5 | 9.84 | 1.17 | ≤ 1.0 | no |",
+				"| terminate p50 (ms) | 2.04 | 1.72 | 1.18 | ≤ 1.0 | no |",
+				"| calls/s: bgkit / raw NATS (alternating rounds) | 0.59 | ≥ 0.85 | no |",
+			},
+			absent: []string{"| calls/s: bgkit / raw NATS | 0.75"},
+		},
+		{
 			name: "deadline costs more than the target",
 			in: `pkg: github.com/bgkit/bgkit/integration
 BenchmarkCallDeadline-2 1 1 ns/op 60.0 deadline-p50-µs 50.0 no-deadline-p50-µs 10.0 deadline-cost-µs

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+
+	"github.com/bgkit/bgkit/spawn"
 )
 
 func TestMain(m *testing.M) {
@@ -18,6 +20,8 @@ func TestMain(m *testing.M) {
 		Serve()
 		os.Exit(0)
 	}
+	spawn.Register(NewEchoService)
+	spawn.Main() // in a bgkit child: serves EchoService, never returns
 	os.Exit(m.Run())
 }
 

@@ -15,6 +15,15 @@
 //   - BenchmarkCallThroughput: calls/s with 64 concurrent callers
 //   - BenchmarkSpawnCall: spawn → first answered call p50 and terminate p50
 //
+// # Same load
+//
+// On a shared machine the load changes from second to second, so figures
+// measured one after the other compare badly. BenchmarkVsCall and
+// BenchmarkVsSpawnCall run bgkit (this module requires bgkit through a
+// replace of the enclosing repository) and go-plugin in one process, in
+// alternating rounds, and report both and their ratio; the bgkit child is
+// this test binary too, serving EchoService (echo(int) int).
+//
 // # Running
 //
 // It is its own Go module, so that bgkit's module does not depend on
