@@ -176,6 +176,7 @@ type endpoint struct {
 	Endpoint
 	strict  bool // the input is a struct: refuse unknown fields, check validate tags
 	subject string
+	fast    fastCall // nil: call by reflection
 	mu      sync.Mutex
 	stats   micro.EndpointStats
 }
@@ -188,7 +189,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	}
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
-		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In),
+		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In), fast: fastCallOf(ep.fn.Interface()),
 			stats: micro.EndpointStats{Name: ep.Name, Subject: subj, QueueGroup: QueueGroup}}
 		s.names = append(s.names, ep.Name)
 	}
@@ -371,6 +372,9 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 	}
 	args[0] = reflect.ValueOf(ctx)
 	data := bytes.TrimSpace(m.Data)
+	if ep.fast != nil {
+		return ep.fast(s, ep, ctx, data)
+	}
 	if ep.In != nil {
 		if len(data) == 0 {
 			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument of type %s; got none", ep.Name, ep.In)
