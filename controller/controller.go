@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -82,7 +81,7 @@ func (c *Controller) Call(ctx context.Context, method string, in, out any) error
 	var data []byte
 	if in != nil {
 		var err error
-		if data, err = json.Marshal(in); err != nil {
+		if data, err = service.EncodeJSON(in); err != nil {
 			return fmt.Errorf("call %s.%s: encode input: %w", c.name, method, err)
 		}
 	}
@@ -91,7 +90,7 @@ func (c *Controller) Call(ctx context.Context, method string, in, out any) error
 		return err
 	}
 	if out != nil {
-		if err := json.Unmarshal(reply, out); err != nil {
+		if err := service.DecodeJSON(reply, out); err != nil {
 			return fmt.Errorf("call %s.%s: decode reply %q: %w", c.name, method, truncate(reply), err)
 		}
 	}

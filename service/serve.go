@@ -179,6 +179,7 @@ type endpoint struct {
 	strict  bool // the input is a struct: refuse unknown fields, check validate tags
 	subject string
 	md      map[string]string // $SRV.INFO endpoint metadata, made once
+	fast    fastCall          // nil: call by reflection
 	mu      sync.Mutex
 	stats   micro.EndpointStats
 }
@@ -192,6 +193,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
 		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In), md: endpointMetadata(ep),
+			fast:  fastCallOf(ep.fn.Interface()),
 			stats: micro.EndpointStats{Name: ep.Name, Subject: subj, QueueGroup: QueueGroup}}
 		s.names = append(s.names, ep.Name)
 	}
@@ -402,22 +404,23 @@ func (s *server) handle(ep *endpoint, m *nats.Msg) {
 // call decodes the input, runs the method and encodes the output. A
 // non-zero code means an error reply.
 func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg string) {
-	args := []reflect.Value{reflect.Value{}}
+	var argv [2]reflect.Value
+	args := argv[:1]
 	ctx := s.life
 	if ms, err := strconv.ParseInt(m.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMS {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
-		defer cancel()
+		cc := newCallCtx(ctx, time.Duration(ms)*time.Millisecond)
+		defer cc.end()
+		ctx = cc
 	}
 	args[0] = reflect.ValueOf(ctx)
 	data := bytes.TrimSpace(m.Data)
+	if ep.fast != nil {
+		return ep.fast(s, ep, ctx, data)
+	}
 	if ep.In != nil {
-		if len(data) == 0 {
-			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument (%s); got none", ep.Name, typeWords(ep.In))
-		}
 		in := reflect.New(ep.In)
-		if err := decodeInput(data, in.Interface(), ep.strict); err != nil {
-			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument: %v", ep.Name, err)
+		if code, msg := decodeArgument(ep, data, in.Interface()); code != 0 {
+			return nil, code, msg
 		}
 		if ep.strict {
 			if err := Validate(in.Interface()); err != nil {
@@ -425,8 +428,8 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 			}
 		}
 		args = append(args, in.Elem())
-	} else if len(data) > 0 && string(data) != "null" && string(data) != "{}" && string(data) != `""` {
-		return nil, CodeBadRequest, fmt.Sprintf("%s takes no argument; got %d bytes", ep.Name, len(data))
+	} else if code, msg := noArgument(ep, data); code != 0 {
+		return nil, code, msg
 	}
 	results, panicked := invoke(ep.fn, args)
 	if panicked != nil {
@@ -440,7 +443,7 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 	if ep.Out == nil {
 		return nil, 0, ""
 	}
-	out, err := json.Marshal(results[0].Interface())
+	out, err := EncodeJSON(results[0].Interface())
 	if err != nil {
 		return nil, CodeInternal, fmt.Sprintf("%s: encode result: %v", ep.Name, err)
 	}
@@ -493,11 +496,32 @@ func hasStruct(t reflect.Type) bool {
 	return t != nil && t.Kind() == reflect.Struct
 }
 
+// decodeArgument decodes a call's input into in (a pointer to ep.In): a
+// non-zero code and a message in the user's terms when it cannot.
+func decodeArgument(ep *endpoint, data []byte, in any) (int, string) {
+	if len(data) == 0 {
+		return CodeBadRequest, fmt.Sprintf("%s takes an argument (%s); got none", ep.Name, typeWords(ep.In))
+	}
+	if err := decodeInput(data, in, ep.strict); err != nil {
+		return CodeBadRequest, fmt.Sprintf("%s: bad argument: %v", ep.Name, err)
+	}
+	return 0, ""
+}
+
+// noArgument refuses an input for a method that takes none (null, {} and
+// "" count as none).
+func noArgument(ep *endpoint, data []byte) (int, string) {
+	if len(data) > 0 && string(data) != "null" && string(data) != "{}" && string(data) != `""` {
+		return CodeBadRequest, fmt.Sprintf("%s takes no argument; got %d bytes", ep.Name, len(data))
+	}
+	return 0, ""
+}
+
 // decodeInput decodes one JSON value into v; strict refuses unknown fields.
 // Its errors name the JSON field in the user's terms (see [Decode]).
 func decodeInput(data []byte, v any, strict bool) error {
 	if !strict {
-		if err := json.Unmarshal(data, v); err != nil {
+		if err := DecodeJSON(data, v); err != nil {
 			return decodeError(data, reflect.TypeOf(v), err)
 		}
 		return nil

@@ -62,7 +62,7 @@ func childMain() int {
 	st := &statusWriter{f: statusF}
 
 	br := bufio.NewReader(bootF)
-	line, err := br.ReadBytes('\n')
+	line, err := readBootstrap(br, statusF)
 	if err != nil {
 		return st.fail("read bootstrap: %v", err)
 	}

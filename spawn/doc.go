@@ -45,4 +45,11 @@
 // child shuts down and kills its process group, grandchildren included,
 // within 300 ms. A child on the embedded bus also stops when
 // its connection drops.
+//
+// # Warm pool
+//
+// [NewPool] keeps children exec'd and initialised, waiting for their
+// bootstrap; [WithPool] makes Run take one, so a spawn skips exec and
+// package init. A pooled child still gets its own name, arguments and
+// scoped credentials when taken, and exits when the parent does.
 package spawn

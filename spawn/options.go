@@ -18,6 +18,7 @@ type options struct {
 	env          []string
 	restart      RestartPolicy
 	agent        string // spawn on this agent instead of locally
+	pool         *Pool  // take a warm child from it (WithPool)
 }
 
 // WithName runs the service under name instead of the one derived from its

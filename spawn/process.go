@@ -195,60 +195,11 @@ type process struct {
 }
 
 func launch(b *bus.Bus, e *entry, name string, args []byte, creds bus.Credentials, o options, stopping *chanFlag) (*process, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find executable: %w", err)
-	}
-	bootR, bootW, err := os.Pipe()
+	c, err := startChild(o.pool, name, o.env)
 	if err != nil {
 		return nil, err
 	}
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		bootR.Close()
-		bootW.Close()
-		return nil, err
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		bootR.Close()
-		bootW.Close()
-		statusR.Close()
-		statusW.Close()
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		bootR.Close()
-		bootW.Close()
-		statusR.Close()
-		statusW.Close()
-		outR.Close()
-		outW.Close()
-		return nil, err
-	}
-	cmd := &exec.Cmd{
-		Path:        exe,
-		Args:        []string{os.Args[0], "bgkit-child", name},
-		Env:         childEnv(o.env),
-		Stdin:       nil,
-		Stdout:      outW,
-		Stderr:      errW,
-		ExtraFiles:  []*os.File{bootR, statusW},
-		SysProcAttr: sysProcAttr(),
-	}
-	err = cmd.Start()
-	bootR.Close()
-	statusW.Close()
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		bootW.Close()
-		statusR.Close()
-		outR.Close()
-		errR.Close()
-		return nil, fmt.Errorf("exec %s: %w", exe, err)
-	}
+	cmd, bootW, statusR, outR, errR := c.cmd, c.boot, c.status, c.stdout, c.stderr
 	pid := cmd.Process.Pid
 	logger := o.logger.With(slog.String("service", name), slog.Int("pid", pid))
 	p := &process{
