@@ -338,6 +338,7 @@ type remote struct {
 	name    string
 	lease   string
 	pid     int
+	host    string // the agent's machine
 	relay   *logfwd.Relay
 	exitSub *nats.Subscription
 	exited  chan struct{}
@@ -387,7 +388,7 @@ func launchRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, 
 		_ = r.exitSub.Unsubscribe()
 		return nil, fmt.Errorf("spawn %s on agent %s: %w", name, o.agent, err)
 	}
-	r.pid = sp.PID
+	r.pid, r.host = sp.PID, sp.Host
 	go r.renew()
 	go r.watch()
 	return r, nil
@@ -451,6 +452,10 @@ func (r *remote) watch() {
 	case ev.OK:
 	case ev.Lost:
 		r.err = fmt.Errorf("%s: %w: %s stopped answering (%s)", r.name, ErrAgentLost, r.agent, ev.Error)
+		// The agent cannot say so: the requester does.
+		le := exitedEvent(r.name, "", r.pid, r.err)
+		le.Host = r.host
+		publishLife(r.nc, r.logger, le)
 	case ev.Error != "":
 		r.err = fmt.Errorf("%s on agent %s: %s", r.name, r.agent, ev.Error)
 	default:

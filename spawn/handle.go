@@ -7,6 +7,10 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/bgkit/bgkit/bus"
 )
 
 // Handle is the parent's view of a running service. It is safe for
@@ -15,6 +19,7 @@ import (
 type Handle struct {
 	name    string
 	kind    string
+	nc      *nats.Conn // where lifecycle events go
 	grace   time.Duration
 	logger  *slog.Logger // with service=<NAME>
 	restart RestartPolicy
@@ -48,9 +53,9 @@ type instance interface {
 	Kill()
 }
 
-func newHandle(name, kind string, o options) *Handle {
+func newHandle(nc *nats.Conn, name, kind string, o options) *Handle {
 	return &Handle{
-		name: name, kind: kind, grace: o.grace, restart: o.restart,
+		nc: nc, name: name, kind: kind, grace: o.grace, restart: o.restart,
 		logger:   o.logger.With(slog.String("service", name)),
 		done:     make(chan struct{}),
 		stopping: newFlag(),
@@ -180,6 +185,8 @@ func (h *Handle) supervise() {
 		}
 		wait := h.restart.backoff(restarts + 1)
 		h.logger.Warn("service exited; restarting", "err", errText(err), "restart", restarts+1, "in", wait)
+		publishLife(h.nc, h.logger, bus.LifeEvent{Event: bus.LifeRestarting, Name: h.name, PID: cur.PID(),
+			Error: errText(err), Attempt: restarts + 1, BackoffMS: wait.Milliseconds()})
 		timer := time.NewTimer(wait)
 		select {
 		case <-timer.C:
@@ -241,13 +248,23 @@ type ExitError struct {
 	Name       string
 	PID        int
 	Code       int    // exit status, -1 when killed by a signal
-	Signal     string // the signal that killed it, if any
+	Signal     string // the signal that killed it, if any ("SIGKILL")
 	Requested  bool   // Terminate had asked it to stop
 	Killed     bool   // Terminate had to SIGKILL it after the grace period
 	StderrTail string // the last lines the child wrote to stderr
 }
 
 func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s (pid %d): %s", e.Name, e.PID, e.status())
+	if e.StderrTail != "" {
+		msg += "; stderr: " + e.StderrTail
+	}
+	return msg
+}
+
+// status says how the process ended: "exit status 3", "killed by SIGKILL"
+// (after the grace period).
+func (e *ExitError) status() string {
 	how := fmt.Sprintf("exit status %d", e.Code)
 	if e.Signal != "" {
 		how = "killed by " + e.Signal
@@ -255,9 +272,5 @@ func (e *ExitError) Error() string {
 	if e.Killed {
 		how += " after the grace period"
 	}
-	msg := fmt.Sprintf("%s (pid %d): %s", e.Name, e.PID, how)
-	if e.StderrTail != "" {
-		msg += "; stderr: " + e.StderrTail
-	}
-	return msg
+	return how
 }

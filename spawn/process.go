@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sys/unix"
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/logfwd"
@@ -122,7 +123,7 @@ func start(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []
 	if err := bus.ValidateName(name); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	h := newHandle(name, kind, o)
+	h := newHandle(b.Conn(), name, kind, o)
 	launch := func(ctx context.Context) (instance, error) {
 		return startLocal(ctx, b, e, name, args, o, h.stopping)
 	}
@@ -183,6 +184,8 @@ type process struct {
 	err       error         // set before exited is closed
 	flushed   chan struct{} // closed when the child reports its logs flushed
 	statusEOF chan struct{} // closed when the status pipe reaches EOF
+	id        string        // the $SRV id, once ready
+	started   bool          // ready: a started event went out (set before finish runs)
 
 	b      *bus.Bus
 	cmd    *exec.Cmd
@@ -312,6 +315,8 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	case st, ok := <-first:
 		switch {
 		case ok && st.Ready:
+			p.id, p.started = st.ID, true
+			publishLife(p.b.Conn(), p.logger, bus.LifeEvent{Event: bus.LifeStarted, Name: p.name, ID: p.id, PID: p.pid})
 			go p.finish()
 			return nil
 		case ok && st.Error != "":
@@ -382,6 +387,11 @@ func (p *process) finish() {
 	waitErr := p.cmd.Wait()
 	// Grandchildren left behind die with the group.
 	killGroup(p.pid)
+	exitErr := p.exitError(waitErr)
+	if p.started {
+		// At once: controllers fail the calls in flight on this event.
+		publishLife(p.b.Conn(), p.logger, exitedEvent(p.name, p.id, p.pid, exitErr))
+	}
 	p.boot.Close()
 	select {
 	case <-p.statusEOF:
@@ -408,7 +418,10 @@ func (p *process) finish() {
 	}
 	_ = p.relay.Close()
 	p.b.Revoke(p.name)
-	p.err = p.exitError(waitErr)
+	if ee, ok := exitErr.(*ExitError); ok {
+		ee.StderrTail = p.tail.String()
+	}
+	p.err = exitErr
 	close(p.exited)
 }
 
@@ -416,15 +429,12 @@ func (p *process) exitError(err error) error {
 	if err == nil {
 		return nil
 	}
-	ee := &ExitError{Name: p.name, PID: p.pid, Code: -1, StderrTail: p.tail.String(), Requested: p.stopping.isSet()}
-	var xe *exec.ExitError
-	if errors.As(err, &xe) {
-		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			ee.Signal = ws.Signal().String()
-			ee.Killed = ws.Signal() == syscall.SIGKILL && ee.Requested
-		} else {
-			ee.Code = xe.ExitCode()
-		}
+	ee := &ExitError{Name: p.name, PID: p.pid, Requested: p.stopping.isSet()}
+	code, sig, signaled := waitStatus(err)
+	ee.Code = code
+	if signaled {
+		ee.Signal = unix.SignalName(sig)
+		ee.Killed = sig == syscall.SIGKILL && ee.Requested
 	}
 	return ee
 }
