@@ -1,8 +1,12 @@
+//go:build unix
+
 package spawn
 
 import (
 	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // sysProcAttr puts the child in a process group of its own, so that a
@@ -28,3 +32,17 @@ func killOwnGroup() {
 
 // closeOnExec keeps fd out of grandchildren.
 func closeOnExec(fd int) { syscall.CloseOnExec(fd) }
+
+// lifelineClosed reports, without blocking, whether the read end fd of
+// the lifeline pipe is at EOF: the parent, who alone holds the write end,
+// is gone.
+func lifelineClosed(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
+	}
+}
