@@ -78,6 +78,19 @@ func (s *orphanService) Exit(ctx context.Context, code int) error {
 	return nil
 }
 
+// Escape starts a grandchild that leaves the process group (setsid) and
+// holds the service's stdout, and returns its pid.
+func (s *orphanService) Escape(ctx context.Context) (int, error) {
+	cmd := exec.Command("sleep", "300")
+	cmd.Stdout = os.Stdout
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	go cmd.Wait()
+	return cmd.Process.Pid, nil
+}
+
 // orphanParentEnv makes the test binary a parent that spawns one
 // orphanService as orphanParentSpec says and waits to be killed.
 const orphanParentEnv = "BGKIT_TEST_ORPHAN_PARENT"

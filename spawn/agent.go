@@ -61,15 +61,12 @@ type agentSpawned struct {
 }
 
 type agentExit struct {
-	OK         bool   `json:"ok"`
-	Lost       bool   `json:"lost,omitempty"` // the requester lost the agent
-	PID        int    `json:"pid"`
-	Code       int    `json:"code"`
-	Signal     string `json:"signal,omitempty"`
-	Requested  bool   `json:"requested,omitempty"`
-	Killed     bool   `json:"killed,omitempty"`
-	StderrTail string `json:"stderr_tail,omitempty"`
-	Error      string `json:"error,omitempty"`
+	OK      bool       `json:"ok"` // a clean exit (status 0)
+	PID     int        `json:"pid"`
+	Exit    *ExitError `json:"exit,omitempty"`    // how it exited, if not cleanly
+	Error   string     `json:"error,omitempty"`   // an exit that is no ExitError
+	Flushed bool       `json:"flushed,omitempty"` // the child sent its end-of-log marker
+	Lost    bool       `json:"lost,omitempty"`    // the requester lost the agent
 }
 
 // ServeAgent runs an agent called name on b until ctx ends: it spawns
@@ -183,7 +180,7 @@ func (a *agent) onSpawn(m *nats.Msg) {
 	go func() {
 		defer a.wg.Done()
 		o := buildOptions([]Option{WithName(req.Name), WithGrace(req.Grace), WithLogger(a.logger), WithLogLevel(req.Level)})
-		h, err := start(context.Background(), a.b, e, req.Kind, req.Name, req.Args, o)
+		h, err := start(context.Background(), request{bus: a.b, entry: e, kind: req.Kind, name: req.Name, args: req.Args, opts: o})
 		if err != nil {
 			code := 500
 			if errors.Is(err, ErrDuplicateName) {
@@ -203,10 +200,10 @@ func (a *agent) onSpawn(m *nats.Msg) {
 		a.logger.Info("spawned for a requester", "service", req.Name, "pid", h.PID())
 		<-h.Done()
 		ev := agentExit{OK: h.Err() == nil, PID: h.PID()}
-		var ee *ExitError
-		if errors.As(h.Err(), &ee) {
-			ev.Code, ev.Signal, ev.Requested, ev.Killed, ev.StderrTail = ee.Code, ee.Signal, ee.Requested, ee.Killed, ee.StderrTail
-		} else if h.Err() != nil {
+		if p, ok := h.current().(*process); ok {
+			ev.Flushed = p.Flushed()
+		}
+		if !errors.As(h.Err(), &ev.Exit) && h.Err() != nil {
 			ev.Error = h.Err().Error()
 		}
 		data, _ := json.Marshal(ev)
@@ -333,27 +330,32 @@ func (a *agent) terminateAll() {
 
 // remote is an instance run by an agent.
 type remote struct {
-	nc      *nats.Conn
-	agent   string
-	name    string
-	lease   string
-	pid     int
-	host    string // the agent's machine
-	relay   *logfwd.Relay
-	exitSub *nats.Subscription
-	exited  chan struct{}
-	err     error
-	stop    chan struct{} // ends the lease renewals
-	logger  *slog.Logger
+	nc       *nats.Conn
+	agent    string
+	name     string
+	lease    string
+	pid      int
+	host     string // the agent's machine
+	relay    *logfwd.Relay
+	exitSub  *nats.Subscription
+	grace    time.Duration
+	termAt   time.Time // set by Term; read by watch after observed
+	termMu   sync.Mutex
+	observed chan struct{} // closed when the exit event has come
+	exited   chan struct{}
+	err      error
+	stop     chan struct{} // ends the lease renewals
+	logger   *slog.Logger
 }
 
-func launchRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []byte, o options) (*remote, error) {
-	nc := b.Conn()
+func launchRemote(ctx context.Context, sr request) (*remote, error) {
+	nc, name, o, kind := sr.bus.Conn(), sr.name, sr.opts, sr.kind
 	if served(ctx, nc, name) {
 		return nil, fmt.Errorf("spawn %s: %w: %s already answers on this bus", name, ErrDuplicateName, name)
 	}
-	r := &remote{nc: nc, agent: o.agent, name: name, lease: nuid.Next(),
-		exited: make(chan struct{}), stop: make(chan struct{}), logger: o.logger.With("service", name, "agent", o.agent)}
+	r := &remote{nc: nc, agent: o.agent, name: name, lease: nuid.Next(), grace: o.grace,
+		observed: make(chan struct{}), exited: make(chan struct{}), stop: make(chan struct{}),
+		logger: o.logger.With("service", name, "agent", o.agent)}
 	var err error
 	if r.exitSub, err = nc.SubscribeSync(agentSubject(o.agent, "exit."+r.lease)); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
@@ -363,19 +365,16 @@ func launchRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, 
 		_ = r.exitSub.Unsubscribe()
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	req := agentSpawn{Kind: kind, Name: name, Args: args, Grace: o.grace, Level: *o.level, Lease: r.lease}
+	req := agentSpawn{Kind: kind, Name: name, Args: sr.args, Grace: o.grace, Level: *o.level, Lease: r.lease}
 	if kind == "" {
-		req.Key = e.key
+		req.Key = sr.entry.key
 	}
 	data, _ := json.Marshal(req)
 	sctx, cancel := context.WithTimeout(ctx, o.startTimeout)
 	defer cancel()
 	reply, err := nc.RequestWithContext(sctx, agentSubject(o.agent, "spawn"), data)
 	if err == nil && reply.Header.Get(micro.ErrorCodeHeader) != "" {
-		err = fmt.Errorf("%w: %s", ErrStart, reply.Header.Get(micro.ErrorHeader))
-		if reply.Header.Get(micro.ErrorCodeHeader) == "409" {
-			err = fmt.Errorf("%w: %s", ErrDuplicateName, reply.Header.Get(micro.ErrorHeader))
-		}
+		err = agentErr(reply.Header.Get(micro.ErrorCodeHeader), reply.Header.Get(micro.ErrorHeader))
 	} else if errors.Is(err, nats.ErrNoResponders) {
 		err = fmt.Errorf("%w: %s", ErrNoAgent, o.agent)
 	}
@@ -410,7 +409,7 @@ func (r *remote) renew() {
 		if err == nil && reply.Header.Get(micro.ErrorCodeHeader) == "404" {
 			// The agent does not know our lease: it was replaced, or our
 			// service's exit event was lost. Either way the service is gone.
-			ev, _ := json.Marshal(agentExit{PID: r.pid, Code: -1, Lost: true, Error: reply.Header.Get(micro.ErrorHeader)})
+			ev, _ := json.Marshal(agentExit{PID: r.pid, Lost: true, Error: reply.Header.Get(micro.ErrorHeader)})
 			_ = r.nc.Publish(r.exitSub.Subject, ev)
 			return
 		}
@@ -418,7 +417,7 @@ func (r *remote) renew() {
 			lastOK = time.Now()
 		} else if time.Since(lastOK) > leaseTTL {
 			// Report it as an exit event of our own making.
-			ev, _ := json.Marshal(agentExit{PID: r.pid, Code: -1, Lost: true, Error: err.Error()})
+			ev, _ := json.Marshal(agentExit{PID: r.pid, Lost: true, Error: err.Error()})
 			_ = r.nc.Publish(r.exitSub.Subject, ev)
 			return
 		}
@@ -431,25 +430,25 @@ func (r *remote) watch() {
 	for {
 		m, err := r.exitSub.NextMsgWithContext(context.Background())
 		if err != nil {
-			ev = agentExit{Code: -1, Error: err.Error()}
+			ev = agentExit{Error: err.Error()}
 			break
 		}
 		if json.Unmarshal(m.Data, &ev) == nil {
 			break
 		}
 	}
+	exitAt := time.Now()
+	close(r.observed)
 	close(r.stop)
-	wait := 100 * time.Millisecond
-	if ev.OK || ev.Requested {
-		wait = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	_ = r.relay.WaitEOF(ctx)
+	r.termMu.Lock()
+	termAt := r.termAt
+	r.termMu.Unlock()
+	budget, cancel := newStopBudget(r.logger, r.grace, termAt, exitAt)
+	budget.drainLogs(r.relay, r.nc, ev.Flushed)
 	cancel()
 	_ = r.relay.Close()
 	_ = r.exitSub.Unsubscribe()
 	switch {
-	case ev.OK:
 	case ev.Lost:
 		r.err = fmt.Errorf("%s: %w: %s stopped answering (%s)", r.name, ErrAgentLost, r.agent, ev.Error)
 		// The agent cannot say so: the requester does.
@@ -458,15 +457,16 @@ func (r *remote) watch() {
 		publishLife(r.nc, r.logger, le)
 	case ev.Error != "":
 		r.err = fmt.Errorf("%s on agent %s: %s", r.name, r.agent, ev.Error)
-	default:
-		r.err = &ExitError{Name: r.name, PID: ev.PID, Code: ev.Code, Signal: ev.Signal, Requested: ev.Requested, Killed: ev.Killed, StderrTail: ev.StderrTail}
+	case ev.Exit != nil:
+		r.err = ev.Exit
 	}
 	close(r.exited)
 }
 
-func (r *remote) PID() int                { return r.pid }
-func (r *remote) Exited() <-chan struct{} { return r.exited }
-func (r *remote) ExitErr() error          { return r.err }
+func (r *remote) PID() int                  { return r.pid }
+func (r *remote) Observed() <-chan struct{} { return r.observed }
+func (r *remote) Exited() <-chan struct{}   { return r.exited }
+func (r *remote) ExitErr() error            { return r.err }
 
 func (r *remote) command(verb string) {
 	data, _ := json.Marshal(map[string]string{"name": r.name})
@@ -475,5 +475,35 @@ func (r *remote) command(verb string) {
 	}
 }
 
-func (r *remote) Term() { r.command("term") }
+func (r *remote) Term() {
+	r.termMu.Lock()
+	if r.termAt.IsZero() {
+		r.termAt = time.Now()
+	}
+	r.termMu.Unlock()
+	r.command("term")
+}
 func (r *remote) Kill() { r.command("kill") }
+
+// agentError is an agent's error reply: its message, matching (errors.Is)
+// the sentinel its code stands for and ErrStart.
+type agentError struct {
+	msg string
+	is  []error
+}
+
+func (e *agentError) Error() string   { return e.msg }
+func (e *agentError) Unwrap() []error { return e.is }
+
+// agentErr turns an agent's error reply into an error that keeps its
+// sentinel across the wire: 404 ErrNotRegistered, 409 ErrDuplicateName,
+// anything else ErrStart.
+func agentErr(code, msg string) error {
+	switch code {
+	case "404":
+		return &agentError{msg: msg, is: []error{ErrStart, ErrNotRegistered}}
+	case "409":
+		return &agentError{msg: msg, is: []error{ErrDuplicateName}}
+	}
+	return &agentError{msg: "start failed: " + msg, is: []error{ErrStart}}
+}

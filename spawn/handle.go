@@ -43,6 +43,8 @@ type Handle struct {
 // runs on another machine.
 type instance interface {
 	PID() int
+	// Observed is closed as soon as the exit has been observed.
+	Observed() <-chan struct{}
 	// Exited is closed when the process has exited and its logs are in.
 	Exited() <-chan struct{}
 	// ExitErr is nil for a clean exit, else an *ExitError (valid after Exited).
@@ -146,12 +148,13 @@ func (h *Handle) Terminate(ctx context.Context) error {
 		return h.termErr
 	case <-ctx.Done():
 		h.stopping.set()
-		h.current().Kill()
-		// A local child dies at once; an agent's may take a while to be
-		// reported (or never, if the agent is gone): do not wait forever.
+		cur := h.current()
+		cur.Kill()
+		// Until the exit is observed: a local child dies at once; an agent
+		// reports its child's exit, or is found lost within its lease.
 		select {
 		case <-h.termDone:
-		case <-time.After(2 * time.Second):
+		case <-cur.Observed():
 		}
 		return fmt.Errorf("terminate %s: %w", h.name, ctx.Err())
 	}
@@ -237,21 +240,22 @@ type failed struct{ err error }
 
 var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func (f failed) PID() int                { return 0 }
-func (f failed) Exited() <-chan struct{} { return closedCh }
-func (f failed) ExitErr() error          { return f.err }
-func (f failed) Term()                   {}
-func (f failed) Kill()                   {}
+func (f failed) PID() int                  { return 0 }
+func (f failed) Observed() <-chan struct{} { return closedCh }
+func (f failed) Exited() <-chan struct{}   { return closedCh }
+func (f failed) ExitErr() error            { return f.err }
+func (f failed) Term()                     {}
+func (f failed) Kill()                     {}
 
 // ExitError describes a child that did not exit cleanly.
 type ExitError struct {
-	Name       string
-	PID        int
-	Code       int    // exit status, -1 when killed by a signal
-	Signal     string // the signal that killed it, if any ("SIGKILL")
-	Requested  bool   // Terminate had asked it to stop
-	Killed     bool   // Terminate had to SIGKILL it after the grace period
-	StderrTail string // the last lines the child wrote to stderr
+	Name       string `json:"name"`
+	PID        int    `json:"pid"`
+	Code       int    `json:"code"`                  // exit status, -1 when killed by a signal
+	Signal     string `json:"signal,omitempty"`      // the signal that killed it, if any ("SIGKILL")
+	Requested  bool   `json:"requested,omitempty"`   // Terminate had asked it to stop
+	Killed     bool   `json:"killed,omitempty"`      // Terminate had to SIGKILL it after the grace period
+	StderrTail string `json:"stderr_tail,omitempty"` // the last lines the child wrote to stderr
 }
 
 func (e *ExitError) Error() string {
