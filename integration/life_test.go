@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/spawn"
 
 	"github.com/bgkit/bgkit/bgkittest"
@@ -186,4 +187,40 @@ func TestLifeOnAgent(t *testing.T) {
 	}
 	<-h.Done()
 	w.none(100 * time.Millisecond)
+}
+
+// TestLifeExitedBeforeLogs: exited goes out as soon as the exit is
+// observed, not after the parent's waits for logs and pipes (here held
+// open by a grandchild that left the process group).
+func TestLifeExitedBeforeLogs(t *testing.T) {
+	ctx := context.Background()
+	b := bgkittest.Bus(t)
+	w := lifeSubscribe(t, b.Conn(), "LIFE_EARLY")
+	h, err := spawn.Run(ctx, b, newOrphanService, OrphanArgs{Dir: t.TempDir()},
+		spawn.WithName("LIFE_EARLY"), spawn.WithGrace(2*time.Second), spawn.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Terminate(ctx) })
+	w.next(bus.LifeStarted, 5*time.Second)
+	c, err := controller.Connect(ctx, b, h.ServiceName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gc int
+	if err := c.Call(ctx, "escape", nil, &gc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(gc, syscall.SIGKILL) })
+	b.Conn().Publish("svc.LIFE_EARLY.exit", []byte("5"))
+	ex := w.next(bus.LifeExited, 5*time.Second)
+	select {
+	case <-h.Done():
+		t.Error("Done closed before the exited event was received")
+	default:
+	}
+	if ex.Status != 5 {
+		t.Errorf("exited = %+v, want status 5", ex)
+	}
+	<-h.Done()
 }
