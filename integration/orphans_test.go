@@ -99,6 +99,7 @@ type orphanParentSpec struct {
 	Args      OrphanArgs `json:"args"`
 	Terminate bool       `json:"terminate"` // terminate the service once it serves
 	Restart   bool       `json:"restart"`   // make it crash, under a restart policy with a long backoff
+	Many      int        `json:"many"`      // spawn this many at once (ORPHAN0…) and wait
 }
 
 func init() {
@@ -135,6 +136,13 @@ func orphanParent(spec string) {
 		os.Exit(1)
 	}
 	defer sub.Unsubscribe()
+	if sp.Many > 0 {
+		for i := range sp.Many {
+			go spawn.Run(ctx, b, newOrphanService, sp.Args, spawn.WithName(fmt.Sprint("ORPHAN", i)),
+				spawn.WithLogger(logger))
+		}
+		select {}
+	}
 	opts := []spawn.Option{spawn.WithName("ORPHAN"), spawn.WithLogger(logger), spawn.WithGrace(10 * time.Second)}
 	if sp.Restart {
 		opts = append(opts, spawn.WithRestart(spawn.RestartPolicy{Mode: spawn.RestartOnFailure, Backoff: time.Minute}))
@@ -252,4 +260,78 @@ func orphanRunParent(t *testing.T, spec, killOn string) int {
 	cmd.Process.Kill()
 	t.Fatalf("parent ended without %q:\n%s", killOn, strings.Join(lines, "\n"))
 	return 0
+}
+
+// TestOrphanNoneSpawningMany: the parent killed while it spawns 20
+// services at once, half of them in Initialize, leaves no child or
+// grandchild (the issue saw 7 of 50 grandchildren survive).
+func TestOrphanNoneSpawningMany(t *testing.T) {
+	const many = 20
+	dir := t.TempDir()
+	spec, _ := json.Marshal(orphanParentSpec{Many: many, Args: OrphanArgs{Dir: dir, InitDelayMs: 150}})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), orphanParentEnv+"="+string(spec))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	sc := bufio.NewScanner(out)
+	children := map[int]bool{}
+	inits := 0
+	for inits < many/2 && sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "ERR") {
+			cmd.Process.Kill()
+			t.Fatal(line)
+		}
+		if m := orphanPidRe.FindStringSubmatch(line); m != nil && strings.Contains(line, `msg="orphan `) {
+			pid, _ := strconv.Atoi(m[1])
+			children[pid] = true
+		}
+		if strings.Contains(line, `msg="orphan init"`) {
+			inits++
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if inits < many/2 {
+		t.Fatalf("the parent ended after %d of %d Initialize calls", inits, many)
+	}
+	const margin = 3 * time.Second
+	deadline := time.Now().Add(margin)
+	for pid := range children {
+		if !awaitExit(t, pid, time.Until(deadline)) {
+			t.Errorf("child %d alive %v after its parent was killed", pid, margin)
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+	// Every child that could still start a grandchild has exited now.
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := 0
+	for _, e := range ents {
+		f := strings.Split(e.Name(), "-")
+		gc, _ := strconv.Atoi(f[1])
+		cpid, _ := strconv.Atoi(f[0])
+		if !children[cpid] && !awaitExit(t, cpid, time.Until(deadline)) {
+			t.Errorf("child %d alive %v after its parent was killed", cpid, margin)
+			syscall.Kill(-cpid, syscall.SIGKILL)
+		}
+		if !awaitExit(t, gc, time.Second) {
+			left++
+			syscall.Kill(gc, syscall.SIGKILL)
+		}
+	}
+	t.Logf("%d children seen, %d grandchildren started, %d left alive", len(children), len(ents), left)
+	if left > 0 {
+		t.Errorf("%d of %d grandchildren alive after their parent and child died", left, len(ents))
+	}
 }
