@@ -138,8 +138,16 @@ func orphanParent(spec string) {
 	defer sub.Unsubscribe()
 	if sp.Many > 0 {
 		for i := range sp.Many {
-			go spawn.Run(ctx, b, newOrphanService, sp.Args, spawn.WithName(fmt.Sprint("ORPHAN", i)),
-				spawn.WithLogger(logger))
+			go func() {
+				h, err := spawn.Run(ctx, b, newOrphanService, sp.Args, spawn.WithName(fmt.Sprint("ORPHAN", i)),
+					spawn.WithLogger(logger))
+				if err != nil {
+					fmt.Println("SPAWN FAILED", err)
+					return
+				}
+				<-h.Done()
+				fmt.Println("EXITED", h.PID(), h.Err())
+			}()
 		}
 		select {}
 	}
@@ -296,6 +304,9 @@ func TestOrphanNoneSpawningMany(t *testing.T) {
 		if strings.Contains(line, `msg="orphan init"`) {
 			inits++
 		}
+		if strings.HasPrefix(line, "SPAWN FAILED") || strings.HasPrefix(line, "EXITED") {
+			t.Log(line)
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -327,6 +338,8 @@ func TestOrphanNoneSpawningMany(t *testing.T) {
 		}
 		if !awaitExit(t, gc, time.Second) {
 			left++
+			stat, _ := os.ReadFile("/proc/" + itoa(gc) + "/stat")
+			t.Logf("grandchild %d of child %d (seen before the kill: %v) alive: %s", gc, cpid, children[cpid], stat)
 			syscall.Kill(gc, syscall.SIGKILL)
 		}
 	}

@@ -67,6 +67,7 @@ type child struct {
 	stop       context.CancelFunc
 	stopAt     atomic.Int64 // unix nanoseconds when ctx was ended (the budget starts)
 	parentGone atomic.Bool
+	busDown    bool // the bus was unreachable or lost when the service returned
 
 	b    *bus.Bus
 	logs *logfwd.Handler
@@ -82,19 +83,31 @@ func (c *child) run() int {
 	defer c.stop()
 	c.watch()
 	if err := c.dial(); err != nil {
+		c.busDown = true
 		return c.st.fail("%v", err)
 	}
 	defer c.b.Close()
 	c.startLogs()
 	defer c.flushLogs()
-	return c.serve()
+	code := c.serve()
+	c.busDown = !c.b.Conn().IsConnected()
+	return code
 }
 
 // exit is the one way out of a child. With the parent gone nobody is left
 // to reap what the service started: the whole process group goes down,
 // this process last, whichever step the child was in.
+//
+// A dying parent closes its descriptors one by one: the bus (served by it)
+// can be gone a moment before its end of the lifeline. A child that lost
+// its bus therefore waits for the lifeline's EOF, a moment at most, before
+// it decides the parent is alive (and will reap its group).
 func (c *child) exit(code int) {
-	if c.parentGone.Load() || lifelineClosed(lifelineFD) {
+	gone := c.parentGone.Load() || lifelineClosed(lifelineFD, 0)
+	if !gone && c.busDown {
+		gone = lifelineClosed(lifelineFD, parentGoneBudget)
+	}
+	if gone {
 		killOwnGroup()
 	}
 	os.Exit(code)

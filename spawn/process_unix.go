@@ -5,6 +5,7 @@ package spawn
 import (
 	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,13 +34,14 @@ func killOwnGroup() {
 // closeOnExec keeps fd out of grandchildren.
 func closeOnExec(fd int) { syscall.CloseOnExec(fd) }
 
-// lifelineClosed reports, without blocking, whether the read end fd of
-// the lifeline pipe is at EOF: the parent, who alone holds the write end,
-// is gone.
-func lifelineClosed(fd int) bool {
+// lifelineClosed reports whether the read end fd of the lifeline pipe is
+// at EOF — the parent, who alone holds the write end, is gone — waiting
+// for it up to timeout (0: not at all).
+func lifelineClosed(fd int, timeout time.Duration) bool {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
 	for {
-		n, err := unix.Poll(fds, 0)
+		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0).Milliseconds()))
 		if err == unix.EINTR {
 			continue
 		}
