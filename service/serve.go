@@ -86,8 +86,10 @@ type Info struct {
 }
 
 // Run initializes svc, serves its endpoints on b until ctx ends, then shuts
-// it down: new calls are answered 503, calls in flight finish, Shutdown
-// runs, and the subscriptions are removed. It returns Initialize's or
+// it down within one budget (WithShutdownTimeout, counted from the end of
+// ctx): new calls are answered 503, the ctx of calls in flight ends at once
+// and Run waits for them to return, Shutdown runs with what is left of the
+// budget, and the subscriptions are removed. It returns Initialize's or
 // Shutdown's error, if any.
 //
 // Run speaks the NATS micro protocol, so `nats micro ls/info/stats/ping`
@@ -118,7 +120,11 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	if err := svc.Initialize(life); err != nil {
 		return fmt.Errorf("initialize %s: %w", o.name, err)
 	}
-	s := newServer(b.Conn(), o, eps, life)
+	// The ctx of every call derives from calls, which ends when Run is
+	// told to stop: a method that honours its ctx returns at once then.
+	calls, endCalls := context.WithCancel(life)
+	defer endCalls()
+	s := newServer(b.Conn(), o, eps, calls)
 	if err := s.start(); err != nil {
 		s.stop()
 		return errors.Join(fmt.Errorf("serve %s: %w", o.name, err), shutdown(svc, life, o.grace))
@@ -127,19 +133,23 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 		o.onReady(Info{Name: o.name, ID: s.id, Endpoints: eps})
 	}
 	<-ctx.Done()
+	// One budget for the drain, Shutdown and the workers' exit.
+	deadline := time.Now().Add(o.grace)
 	s.stopMu.Lock()
 	s.stopping = true
 	s.stopMu.Unlock()
+	endCalls()
 	drained := make(chan struct{})
 	go func() { s.inflight.Wait(); close(drained) }()
 	timer := time.NewTimer(o.grace)
 	select {
 	case <-drained:
 	case <-timer.C:
-		o.logger.Warn("calls still running at shutdown", "service", o.name)
+		o.logger.Warn("calls still running at shutdown: their methods ignore ctx", "service", o.name)
 	}
 	timer.Stop()
-	err = shutdown(svc, life, o.grace)
+	err = shutdown(svc, life, max(time.Until(deadline), 0))
+	s.o.grace = max(time.Until(deadline), 0) // what stop may wait for workers
 	s.stop()
 	return err
 }
