@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bgkit/bgkit/bus"
 )
 
@@ -259,11 +257,7 @@ func execChild(name string, env []string) (*childProc, error) {
 }
 
 // alive reports whether the process has not exited (it is not reaped).
-func (c *childProc) alive() bool {
-	var info unix.Siginfo
-	err := unix.Waitid(unix.P_PID, c.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-	return err == nil && info.Signo == 0
-}
+func (c *childProc) alive() bool { return processAlive(c.cmd.Process.Pid) }
 
 // discard kills an unused child, reaps it and closes its pipes.
 func (c *childProc) discard() {
