@@ -305,7 +305,7 @@ func ChildPermissions(name, inboxPrefix string) embeddednats.Permissions {
 	srv := func(verb string) []string {
 		return []string{"$SRV." + verb, "$SRV." + verb + "." + name, "$SRV." + verb + "." + name + ".>"}
 	}
-	sub := []string{ServiceWildcard(name), CANPrefix + ">", inboxPrefix + ".>"}
+	sub := []string{ServiceWildcard(name), CANPrefix + ">", inboxPrefix + ".>", EventPrefix + ">", LifePrefix + ">"}
 	sub = append(sub, srv("PING")...)
 	sub = append(sub, srv("INFO")...)
 	sub = append(sub, srv("STATS")...)
