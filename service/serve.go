@@ -343,6 +343,10 @@ func (s *server) handle(ep *endpoint, m *nats.Msg) {
 	start := time.Now()
 	out, code, msg := s.call(ep, m)
 	var err error
+	if code == 0 && int64(len(out)) > s.nc.MaxPayload() {
+		code, msg = CodeInternal, fmt.Sprintf("%s: reply of %d bytes exceeds the bus's max payload of %d bytes",
+			ep.Name, len(out), s.nc.MaxPayload())
+	}
 	if code != 0 {
 		err = s.respondError(m, ep, code, msg)
 	} else {
