@@ -57,10 +57,14 @@ func TestEventsSubscribeOrderAndTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer subAll.Stop()
+	tickDone := make(chan struct{})
 	subTick, err := c.Subscribe(t.Context(), "tick", func(e controller.Event) {
 		mu.Lock()
 		ticks = append(ticks, e)
 		mu.Unlock()
+		if e.Seq == 1000 {
+			close(tickDone)
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +74,7 @@ func TestEventsSubscribeOrderAndTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-done
+	<-tickDone
 	subAll.Stop()
 	subAll.Stop() // idempotent
 	subTick.Stop()

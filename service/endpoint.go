@@ -28,7 +28,10 @@ type Endpoint struct {
 	Name   string       // snake_case name, the last subject token
 	Method string       // Go method name
 	In     reflect.Type // input type, nil for none
-	Out    reflect.Type // output type, nil for none
+	Out    reflect.Type // output type, nil for none; the item type of a stream
+	// Stream marks a streaming endpoint: the method returns
+	// (iter.Seq2[Out, error], error). See the package doc for the wire.
+	Stream bool
 	fn     reflect.Value
 }
 
@@ -72,6 +75,9 @@ func Endpoints(svc any) ([]Endpoint, error) {
 		case 1:
 		case 2:
 			ep.Out = mt.Out(0)
+			if item, ok := seq2Item(ep.Out); ok {
+				ep.Out, ep.Stream = item, true
+			}
 		default:
 			return nil, fmt.Errorf("%w: %s.%s returns %d results (at most 2)", ErrBadEndpoint, t, m.Name, mt.NumOut())
 		}
@@ -88,4 +94,18 @@ func Endpoints(svc any) ([]Endpoint, error) {
 	}
 	sort.Slice(eps, func(i, j int) bool { return eps[i].Name < eps[j].Name })
 	return eps, nil
+}
+
+// seq2Item reports whether t is the type of an iter.Seq2[Item, error] (or
+// the same func type unnamed) and returns Item.
+func seq2Item(t reflect.Type) (reflect.Type, bool) {
+	if t.Kind() != reflect.Func || t.NumIn() != 1 || t.NumOut() != 0 {
+		return nil, false
+	}
+	y := t.In(0)
+	if y.Kind() != reflect.Func || y.NumIn() != 2 || y.NumOut() != 1 ||
+		y.In(1) != errType || y.Out(0).Kind() != reflect.Bool {
+		return nil, false
+	}
+	return y.In(0), true
 }

@@ -130,6 +130,7 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	s.stopMu.Lock()
 	s.stopping = true
 	s.stopMu.Unlock()
+	s.streams.end()
 	drained := make(chan struct{})
 	go func() { s.inflight.Wait(); close(drained) }()
 	timer := time.NewTimer(o.grace)
@@ -170,6 +171,7 @@ type server struct {
 	stopMu   sync.Mutex
 	stopping bool // guarded by stopMu
 	subs     []*nats.Subscription
+	streams  streamSet // open streams (stream.go)
 }
 
 type endpoint struct {
@@ -224,6 +226,7 @@ func (s *server) stop() {
 	for _, sub := range s.subs {
 		_ = sub.Unsubscribe()
 	}
+	s.streams.wait(s.o.grace)
 	_ = s.nc.Flush()
 	close(s.quit)
 	// Workers finish the call they are in; one stuck past the grace period
@@ -284,6 +287,10 @@ func (s *server) onRequest(m *nats.Msg) {
 	method := strings.TrimPrefix(m.Subject, bus.ServicePrefix+s.o.name+".")
 	ep, ok := s.eps[method]
 	if !ok {
+		if isStreamSubject(method) { // answered by the stream's own subscription
+			s.strayPull(m, method)
+			return
+		}
 		s.respondError(m, nil, CodeUnknownMethod, fmt.Sprintf("unknown method %q of %s; known: %s",
 			method, s.o.name, strings.Join(s.names, ", ")))
 		return
@@ -340,6 +347,10 @@ func (s *server) worker(j job) {
 }
 
 func (s *server) handle(ep *endpoint, m *nats.Msg) {
+	if ep.Stream || m.Header.Get(StreamHeader) != "" {
+		s.openStream(ep, m)
+		return
+	}
 	start := time.Now()
 	out, code, msg := s.call(ep, m)
 	var err error
