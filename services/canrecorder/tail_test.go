@@ -67,4 +67,3 @@ func TestTailBadFilter(t *testing.T) {
 	}
 	t.Fatal("no error")
 }
-
