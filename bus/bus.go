@@ -310,7 +310,7 @@ func ChildPermissions(name, inboxPrefix string) embeddednats.Permissions {
 	sub = append(sub, srv("INFO")...)
 	sub = append(sub, srv("STATS")...)
 	return embeddednats.Permissions{
-		Publish:   []string{LogSubject(name), ServicePrefix + ">", CANPrefix + ">"},
+		Publish:   []string{LogSubject(name), EventWildcard(name), ServicePrefix + ">", CANPrefix + ">", "$SRV.PING.>"},
 		Subscribe: sub,
 	}
 }
