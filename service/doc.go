@@ -91,8 +91,7 @@
 //  3. End: the last batch has header Bgkit-Stream-End: 1. If the stream
 //     ended with an error it also carries Nats-Service-Error and
 //     Nats-Service-Error-Code (500 for an error of the iterator, 503 at
-//     shutdown). After the end the stream's subject answers pulls with the
-//     end and a 404.
+//     shutdown). After the end the stream's subject has no responders.
 //  4. Stop: a message on the stream's subject with body "stop" (a request
 //     or a plain publish) ends the method's ctx at once; a request is
 //     answered with the end.

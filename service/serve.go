@@ -198,7 +198,9 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 }
 
 func (s *server) start() error {
-	sub, err := s.nc.QueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.onRequest)
+	// One token after the name: stream subjects (svc.NAME._stream.…,
+	// stream.go) are the stream's own, not the queue group's.
+	sub, err := s.nc.QueueSubscribe(bus.ServicePrefix+s.o.name+".*", QueueGroup, s.onRequest)
 	if err != nil {
 		return err
 	}
@@ -287,10 +289,6 @@ func (s *server) onRequest(m *nats.Msg) {
 	method := strings.TrimPrefix(m.Subject, bus.ServicePrefix+s.o.name+".")
 	ep, ok := s.eps[method]
 	if !ok {
-		if isStreamSubject(method) { // answered by the stream's own subscription
-			s.strayPull(m, method)
-			return
-		}
 		s.respondError(m, nil, CodeUnknownMethod, fmt.Sprintf("unknown method %q of %s; known: %s",
 			method, s.o.name, strings.Join(s.names, ", ")))
 		return

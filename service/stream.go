@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,27 +129,6 @@ type stream struct {
 }
 
 func (st *stream) unsubscribe() { st.unsub.Do(func() { _ = st.sub.Unsubscribe() }) }
-
-// isStreamSubject reports whether the method token of a request is a
-// stream's (svc.NAME._stream.INSTANCE.ID), which its own subscription
-// answers.
-func isStreamSubject(method string) bool { return strings.HasPrefix(method, StreamToken+".") }
-
-// strayPull answers a message on a stream subject that reached the queue
-// subscription: a pull for a stream of this instance that is not open
-// (ended, or never was) gets the end with a 404, so that the caller does
-// not wait; streams of other instances are theirs to answer.
-func (s *server) strayPull(m *nats.Msg, method string) {
-	inst, _, _ := strings.Cut(strings.TrimPrefix(method, StreamToken+"."), ".")
-	if inst != s.id || m.Reply == "" || !bus.IsInbox(m.Reply) || s.streams.has(m.Subject) {
-		return
-	}
-	r := nats.NewMsg(m.Reply)
-	r.Header.Set(StreamEndHeader, "1")
-	r.Header.Set(micro.ErrorHeader, "no such stream (it has ended)")
-	r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(CodeUnknownMethod))
-	_ = m.RespondMsg(r)
-}
 
 // openStream answers a request to a streaming endpoint (or one marked as
 // opening a stream): it runs the method and replies with the stream's

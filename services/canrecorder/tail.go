@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"time"
 
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/hexid"
@@ -22,28 +23,33 @@ type TailFilter struct {
 }
 
 // MaxTailBacklog is how many frames a tail holds for a reader that falls
-// behind; beyond it the stream ends with an error (the recorder never waits
-// for a reader, and never drops frames of a tail silently).
-const MaxTailBacklog = 1 << 16
+// behind. When it is full the recorder waits for the reader, up to
+// TailStall; the bus's frames wait meanwhile in the recorder's node (as
+// they do for a slow disk). A reader that takes nothing for TailStall ends
+// its stream with an error: a tail never loses frames silently.
+const (
+	MaxTailBacklog = 1 << 14
+	TailStall      = 2 * time.Second
+)
 
 // Tail streams the frames the recorder writes to its file from now on,
-// those that pass f, until the caller stops. The bus cannot be slowed, so
-// a reader more than MaxTailBacklog frames behind ends the stream with an
-// error; memory grows with the backlog only (at most MaxTailBacklog
-// frames of 72 bytes).
+// those that pass f, until the caller stops. A reader more than
+// MaxTailBacklog frames behind holds the recorder back (see TailStall);
+// a tail's memory is at most MaxTailBacklog frames of 72 bytes.
 func (s *CANRecorderService) Tail(ctx context.Context, f TailFilter) (iter.Seq2[can.Frame, error], error) {
 	filters, err := parseFilters(f.Filters, f.IDs)
 	if err != nil {
 		return nil, service.BadRequest(fmt.Errorf("tail: %w", err))
 	}
-	t := &tail{filters: filters, signal: make(chan struct{}, 1)}
+	t := &tail{filters: filters, signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
 	s.tails.add(t)
 	// Registered before the method returns, so that no frame recorded
 	// after the stream opened is missed; removed when the stream ends.
-	stop := context.AfterFunc(ctx, func() { s.tails.remove(t) })
+	end := func() { t.end(); s.tails.remove(t) }
+	stop := context.AfterFunc(ctx, end)
 	return func(yield func(can.Frame, error) bool) {
 		defer stop()
-		defer s.tails.remove(t)
+		defer end()
 		var spare []can.Frame
 		for {
 			batch, lost := t.take(spare)
@@ -53,7 +59,7 @@ func (s *CANRecorderService) Tail(ctx context.Context, f TailFilter) (iter.Seq2[
 				}
 			}
 			if lost {
-				yield(can.Frame{}, fmt.Errorf("tail: the reader fell more than %d frames behind the bus", MaxTailBacklog))
+				yield(can.Frame{}, fmt.Errorf("tail: the reader took nothing for %v with %d frames waiting", TailStall, MaxTailBacklog))
 				return
 			}
 			spare = batch[:0]
@@ -73,19 +79,43 @@ func (s *CANRecorderService) Tail(ctx context.Context, f TailFilter) (iter.Seq2[
 type tail struct {
 	filters []can.Filter
 	signal  chan struct{} // a frame was queued
+	space   chan struct{} // the reader took frames
+	done    chan struct{} // closed when the tail ends
+	endOnce sync.Once
 	mu      sync.Mutex
 	queue   []can.Frame
 	lost    bool
 }
 
+func (t *tail) end() { t.endOnce.Do(func() { close(t.done) }) }
+
+// push queues f; with the queue full it waits for the reader, up to
+// TailStall.
 func (t *tail) push(f can.Frame) {
 	if len(t.filters) > 0 && !matchAny(t.filters, &f) {
 		return
 	}
 	t.mu.Lock()
-	if len(t.queue) >= MaxTailBacklog {
-		t.lost = true
-	} else if !t.lost {
+	var stall *time.Timer
+	for len(t.queue) >= MaxTailBacklog && !t.lost {
+		t.mu.Unlock()
+		if stall == nil {
+			stall = time.NewTimer(TailStall)
+			defer stall.Stop()
+		}
+		select {
+		case <-t.space:
+			stall.Reset(TailStall)
+		case <-stall.C:
+			t.mu.Lock()
+			t.lost = true
+			t.mu.Unlock()
+		case <-t.done:
+			return
+		}
+		t.mu.Lock()
+	}
+	if !t.lost {
 		t.queue = append(t.queue, f)
 	}
 	t.mu.Unlock()
@@ -98,10 +128,17 @@ func (t *tail) push(f can.Frame) {
 // take returns the queued frames, giving spare for the next ones.
 func (t *tail) take(spare []can.Frame) ([]can.Frame, bool) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	q := t.queue
 	t.queue = spare
-	return q, t.lost
+	lost := t.lost
+	t.mu.Unlock()
+	if len(q) > 0 {
+		select {
+		case t.space <- struct{}{}:
+		default:
+		}
+	}
+	return q, lost
 }
 
 func matchAny(filters []can.Filter, f *can.Frame) bool {
