@@ -47,6 +47,24 @@
 // delivered carries in [Event].Missed how many of its topic were lost
 // (from the per-topic sequence numbers in the Bgkit-Event-Seq header).
 //
+// # Streams
+//
+// A streaming method (one returning an iter.Seq2, see package service) is
+// read with [Controller.Stream] or [StreamOf]:
+//
+//	for f, err := range controller.StreamOf[can.Frame](ctx, c, "tail", filter) {
+//		if err != nil { … } // the service's error, ctx's, or ErrServiceExited
+//	}
+//
+// The controller keeps two pulls of 1000 items outstanding, so the service
+// produces only as fast as the loop reads; leaving the loop or ctx ending
+// sends "stop" and the method's ctx ends at once. While the loop body is
+// busy the controller sends a keepalive every 500 ms; a caller that dies
+// goes silent and the service ends its stream after [StreamIdle] (3 s). A
+// service that exits ends the iteration with ErrServiceExited (see Fail
+// fast); one that vanishes without an exit event ends it with
+// [ErrStreamLost].
+//
 // # Fail fast
 //
 // A controller follows life.<NAME>, where the parent (or agent) of each
