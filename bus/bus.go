@@ -255,8 +255,9 @@ func (b *Bus) Logger() *slog.Logger { return b.log }
 
 // Grant returns credentials for a child that will serve service name. On
 // the embedded server they belong to a new user that may only serve
-// svc.NAME.>, publish log.NAME, use virtual CAN buses and call other
-// services. On an external bus the child shares this process's credentials
+// svc.NAME.>, publish log.NAME and its own events evt.NAME.>, use virtual
+// CAN buses, call and ping other services and follow their events and
+// lifecycle (evt.>, life.>). On an external bus the child shares this process's credentials
 // (scope them with accounts on the server) with its own inbox prefix.
 // Revoke the grant when the child has exited.
 func (b *Bus) Grant(name string) (Credentials, error) {

@@ -28,5 +28,5 @@ func ExampleBus_Grant() {
 	fmt.Println(bus.ChildPermissions("TESTER_PRESENT_SERVICE", c.InboxPrefix).Publish)
 	// Output:
 	// TESTER_PRESENT_SERVICE _INBOX_TESTER_PRESENT_SERVICE
-	// [log.TESTER_PRESENT_SERVICE svc.> can.>]
+	// [log.TESTER_PRESENT_SERVICE evt.TESTER_PRESENT_SERVICE.> svc.> can.> $SRV.PING.>]
 }

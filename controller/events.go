@@ -51,8 +51,11 @@ type Subscription struct {
 	once sync.Once
 	// last sequence number seen per instance and topic; used by the
 	// delivery goroutine only.
-	last map[string]uint64
+	last map[seqKey]uint64
 }
+
+// seqKey names one numbering: an instance's topic.
+type seqKey struct{ source, topic string }
 
 // Subscribe calls fn for every event of topic that the service emits from
 // now on ("" for every topic). fn runs on one goroutine of the
@@ -75,7 +78,7 @@ func (c *Controller) Subscribe(ctx context.Context, topic string, fn func(Event)
 		msgs: make(chan *nats.Msg, EventBuffer),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
-		last: map[string]uint64{},
+		last: map[seqKey]uint64{},
 	}
 	sub, err := c.nc.ChanSubscribe(subject, s.msgs)
 	if err != nil {
@@ -133,7 +136,7 @@ func (s *Subscription) event(m *nats.Msg) (Event, bool) {
 		e.Time = time.Now()
 	}
 	if e.Seq > 0 {
-		key := m.Header.Get(service.EventSourceHeader) + "\x00" + topic
+		key := seqKey{m.Header.Get(service.EventSourceHeader), topic}
 		last, seen := s.last[key]
 		if seen && e.Seq > last+1 {
 			e.Missed = e.Seq - last - 1

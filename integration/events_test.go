@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -17,7 +18,8 @@ import (
 func streamsSpawnProbe(tb testing.TB, b *bus.Bus, name string) (*spawn.Handle, *controller.Controller) {
 	tb.Helper()
 	ctx := context.Background()
-	h, err := spawn.Run(ctx, b, NewStreamsProbeService, StreamsProbeArgs{}, spawn.WithName(name))
+	h, err := spawn.Run(ctx, b, NewStreamsProbeService, StreamsProbeArgs{}, spawn.WithName(name),
+		spawn.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		tb.Fatal(err)
 	}
