@@ -44,6 +44,9 @@ var (
 //
 //	(ctx) error, (ctx) (Out, error), (ctx, In) error, (ctx, In) (Out, error)
 //
+// A method whose Out is an iter.Seq2[Item, error] is a streaming endpoint:
+// Stream is set and Out is Item.
+//
 // A method that takes a context first and returns an error last but has
 // another shape is an error, so a typo does not silently hide an endpoint.
 func Endpoints(svc any) ([]Endpoint, error) {
