@@ -130,7 +130,11 @@ func TestStreamsTailBurst(t *testing.T) {
 	// burst waits in the recorder's NATS subscription (bounded by can's
 	// pending limits, 1 Mi messages / 256 MiB), which is most of the
 	// growth measured (about 70 MiB for 100,000 frames sent at once).
-	if peak-rssBefore > 128 {
+	limit := 128.0
+	if streamsRace {
+		limit = 320 // shadow memory; still under 256 MiB of pending bytes + slack
+	}
+	if peak-rssBefore > limit {
 		t.Errorf("recorder peak RSS grew by %.1f MiB during the burst", peak-rssBefore)
 	}
 }
