@@ -97,6 +97,7 @@ func BenchmarkStreamsEvents(b *testing.B) {
 	if err := c.Call(ctx, "fire", b.N, nil); err != nil {
 		b.Fatal(err)
 	}
+	fired := time.Since(start)
 	select {
 	case <-all:
 	case <-time.After(10 * time.Second):
@@ -107,6 +108,7 @@ func BenchmarkStreamsEvents(b *testing.B) {
 	lost := n - got.Load()
 	b.ReportMetric(float64(got.Load())/elapsed.Seconds(), "events/s")
 	b.ReportMetric(float64(lost), "lost")
+	b.ReportMetric(float64(b.N)/fired.Seconds(), "emitted/s")
 	if len(lat) > 0 {
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")

@@ -33,14 +33,35 @@ const (
 // service (Initialize, Shutdown, a method, or derived from them).
 var ErrNoBus = errors.New("not a served service's context")
 
-// emitter publishes the events of one instance, numbered per topic.
+// emitter publishes the events of one instance, numbered per topic. It
+// reuses one message and header (PublishMsg copies them out before it
+// returns), as logfwd does.
 type emitter struct {
 	source string
 	mu     sync.Mutex
-	seq    map[string]uint64 // last sequence number of each topic
+	topics map[string]*topicState
+	msg    nats.Msg
+	seqV   []string
+	timeV  []string
+	buf    []byte
 }
 
-func newEmitter() *emitter { return &emitter{source: nuid.Next(), seq: map[string]uint64{}} }
+// topicState is the subject and last sequence number of one topic.
+type topicState struct {
+	subject string
+	seq     uint64
+}
+
+func newEmitter() *emitter {
+	e := &emitter{source: nuid.Next(), topics: map[string]*topicState{},
+		seqV: make([]string, 1), timeV: make([]string, 1)}
+	e.msg.Header = nats.Header{
+		EventSourceHeader: {e.source},
+		EventSeqHeader:    e.seqV,
+		EventTimeHeader:   e.timeV,
+	}
+	return e
+}
 
 // Emit publishes v as JSON on evt.<NAME>.<topic>, where NAME is the service
 // of ctx (the ctx of Initialize, Shutdown or a method, or one derived from
@@ -56,24 +77,30 @@ func Emit(ctx context.Context, topic string, v any) error {
 	if !ok || e == nil {
 		return fmt.Errorf("emit %s: %w", topic, ErrNoBus)
 	}
-	name := NameFrom(ctx)
-	if err := bus.ValidateTopic(topic); err != nil {
-		return fmt.Errorf("emit %s: %w", topic, err)
-	}
 	data, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("emit %s.%s: encode: %w", name, topic, err)
+		return fmt.Errorf("emit %s.%s: encode: %w", NameFrom(ctx), topic, err)
 	}
-	m := &nats.Msg{Subject: bus.EventSubject(name, topic), Data: data, Header: make(nats.Header, 3)}
-	m.Header[EventSourceHeader] = []string{e.source}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	seq := e.seq[topic] + 1
-	m.Header[EventSeqHeader] = []string{strconv.FormatUint(seq, 10)}
-	m.Header[EventTimeHeader] = []string{strconv.FormatInt(time.Now().UnixNano(), 10)}
-	if err := b.Conn().PublishMsg(m); err != nil {
-		return fmt.Errorf("emit %s.%s: %w", name, topic, err)
+	ts := e.topics[topic]
+	if ts == nil {
+		if err := bus.ValidateTopic(topic); err != nil {
+			return fmt.Errorf("emit %s: %w", topic, err)
+		}
+		ts = &topicState{subject: bus.EventSubject(NameFrom(ctx), topic)}
+		e.topics[topic] = ts
 	}
-	e.seq[topic] = seq
+	e.buf = strconv.AppendUint(e.buf[:0], ts.seq+1, 10)
+	e.seqV[0] = string(e.buf)
+	e.buf = strconv.AppendInt(e.buf[:0], time.Now().UnixNano(), 10)
+	e.timeV[0] = string(e.buf)
+	e.msg.Subject, e.msg.Data = ts.subject, data
+	err = b.Conn().PublishMsg(&e.msg)
+	e.msg.Data = nil
+	if err != nil {
+		return fmt.Errorf("emit %s: %w", ts.subject, err)
+	}
+	ts.seq++
 	return nil
 }
