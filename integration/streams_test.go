@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -290,5 +292,53 @@ func BenchmarkStreamsItems(b *testing.B) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "items/s")
 	if want != b.N+1 {
 		b.Fatalf("%d items, want %d", want-1, b.N)
+	}
+}
+
+// The stream protocol of the service package doc, spoken by the nats CLI;
+// and nats sub 'evt.>' sees events.
+func TestStreamsNatsCLI(t *testing.T) {
+	b := bgkittest.Bus(t)
+	_, c := streamsSpawnProbe(t, b, "STREAM_CLI")
+	out := natsCLI(t, b, "req", "svc.STREAM_CLI.count", "3", "-H", "Bgkit-Stream:open")
+	i := strings.Index(out, "Bgkit-Stream: ")
+	if i < 0 {
+		t.Fatalf("open:\n%s", out)
+	}
+	subject := strings.Fields(out[i+len("Bgkit-Stream: "):])[0]
+	out = natsCLI(t, b, "req", subject, "10")
+	if !strings.Contains(out, "1\n2\n3") || !strings.Contains(out, "Bgkit-Stream-End: 1") {
+		t.Fatalf("pull:\n%s", out)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool(t, "nats"), "--server", b.Credentials().ShareURL(), "sub", "evt.>", "--count", "3")
+	cmd.Env = append(cmd.Environ(), "NATS_CONTEXT=", "HOME="+t.TempDir())
+	var buf strings.Builder
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Fire until the subscriber has had 3 events (it may subscribe late).
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("nats sub: %v\n%s", err, buf.String())
+			}
+			done = true
+		case <-tick.C:
+			if err := c.Call(ctx, "fire", 1, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := buf.String(); !strings.Contains(got, "evt.STREAM_CLI.tick") || !strings.Contains(got, `"i":1`) {
+		t.Fatalf("nats sub 'evt.>':\n%s", got)
 	}
 }
