@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
@@ -141,4 +143,33 @@ func BenchmarkStreamsEventLatency(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// A child may publish only its own events: one published as another
+// service never reaches a subscriber.
+func TestStreamsChildCannotEmitAsAnother(t *testing.T) {
+	b := bgkittest.Bus(t)
+	_, spy := streamsSpawnProbe(t, b, "EVT_SPY")
+	msgs := make(chan string, 16)
+	sub, err := b.Conn().Subscribe("evt.>", func(m *nats.Msg) { msgs <- m.Subject })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := spy.Call(t.Context(), "emit_as", "EVT_VICTIM", nil); err != nil {
+		t.Fatal(err)
+	}
+	// The server handles the child's publishes in order: once the genuine
+	// event is here, a forged one that passed would be here too.
+	for subject := range msgs {
+		if subject == "evt.EVT_VICTIM.forged" {
+			t.Fatal("a child emitted as another service")
+		}
+		if subject == "evt.EVT_SPY.genuine" {
+			break
+		}
+	}
 }

@@ -90,6 +90,14 @@ func (*StreamsProbeService) Forever(ctx context.Context) (iter.Seq2[int, error],
 	}, nil
 }
 
+// EmitAs publishes a forged event on evt.<name>.forged with the child's
+// own connection, then a genuine one of its own on "genuine".
+func (*StreamsProbeService) EmitAs(ctx context.Context, name string) error {
+	b, _ := service.BusFrom(ctx)
+	_ = b.Conn().Publish(bus.EventSubject(name, "forged"), []byte("1"))
+	return service.Emit(ctx, "genuine", 1)
+}
+
 // Block emits "blocked" and waits until its ctx ends.
 func (*StreamsProbeService) Block(ctx context.Context) error {
 	if err := service.Emit(ctx, "blocked", nil); err != nil {
