@@ -342,3 +342,38 @@ func TestStreamsNatsCLI(t *testing.T) {
 		t.Fatalf("nats sub 'evt.>':\n%s", got)
 	}
 }
+
+// A controller in another process (a child) fails fast too.
+func TestStreamsFailFastFromAnotherProcess(t *testing.T) {
+	b := bgkittest.Bus(t)
+	h, target := streamsSpawnProbe(t, b, "FF_TARGET")
+	_, caller := streamsSpawnProbe(t, b, "FF_CALLER")
+	blocked := bgkittest.Events(t, target, "blocked")
+	exitSeen := streamsPublishExit(b, h.ServiceName(), h.PID(), h.Done(), h.Err)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	type result struct {
+		how string
+		err error
+		at  time.Time
+	}
+	res := make(chan result, 1)
+	go func() {
+		var how string
+		err := caller.Call(ctx, "call_block", "FF_TARGET", &how)
+		res <- result{how, err, time.Now()}
+	}()
+	blocked.WaitFor(t, func(controller.Event) bool { return true }, 10*time.Second)
+	if err := syscall.Kill(h.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := <-res
+	seen := <-exitSeen
+	if r.err != nil || r.how != "exited" {
+		t.Fatalf("the call in the other process ended with %q, %v; want ErrServiceExited", r.how, r.err)
+	}
+	t.Logf("the other process's call failed %v after the exit was seen (incl. its reply)", r.at.Sub(seen))
+	if d := r.at.Sub(seen); d > 100*time.Millisecond+streamsMargin {
+		t.Errorf("failed %v after the exit", d)
+	}
+}

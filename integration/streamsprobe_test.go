@@ -98,6 +98,22 @@ func (*StreamsProbeService) EmitAs(ctx context.Context, name string) error {
 	return service.Emit(ctx, "genuine", 1)
 }
 
+// CallBlock calls block of another service from this process and says
+// how the call ended: "exited" for ErrServiceExited, else the error.
+func (*StreamsProbeService) CallBlock(ctx context.Context, name string) (string, error) {
+	b, _ := service.BusFrom(ctx)
+	c, err := controller.Connect(ctx, b, name)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	err = c.Call(ctx, "block", nil, nil)
+	if errors.Is(err, controller.ErrServiceExited) {
+		return "exited", nil
+	}
+	return errString(err), nil
+}
+
 // Block emits "blocked" and waits until its ctx ends.
 func (*StreamsProbeService) Block(ctx context.Context) error {
 	if err := service.Emit(ctx, "blocked", nil); err != nil {
