@@ -138,8 +138,8 @@ func (s *Subscription) event(m *nats.Msg) (Event, bool) {
 	if e.Seq > 0 {
 		key := seqKey{m.Header.Get(service.EventSourceHeader), topic}
 		last, seen := s.last[key]
-		if seen && e.Seq > last+1 {
-			e.Missed = e.Seq - last - 1
+		if seen && e.Seq > last {
+			e.Missed = e.Seq - last - 1 // no overflow: Seq > last
 		}
 		if !seen && len(s.last) >= maxSources {
 			clear(s.last)
