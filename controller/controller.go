@@ -111,6 +111,7 @@ func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([
 	// The request's ctx also ends when the service is seen to exit (see
 	// lifeWatch), so that a call in flight fails fast.
 	var cancel context.CancelFunc
+	bare := false // no deadline, nothing to cancel: as nats.Request with a timeout
 	if dl, ok := ctx.Deadline(); ok {
 		m.Header = nats.Header{service.TimeoutHeader: {strconv.FormatInt(time.Until(dl).Milliseconds(), 10)}}
 		ctx, cancel = joinEpoch(ctx, c.life.epoch())
@@ -118,6 +119,7 @@ func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([
 		// No deadline and nothing to cancel: no header (the default
 		// budget is not the caller's), and the epoch is the only parent.
 		ctx, cancel = context.WithTimeout(c.life.epoch(), c.timeout)
+		bare = true
 	} else {
 		ctx, cancel = joinEpoch(ctx, c.life.epoch())
 		var cancelT context.CancelFunc
@@ -127,10 +129,13 @@ func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([
 	defer cancel()
 	reply, err := c.nc.RequestMsgWithContext(ctx, m)
 	if err != nil {
-		if exit, ok := exitCause(ctx); ok {
+		switch exit, exited := exitCause(ctx); {
+		case exited:
 			err = exit
-		} else if errors.Is(err, nats.ErrNoResponders) {
+		case errors.Is(err, nats.ErrNoResponders):
 			err = ErrNoService
+		case bare && errors.Is(err, context.DeadlineExceeded):
+			err = nats.ErrTimeout // the default budget ran out, as before
 		}
 		return nil, fmt.Errorf("call %s.%s: %w", c.name, method, err)
 	}

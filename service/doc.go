@@ -57,7 +57,7 @@
 // Bgkit-Event-Source (a random id of the instance; the numbering restarts
 // with a new one) and Bgkit-Event-Time (Unix nanoseconds). Emit never waits
 // for subscribers; a gap in the numbers tells a subscriber what it missed.
-// From a shell: nats sub 'evt.>' --headers-only is enough to follow them.
+// From a shell, nats sub 'evt.>' follows them all.
 //
 // # Streams
 //
