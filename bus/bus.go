@@ -257,8 +257,9 @@ func (b *Bus) Logger() *slog.Logger { return b.log }
 // the embedded server they belong to a new user that may only serve
 // svc.NAME.>, publish log.NAME and its own events evt.NAME.>, use virtual
 // CAN buses, call and ping other services and follow their events and
-// lifecycle (evt.>, life.>). On an external bus the child shares this process's credentials
-// (scope them with accounts on the server) with its own inbox prefix.
+// lifecycle (evt.>, life.>). On an external bus the child shares this
+// process's credentials (scope them with accounts on the server) with its
+// own inbox prefix.
 // Revoke the grant when the child has exited.
 func (b *Bus) Grant(name string) (Credentials, error) {
 	if err := ValidateName(name); err != nil {
