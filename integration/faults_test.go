@@ -123,6 +123,8 @@ func TestFaultKillDuringConcurrentCalls(t *testing.T) {
 			}
 		case errors.Is(o.err, controller.ErrNoService):
 			dist[kind+" no service"]++
+		case errors.Is(o.err, controller.ErrServiceExited):
+			dist[kind+" exited"]++
 		case errors.Is(o.err, context.DeadlineExceeded):
 			dist[kind+" deadline"]++
 		case errors.Is(o.err, nats.ErrTimeout):

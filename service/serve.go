@@ -139,6 +139,7 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	s.stopping = true
 	s.stopMu.Unlock()
 	endCalls()
+	s.streams.end()
 	drained := make(chan struct{})
 	go func() { s.inflight.Wait(); close(drained) }()
 	timer := time.NewTimer(o.grace)
@@ -182,6 +183,7 @@ type server struct {
 	subs     []*nats.Subscription
 
 	badReplies atomic.Int64 // requests refused for their reply subject
+	streams    streamSet    // open streams (stream.go)
 }
 
 type endpoint struct {
@@ -211,7 +213,9 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 }
 
 func (s *server) start() error {
-	sub, err := s.nc.QueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.onRequest)
+	// One token after the name: stream subjects (svc.NAME._stream.…,
+	// stream.go) are the stream's own, not the queue group's.
+	sub, err := s.nc.QueueSubscribe(bus.ServicePrefix+s.o.name+".*", QueueGroup, s.onRequest)
 	if err != nil {
 		return err
 	}
@@ -235,6 +239,7 @@ func (s *server) stop() {
 	for _, sub := range s.subs {
 		_ = sub.Unsubscribe()
 	}
+	s.streams.wait(s.o.grace)
 	_ = s.nc.Flush()
 	close(s.quit)
 	// Workers finish the call they are in; one stuck past the grace period
@@ -391,6 +396,10 @@ func (s *server) worker(j job) {
 }
 
 func (s *server) handle(ep *endpoint, m *nats.Msg) {
+	if ep.Stream || m.Header.Get(StreamHeader) != "" {
+		s.openStream(ep, m)
+		return
+	}
 	start := time.Now()
 	out, code, msg := s.call(ep, m)
 	// Counted before the reply, so that a caller asking $SRV.STATS after
@@ -401,6 +410,10 @@ func (s *server) handle(ep *endpoint, m *nats.Msg) {
 	ep.stats.AverageProcessingTime = ep.stats.ProcessingTime / time.Duration(ep.stats.NumRequests)
 	ep.mu.Unlock()
 	var err error
+	if code == 0 && int64(len(out)) > s.nc.MaxPayload() {
+		code, msg = CodeInternal, fmt.Sprintf("%s: reply of %d bytes exceeds the bus's max payload of %d bytes",
+			ep.Name, len(out), s.nc.MaxPayload())
+	}
 	if code != 0 {
 		err = s.respondError(m, ep, code, msg)
 	} else {
