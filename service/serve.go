@@ -505,10 +505,7 @@ func (s *server) respondError(m *nats.Msg, ep *endpoint, code int, msg string) e
 		ep.stats.LastError = fmt.Sprintf("%d:%s", code, msg)
 		ep.mu.Unlock()
 	}
-	r := nats.NewMsg(m.Reply)
-	r.Header.Set(micro.ErrorHeader, msg)
-	r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
-	return m.RespondMsg(r)
+	return m.RespondMsg(bus.ErrorReply(m.Reply, code, msg))
 }
 
 // hasStruct reports whether t is a struct or a pointer to one.

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 	"github.com/nats-io/nuid"
 
 	"github.com/bgkit/bgkit/bus"
@@ -447,8 +446,10 @@ func (st *stream) answer(p *nats.Msg, batch []byte, end bool, e *Error) {
 			r.Header.Set(StreamEndHeader, "1")
 		}
 		if e != nil {
-			r.Header.Set(micro.ErrorHeader, e.Message)
-			r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(e.Code))
+			r.Header = bus.ErrorReply(p.Reply, e.Code, e.Message).Header
+			if end {
+				r.Header.Set(StreamEndHeader, "1")
+			}
 		}
 	}
 	if err := st.s.nc.PublishMsg(r); err != nil {
