@@ -213,9 +213,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 }
 
 func (s *server) start() error {
-	// One token after the name: stream subjects (svc.NAME._stream.…,
-	// stream.go) are the stream's own, not the queue group's.
-	sub, err := s.nc.QueueSubscribe(bus.ServicePrefix+s.o.name+".*", QueueGroup, s.onRequest)
+	sub, err := s.nc.QueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.onRequest)
 	if err != nil {
 		return err
 	}
