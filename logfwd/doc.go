@@ -14,9 +14,23 @@
 // [Relay] subscribes to a subject, turns each JSON object back into a
 // [log/slog.Record] with its original time, level, message and attributes
 // (groups included, in order), adds attributes of its own (service, pid) and
-// hands it to a [log/slog.Handler]. Records are queued without bound in the
-// relay rather than dropped, so a slow handler never makes the server cut the
-// connection. [Relay.WaitEOF] waits for the end-of-log marker.
+// hands it to a [log/slog.Handler]. [Relay.WaitEOF] waits for the
+// end-of-log marker.
+//
+// # Flow control
+//
+// A relay's memory is bounded: it queues at most [DefaultQueueRecords]
+// records and [DefaultQueueBytes] bytes for a slow handler (set others with
+// [NewRelayWith] and [RelayOptions]). It acknowledges every [AckEvery]-th
+// record to the publisher once handled, and a [Handler] more than [Window]
+// records ahead of the acknowledgements waits: a parent whose handler is
+// slow slows the child down, and loses nothing. A handler that gets no
+// acknowledgement for [StallWait] goes on without waiting (the parent's
+// handler is stuck, or no relay listens); a relay that then finds its
+// queue full drops records, counts them ([Relay.Dropped]) and hands the
+// handler a WARN record with the count in their place. A relay whose
+// subscription ends without Close (the connection closed) says so with an
+// ERROR record. No record is lost without a record saying so.
 //
 // A message that is not a JSON object is relayed as a record at WARN with the
 // raw text, never dropped and never a panic.

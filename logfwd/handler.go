@@ -36,6 +36,20 @@ const (
 	resendBytes   = 8 << 20
 )
 
+// Flow control. Every AckEvery-th record asks the relay (through its reply
+// subject, an inbox of the publisher) to acknowledge it once handled. A
+// publisher more than Window records ahead of the last acknowledgement
+// waits for one, for at most StallWait; then it goes on without waiting
+// until acknowledgements come again (a relay whose handler is stuck drops
+// what does not fit its queue, and says how many). A publisher that has no
+// relay acknowledging (nobody listens, or only followers) waits StallWait
+// once.
+const (
+	AckEvery  = 512
+	Window    = 4096
+	StallWait = time.Second
+)
+
 // publisher is the io.Writer under the JSON handler: every Write is one
 // record (slog's JSON handler writes a record with a single Write call).
 type publisher struct {
@@ -45,6 +59,16 @@ type publisher struct {
 	dropped  atomic.Int64
 	reported atomic.Int64 // drops already reported in-band
 	closed   atomic.Bool
+
+	// Flow control: the relay's acknowledgements arrive on inbox.
+	inbox   string
+	ackSub  *nats.Subscription
+	pubSeq  atomic.Uint64 // = seq, for the pacing outside mu
+	credit  sync.Mutex    // guards what follows
+	acked   uint64        // the highest sequence number acknowledged
+	wake    chan struct{} // closed and replaced at each acknowledgement
+	unpaced bool          // waited StallWait in vain: do not wait until acked again
+	stalls  atomic.Int64
 
 	mu    sync.Mutex // orders seq, ring and publishing; guards what follows
 	msg   nats.Msg
@@ -74,6 +98,7 @@ func (p *publisher) Write(b []byte) (int, error) {
 	if len(b) > 0 && b[len(b)-1] == '\n' {
 		b = b[:len(b)-1]
 	}
+	p.pace()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if d, r := p.dropped.Load(), p.reported.Load(); d > r {
@@ -104,10 +129,14 @@ func (p *publisher) publish(data []byte, hdr nats.Header) error {
 	}
 	hdr[SeqHeader] = append(hdr[SeqHeader][:0], strconv.FormatUint(p.seq+1, 10))
 	p.msg = nats.Msg{Subject: p.subject, Data: data, Header: hdr}
+	if record && (p.seq+1)%AckEvery == 0 {
+		p.msg.Reply = p.inbox
+	}
 	if err := p.nc.PublishMsg(&p.msg); err != nil {
 		return err
 	}
 	p.seq++
+	p.pubSeq.Store(p.seq)
 	if record {
 		p.keep(sent{seq: p.seq, data: append([]byte(nil), data...)})
 	}
@@ -142,6 +171,54 @@ func (p *publisher) resend() (int, error) {
 	return len(p.ring) - p.head, nil
 }
 
+// pace waits while the publisher is Window records ahead of the relay's
+// acknowledgements, for at most StallWait.
+func (p *publisher) pace() {
+	if p.ackSub == nil {
+		return
+	}
+	var timer *time.Timer
+	for {
+		p.credit.Lock()
+		if p.unpaced || p.pubSeq.Load() < p.acked+Window {
+			p.credit.Unlock()
+			break
+		}
+		wake := p.wake
+		p.credit.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(StallWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			p.credit.Lock()
+			p.unpaced = true
+			p.credit.Unlock()
+			p.stalls.Add(1)
+			return
+		}
+	}
+}
+
+// onAck takes a relay's acknowledgement: every record up to the sequence
+// number in its body has been handled.
+func (p *publisher) onAck(m *nats.Msg) {
+	seq, err := strconv.ParseUint(string(m.Data), 10, 64)
+	if err != nil {
+		return
+	}
+	p.credit.Lock()
+	defer p.credit.Unlock()
+	p.unpaced = false
+	if seq > p.acked {
+		p.acked = seq
+		close(p.wake)
+		p.wake = make(chan struct{})
+	}
+}
+
 func (p *publisher) fallbackWrite(b []byte) {
 	if p.fallback != nil {
 		_, _ = p.fallback.Write(b)
@@ -152,8 +229,15 @@ func (p *publisher) fallbackWrite(b []byte) {
 // those of slog.NewJSONHandler (level, source, ReplaceAttr); nil means INFO.
 // Records that cannot be published (connection closed) are written to
 // stderr instead, where a bgkit parent still relays them.
+//
+// The handler subscribes to an inbox of nc for the relay's
+// acknowledgements (see Window); if it cannot, it publishes without pace.
 func NewHandler(nc *nats.Conn, subject string, opts *slog.HandlerOptions) *Handler {
-	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr}
+	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr, wake: make(chan struct{})}
+	p.inbox = nc.NewInbox()
+	if sub, err := nc.Subscribe(p.inbox, p.onAck); err == nil {
+		p.ackSub = sub
+	}
 	return &Handler{inner: slog.NewJSONHandler(p, opts), pub: p}
 }
 
@@ -175,6 +259,10 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 
 // Dropped counts the records that could not be published.
 func (h *Handler) Dropped() int64 { return h.pub.dropped.Load() }
+
+// Stalls counts the times the handler waited StallWait for the relay in
+// vain and went on without its pace.
+func (h *Handler) Stalls() int64 { return h.pub.stalls.Load() }
 
 // Resend publishes the most recent records again (up to 65,536 records or
 // 8 MiB) with their original sequence numbers. Call it when the connection
@@ -212,6 +300,9 @@ func (h *Handler) Close(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("logfwd: close: %w", err)
+	}
+	if h.pub.ackSub != nil {
+		_ = h.pub.ackSub.Unsubscribe()
 	}
 	return nil
 }
