@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +27,11 @@ type Handler struct {
 	pub   *publisher
 }
 
-// SeqHeader numbers the messages of one publisher from 1, so that a relay
-// can put them in order, drop duplicates and see gaps.
+// SeqHeader numbers a message of a publisher that has a header (the
+// end-of-log marker). Records carry their number in their reply subject
+// instead, which costs neither side a header: REPLY.<seq>, where REPLY is
+// an inbox of the publisher (see [AckEvery]). Numbers start at 1, so that
+// a relay can put the messages in order, drop duplicates and see gaps.
 const SeqHeader = "Bgkit-Log-Seq"
 
 // Resend window: the most recent records kept for Resend.
@@ -36,12 +40,12 @@ const (
 	resendBytes   = 8 << 20
 )
 
-// Flow control. Every AckEvery-th record asks the relay (through its reply
-// subject, an inbox of the publisher) to acknowledge it once handled. A
-// publisher more than Window records ahead of the last acknowledgement
-// waits for one, for at most StallWait; then it goes on without waiting
-// until acknowledgements come again (a relay whose handler is stuck drops
-// what does not fit its queue, and says how many). A publisher that has no
+// Flow control. A relay acknowledges every AckEvery-th record, once
+// handled, by publishing on the record's reply subject. A publisher more
+// than Window records ahead of the last acknowledgement waits for one, for
+// at most StallWait; then it goes on without waiting until
+// acknowledgements come again (a relay whose handler is stuck drops what
+// does not fit its queue, and says how many). A publisher that has no
 // relay acknowledging (nobody listens, or only followers) waits StallWait
 // once.
 const (
@@ -60,7 +64,7 @@ type publisher struct {
 	reported atomic.Int64 // drops already reported in-band
 	closed   atomic.Bool
 
-	// Flow control: the relay's acknowledgements arrive on inbox.
+	// Flow control: the relay's acknowledgements arrive on inbox.<seq>.
 	inbox   string
 	ackSub  *nats.Subscription
 	pubSeq  atomic.Uint64 // = seq, for the pacing outside mu
@@ -71,17 +75,17 @@ type publisher struct {
 	stalls  atomic.Int64
 
 	mu    sync.Mutex // orders seq, ring and publishing; guards what follows
-	msg   nats.Msg
-	hdr   nats.Header
-	seq   uint64 // of the last message published
-	ring  []sent // the last records published, oldest first (a queue)
-	head  int    // index of the oldest in ring
+	reply []byte     // inbox + "." + seq, rebuilt in place
+	seq   uint64     // of the last message published
+	ring  []sent     // the last records published: a circular buffer
+	head  int        // index of the oldest in ring
+	n     int        // records in ring
 	bytes int
 }
 
 type sent struct {
 	seq  uint64
-	data []byte
+	data []byte // its capacity is reused
 }
 
 // Write publishes one record. A record that cannot be published — the
@@ -104,57 +108,63 @@ func (p *publisher) Write(b []byte) (int, error) {
 	if d, r := p.dropped.Load(), p.reported.Load(); d > r {
 		note := fmt.Appendf(nil, `{"time":%q,"level":"WARN","msg":"log records dropped","dropped":%d}`,
 			time.Now().Format(time.RFC3339Nano), d-r)
-		if p.publish(note, nil) == nil {
+		if p.publish(note) == nil {
 			p.reported.Store(d)
 		}
 	}
-	if err := p.publish(b, nil); err != nil {
+	if err := p.publish(b); err != nil {
 		p.dropped.Add(1)
 		p.fallbackWrite(append(b, '\n'))
 	}
 	return n, nil
 }
 
-// publish sends data with the next sequence number and keeps a copy for
-// Resend; p.mu is held. A message that fails takes no number.
-func (p *publisher) publish(data []byte, hdr nats.Header) error {
-	// PublishMsg copies the message out before it returns, so one message
-	// and header serve every record.
-	record := hdr == nil // not the end marker
-	if record {
-		if p.hdr == nil {
-			p.hdr = nats.Header{SeqHeader: make([]string, 1)}
-		}
-		hdr = p.hdr
-	}
-	hdr[SeqHeader] = append(hdr[SeqHeader][:0], strconv.FormatUint(p.seq+1, 10))
-	p.msg = nats.Msg{Subject: p.subject, Data: data, Header: hdr}
-	if record && (p.seq+1)%AckEvery == 0 {
-		p.msg.Reply = p.inbox
-	}
-	if err := p.nc.PublishMsg(&p.msg); err != nil {
+// replyFor is the reply subject that carries seq; p.mu is held.
+func (p *publisher) replyFor(seq uint64) string {
+	p.reply = strconv.AppendUint(append(append(p.reply[:0], p.inbox...), '.'), seq, 10)
+	return string(p.reply)
+}
+
+// publish sends a record with the next sequence number and keeps a copy
+// for Resend; p.mu is held. A record that fails takes no number.
+func (p *publisher) publish(data []byte) error {
+	if err := p.nc.PublishRequest(p.subject, p.replyFor(p.seq+1), data); err != nil {
 		return err
 	}
 	p.seq++
 	p.pubSeq.Store(p.seq)
-	if record {
-		p.keep(sent{seq: p.seq, data: append([]byte(nil), data...)})
-	}
+	p.keep(p.seq, data)
 	return nil
 }
 
-func (p *publisher) keep(r sent) {
-	p.ring = append(p.ring, r)
-	p.bytes += len(r.data)
-	for len(p.ring)-p.head > resendRecords || p.bytes > resendBytes {
+// publishMarker sends the end-of-log marker (with hdr) with the next
+// sequence number; p.mu is held.
+func (p *publisher) publishMarker(hdr nats.Header) error {
+	hdr.Set(SeqHeader, strconv.FormatUint(p.seq+1, 10))
+	if err := p.nc.PublishMsg(&nats.Msg{Subject: p.subject, Header: hdr}); err != nil {
+		return err
+	}
+	p.seq++
+	p.pubSeq.Store(p.seq)
+	return nil
+}
+
+// keep copies a record into the resend window, reusing the oldest slot's
+// buffer once the window is full; p.mu is held.
+func (p *publisher) keep(seq uint64, data []byte) {
+	if p.ring == nil {
+		p.ring = make([]sent, resendRecords)
+	}
+	for p.n > 0 && (p.n == len(p.ring) || p.bytes+len(data) > resendBytes) {
 		p.bytes -= len(p.ring[p.head].data)
-		p.ring[p.head] = sent{}
-		p.head++
+		p.head = (p.head + 1) % len(p.ring)
+		p.n--
 	}
-	if p.head > len(p.ring)/2 && p.head > 1024 { // compact
-		p.ring = append(p.ring[:0], p.ring[p.head:]...)
-		p.head = 0
-	}
+	slot := &p.ring[(p.head+p.n)%len(p.ring)]
+	slot.seq = seq
+	slot.data = append(slot.data[:0], data...)
+	p.bytes += len(data)
+	p.n++
 }
 
 // resend publishes the kept records again, oldest first, with their own
@@ -162,13 +172,13 @@ func (p *publisher) keep(r sent) {
 func (p *publisher) resend() (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, r := range p.ring[p.head:] {
-		m := &nats.Msg{Subject: p.subject, Data: r.data, Header: nats.Header{SeqHeader: {strconv.FormatUint(r.seq, 10)}}}
-		if err := p.nc.PublishMsg(m); err != nil {
+	for i := range p.n {
+		r := p.ring[(p.head+i)%len(p.ring)]
+		if err := p.nc.PublishRequest(p.subject, p.replyFor(r.seq), r.data); err != nil {
 			return i, err
 		}
 	}
-	return len(p.ring) - p.head, nil
+	return p.n, nil
 }
 
 // pace waits while the publisher is Window records ahead of the relay's
@@ -203,10 +213,10 @@ func (p *publisher) pace() {
 }
 
 // onAck takes a relay's acknowledgement: every record up to the sequence
-// number in its body has been handled.
+// number of its subject has been handled.
 func (p *publisher) onAck(m *nats.Msg) {
-	seq, err := strconv.ParseUint(string(m.Data), 10, 64)
-	if err != nil {
+	seq, ok := replySeq(m.Subject)
+	if !ok {
 		return
 	}
 	p.credit.Lock()
@@ -217,6 +227,16 @@ func (p *publisher) onAck(m *nats.Msg) {
 		close(p.wake)
 		p.wake = make(chan struct{})
 	}
+}
+
+// replySeq is the sequence number at the end of a record's reply subject.
+func replySeq(reply string) (uint64, bool) {
+	i := strings.LastIndexByte(reply, '.')
+	if i < 0 {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(reply[i+1:], 10, 64)
+	return seq, err == nil && seq > 0
 }
 
 func (p *publisher) fallbackWrite(b []byte) {
@@ -235,7 +255,7 @@ func (p *publisher) fallbackWrite(b []byte) {
 func NewHandler(nc *nats.Conn, subject string, opts *slog.HandlerOptions) *Handler {
 	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr, wake: make(chan struct{})}
 	p.inbox = nc.NewInbox()
-	if sub, err := nc.Subscribe(p.inbox, p.onAck); err == nil {
+	if sub, err := nc.Subscribe(p.inbox+".*", p.onAck); err == nil {
 		p.ackSub = sub
 	}
 	return &Handler{inner: slog.NewJSONHandler(p, opts), pub: p}
@@ -287,7 +307,7 @@ func (h *Handler) Close(ctx context.Context) error {
 		hdr.Set(DroppedHeader, fmt.Sprint(d)) // not yet reported in-band
 	}
 	h.pub.mu.Lock()
-	perr := h.pub.publish(nil, hdr)
+	perr := h.pub.publishMarker(hdr)
 	h.pub.mu.Unlock()
 	if perr != nil {
 		return fmt.Errorf("logfwd: close: %w", perr)

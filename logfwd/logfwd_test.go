@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/slogtest"
 	"time"
@@ -396,5 +397,57 @@ func TestResend(t *testing.T) {
 	}
 	if r.Count() != 100 || r.Duplicates() != 100 {
 		t.Fatalf("count %d duplicates %d; want 100 and 100", r.Count(), r.Duplicates())
+	}
+}
+
+// countTo counts the records a relay hands it and says when it has want.
+type countTo struct {
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+}
+
+func (c *countTo) Enabled(context.Context, slog.Level) bool { return true }
+func (c *countTo) Handle(context.Context, slog.Record) error {
+	if c.n.Add(1) == c.want {
+		close(c.done)
+	}
+	return nil
+}
+func (c *countTo) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *countTo) WithGroup(string) slog.Handler      { return c }
+
+// BenchmarkHandlerToRelay: records/s from a Handler through an in-process
+// server to a Relay on another connection (both ends in this process, so
+// that one profile shows the child's and the parent's costs).
+func BenchmarkHandlerToRelay(b *testing.B) {
+	nc, srv := natsServer(b)
+	pub, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pub.Close()
+	cnt := &countTo{want: int64(b.N), done: make(chan struct{})}
+	r, err := logfwd.NewRelay(nc, "log.B", cnt, slog.String("service", "B"), slog.Int("pid", 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	l := slog.New(logfwd.NewHandler(pub, "log.B", nil))
+	b.ResetTimer()
+	for i := range b.N {
+		l.Info("spam", "i", i)
+	}
+	<-cnt.done
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkDecodeRecord(b *testing.B) {
+	data := []byte(`{"time":"2026-11-25T10:00:00.123456789Z","level":"INFO","msg":"spam","i":12345,"ecu":"7E0"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := logfwd.DecodeRecord(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

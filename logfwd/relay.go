@@ -79,6 +79,7 @@ type Relay struct {
 // alone) and the drops and losses to report before it.
 type queued struct {
 	m       *nats.Msg
+	seq     uint64
 	dropped int64
 	lost    int64
 }
@@ -191,9 +192,9 @@ func (r *Relay) handle(ctx context.Context, q queued) {
 	}
 	r.qbytes.Add(-int64(len(q.m.Data)))
 	r.deliver(ctx, q.m)
-	if q.m.Reply != "" && !r.opts.NoAck {
+	if q.seq%AckEvery == 0 && q.seq > 0 && q.m.Reply != "" && !r.opts.NoAck {
 		// The publisher's pace: every record up to this one is handled.
-		_ = r.nc.Publish(q.m.Reply, []byte(q.m.Header.Get(SeqHeader)))
+		_ = r.nc.Publish(q.m.Reply, nil)
 	}
 }
 
@@ -205,9 +206,9 @@ func (r *Relay) onMsg(m *nats.Msg) {
 	if r.closed {
 		return
 	}
-	seq, err := strconv.ParseUint(m.Header.Get(SeqHeader), 10, 64)
-	if err != nil || seq == 0 {
-		r.enqueue(m)
+	seq, ok := msgSeq(m)
+	if !ok {
+		r.enqueue(m, 0)
 		return
 	}
 	switch {
@@ -229,9 +230,21 @@ func (r *Relay) onMsg(m *nats.Msg) {
 		}
 		return
 	}
-	r.enqueue(m)
+	r.enqueue(m, seq)
 	r.next++
 	r.drainHeld()
+}
+
+// msgSeq is a message's sequence number: in the reply subject of a
+// record, in SeqHeader of the end-of-log marker.
+func msgSeq(m *nats.Msg) (uint64, bool) {
+	if m.Header != nil {
+		if s := m.Header.Get(SeqHeader); s != "" {
+			seq, err := strconv.ParseUint(s, 10, 64)
+			return seq, err == nil && seq > 0
+		}
+	}
+	return replySeq(m.Reply)
 }
 
 // armGapTimer makes gapExpired run after d; r.mu is held.
@@ -268,7 +281,7 @@ func (r *Relay) drainHeld() {
 			break
 		}
 		delete(r.held, r.next)
-		r.enqueue(m)
+		r.enqueue(m, r.next)
 		r.next++
 	}
 	if len(r.held) > 0 {
@@ -294,8 +307,8 @@ func (r *Relay) skipGap() {
 // enqueue queues m for the handler, or drops and counts it when the queue
 // is full. The end-of-log marker is never dropped: it waits for room.
 // r.mu is held.
-func (r *Relay) enqueue(m *nats.Msg) {
-	q := queued{m: m, dropped: r.pendingDrop, lost: r.pendingLost}
+func (r *Relay) enqueue(m *nats.Msg, seq uint64) {
+	q := queued{m: m, seq: seq, dropped: r.pendingDrop, lost: r.pendingLost}
 	if m.Header != nil && m.Header.Get(EOFHeader) != "" {
 		select {
 		case r.queue <- q:
