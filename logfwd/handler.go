@@ -2,6 +2,7 @@ package logfwd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -54,6 +55,11 @@ const (
 	StallWait = time.Second
 )
 
+// A relay that misses records (a gap in the sequence, or its own
+// connection reconnected) publishes on REPLY-inbox.resend the first
+// number it misses; the publisher resends what it still has from there.
+const resendToken = "resend"
+
 // publisher is the io.Writer under the JSON handler: every Write is one
 // record (slog's JSON handler writes a record with a single Write call).
 type publisher struct {
@@ -73,6 +79,10 @@ type publisher struct {
 	wake    chan struct{} // closed and replaced at each acknowledgement
 	unpaced bool          // waited StallWait in vain: do not wait until acked again
 	stalls  atomic.Int64
+	// A resend asked by a relay runs; resendFrom (if not 0) is where the
+	// next must start.
+	resending  bool
+	resendFrom uint64
 
 	mu    sync.Mutex // orders seq, ring and publishing; guards what follows
 	reply []byte     // inbox + "." + seq, rebuilt in place
@@ -85,7 +95,8 @@ type publisher struct {
 
 type sent struct {
 	seq  uint64
-	data []byte // its capacity is reused
+	data []byte      // its capacity is reused
+	hdr  nats.Header // of the end-of-log marker; nil for a record
 }
 
 // Write publishes one record. A record that cannot be published — the
@@ -128,9 +139,12 @@ func (p *publisher) replyFor(seq uint64) string {
 // publish sends a record with the next sequence number and keeps a copy
 // for Resend; p.mu is held. A record that fails takes no number.
 func (p *publisher) publish(data []byte) error {
-	if err := p.nc.PublishRequest(p.subject, p.replyFor(p.seq+1), data); err != nil {
+	if err := p.nc.PublishRequest(p.subject, p.replyFor(p.seq+1), data); err != nil && !appended(err) {
 		return err
 	}
+	// A write error (the server died) comes after the record was put in
+	// the connection's buffer: it may reach the server or not. It has its
+	// number and is kept, so that a resend fills the gap it leaves.
 	p.seq++
 	p.pubSeq.Store(p.seq)
 	p.keep(p.seq, data)
@@ -141,11 +155,13 @@ func (p *publisher) publish(data []byte) error {
 // sequence number; p.mu is held.
 func (p *publisher) publishMarker(hdr nats.Header) error {
 	hdr.Set(SeqHeader, strconv.FormatUint(p.seq+1, 10))
-	if err := p.nc.PublishMsg(&nats.Msg{Subject: p.subject, Header: hdr}); err != nil {
+	if err := p.nc.PublishMsg(&nats.Msg{Subject: p.subject, Header: hdr}); err != nil && !appended(err) {
 		return err
 	}
 	p.seq++
 	p.pubSeq.Store(p.seq)
+	p.keep(p.seq, nil)
+	p.ring[(p.head+p.n-1)%len(p.ring)].hdr = hdr // a relay may miss it too
 	return nil
 }
 
@@ -163,22 +179,79 @@ func (p *publisher) keep(seq uint64, data []byte) {
 	slot := &p.ring[(p.head+p.n)%len(p.ring)]
 	slot.seq = seq
 	slot.data = append(slot.data[:0], data...)
+	slot.hdr = nil
 	p.bytes += len(data)
 	p.n++
 }
 
-// resend publishes the kept records again, oldest first, with their own
-// sequence numbers.
-func (p *publisher) resend() (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := range p.n {
-		r := p.ring[(p.head+i)%len(p.ring)]
-		if err := p.nc.PublishRequest(p.subject, p.replyFor(r.seq), r.data); err != nil {
-			return i, err
+// appended tells whether a publish error came after the message was
+// buffered by the connection: every error but those nats.go returns
+// before buffering.
+func appended(err error) bool {
+	for _, before := range []error{nats.ErrConnectionClosed, nats.ErrConnectionDraining, nats.ErrReconnectBufExceeded,
+		nats.ErrMaxPayload, nats.ErrInvalidConnection, nats.ErrBadSubject, nats.ErrHeadersNotSupported} {
+		if errors.Is(err, before) {
+			return false
 		}
 	}
-	return p.n, nil
+	return true
+}
+
+// resend publishes the kept records numbered from on again, oldest first,
+// with their own sequence numbers (and reply subjects, so that relays
+// acknowledge them as usual).
+func (p *publisher) resend(from uint64) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for i := range p.n {
+		r := p.ring[(p.head+i)%len(p.ring)]
+		if r.seq < from {
+			continue
+		}
+		var err error
+		if r.hdr != nil {
+			err = p.nc.PublishMsg(&nats.Msg{Subject: p.subject, Header: r.hdr})
+		} else {
+			err = p.nc.PublishRequest(p.subject, p.replyFor(r.seq), r.data)
+		}
+		if err != nil && !appended(err) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// resendAsked serves a relay's resend request (it saw a gap, or its own
+// connection reconnected): the records from the number in the body.
+// Requests that come while a resend runs are merged into one more.
+func (p *publisher) resendAsked(m *nats.Msg) {
+	from, err := strconv.ParseUint(string(m.Data), 10, 64)
+	if err != nil || from == 0 {
+		return
+	}
+	p.credit.Lock()
+	if p.resending {
+		p.resendFrom = min(p.resendFrom, from)
+		p.credit.Unlock()
+		return
+	}
+	p.resending = true
+	p.credit.Unlock()
+	go func() {
+		for {
+			_, _ = p.resend(from)
+			p.credit.Lock()
+			if p.resendFrom == 0 {
+				p.resending = false
+				p.credit.Unlock()
+				return
+			}
+			from, p.resendFrom = p.resendFrom, 0
+			p.credit.Unlock()
+		}
+	}()
 }
 
 // pace waits while the publisher is Window records ahead of the relay's
@@ -215,6 +288,10 @@ func (p *publisher) pace() {
 // onAck takes a relay's acknowledgement: every record up to the sequence
 // number of its subject has been handled.
 func (p *publisher) onAck(m *nats.Msg) {
+	if strings.HasSuffix(m.Subject, "."+resendToken) {
+		p.resendAsked(m)
+		return
+	}
 	seq, ok := replySeq(m.Subject)
 	if !ok {
 		return
@@ -284,12 +361,17 @@ func (h *Handler) Dropped() int64 { return h.pub.dropped.Load() }
 // vain and went on without its pace.
 func (h *Handler) Stalls() int64 { return h.pub.stalls.Load() }
 
-// Resend publishes the most recent records again (up to 65,536 records or
-// 8 MiB) with their original sequence numbers. Call it when the connection
-// has reconnected: what the old connection held in flight when its server
-// died is lost otherwise. A Relay drops the duplicates.
+// Resend publishes again, with their original sequence numbers, the
+// records kept (the last 65,536 records or 8 MiB) that no relay has
+// acknowledged yet. Call it when the connection has reconnected: what the
+// old connection held in flight when its server died is lost otherwise. A
+// Relay drops the duplicates. (A relay that still misses records asks for
+// them itself.)
 func (h *Handler) Resend() (int, error) {
-	n, err := h.pub.resend()
+	h.pub.credit.Lock()
+	from := h.pub.acked + 1
+	h.pub.credit.Unlock()
+	n, err := h.pub.resend(from)
 	if err != nil {
 		return n, fmt.Errorf("logfwd: resend: %w", err)
 	}
@@ -321,8 +403,7 @@ func (h *Handler) Close(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("logfwd: close: %w", err)
 	}
-	if h.pub.ackSub != nil {
-		_ = h.pub.ackSub.Unsubscribe()
-	}
+	// The acknowledgement subscription stays: a relay that misses records
+	// may still ask for them while the connection lives.
 	return nil
 }

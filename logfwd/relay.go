@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,8 +72,14 @@ type Relay struct {
 	held        map[uint64]*nats.Msg
 	heldSince   time.Time
 	gapTimer    *time.Timer
-	pendingDrop int64 // dropped since the last record queued
-	pendingLost int64 // lost in transit, to report with the next record
+	pendingDrop int64     // dropped since the last record queued
+	pendingLost int64     // lost in transit, to report with the next record
+	inbox       string    // the publisher's, from its records' reply subjects
+	lastAsk     time.Time // of the last resend request
+
+	// Used by run's goroutine only.
+	reconnects uint64    // of nc, when last looked
+	askUntil   time.Time // ask for resends until then (after a reconnect)
 }
 
 // queued is one entry of the relay's queue: a message (nil for a report
@@ -130,9 +137,14 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 // reports them lost. At most QueueRecords records are held meanwhile.
 const gapWait = 3 * time.Second
 
-// subCheck is how often an idle relay checks that its subscription is
-// still valid.
-const subCheck = time.Second
+// subCheck is how often a relay checks that its subscription is still
+// valid and whether its connection has reconnected; resendEvery is how
+// often it asks the publisher for the records it misses while a gap is
+// open or after a reconnect.
+const (
+	subCheck    = 250 * time.Millisecond
+	resendEvery = 250 * time.Millisecond
+)
 
 // run hands the queued records to the handler until Close.
 func (r *Relay) run() {
@@ -140,19 +152,47 @@ func (r *Relay) run() {
 	ctx := context.Background()
 	tick := time.NewTicker(subCheck)
 	defer tick.Stop()
+	r.reconnects = r.nc.Stats().Reconnects
 	for {
 		select {
 		case q := <-r.queue:
 			r.handle(ctx, q)
 		case <-r.done:
 			return
-		case <-tick.C:
+		case now := <-tick.C:
 			if !r.sub.IsValid() {
 				r.stopped(ctx)
 				return
 			}
+			r.checkReconnect(now)
 		}
 	}
+}
+
+// checkReconnect asks the publisher for the records this relay may have
+// missed while its own connection was down (the publisher's resend on its
+// reconnect may have come before this relay's subscription was back):
+// for gapWait after each reconnect, every resendEvery.
+func (r *Relay) checkReconnect(now time.Time) {
+	if n := r.nc.Stats().Reconnects; n != r.reconnects {
+		r.reconnects = n
+		r.askUntil = now.Add(gapWait)
+	}
+	if now.Before(r.askUntil) {
+		r.mu.Lock()
+		r.askResend(now)
+		r.mu.Unlock()
+	}
+}
+
+// askResend asks the publisher to resend from r.next, at most every
+// resendEvery; r.mu is held.
+func (r *Relay) askResend(now time.Time) {
+	if r.inbox == "" || r.opts.NoAck || now.Sub(r.lastAsk) < resendEvery-resendEvery/10 {
+		return
+	}
+	r.lastAsk = now
+	_ = r.nc.Publish(r.inbox+"."+resendToken, strconv.AppendUint(nil, r.next, 10))
 }
 
 // stopped reports, loudly, a subscription that ended without Close (the
@@ -211,6 +251,9 @@ func (r *Relay) onMsg(m *nats.Msg) {
 		r.enqueue(m, 0)
 		return
 	}
+	if r.inbox == "" && m.Reply != "" {
+		r.inbox = m.Reply[:strings.LastIndexByte(m.Reply, '.')]
+	}
 	switch {
 	case seq < r.next:
 		r.dups.Add(1)
@@ -221,8 +264,11 @@ func (r *Relay) onMsg(m *nats.Msg) {
 			return
 		}
 		if len(r.held) == 0 {
+			// A gap: ask for what is missing, and again every
+			// resendEvery until it is filled or gapWait has passed.
 			r.heldSince = time.Now()
-			r.armGapTimer(gapWait)
+			r.askResend(r.heldSince)
+			r.armGapTimer(resendEvery)
 		}
 		r.held[seq] = m
 		if len(r.held) > r.opts.QueueRecords {
@@ -263,7 +309,8 @@ func (r *Relay) gapExpired() {
 		return
 	}
 	if wait := gapWait - time.Since(r.heldSince); wait > 0 {
-		r.armGapTimer(wait)
+		r.askResend(time.Now())
+		r.armGapTimer(min(wait, resendEvery))
 		return
 	}
 	r.skipGap()
@@ -285,8 +332,10 @@ func (r *Relay) drainHeld() {
 		r.next++
 	}
 	if len(r.held) > 0 {
+		// Another gap.
 		r.heldSince = time.Now()
-		r.armGapTimer(gapWait)
+		r.askResend(r.heldSince)
+		r.armGapTimer(resendEvery)
 	}
 }
 
