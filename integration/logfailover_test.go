@@ -12,18 +12,32 @@ import (
 	"github.com/bgkit/bgkit/spawn"
 )
 
-// TestLogFailoverAllReconnect (finding 8): on a 3-node cluster the agent,
-// its child and the spawner are all connected to node A; a controller on
-// node C keeps the child logging. Killing node A makes all three
-// reconnect. No record is lost, neither in the spawner's log nor in the
-// agent's (each has a relay), none is held waiting for a gap to be given
-// up, and Terminate after the failover is prompt.
-func TestLogFailoverAllReconnect(t *testing.T) {
+// TestLogFailover (finding 8): on a 3-node cluster, an agent runs a child
+// for a spawner, and a controller on node C keeps the child logging.
+// Node A is killed; whoever was connected to it reconnects: the agent and
+// its child, the spawner, or all three. No record is lost, neither in the
+// spawner's log nor in the agent's (each has a relay), none is held
+// waiting for a gap to be given up, and Terminate after the failover is
+// prompt.
+func TestLogFailover(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		agent, spawner int // nodes: 0 is A, killed
+	}{
+		{"all", 0, 0},
+		{"spawner", 1, 0},
+		{"agent and child", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) { logfailoverRun(t, tc.agent, tc.spawner) })
+	}
+}
+
+func logfailoverRun(t *testing.T, agentNode, spawnerNode int) {
 	nodes := startCluster(t)
 	a, c := nodes[0], nodes[2]
 	const agent = "rig-logfailover"
-	ag := startAgent(t, a.url, agent)
-	bA, bC := connect(t, a.url), connect(t, c.url)
+	ag := startAgent(t, nodes[agentNode].url, agent)
+	bA, bC := connect(t, nodes[spawnerNode].url), connect(t, c.url)
 	ctx := context.Background()
 
 	rec := newRecorder()
