@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -149,6 +150,17 @@ func logfailoverRun(t *testing.T, agentNode, spawnerNode int) {
 	// Held records would make it wait out the gap timer (3 s); 1 s margin.
 	if d := time.Since(t1); d > time.Second {
 		t.Errorf("Terminate after failover took %v", d)
+	}
+	if agentNode == 0 {
+		// While its bus was down the child wrote its bus logger's records
+		// to stderr as JSON; the agent relayed them as the records they were.
+		disc := regexp.MustCompile(`^time=\S+ level=WARN msg="bus disconnected" agent=` + agent + ` service=LOGFAILOVER .*err=`)
+		if ag.stderr.await(disc, 5*time.Second) == nil {
+			t.Errorf("the child's \"bus disconnected\" did not reach the agent's log as a record:\n%s", ag.stderr.tail(40))
+		}
+		if ag.stderr.contains(`msg="time=`) || ag.stderr.contains(`msg="{`) {
+			t.Errorf("a record of the child reached the agent's log as a stderr line:\n%s", ag.stderr.tail(40))
+		}
 	}
 	if ag.stderr.contains("lost in transit") || ag.stderr.contains("records dropped") {
 		t.Errorf("the agent's relay lost records:\n%s", ag.stderr.tail(40))

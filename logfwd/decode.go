@@ -1,6 +1,7 @@
 package logfwd
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,12 +21,38 @@ var ErrBadRecord = errors.New("logfwd: bad record")
 // becomes an attribute, in order; nested objects become groups. Numbers
 // that are integers become int64 attributes, others float64.
 func DecodeRecord(data []byte) (slog.Record, error) {
+	r, _, err := decodeRecord(data)
+	return r, err
+}
+
+// DecodeLine recognises a line that a JSON handler wrote — a JSON object
+// with a level and a message, such as a bgkit child writes on stderr while
+// its bus is down — and returns the record it was. Any other line (text,
+// a panic, JSON that is not a record) gives false.
+func DecodeLine(line []byte) (slog.Record, bool) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || line[0] != '{' {
+		return slog.Record{}, false
+	}
+	r, seen, err := decodeRecord(line)
+	return r, err == nil && seen&(seenLevel|seenMsg) == seenLevel|seenMsg
+}
+
+// The built-in keys decodeRecord found.
+const (
+	seenTime = 1 << iota
+	seenLevel
+	seenMsg
+)
+
+func decodeRecord(data []byte) (slog.Record, int, error) {
+	seen := 0
 	d := decoder{data: data}
 	var r slog.Record
 	r.Level = slog.LevelInfo
 	d.skipSpace()
 	if !d.consume('{') {
-		return r, d.errorf("want '{'")
+		return r, seen, d.errorf("want '{'")
 	}
 	first := true
 	for {
@@ -34,37 +61,40 @@ func DecodeRecord(data []byte) (slog.Record, error) {
 			break
 		}
 		if !first && !d.consume(',') {
-			return r, d.errorf("want ',' or '}'")
+			return r, seen, d.errorf("want ',' or '}'")
 		}
 		first = false
 		d.skipSpace()
 		rawKey, err := d.rawStr()
 		if err != nil {
-			return r, err
+			return r, seen, err
 		}
 		d.skipSpace()
 		if !d.consume(':') {
-			return r, d.errorf("want ':'")
+			return r, seen, d.errorf("want ':'")
 		}
 		d.skipSpace()
 		if k := string(rawKey); (k == slog.TimeKey || k == slog.LevelKey || k == slog.MessageKey) && d.peek() == '"' {
 			// string(rawKey) in a comparison does not allocate.
 			raw, err := d.rawStr()
 			if err != nil {
-				return r, err
+				return r, seen, err
 			}
 			switch k {
 			case slog.TimeKey:
 				if t, ok := parseTime(raw); ok {
+					seen |= seenTime
 					r.Time = t
 					continue
 				}
 			case slog.LevelKey:
 				if l, ok := parseLevel(raw); ok {
+					seen |= seenLevel
 					r.Level = l
 					continue
 				}
 			case slog.MessageKey:
+				seen |= seenMsg
 				r.Message = d.text(raw)
 				continue
 			}
@@ -74,15 +104,15 @@ func DecodeRecord(data []byte) (slog.Record, error) {
 		key := d.text(rawKey)
 		v, err := d.value(0)
 		if err != nil {
-			return r, err
+			return r, seen, err
 		}
 		r.AddAttrs(slog.Attr{Key: key, Value: v})
 	}
 	d.skipSpace()
 	if d.pos != len(d.data) {
-		return r, d.errorf("trailing data")
+		return r, seen, d.errorf("trailing data")
 	}
-	return r, nil
+	return r, seen, nil
 }
 
 // parseTime reads the time slog.JSONHandler writes (RFC 3339 with

@@ -451,3 +451,42 @@ func BenchmarkDecodeRecord(b *testing.B) {
 		}
 	}
 }
+
+func TestDecodeLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		ok         bool
+		msg        string
+		level      slog.Level
+	}{
+		{"json record", `{"time":"2026-11-25T10:00:00Z","level":"WARN","msg":"bus disconnected","err":"EOF"}`, true, "bus disconnected", slog.LevelWarn},
+		{"trailing newline and spaces", "  {\"level\":\"ERROR\",\"msg\":\"x\"}\r\n", true, "x", slog.LevelError},
+		{"no level", `{"msg":"x"}`, false, "", 0},
+		{"no msg", `{"level":"INFO"}`, false, "", 0},
+		{"text record", `time=2026-11-25T10:00:00Z level=WARN msg="bus disconnected"`, false, "", 0},
+		{"plain text", "plain stderr line", false, "", 0},
+		{"panic", "panic: boom", false, "", 0},
+		{"other json", `{"a":1}`, false, "", 0},
+		{"truncated", `{"level":"INFO","msg":"x"`, false, "", 0},
+		{"empty", "", false, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok := logfwd.DecodeLine([]byte(tc.line))
+			if ok != tc.ok || ok && (r.Message != tc.msg || r.Level != tc.level) {
+				t.Fatalf("DecodeLine(%q) = %v %q, %v; want %v %q, %v", tc.line, r.Level, r.Message, ok, tc.level, tc.msg, tc.ok)
+			}
+		})
+	}
+}
+
+// TestDecodeLineOfAJSONHandler: what slog.JSONHandler writes on a line
+// comes back as the record it was.
+func TestDecodeLineOfAJSONHandler(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, nil))
+	l.Warn("bus disconnected", "err", "EOF", slog.Group("g", "n", 2))
+	r, ok := logfwd.DecodeLine(buf.Bytes())
+	if !ok || r.Message != "bus disconnected" || r.Level != slog.LevelWarn || r.Time.IsZero() || r.NumAttrs() != 2 {
+		t.Fatalf("DecodeLine(%s) = %v %q %v attrs %d, %v", buf.Bytes(), r.Level, r.Message, r.Time, r.NumAttrs(), ok)
+	}
+}

@@ -107,7 +107,7 @@ func childMain() int {
 
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	b, err := bus.Dial(dialCtx, boot.Bus, bus.WithClientName("bgkit "+boot.Name),
-		bus.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+		bus.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil))))
 	cancel()
 	if err != nil {
 		return st.fail("%v", err)
