@@ -30,7 +30,7 @@ func DecodeRecord(data []byte) (slog.Record, error) {
 // its bus is down — and returns the record it was. Any other line (text,
 // a panic, JSON that is not a record) gives false.
 func DecodeLine(line []byte) (slog.Record, bool) {
-	line = bytes.TrimSpace(line)
+	line = bytes.Trim(line, " \t\r\n")
 	if len(line) == 0 || line[0] != '{' {
 		return slog.Record{}, false
 	}
