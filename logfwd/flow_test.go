@@ -143,8 +143,10 @@ func TestRelayQueueBoundDropsWithCount(t *testing.T) {
 	if err := r.WaitEOF(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, d := h.handled.Load(), h.dropped(); got+d != n || d == 0 || d != r.Dropped() || got > 12 {
-		t.Fatalf("handled %d, reported dropped %d (Dropped %d): want a sum of %d, at most 12 handled", got, d, r.Dropped(), n)
+	// At most: one in the handler, the queue's 10, and the 4×10 the
+	// client's own pending list may hold before the callback queues them.
+	if got, d := h.handled.Load(), h.dropped(); got+d != n || d == 0 || d != r.Dropped() || got > 51 {
+		t.Fatalf("handled %d, reported dropped %d (Dropped %d, lost %d): want a sum of %d, at most 51 handled", got, d, r.Dropped(), r.Lost(), n)
 	}
 }
 
