@@ -16,8 +16,11 @@ import (
 
 // Default bounds of a relay's queue: the records received and not yet
 // handed to a slow handler. At about 300 bytes a record the default holds
-// 16,384 records in about 8 MiB; a relay never holds more than QueueBytes
-// of record data however large the records are.
+// 16,384 records in about 8 MiB; the queue never holds more than
+// QueueBytes of record data however large the records are. (In front of
+// it, the client library's pending list for the relay's subscription is
+// bounded to 4× these, at least 8,192 messages and 8 MiB; the relay's
+// callback empties it at once unless it is starved of CPU.)
 const (
 	DefaultQueueRecords = 1 << 14
 	DefaultQueueBytes   = 16 << 20
@@ -109,7 +112,8 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 	if len(attrs) > 0 {
 		h = h.WithAttrs(attrs)
 	}
-	r := &Relay{nc: nc, h: h, opts: opts, queue: make(chan queued, opts.QueueRecords),
+	// One more than QueueRecords: the end-of-log marker always fits.
+	r := &Relay{nc: nc, h: h, opts: opts, queue: make(chan queued, opts.QueueRecords+1),
 		done: make(chan struct{}), eof: make(chan struct{}), next: 1, held: map[uint64]*nats.Msg{}}
 	sub, err := nc.Subscribe(subject, r.onMsg)
 	if err != nil {
@@ -118,8 +122,8 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 	r.sub = sub
 	// The callback only orders and queues, so the client's own pending
 	// list stays short; its limit is a backstop (what it drops shows as a
-	// gap, reported as lost).
-	if err := sub.SetPendingLimits(4*opts.QueueRecords, 4*opts.QueueBytes); err != nil {
+	// gap: the relay asks for a resend, or reports it lost).
+	if err := sub.SetPendingLimits(max(4*opts.QueueRecords, natsPendingMin), max(4*opts.QueueBytes, natsPendingMin*1024)); err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("logfwd: relay %s: %w", subject, err)
 	}
@@ -136,6 +140,10 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 // the missing ones (a publisher resends after a reconnect) before it
 // reports them lost. At most QueueRecords records are held meanwhile.
 const gapWait = 3 * time.Second
+
+// natsPendingMin is the least number of messages (and KiB) the client
+// library may hold for the relay's callback; see NewRelayWith.
+const natsPendingMin = 8192
 
 // subCheck is how often a relay checks that its subscription is still
 // valid and whether its connection has reconnected; resendEvery is how
@@ -354,20 +362,21 @@ func (r *Relay) skipGap() {
 }
 
 // enqueue queues m for the handler, or drops and counts it when the queue
-// is full. The end-of-log marker is never dropped: it waits for room.
-// r.mu is held.
+// is full. The end-of-log marker is never dropped: it has a slot of its
+// own. r.mu is held.
 func (r *Relay) enqueue(m *nats.Msg, seq uint64) {
 	q := queued{m: m, seq: seq, dropped: r.pendingDrop, lost: r.pendingLost}
 	if m.Header != nil && m.Header.Get(EOFHeader) != "" {
+		// The last slot is kept for it (a second marker, without a
+		// sequence number, may find it taken).
 		select {
 		case r.queue <- q:
-		case <-r.done:
-			return
+			r.pendingDrop, r.pendingLost = 0, 0
+		default:
 		}
-		r.pendingDrop, r.pendingLost = 0, 0
 		return
 	}
-	if r.qbytes.Load()+int64(len(m.Data)) > int64(r.opts.QueueBytes) {
+	if len(r.queue) >= r.opts.QueueRecords || r.qbytes.Load()+int64(len(m.Data)) > int64(r.opts.QueueBytes) {
 		r.pendingDrop++
 		return
 	}
