@@ -32,6 +32,26 @@
 // subscription ends without Close (the connection closed) says so with an
 // ERROR record. No record is lost without a record saying so.
 //
+// # Across a failover
+//
+// Each record's reply subject is an inbox of the publisher followed by the
+// record's sequence number (1, 2, …; no header to encode or parse). A relay
+// puts records in that order and drops duplicates. The publisher keeps the
+// last 65,536 records (8 MiB) and [Handler.Resend] publishes again those not
+// yet acknowledged: a bgkit child calls it when its connection reconnects.
+// A relay that sees a gap, or whose own connection reconnected (the
+// publisher's resend may have come before its subscription was back), asks
+// the publisher on its inbox to resend from the first number it misses,
+// every 250 ms, for 3 s; then it reports the records that never came as
+// lost, with a WARN record.
+//
+// # While the bus is down
+//
+// A record the handler cannot publish (the connection is closed, or its
+// reconnect buffer is full) goes to stderr as a JSON line; [DecodeLine]
+// recognises such a line, and a bgkit parent relays it as the record it
+// was.
+//
 // A message that is not a JSON object is relayed as a record at WARN with the
 // raw text, never dropped and never a panic.
 package logfwd
