@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -127,7 +128,24 @@ func logfailoverRun(t *testing.T, agentNode, spawnerNode int) {
 	if err := cc.Call(ctx, "hello", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	rec.wait(t, 10*time.Second, msgIs("hello"))
+	if !logburstAwait(10*time.Second, func() bool {
+		for _, r := range rec.all() {
+			if r.Message == "hello" {
+				return true
+			}
+		}
+		return false
+	}) {
+		all := rec.all()
+		for _, r := range all[max(0, len(all)-8):] {
+			t.Logf("record: %v %q %v", r.Level, r.Message, attrs(r))
+		}
+		t.Logf("spawner's connection: %v to %s, stats %+v", bA.Conn().Status(), bA.Conn().ConnectedUrl(), bA.Conn().Stats())
+		var stacks strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+		t.Logf("goroutines of the spawner:\n%s", stacks.String())
+		t.Fatalf("the record logged after the spam did not arrive within 10 s")
+	}
 	t.Logf("the record after the spam arrived in %v", time.Since(t0))
 	got, lossErr := spamRuns(rec.all(), n)
 	mu.Lock()
