@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +19,8 @@ import (
 // takes about perRecord a record (sleeping every 10th record, as a single
 // sleep of 100 µs takes far longer on a loaded machine) and, until gate
 // is closed, does not return at all for them. It counts the child's "spam" records,
-// checks they come in order, and sums what the relay says was dropped.
+// checks they come in order, and sums what the relay says was dropped or
+// lost.
 type logburstHandler struct {
 	perRecord time.Duration
 	gate      chan struct{} // Handle blocks until it is closed (nil: never)
@@ -61,8 +64,13 @@ func (h *logburstHandler) Handle(_ context.Context, rec slog.Record) error {
 			root.disorder = fmt.Sprintf("record i=%d after i=%d", i, root.next-1)
 		}
 		root.next = a["i"].Int64() + 1
-	case a["dropped"].Kind() == slog.KindInt64:
-		root.dropped += a["dropped"].Int64()
+	case a["dropped"].Kind() == slog.KindInt64 || a["lost"].Kind() == slog.KindInt64:
+		// Dropped (a full queue) or lost in transit: either way reported.
+		for _, k := range []string{"dropped", "lost"} {
+			if a[k].Kind() == slog.KindInt64 {
+				root.dropped += a[k].Int64()
+			}
+		}
 		root.dropRecs = append(root.dropRecs, rec)
 	default:
 		root.others = append(root.others, rec)
@@ -190,6 +198,14 @@ func TestLogBurstStuckParentCountsDrops(t *testing.T) {
 	}
 	if !logburstAwait(30*time.Second, func() bool { return h.seen("hello") }) {
 		spam, dropped, _ := h.counts()
+		h.mu.Lock()
+		for _, r := range append(h.others, h.dropRecs...) {
+			t.Logf("record: %v %q %v", r.Level, r.Message, attrs(r))
+		}
+		h.mu.Unlock()
+		var stacks strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+		t.Logf("goroutines:\n%s", stacks.String())
 		t.Fatalf("the record logged after the burst never arrived (%d spam relayed, %d reported dropped): the relay died", spam, dropped)
 	}
 	t1 := time.Now()

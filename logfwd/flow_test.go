@@ -200,3 +200,52 @@ func FuzzDecodeLine(f *testing.F) {
 		}
 	})
 }
+
+// TestStuckHandlerThenRecordAfter: the handler is stuck while the
+// publisher logs a burst (it waits StallWait, then goes on); once the
+// handler is back, a record logged after the burst arrives, and every
+// record of the burst is relayed or reported dropped or lost.
+func TestStuckHandlerThenRecordAfter(t *testing.T) {
+	nc, srv := natsServer(t)
+	pub, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	var published atomic.Int64
+	gate := make(chan struct{})
+	h := &slowHandler{published: &published, gate: gate}
+	r, err := logfwd.NewRelay(nc, "log.S", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	lh := logfwd.NewHandler(pub, "log.S", nil)
+	l := slog.New(lh)
+	const n = 40000
+	for i := range n {
+		l.Info("r", "i", i)
+	}
+	close(gate)
+	l.Info("after")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.mu.Lock()
+		found := false
+		for _, rec := range h.reports {
+			found = found || rec.Message == "after"
+		}
+		h.mu.Unlock()
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the record after the burst did not arrive: handled %d, dropped %d, lost %d, duplicates %d, stalls %d, publisher dropped %d",
+				h.handled.Load(), r.Dropped(), r.Lost(), r.Duplicates(), lh.Stalls(), lh.Dropped())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := h.handled.Load() + r.Dropped() + r.Lost(); got != n {
+		t.Fatalf("handled %d + dropped %d + lost %d = %d, want %d", h.handled.Load(), r.Dropped(), r.Lost(), got, n)
+	}
+}

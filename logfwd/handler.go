@@ -204,7 +204,11 @@ func (p *publisher) resend(from uint64) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
-	for i := range p.n {
+	first := 0 // the ring holds consecutive numbers: start at from
+	if p.n > 0 && from > p.ring[p.head].seq {
+		first = int(min(from-p.ring[p.head].seq, uint64(p.n)))
+	}
+	for i := first; i < p.n; i++ {
 		r := p.ring[(p.head+i)%len(p.ring)]
 		if r.seq < from {
 			continue

@@ -81,8 +81,9 @@ type Relay struct {
 	lastAsk     time.Time // of the last resend request
 
 	// Used by run's goroutine only.
-	reconnects uint64    // of nc, when last looked
-	askUntil   time.Time // ask for resends until then (after a reconnect)
+	reconnects  uint64    // of nc, when last looked
+	askUntil    time.Time // ask for resends until then (after a reconnect or drops)
+	natsDropped int       // of sub, when last looked
 }
 
 // queued is one entry of the relay's queue: a message (nil for a report
@@ -172,18 +173,25 @@ func (r *Relay) run() {
 				r.stopped(ctx)
 				return
 			}
-			r.checkReconnect(now)
+			r.checkMissed(now)
 		}
 	}
 }
 
-// checkReconnect asks the publisher for the records this relay may have
-// missed while its own connection was down (the publisher's resend on its
-// reconnect may have come before this relay's subscription was back):
-// for gapWait after each reconnect, every resendEvery.
-func (r *Relay) checkReconnect(now time.Time) {
+// checkMissed asks the publisher for the records this relay may have
+// missed without seeing a gap (the last ones before a pause): after its
+// own connection reconnected (the publisher's resend on its reconnect may
+// have come before this relay's subscription was back) and after the
+// client library dropped messages for the subscription (its pending limit;
+// it happens when the callback is starved of CPU): for gapWait after each,
+// every resendEvery.
+func (r *Relay) checkMissed(now time.Time) {
 	if n := r.nc.Stats().Reconnects; n != r.reconnects {
 		r.reconnects = n
+		r.askUntil = now.Add(gapWait)
+	}
+	if n, err := r.sub.Dropped(); err == nil && n != r.natsDropped {
+		r.natsDropped = n
 		r.askUntil = now.Add(gapWait)
 	}
 	if now.Before(r.askUntil) {
