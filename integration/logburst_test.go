@@ -193,10 +193,19 @@ func TestLogBurstStuckParentCountsDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	opened() // the parent's handler comes back
-	if err := c.Call(cctx, "hello", nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if !logburstAwait(30*time.Second, func() bool { return h.seen("hello") }) {
+	// A record logged now may find the relay's queue still full of the
+	// burst (and be dropped, with a count): log one every 500 ms until
+	// one arrives.
+	hellos, last := 0, time.Time{}
+	if !logburstAwait(30*time.Second, func() bool {
+		if time.Since(last) > 500*time.Millisecond {
+			if err := c.Call(cctx, "hello", nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			hellos, last = hellos+1, time.Now()
+		}
+		return h.seen("hello")
+	}) {
 		spam, dropped, _ := h.counts()
 		h.mu.Lock()
 		for _, r := range append(h.others, h.dropRecs...) {
@@ -206,7 +215,7 @@ func TestLogBurstStuckParentCountsDrops(t *testing.T) {
 		var stacks strings.Builder
 		_ = pprof.Lookup("goroutine").WriteTo(&stacks, 1)
 		t.Logf("goroutines:\n%s", stacks.String())
-		t.Fatalf("the record logged after the burst never arrived (%d spam relayed, %d reported dropped): the relay died", spam, dropped)
+		t.Fatalf("no record logged after the burst arrived (%d spam relayed, %d reported dropped): the relay died", spam, dropped)
 	}
 	t1 := time.Now()
 	if err := sh.Terminate(ctx); err != nil {
@@ -216,9 +225,10 @@ func TestLogBurstStuckParentCountsDrops(t *testing.T) {
 		t.Errorf("Terminate took %v", d)
 	}
 	spam, dropped, _ := h.counts()
-	t.Logf("relayed %d, reported dropped %d", spam, dropped)
-	if spam+dropped != n {
-		t.Fatalf("relayed %d + reported dropped %d = %d, want %d: records lost silently", spam, dropped, spam+dropped, n)
+	t.Logf("relayed %d, reported dropped %d, %d hello records logged", spam, dropped, hellos)
+	// The drops may include hello records.
+	if spam+dropped < n || spam+dropped > n+int64(hellos)-1 {
+		t.Fatalf("relayed %d + reported dropped %d = %d, want %d (+ up to %d hello records): records lost silently", spam, dropped, spam+dropped, n, hellos-1)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

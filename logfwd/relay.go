@@ -194,10 +194,16 @@ func (r *Relay) checkMissed(now time.Time) {
 		r.natsDropped = n
 		r.askUntil = now.Add(gapWait)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if now.Before(r.askUntil) {
-		r.mu.Lock()
 		r.askResend(now)
-		r.mu.Unlock()
+	}
+	// Drops are reported with the next record queued; with none coming,
+	// report them once the queue has room, not later.
+	if r.pendingDrop > 0 && len(r.queue) < r.opts.QueueRecords {
+		r.queue <- queued{dropped: r.pendingDrop}
+		r.pendingDrop = 0
 	}
 }
 
