@@ -42,9 +42,10 @@ const (
 )
 
 // Flow control. A relay acknowledges every AckEvery-th record, once
-// handled, by publishing on the record's reply subject. A publisher more
-// than Window records ahead of the last acknowledgement waits for one, for
-// at most StallWait; then it goes on without waiting until
+// handled, by publishing its id on the record's reply subject. A publisher
+// more than Window records ahead of the slowest relay that acknowledged
+// within StallWait (so that two relays — an agent's and its requester's —
+// both keep up) waits for an acknowledgement, for at most StallWait; then it goes on without waiting until
 // acknowledgements come again (a relay whose handler is stuck drops what
 // does not fit its queue, and says how many). A publisher that has no
 // relay acknowledging (nobody listens, or only followers) waits StallWait
@@ -76,6 +77,8 @@ type publisher struct {
 	pubSeq  atomic.Uint64 // = seq, for the pacing outside mu
 	credit  sync.Mutex    // guards what follows
 	acked   uint64        // the highest sequence number acknowledged
+	relays  map[string]*relayAcks
+	floor   uint64        // the lowest acked of relays when last computed
 	wake    chan struct{} // closed and replaced at each acknowledgement
 	unpaced bool          // waited StallWait in vain: do not wait until acked again
 	stalls  atomic.Int64
@@ -267,7 +270,7 @@ func (p *publisher) pace() {
 	var timer *time.Timer
 	for {
 		p.credit.Lock()
-		if p.unpaced || p.pubSeq.Load() < p.acked+Window {
+		if p.unpaced || p.pubSeq.Load() < p.floor+Window || p.pubSeq.Load() < p.limit(time.Now())+Window {
 			p.credit.Unlock()
 			break
 		}
@@ -303,11 +306,49 @@ func (p *publisher) onAck(m *nats.Msg) {
 	p.credit.Lock()
 	defer p.credit.Unlock()
 	p.unpaced = false
-	if seq > p.acked {
-		p.acked = seq
-		close(p.wake)
-		p.wake = make(chan struct{})
+	id := string(m.Data) // the relay's
+	ra := p.relays[id]
+	if ra == nil {
+		if p.relays == nil {
+			p.relays = map[string]*relayAcks{}
+		}
+		ra = &relayAcks{}
+		p.relays[id] = ra
 	}
+	ra.at = time.Now()
+	if seq > ra.acked {
+		ra.acked = seq
+	}
+	p.acked = max(p.acked, seq)
+	p.floor = p.limit(ra.at)
+	close(p.wake)
+	p.wake = make(chan struct{})
+}
+
+// relayAcks is what one relay has acknowledged, and when last.
+type relayAcks struct {
+	acked uint64
+	at    time.Time
+}
+
+// limit is the pace: the lowest number acknowledged by the relays that
+// acknowledged within StallWait (a relay whose handler is stuck, or that
+// is gone, no longer holds the publisher back); with none, the highest
+// acknowledged. Relays silent for long are forgotten. p.credit is held.
+func (p *publisher) limit(now time.Time) uint64 {
+	low, any := uint64(0), false
+	for id, ra := range p.relays {
+		switch age := now.Sub(ra.at); {
+		case age > 10*StallWait:
+			delete(p.relays, id)
+		case age <= StallWait && (!any || ra.acked < low):
+			low, any = ra.acked, true
+		}
+	}
+	if !any {
+		return p.acked
+	}
+	return low
 }
 
 // replySeq is the sequence number at the end of a record's reply subject.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
 )
 
 // Default bounds of a relay's queue: the records received and not yet
@@ -49,6 +50,7 @@ type RelayOptions struct {
 // [AckEvery]), which waits for acknowledgements when it is too far ahead:
 // a slow handler slows the child down instead of filling memory.
 type Relay struct {
+	id        []byte // in its acknowledgements
 	nc        *nats.Conn
 	sub       *nats.Subscription
 	h         slog.Handler
@@ -114,7 +116,7 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 		h = h.WithAttrs(attrs)
 	}
 	// One more than QueueRecords: the end-of-log marker always fits.
-	r := &Relay{nc: nc, h: h, opts: opts, queue: make(chan queued, opts.QueueRecords+1),
+	r := &Relay{id: []byte(nuid.Next()), nc: nc, h: h, opts: opts, queue: make(chan queued, opts.QueueRecords+1),
 		done: make(chan struct{}), eof: make(chan struct{}), next: 1, held: map[uint64]*nats.Msg{}}
 	sub, err := nc.Subscribe(subject, r.onMsg)
 	if err != nil {
@@ -256,7 +258,7 @@ func (r *Relay) handle(ctx context.Context, q queued) {
 	r.deliver(ctx, q.m)
 	if q.seq%AckEvery == 0 && q.seq > 0 && q.m.Reply != "" && !r.opts.NoAck {
 		// The publisher's pace: every record up to this one is handled.
-		_ = r.nc.Publish(q.m.Reply, nil)
+		_ = r.nc.Publish(q.m.Reply, r.id)
 	}
 }
 
