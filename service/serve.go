@@ -213,9 +213,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 }
 
 func (s *server) start() error {
-	// One token after the name: stream subjects (svc.NAME._stream.…,
-	// stream.go) are the stream's own, not the queue group's.
-	sub, err := s.nc.QueueSubscribe(bus.ServicePrefix+s.o.name+".*", QueueGroup, s.onRequest)
+	sub, err := s.nc.QueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.onRequest)
 	if err != nil {
 		return err
 	}
@@ -295,20 +293,32 @@ func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 // Keys of the $SRV.INFO metadata of an endpoint. The schemas are JSON
 // Schema documents (see [JSONSchema]) in a string, as micro metadata is a
 // map of strings; an endpoint without input or output has no key for it.
+// A streaming endpoint has MetadataStream "true", and its out_schema is the
+// schema of one item, marked with SchemaStreamKey.
 const (
 	MetadataInSchema  = "in_schema"
 	MetadataOutSchema = "out_schema"
 	MetadataDoc       = "doc"
+	MetadataStream    = "stream"
 )
 
-// endpointMetadata is the $SRV.INFO metadata of ep: its doc and the JSON
-// Schemas of its input and output (cached per type, so INFO stays cheap).
+// endpointMetadata is the $SRV.INFO metadata of ep: its doc, the JSON
+// Schemas of its input and output (cached per type, so INFO stays cheap)
+// and, for a stream, "stream": "true".
 func endpointMetadata(ep Endpoint) map[string]string {
 	md := map[string]string{}
 	if ep.In != nil {
 		md[MetadataInSchema] = string(JSONSchema(ep.In))
 	}
-	if ep.Out != nil {
+	switch {
+	case ep.Stream:
+		md[MetadataStream] = "true"
+		out := ep.Out
+		if ep.fn.IsValid() {
+			out = ep.fn.Type().Out(0) // the iter.Seq2: the item's schema, marked x-stream
+		}
+		md[MetadataOutSchema] = string(JSONSchema(out))
+	case ep.Out != nil:
 		md[MetadataOutSchema] = string(JSONSchema(ep.Out))
 	}
 	if ep.Doc != "" {

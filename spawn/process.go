@@ -451,6 +451,10 @@ func (p *process) readLines(r io.ReadCloser, level slog.Level, stream string, ta
 			trace = []string{line}
 			continue
 		}
+		if r, ok := logfwd.DecodeLine(sc.Bytes()); ok { // a record written while the bus was down
+			p.relay.Emit(context.Background(), r)
+			continue
+		}
 		p.emit(level, line, slog.String("stream", stream))
 	}
 	if trace != nil {
