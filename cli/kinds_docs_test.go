@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/spawn"
+)
+
+// kindsDocsPkgPrefix is the package path of the built-in kinds (the
+// services registered by services.RegisterAll); tests register kinds of
+// their own, which need no docs.
+const kindsDocsPkgPrefix = "github.com/bgkit/bgkit/services/"
+
+// kindsDocsBuiltIn lists the built-in kinds among those registered.
+func kindsDocsBuiltIn() []string {
+	var out []string
+	for _, k := range spawn.Kinds() {
+		argsType, _, _ := spawn.KindTypes(k)
+		t := argsType
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if strings.HasPrefix(t.PkgPath(), kindsDocsPkgPrefix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// kindsDocsMissing lists the fields of t's JSON form that have no doc, as
+// bgkit kinds and bgkit describe list them ("replay.file",
+// "cyclic[].id"), each after prefix.
+func kindsDocsMissing(t *testing.T, prefix string, typ reflect.Type) []string {
+	t.Helper()
+	if typ == nil {
+		return nil
+	}
+	s, err := parseSchema(string(service.JSONSchema(typ)))
+	if err != nil {
+		t.Fatalf("%s: schema of %v: %v", prefix, typ, err)
+	}
+	if s == nil {
+		return nil
+	}
+	d := doc{defs: s.Defs}
+	var missing []string
+	for _, f := range d.fields(s, "", 0) {
+		if strings.TrimSpace(f.doc) == "" {
+			missing = append(missing, prefix+f.name)
+		}
+	}
+	return missing
+}
+
+// TestKindsDocsComplete fails when an argument field, a method or a field
+// of a method's input or output of a built-in kind has no doc, so that
+// bgkit kinds and bgkit describe read as documentation for all of them.
+func TestKindsDocsComplete(t *testing.T) {
+	kinds := kindsDocsBuiltIn()
+	// The built-in kinds of the first round at least; a broken filter
+	// would make the test pass on nothing.
+	for _, want := range []string{"can-monitor", "can-recorder", "can-traffic", "ecu-sim", "tester-present"} {
+		found := false
+		for _, k := range kinds {
+			found = found || k == want
+		}
+		if !found {
+			t.Fatalf("built-in kind %s not found among %v", want, kinds)
+		}
+	}
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			argsType, svcType, _ := spawn.KindTypes(kind)
+			var missing []string
+			missing = append(missing, kindsDocsMissing(t, "argument ", argsType)...)
+			eps, err := kindEndpoints(svcType)
+			if err != nil {
+				t.Fatalf("endpoints: %v", err)
+			}
+			if len(eps) == 0 {
+				t.Fatalf("no methods found on %v", svcType)
+			}
+			for _, ep := range eps {
+				if strings.TrimSpace(ep.Doc) == "" {
+					missing = append(missing, "method "+ep.Name+" (add it to EndpointDocs)")
+				}
+				missing = append(missing, kindsDocsMissing(t, ep.Name+" input ", ep.In)...)
+				missing = append(missing, kindsDocsMissing(t, ep.Name+" output ", ep.Out)...)
+			}
+			for _, m := range missing {
+				t.Errorf("no doc: %s", m)
+			}
+		})
+	}
+}
+
+type kindsDocsItem struct {
+	Period float64 `json:"period_ms" default:"100"`
+	Inner  struct {
+		On bool `json:"on" default:"false"`
+	} `json:"inner"`
+}
+
+type kindsDocsArgs struct {
+	Items []kindsDocsItem  `json:"items"`
+	Ptrs  []*kindsDocsItem `json:"ptrs"`
+	One   *kindsDocsItem   `json:"one"`
+}
+
+// TestKindsDocsListDefaults checks that default tags of the fields of list
+// items are found under the names bgkit kinds lists them by
+// ("items[].period_ms").
+func TestKindsDocsListDefaults(t *testing.T) {
+	got := kindDefaults(reflect.TypeFor[kindsDocsArgs]())
+	for path, want := range map[string]string{
+		"items[].period_ms": "100", "items[].inner.on": "false",
+		"ptrs[].period_ms": "100", "one.period_ms": "100", "one.inner.on": "false",
+	} {
+		if got[path] != want {
+			t.Errorf("default of %s = %q, want %q (all: %v)", path, got[path], want, got)
+		}
+	}
+}
