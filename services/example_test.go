@@ -17,6 +17,8 @@ func ExampleRegisterAll() {
 	// can-monitor CAN_MONITOR_SERVICE
 	// can-recorder CAN_RECORDER_SERVICE
 	// can-traffic CAN_TRAFFIC_SERVICE
+	// diag-traffic DIAG_TRAFFIC_SERVICE
 	// ecu-sim ECU_SIM_SERVICE
+	// ecu-watchdog ECU_WATCHDOG_SERVICE
 	// tester-present TESTER_PRESENT_SERVICE
 }

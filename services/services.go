@@ -6,7 +6,9 @@ import (
 	"github.com/bgkit/bgkit/services/canmonitor"
 	"github.com/bgkit/bgkit/services/canrecorder"
 	"github.com/bgkit/bgkit/services/cantraffic"
+	"github.com/bgkit/bgkit/services/diagtraffic"
 	"github.com/bgkit/bgkit/services/ecusim"
+	"github.com/bgkit/bgkit/services/ecuwatchdog"
 	"github.com/bgkit/bgkit/services/testerpresent"
 )
 
@@ -21,5 +23,7 @@ func RegisterAll() {
 		canrecorder.Register()
 		ecusim.Register()
 		canmonitor.Register()
+		ecuwatchdog.Register()
+		diagtraffic.Register()
 	})
 }

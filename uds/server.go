@@ -36,8 +36,9 @@ type HandlerFunc func(ctx context.Context, req []byte) ([]byte, error)
 // For a request with the suppressPosRspMsgIndicationBit set it drops the
 // handler's positive response, unless the handler sent a response pending
 // first, in which case ISO 14229-1 requires the final response. Negative
-// responses are always sent; the server does not know whether a request
-// was functionally addressed.
+// responses are always returned: the server does not know how a request
+// was addressed. Its transport does, and drops the responses to
+// functional requests that FunctionalSuppressed names.
 //
 // A new Server answers TesterPresent (3E 00 / 3E 80). A Server is safe for
 // concurrent use; handlers may be added while it serves.
@@ -191,6 +192,26 @@ func (s *Server) Serve(ctx context.Context, t Transport) error {
 			return fmt.Errorf("uds serve: send: %w", err)
 		}
 	}
+}
+
+// FunctionalSuppressed reports whether resp, the response to a
+// functionally addressed request, is one that ISO 14229-1 (7.5, Tables 5
+// and 6) leaves unsent: a negative response with serviceNotSupported,
+// subFunctionNotSupported, requestOutOfRange,
+// subFunctionNotSupportedInActiveSession or
+// serviceNotSupportedInActiveSession, whatever the
+// suppressPosRspMsgIndicationBit. (Positive responses with the bit set are
+// dropped already by Server for both addressings.)
+func FunctionalSuppressed(resp []byte) bool {
+	if len(resp) != 3 || resp[0] != NegativeResponseSID {
+		return false
+	}
+	switch NRC(resp[2]) {
+	case NRCServiceNotSupported, NRCSubFunctionNotSupported, NRCRequestOutOfRange,
+		NRCSubFunctionNotSupportedInActiveSession, NRCServiceNotSupportedInActiveSession:
+		return true
+	}
+	return false
 }
 
 func negativeResponse(sid SID, nrc NRC) []byte {

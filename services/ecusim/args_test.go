@@ -2,11 +2,14 @@ package ecusim
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 )
 
@@ -23,7 +26,7 @@ func TestNew(t *testing.T) {
 			Bus: "socketcan:can0", RxID: 0x18DA10F1, TxID: 0x18DAF110, FuncID: 0x18DB33F1, Extended: true, FD: true,
 			Padding: ptr(false), DoIPListen: "127.0.0.1:0", LogicalAddress: 0x1001, FunctionalAddress: 0xE401,
 			VIN: "WVWZZZ1JZ3W386752", P2Ms: 65535, P2StarMs: 655350, S3Ms: 1,
-			DIDs:          map[string]string{"0x0102": "0xAA BB", "f18c": "00"},
+			DIDs:          map[hexid.ID]string{0x0102: "0xAA BB", 0xF18C: "00"},
 			SecurityLevel: 0x7D, Seed: "01", KeyXOR: "02", SecurityAttempts: 255, SecurityDelayMs: 1, WriteSecurity: true,
 		}},
 		{name: "bus", args: Args{Bus: "can0"}, wantErr: "bus:"},
@@ -40,12 +43,11 @@ func TestNew(t *testing.T) {
 		{name: "p2_ms", args: Args{P2Ms: 65536}, wantErr: "p2_ms"},
 		{name: "p2_star_ms", args: Args{P2StarMs: -1}, wantErr: "p2_star_ms"},
 		{name: "s3_ms", args: Args{S3Ms: -1}, wantErr: "s3_ms"},
-		{name: "did key short", args: Args{DIDs: map[string]string{"F19": "00"}}, wantErr: `data identifier "F19"`},
-		{name: "did key not hex", args: Args{DIDs: map[string]string{"F1GG": "00"}}, wantErr: `data identifier "F1GG"`},
-		{name: "did value not hex", args: Args{DIDs: map[string]string{"F190": "XYZ"}}, wantErr: "dids: F190"},
-		{name: "did value odd", args: Args{DIDs: map[string]string{"F190": "ABC"}}, wantErr: "dids: F190"},
-		{name: "did twice", args: Args{DIDs: map[string]string{"f190": "00", "0xF190": "01"}}, wantErr: "F190 given twice"},
-		{name: "did value empty", args: Args{DIDs: map[string]string{"F190": ""}}, wantErr: "dids: F190: empty value"},
+		{name: "did too long", args: Args{DIDs: map[hexid.ID]string{0x1F190: "00"}}, wantErr: "dids: 0x1F190: a data identifier has 4 hex digits at most"},
+		{name: "did value not hex", args: Args{DIDs: map[hexid.ID]string{0xF190: "XYZ"}}, wantErr: "dids: 0xF190"},
+		{name: "did value odd", args: Args{DIDs: map[hexid.ID]string{0xF190: "ABC"}}, wantErr: "dids: 0xF190"},
+		{name: "did value empty", args: Args{DIDs: map[hexid.ID]string{0xF190: ""}}, wantErr: "dids: 0xF190: empty value"},
+		{name: "logical_address", args: Args{LogicalAddress: 0x10000}, wantErr: "logical_address"},
 		{name: "even level", args: Args{SecurityLevel: 2}, wantErr: "security_level 0x02"},
 		{name: "reserved level", args: Args{SecurityLevel: 0x7F}, wantErr: "security_level 0x7F"},
 		{name: "key_xor", args: Args{KeyXOR: "XX"}, wantErr: "key_xor"},
@@ -72,6 +74,47 @@ func TestNew(t *testing.T) {
 				t.Fatalf("error %q: want ErrInvalidArgs and %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// Identifiers take every hex form in JSON (and so in rig files), and print
+// as 0x hex.
+func TestArgsJSONHex(t *testing.T) {
+	in := `{"rx_id": "0x7E1", "tx_id": "7E9", "func_id": 2015, "logical_address": "1001",
+		"functional_address": "0xE401", "dids": {"F18C": "01", "0x0102": "02", "258": "03"}}`
+	var a Args
+	if err := json.Unmarshal([]byte(in), &a); err != nil {
+		t.Fatal(err)
+	}
+	want := Args{RxID: 0x7E1, TxID: 0x7E9, FuncID: 0x7DF, LogicalAddress: 0x1001, FunctionalAddress: 0xE401,
+		DIDs: map[hexid.ID]string{0xF18C: "01", 0x0102: "02", 0x0258: "03"}}
+	if !reflect.DeepEqual(a, want) {
+		t.Fatalf("decoded %+v\nwant    %+v", a, want)
+	}
+	out, err := json.Marshal(Args{RxID: 0x7E0, DIDs: map[hexid.ID]string{0xF190: "00"}})
+	if err != nil || !strings.Contains(string(out), `"rx_id":"0x7E0"`) || !strings.Contains(string(out), `"dids":{"0xF190":"00"}`) {
+		t.Fatalf("encoded %s, %v", out, err)
+	}
+	for _, bad := range []string{`{"rx_id": "7G0"}`, `{"dids": {"F1GG": "00"}}`, `{"rx_id": -1}`} {
+		if err := json.Unmarshal([]byte(bad), &a); err == nil {
+			t.Errorf("%s decoded", bad)
+		}
+	}
+}
+
+// Errors carry the kind once, then "invalid arguments" once, whatever the
+// wrapped error says.
+func TestNewErrorPrefix(t *testing.T) {
+	for _, msg := range []string{"p2_ms: must be at least 0", "invalid arguments: p2_ms: fails"} {
+		if got := (invalidArgs{errors.New(msg)}).Error(); strings.Count(got, "invalid arguments") != 1 || !strings.HasPrefix(got, "invalid arguments: p2_ms") {
+			t.Errorf("%q → %q", msg, got)
+		}
+	}
+	for _, a := range []Args{{P2Ms: -1}, {RxID: 0x800}} {
+		_, err := New(a)
+		if err == nil || !strings.HasPrefix(err.Error(), "ecu-sim: invalid arguments: ") || strings.Count(err.Error(), "invalid arguments") != 1 {
+			t.Errorf("error %q", err)
+		}
 	}
 }
 

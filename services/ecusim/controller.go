@@ -5,6 +5,7 @@ import (
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/hexid"
 )
 
 // Name is the default service name of the ECU simulator, derived from
@@ -39,15 +40,15 @@ func (c *Controller) Stats(ctx context.Context) (Stats, error) {
 	return v, c.Call(ctx, "stats", nil, &v)
 }
 
-// SetDID sets the value (hex) of a data identifier (4 hex digits).
-func (c *Controller) SetDID(ctx context.Context, did, data string) error {
+// SetDID sets the value (hex) of a data identifier.
+func (c *Controller) SetDID(ctx context.Context, did hexid.ID, data string) error {
 	return c.Call(ctx, "set_did", DIDValue{DID: did, Data: data}, nil)
 }
 
-// GetDID returns the value (hex) of a data identifier (4 hex digits).
-func (c *Controller) GetDID(ctx context.Context, did string) (string, error) {
+// GetDID returns the value (hex) of a data identifier.
+func (c *Controller) GetDID(ctx context.Context, did hexid.ID) (string, error) {
 	var v DIDValue
-	err := c.Call(ctx, "get_did", DIDValue{DID: did}, &v)
+	err := c.Call(ctx, "get_did", did, &v)
 	return v.Data, err
 }
 

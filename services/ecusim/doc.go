@@ -33,9 +33,10 @@
 //     security_attempts [3]: invalid keys before the lock-out;
 //     security_delay_ms [1000]: the lock-out.
 //
-// New refuses arguments it cannot use (bad hex, identifiers that do not
-// fit, an even security level, a seed of the wrong length...) with an
-// error wrapping ErrInvalidArgs.
+// New applies the defaults (one normalize step), then checks the
+// arguments once and refuses those it cannot use (bad hex, identifiers that
+// do not fit, an even security level, a seed of the wrong length...) with
+// an error "ecu-sim: invalid arguments: ..." that matches ErrInvalidArgs.
 //
 // # Methods
 //
@@ -44,9 +45,23 @@
 //   - stats: requests, positive, negative and suppressed responses, counts
 //     by SID and NRC, session changes, resets, S3 expiries, ISO-TP errors,
 //     the session and the DoIP address.
-//   - set_did {"did": "F190", "data": "<hex>"} sets (or adds) a value;
-//     get_did {"did": "F190"} returns it.
-//   - doip_address: the DoIP entity's TCP address, "" without DoIP.
+//   - set_did {"did": "F190", "data": "<hex>"} sets (or adds) a value.
+//   - get_did "F190" (the DID alone: a number, "0xF190" or "F190") returns
+//     {"did": "0xF190", "data": "<hex>"}:
+//     bgkit call ECU_SIM_SERVICE get_did '"F190"'
+//   - doip_address: the DoIP entity's TCP address, "" without DoIP
+//     (method DoIPAddress, named by EndpointNames).
+//
+// At Shutdown the simulator logs LogStopped with its counters.
+//
+// # Events
+//
+// On evt.<NAME>.<topic> (service.Emit):
+//
+//   - session_changed {"from": 1, "to": 3, "cause": "request"}: the active
+//     session changed, by DiagnosticSessionControl ("request"), the S3
+//     timer ("s3") or ECUReset ("reset"; only from a non-default session).
+//   - security_unlocked {"level": 1}: SecurityAccess granted the level.
 //
 // # Behaviour
 //
@@ -62,6 +77,9 @@
 // positively, then returns to the default session with security locked
 // (counted, logged as LogReset). Written DIDs keep their values, like
 // non-volatile memory, and DoIP connections stay open.
+//
+// DID F186 (activeDiagnosticSessionDataIdentifier) answers the active
+// session, one byte, unless dids sets it: what an ECU watchdog reads.
 //
 // ReadDataByIdentifier (0x22) answers one or several DIDs in one request,
 // leaving out those it does not know; requestOutOfRange (0x31) when it
@@ -88,10 +106,12 @@
 // Everything else gets the negative response ISO 14229-1 prescribes:
 // serviceNotSupported (0x11) for other services, subFunctionNotSupported
 // (0x12) for other sub-functions, 0x13 for wrong lengths. Functional
-// requests over DoIP (to functional_address) get no 0x11, 0x12, 0x31, 0x7E
-// or 0x7F negative response, as ISO 14229-1 asks. Over CAN the ISO-TP
-// connection does not tell functional requests from physical ones, so they
-// are answered alike.
+// requests, on func_id over CAN and to functional_address over DoIP, get
+// no 0x11, 0x12, 0x31, 0x7E or 0x7F negative response, as ISO 14229-1 asks
+// (uds.FunctionalSuppressed, one rule for both transports); a request with
+// the suppressPosRspMsgIndicationBit gets no positive response on either.
+// Over DoIP the response to a functional request comes from
+// logical_address (ISO 13400-2), not from the functional address.
 //
 // All state is behind one mutex, so requests over CAN and DoIP may
 // interleave. Responses go out as soon as they are ready; the simulator

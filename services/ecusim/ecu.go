@@ -18,7 +18,40 @@ const (
 	LogReset         = "ECU reset"
 	LogUnlocked      = "security access granted"
 	LogLockout       = "security access locked out"
+	LogStopped       = "ECU simulator stopped"
 )
+
+// Topics of the events an ECU simulator emits (service.Emit, on
+// evt.<NAME>.<topic>).
+const (
+	// TopicSessionChanged carries a SessionChange.
+	TopicSessionChanged = "session_changed"
+	// TopicSecurityUnlocked carries a SecurityUnlock.
+	TopicSecurityUnlocked = "security_unlocked"
+)
+
+// Causes of a SessionChange.
+const (
+	CauseRequest = "request" // DiagnosticSessionControl
+	CauseS3      = "s3"      // the S3 server timer ran out
+	CauseReset   = "reset"   // ECUReset
+)
+
+// SessionChange is the event of a change of the active diagnostic
+// session: {"from": 3, "to": 1, "cause": "s3"}. Sessions are the
+// DiagnosticSessionControl sub-functions (1 default, 2 programming, 3
+// extended).
+type SessionChange struct {
+	From  uint8  `json:"from"`
+	To    uint8  `json:"to"`
+	Cause string `json:"cause"`
+}
+
+// SecurityUnlock is the event of a granted SecurityAccess: {"level": 1},
+// the requestSeed level.
+type SecurityUnlock struct {
+	Level uint8 `json:"level"`
+}
 
 // maxResponse is the longest response sent: the classic ISO-TP limit.
 const maxResponse = 4095
@@ -40,9 +73,10 @@ type ecuConfig struct {
 // mutex. It does not know its transports: handle takes a request and
 // returns the response to send.
 type ecu struct {
-	cfg ecuConfig
-	log *slog.Logger
-	srv *uds.Server
+	cfg  ecuConfig
+	log  *slog.Logger
+	srv  *uds.Server
+	emit func(topic string, v any) // nil: no events; set before serving
 
 	mu         sync.Mutex
 	session    uds.SessionType
@@ -85,9 +119,11 @@ func newECU(cfg ecuConfig, log *slog.Logger) *ecu {
 	return e
 }
 
-// handle answers one request. ok is false when no response is to be sent:
-// a suppressed positive response, or, for a functional request, the
-// negative responses ISO 14229-1 leaves out (0x11, 0x12, 0x31, 0x7E, 0x7F).
+// handle answers one request, received on either transport. ok is false
+// when no response is to be sent: a suppressed positive response, or, for
+// a functional request (func_id over CAN, functional_address over DoIP),
+// the negative responses ISO 14229-1 leaves out (uds.FunctionalSuppressed:
+// 0x11, 0x12, 0x31, 0x7E, 0x7F).
 //
 // Every request restarts the S3 timer of a non-default session: the timer
 // is stopped while the request is handled and armed again afterwards.
@@ -101,15 +137,11 @@ func (e *ecu) handle(ctx context.Context, req []byte, functional bool) (resp []b
 	e.mu.Unlock()
 
 	resp, ok = e.srv.ServeMessage(ctx, req)
-	if ok && functional && len(resp) == 3 && resp[0] == uds.NegativeResponseSID {
-		switch uds.NRC(resp[2]) {
-		case uds.NRCServiceNotSupported, uds.NRCSubFunctionNotSupported, uds.NRCRequestOutOfRange,
-			uds.NRCSubFunctionNotSupportedInActiveSession, uds.NRCServiceNotSupportedInActiveSession:
-			e.mu.Lock()
-			e.byNRC[resp[2]]++
-			resp, ok = nil, false
-			e.mu.Unlock()
-		}
+	if ok && functional && uds.FunctionalSuppressed(resp) {
+		e.mu.Lock()
+		e.byNRC[resp[2]]++
+		resp, ok = nil, false
+		e.mu.Unlock()
 	}
 
 	e.mu.Lock()
@@ -164,6 +196,14 @@ func (e *ecu) s3Expired(gen uint64) {
 	n := e.s3Expiries
 	e.mu.Unlock()
 	e.log.Info(LogS3Expiry, "from", from.String(), "s3", e.cfg.s3, "s3_expiries", n)
+	e.event(TopicSessionChanged, SessionChange{From: uint8(from), To: uint8(uds.DefaultSession), Cause: CauseS3})
+}
+
+// event emits an event when the ecu has an emitter.
+func (e *ecu) event(topic string, v any) {
+	if e.emit != nil {
+		e.emit(topic, v)
+	}
 }
 
 // lockSecurity locks security access and forgets a seed sent. The delay
@@ -204,6 +244,7 @@ func (e *ecu) sessionControl(_ context.Context, req []byte) ([]byte, error) {
 	e.mu.Unlock()
 	if from != r.Session {
 		e.log.Info(LogSessionChange, "from", from.String(), "to", r.Session.String())
+		e.event(TopicSessionChanged, SessionChange{From: uint8(from), To: uint8(r.Session), Cause: CauseRequest})
 	}
 	return resp, nil
 }
@@ -228,6 +269,9 @@ func (e *ecu) ecuReset(_ context.Context, req []byte) ([]byte, error) {
 	n := e.resets
 	e.mu.Unlock()
 	e.log.Info(LogReset, "type", r.Type.String(), "from", from.String(), "resets", n)
+	if from != uds.DefaultSession {
+		e.event(TopicSessionChanged, SessionChange{From: uint8(from), To: uint8(uds.DefaultSession), Cause: CauseReset})
+	}
 	return resp, nil
 }
 
@@ -246,6 +290,8 @@ func (e *ecu) readData(_ context.Context, req []byte) ([]byte, error) {
 	for _, did := range r.DIDs {
 		if v, ok := e.dids[did]; ok {
 			recs = append(recs, uds.DataRecord{DID: did, Data: v})
+		} else if did == DIDActiveSession {
+			recs = append(recs, uds.DataRecord{DID: did, Data: []byte{byte(e.session)}})
 		}
 	}
 	// Encode under the lock: the records share the stored values.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/bgkit/bgkit/hexid"
 	"log/slog"
 	"strings"
 	"sync"
@@ -85,8 +86,12 @@ func TestECUExchanges(t *testing.T) {
 			{"3E 00", "7E 00"}, {"3E 80", "-"}, {"3E 01", "7F 3E 12"}, {"3E 00 00", "7F 3E 13"}, {"3E", "7F 3E 13"},
 		}, wantSession: 1},
 		{name: "read VIN", steps: []step{{"22 F1 90", "62 F1 90 " + vinHex}}, wantSession: 1},
-		{name: "VIN DID from dids", args: Args{DIDs: map[string]string{"F190": "0102"}}, steps: []step{{"22 F1 90", "62 F1 90 01 02"}}, wantSession: 1},
-		{name: "read several", args: Args{DIDs: map[string]string{"0102": "AA BB", "f18c": "0x010203"}}, steps: []step{
+		{name: "active session", steps: []step{
+			{"22 F1 86", "62 F1 86 01"}, {"10 03", "50 03 00 32 01 F4"}, {"22 F1 86", "62 F1 86 03"},
+			{"11 01", "51 01"}, {"22 F1 86", "62 F1 86 01"}, {"2E F1 86 03", "7F 2E 7F"},
+		}, wantSession: 1},
+		{name: "VIN DID from dids", args: Args{DIDs: map[hexid.ID]string{0xF190: "0102"}}, steps: []step{{"22 F1 90", "62 F1 90 01 02"}}, wantSession: 1},
+		{name: "read several", args: Args{DIDs: map[hexid.ID]string{0x0102: "AA BB", 0xF18C: "0x010203"}}, steps: []step{
 			{"22 01 02 F1 8C", "62 01 02 AA BB F1 8C 01 02 03"},
 			{"22 F1 8C 12 34 01 02", "62 F1 8C 01 02 03 01 02 AA BB"},
 			{"22 12 34", "7F 22 31"},
@@ -95,16 +100,16 @@ func TestECUExchanges(t *testing.T) {
 			{"22", "7F 22 13"},
 			{"22 01 02 F1", "7F 22 13"},
 		}, wantSession: 1},
-		{name: "read too long", args: Args{DIDs: map[string]string{"0001": strings.Repeat("00", 2100), "0002": strings.Repeat("00", 2100)}}, steps: []step{
+		{name: "read too long", args: Args{DIDs: map[hexid.ID]string{0x0001: strings.Repeat("00", 2100), 0x0002: strings.Repeat("00", 2100)}}, steps: []step{
 			{"22 00 01 00 02", "7F 22 14"},
 		}, wantSession: 1},
-		{name: "write in default session", args: Args{DIDs: map[string]string{"0102": "AABB"}}, steps: []step{
+		{name: "write in default session", args: Args{DIDs: map[hexid.ID]string{0x0102: "AABB"}}, steps: []step{
 			{"2E 01 02 11 22", "7F 2E 7F"}, {"2E 12 34 11 22", "7F 2E 7F"}, {"2E", "7F 2E 7F"},
 		}, wantSession: 1},
-		{name: "write in programming session", args: Args{DIDs: map[string]string{"0102": "AABB"}}, steps: []step{
+		{name: "write in programming session", args: Args{DIDs: map[hexid.ID]string{0x0102: "AABB"}}, steps: []step{
 			{"10 02", "50 02 00 32 01 F4"}, {"2E 01 02 11 22", "7F 2E 7F"},
 		}, wantSession: 2},
-		{name: "write in extended session", args: Args{DIDs: map[string]string{"0102": "AABB"}}, steps: []step{
+		{name: "write in extended session", args: Args{DIDs: map[hexid.ID]string{0x0102: "AABB"}}, steps: []step{
 			{"10 03", "50 03 00 32 01 F4"},
 			{"2E 01 02 11 22", "6E 01 02"},
 			{"22 01 02", "62 01 02 11 22"},
@@ -115,7 +120,7 @@ func TestECUExchanges(t *testing.T) {
 			{"2E 01", "7F 2E 13"},
 			{"22 01 02", "62 01 02 11 22"},
 		}, wantSession: 3},
-		{name: "write with security", args: Args{WriteSecurity: true, Seed: seed, DIDs: map[string]string{"0102": "AABB"}}, steps: []step{
+		{name: "write with security", args: Args{WriteSecurity: true, Seed: seed, DIDs: map[hexid.ID]string{0x0102: "AABB"}}, steps: []step{
 			{"10 03", "50 03 00 32 01 F4"},
 			{"2E 01 02 11 22", "7F 2E 33"},
 			{"2E 99 99 11 22", "7F 2E 31"},
@@ -431,7 +436,7 @@ func TestECUSetGetDID(t *testing.T) {
 }
 
 func TestECUConcurrent(t *testing.T) {
-	e := newTestECU(t, Args{S3Ms: 1, Seed: "11223344", DIDs: map[string]string{"0001": "00"}}, nil)
+	e := newTestECU(t, Args{S3Ms: 1, Seed: "11223344", DIDs: map[hexid.ID]string{0x0001: "00"}}, nil)
 	reqs := []string{"10 03", "3E 80", "22 00 01", "2E 00 01 05", "27 01", "27 02 BB 99 FF 99", "11 01", "10 02", "BA"}
 	var wg sync.WaitGroup
 	for g := range 4 {

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
 	"github.com/bgkit/bgkit/uds/doip"
@@ -27,31 +27,39 @@ func Register() { spawn.RegisterKind(Kind, New) }
 
 // Defaults of the zero values of Args.
 const (
-	DefaultBus               = "virtual:bus0"
-	DefaultRxID              = 0x7E0
-	DefaultTxID              = 0x7E8
-	DefaultFuncID            = 0x7DF
-	DefaultFunctionalAddress = 0xE400
-	DefaultVIN               = "BGKECUSM000000001"
-	DefaultP2                = 50 * time.Millisecond
-	DefaultP2Star            = 5 * time.Second
-	DefaultS3                = 5 * time.Second
-	DefaultSecurityLevel     = 0x01
-	DefaultKeyXOR            = "AABBCCDD"
-	DefaultSecurityAttempts  = 3
-	DefaultSecurityDelay     = time.Second
+	DefaultBus                        = "virtual:bus0"
+	DefaultRxID              hexid.ID = 0x7E0
+	DefaultTxID              hexid.ID = 0x7E8
+	DefaultFuncID            hexid.ID = 0x7DF
+	DefaultFunctionalAddress hexid.ID = 0xE400
+	DefaultVIN                        = "BGKECUSM000000001"
+	DefaultP2                         = 50 * time.Millisecond
+	DefaultP2Star                     = 5 * time.Second
+	DefaultS3                         = 5 * time.Second
+	DefaultSecurityLevel              = 0x01
+	DefaultKeyXOR                     = "AABBCCDD"
+	DefaultSecurityAttempts           = 3
+	DefaultSecurityDelay              = time.Second
 )
 
 // DIDVIN is the data identifier of the VIN, which answers Args.VIN unless
 // Args.DIDs sets it.
 const DIDVIN = 0xF190
 
-// ErrInvalidArgs is wrapped by the errors of New for arguments it cannot
-// use.
-var ErrInvalidArgs = errors.New("invalid args")
+// DIDActiveSession is the data identifier of the active diagnostic session
+// (ISO 14229-1 activeDiagnosticSessionDataIdentifier): one byte, 01
+// default, 02 programming, 03 extended. It answers the live session
+// unless Args.DIDs sets it.
+const DIDActiveSession = 0xF186
+
+// ErrInvalidArgs is matched (errors.Is) by the errors of New for
+// arguments it cannot use.
+var ErrInvalidArgs = errors.New("invalid arguments")
 
 // Args configures the ECU simulator. The zero value is valid: an ECU on
 // virtual:bus0 at 0x7E0/0x7E8, without DoIP, with the defaults below.
+// Identifiers (CAN IDs, DoIP addresses, DIDs) are hexid.IDs: in JSON and
+// rig files a number, "0x7E0" or "7E0".
 type Args struct {
 	// Bus is the CAN bus, "virtual:<name>" or "socketcan:<if>"; "" means
 	// DefaultBus.
@@ -59,9 +67,9 @@ type Args struct {
 	// RxID is the CAN identifier of physical requests (0: 0x7E0), TxID the
 	// one of responses (0: 0x7E8) and FuncID the one of functional
 	// requests (0: 0x7DF), which are single frames only.
-	RxID   uint32 `json:"rx_id" validate:"lte=536870911"`
-	TxID   uint32 `json:"tx_id" validate:"lte=536870911"`
-	FuncID uint32 `json:"func_id" validate:"lte=536870911"`
+	RxID   hexid.ID `json:"rx_id" validate:"lte=536870911"`
+	TxID   hexid.ID `json:"tx_id" validate:"lte=536870911"`
+	FuncID hexid.ID `json:"func_id" validate:"lte=536870911"`
 	// Extended selects 29-bit identifiers; FD CAN FD frames.
 	Extended bool `json:"extended"`
 	FD       bool `json:"fd"`
@@ -78,9 +86,9 @@ type Args struct {
 	DoIPListen string `json:"doip_listen"`
 	// LogicalAddress is the DoIP entity's address (0: 0x1000,
 	// doip.DefaultEntityAddress); FunctionalAddress the DoIP functional
-	// address it also answers (0: 0xE400).
-	LogicalAddress    uint16 `json:"logical_address"`
-	FunctionalAddress uint16 `json:"functional_address"`
+	// address it also answers (0: 0xE400), from its logical address.
+	LogicalAddress    hexid.ID `json:"logical_address" validate:"lte=65535"`
+	FunctionalAddress hexid.ID `json:"functional_address" validate:"lte=65535"`
 	// VIN is the vehicle identification number, 17 characters ("":
 	// DefaultVIN), reported by DoIP and by DID 0xF190.
 	VIN string `json:"vin"`
@@ -92,10 +100,10 @@ type Args struct {
 	// S3Ms is the S3 server timeout of non-default sessions (0: 5000 ms).
 	S3Ms int `json:"s3_ms" validate:"gte=0"`
 
-	// DIDs are the data identifiers, hex DID to hex value:
+	// DIDs are the data identifiers and their values in hex:
 	// {"F190": "57565A5A5A314A5A3357333836373532"}. Spaces in values are
 	// ignored; values are not empty.
-	DIDs map[string]string `json:"dids"`
+	DIDs map[hexid.ID]string `json:"dids"`
 	// WriteSecurity makes WriteDataByIdentifier need security access.
 	WriteSecurity bool `json:"write_security"`
 
@@ -131,154 +139,171 @@ type ECUSimService struct {
 	doipAddr string
 }
 
-// New checks args, applies the defaults and returns the service. Its
-// errors wrap ErrInvalidArgs.
+// New applies the defaults to args, checks them and returns the service.
+// Its errors match ErrInvalidArgs.
 func New(args Args) (*ECUSimService, error) {
 	return newService(args, slog.Default())
 }
 
 func newService(args Args, log *slog.Logger) (*ECUSimService, error) {
-	if err := service.Validate(&args); err != nil {
-		return nil, fmt.Errorf("ecusim: %w: %w", ErrInvalidArgs, err)
-	}
+	args.normalize()
 	s := &ECUSimService{log: log}
 	cfg, err := s.configure(&args)
 	if err != nil {
-		return nil, fmt.Errorf("ecusim: %w: %w", ErrInvalidArgs, err)
+		return nil, fmt.Errorf("%s: %w", Kind, err)
 	}
 	s.args = args
 	s.ecu = newECU(cfg, log)
 	return s, nil
 }
 
-// configure applies the defaults to args and builds the configurations.
-func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
-	var cfg ecuConfig
-	if a.Bus == "" {
-		a.Bus = DefaultBus
-	}
-	if _, err := can.ParseSpec(a.Bus); err != nil {
-		return cfg, fmt.Errorf("bus: %w", err)
-	}
+// normalize applies the defaults to the zero fields: the one place they
+// are set.
+func (a *Args) normalize() {
+	a.Bus = orDefault(a.Bus, DefaultBus)
 	a.RxID = orDefault(a.RxID, DefaultRxID)
 	a.TxID = orDefault(a.TxID, DefaultTxID)
 	a.FuncID = orDefault(a.FuncID, DefaultFuncID)
-	idMask := uint32(0x7FF)
+	a.VIN = orDefault(a.VIN, DefaultVIN)
+	a.LogicalAddress = orDefault(a.LogicalAddress, hexid.ID(doip.DefaultEntityAddress))
+	a.FunctionalAddress = orDefault(a.FunctionalAddress, DefaultFunctionalAddress)
+	a.P2Ms = orDefault(a.P2Ms, int(DefaultP2/time.Millisecond))
+	a.P2StarMs = orDefault(a.P2StarMs, int(DefaultP2Star/time.Millisecond))
+	a.S3Ms = orDefault(a.S3Ms, int(DefaultS3/time.Millisecond))
+	a.SecurityLevel = orDefault(a.SecurityLevel, DefaultSecurityLevel)
+	a.KeyXOR = orDefault(a.KeyXOR, DefaultKeyXOR)
+	a.SecurityAttempts = orDefault(a.SecurityAttempts, DefaultSecurityAttempts)
+	a.SecurityDelayMs = orDefault(a.SecurityDelayMs, int(DefaultSecurityDelay/time.Millisecond))
+}
+
+// invalidArgs is an argument error that matches ErrInvalidArgs. Its
+// message starts with "invalid arguments: " once, whether or not the
+// error it wraps (a *service.ValidationError) says so itself.
+type invalidArgs struct{ error }
+
+func (e invalidArgs) Error() string {
+	msg := e.error.Error()
+	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
+		return msg
+	}
+	return ErrInvalidArgs.Error() + ": " + msg
+}
+
+func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
+func (e invalidArgs) Unwrap() error        { return e.error }
+
+func badArgs(format string, v ...any) error {
+	return invalidArgs{fmt.Errorf(format, v...)}
+}
+
+// configure checks the normalized a, once: its validate tags, then what
+// they cannot express; and builds the configurations.
+func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
+	var cfg ecuConfig
+	if err := service.Validate(a); err != nil {
+		return cfg, invalidArgs{err}
+	}
+	if _, err := can.ParseSpec(a.Bus); err != nil {
+		return cfg, badArgs("bus: %v", err)
+	}
+	idMask := hexid.ID(0x7FF)
 	if a.Extended {
 		idMask = 0x1FFFFFFF
 	}
 	for _, id := range []struct {
 		name string
-		v    uint32
+		v    hexid.ID
 	}{{"rx_id", a.RxID}, {"tx_id", a.TxID}, {"func_id", a.FuncID}} {
 		if id.v&^idMask != 0 {
-			return cfg, fmt.Errorf("%s 0x%X does not fit an identifier of %d bits (set extended for 29-bit ones)", id.name, id.v, bitsOf(a.Extended))
+			return cfg, badArgs("%s %v does not fit an identifier of %d bits (set extended for 29-bit ones)", id.name, id.v, bitsOf(a.Extended))
 		}
 	}
 	if a.RxID == a.TxID || a.FuncID == a.TxID || a.FuncID == a.RxID {
-		return cfg, fmt.Errorf("rx_id 0x%X, tx_id 0x%X and func_id 0x%X must differ", a.RxID, a.TxID, a.FuncID)
+		return cfg, badArgs("rx_id %v, tx_id %v and func_id %v must differ", a.RxID, a.TxID, a.FuncID)
 	}
 	var pad isotp.Padding
 	switch {
 	case a.Padding != nil && !*a.Padding && a.PadByte != nil:
-		return cfg, errors.New("pad_byte with padding false")
+		return cfg, badArgs("pad_byte with padding false")
 	case a.Padding != nil && !*a.Padding:
 		pad = isotp.NoPadding
 	case a.PadByte != nil:
 		pad = isotp.PadWith(*a.PadByte)
 	}
 	s.tp = isotp.Config{
-		TxID: a.TxID, RxID: a.RxID, Extended: a.Extended,
-		FunctionalID: a.FuncID, AcceptFunctional: true,
+		TxID: uint32(a.TxID), RxID: uint32(a.RxID), Extended: a.Extended,
+		FunctionalID: uint32(a.FuncID), AcceptFunctional: true,
 		FD: a.FD, Padding: pad,
 	}
 	flags := uint32(can.RTRFlag | can.EFFFlag)
-	for _, id := range []uint32{a.RxID, a.FuncID} {
-		f := can.Filter{ID: id, Mask: idMask | flags}
+	for _, id := range []hexid.ID{a.RxID, a.FuncID} {
+		f := can.Filter{ID: uint32(id), Mask: uint32(idMask) | flags}
 		if a.Extended {
 			f.ID |= can.EFFFlag
 		}
 		s.filters = append(s.filters, f)
 	}
 
-	if a.VIN == "" {
-		a.VIN = DefaultVIN
-	}
 	vin, err := doip.ParseVIN(a.VIN)
 	if err != nil {
-		return cfg, fmt.Errorf("vin: %w", err)
+		return cfg, badArgs("vin: %v", err)
 	}
-	a.LogicalAddress = orDefault(a.LogicalAddress, doip.DefaultEntityAddress)
-	a.FunctionalAddress = orDefault(a.FunctionalAddress, DefaultFunctionalAddress)
 	if a.LogicalAddress == a.FunctionalAddress {
-		return cfg, fmt.Errorf("logical_address and functional_address are both 0x%04X", a.LogicalAddress)
+		return cfg, badArgs("logical_address and functional_address are both %v", a.LogicalAddress)
 	}
 	if a.DoIPListen != "" {
 		if _, _, err := net.SplitHostPort(a.DoIPListen); err != nil {
-			return cfg, fmt.Errorf("doip_listen: %w", err)
+			return cfg, badArgs("doip_listen: %v", err)
 		}
 		s.doipCfg = &doip.ServerConfig{
-			Addr:            a.DoIPListen,
-			LogicalAddress:  a.LogicalAddress,
-			TargetAddresses: []uint16{a.LogicalAddress, a.FunctionalAddress},
-			VIN:             vin,
+			Addr:                a.DoIPListen,
+			LogicalAddress:      uint16(a.LogicalAddress),
+			FunctionalAddresses: []uint16{uint16(a.FunctionalAddress)},
+			VIN:                 vin,
 		}
 	}
 
-	a.P2Ms = orDefault(a.P2Ms, int(DefaultP2/time.Millisecond))
-	a.P2StarMs = orDefault(a.P2StarMs, int(DefaultP2Star/time.Millisecond))
-	a.S3Ms = orDefault(a.S3Ms, int(DefaultS3/time.Millisecond))
 	cfg.p2 = time.Duration(a.P2Ms) * time.Millisecond
 	cfg.p2Star = time.Duration(a.P2StarMs) * time.Millisecond
 	cfg.s3 = time.Duration(a.S3Ms) * time.Millisecond
 
 	cfg.dids = make(map[uint16][]byte, len(a.DIDs)+1)
-	for k, v := range a.DIDs {
-		did, err := parseDID(k)
-		if err != nil {
-			return cfg, fmt.Errorf("dids: %w", err)
-		}
-		if _, dup := cfg.dids[did]; dup {
-			return cfg, fmt.Errorf("dids: %04X given twice", did)
+	for did, v := range a.DIDs {
+		if did > 0xFFFF {
+			return cfg, badArgs("dids: %v: a data identifier has 4 hex digits at most", did)
 		}
 		data, err := parseHex(v)
 		if err == nil && len(data) == 0 {
 			err = errors.New("empty value")
 		}
 		if err != nil {
-			return cfg, fmt.Errorf("dids: %s: %w", k, err)
+			return cfg, badArgs("dids: %v: %v", did, err)
 		}
-		cfg.dids[did] = data
+		cfg.dids[uint16(did)] = data
 	}
 	if _, ok := cfg.dids[DIDVIN]; !ok {
 		cfg.dids[DIDVIN] = vin[:]
 	}
 	cfg.writeSecurity = a.WriteSecurity
 
-	a.SecurityLevel = orDefault(a.SecurityLevel, DefaultSecurityLevel)
 	if a.SecurityLevel%2 == 0 || a.SecurityLevel > 0x7D {
-		return cfg, fmt.Errorf("security_level 0x%02X: want an odd level from 0x01 to 0x7D", a.SecurityLevel)
+		return cfg, badArgs("security_level 0x%02X: want an odd level from 0x01 to 0x7D", a.SecurityLevel)
 	}
 	cfg.level = a.SecurityLevel
-	if a.KeyXOR == "" {
-		a.KeyXOR = DefaultKeyXOR
-	}
 	if cfg.keyXOR, err = parseHex(a.KeyXOR); err != nil || len(cfg.keyXOR) == 0 {
-		return cfg, fmt.Errorf("key_xor %q: want 1 or more bytes in hex", a.KeyXOR)
+		return cfg, badArgs("key_xor %q: want 1 or more bytes in hex", a.KeyXOR)
 	}
 	if a.Seed != "" {
 		if cfg.seed, err = parseHex(a.Seed); err != nil {
-			return cfg, fmt.Errorf("seed: %w", err)
+			return cfg, badArgs("seed: %v", err)
 		}
 		if len(cfg.seed) != len(cfg.keyXOR) {
-			return cfg, fmt.Errorf("seed has %d bytes, key_xor %d: they must match", len(cfg.seed), len(cfg.keyXOR))
+			return cfg, badArgs("seed has %d bytes, key_xor %d: they must match", len(cfg.seed), len(cfg.keyXOR))
 		}
 		if allZero(cfg.seed) {
-			return cfg, errors.New("seed is all zeros, which means already unlocked")
+			return cfg, badArgs("seed is all zeros, which means already unlocked")
 		}
 	}
-	a.SecurityAttempts = orDefault(a.SecurityAttempts, DefaultSecurityAttempts)
-	a.SecurityDelayMs = orDefault(a.SecurityDelayMs, int(DefaultSecurityDelay/time.Millisecond))
 	cfg.maxAttempts = a.SecurityAttempts
 	cfg.delay = time.Duration(a.SecurityDelayMs) * time.Millisecond
 	return cfg, nil
@@ -289,26 +314,32 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 func (s *ECUSimService) Initialize(ctx context.Context) (err error) {
 	b, ok := service.BusFrom(ctx)
 	if !ok {
-		return errors.New("ecusim: initialize: no bus in context")
+		return errors.New("initialize: no bus in context")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer func() {
 		if err != nil {
 			s.stopLocked()
+			err = fmt.Errorf("%s: %w", Kind, err)
 		}
 	}()
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	s.ecu.emit = func(topic string, v any) {
+		if err := service.Emit(runCtx, topic, v); err != nil {
+			s.log.Debug("ecusim: event not sent", "topic", topic, "err", err)
+		}
+	}
 
 	cb, err := can.Open(ctx, s.args.Bus, can.WithNATS(b.Conn()), can.WithFilters(s.filters...))
 	if err != nil {
-		return fmt.Errorf("ecusim: open %s: %w", s.args.Bus, err)
+		return fmt.Errorf("open %s: %w", s.args.Bus, err)
 	}
 	s.bus = cb
 	conn, err := isotp.New(cb, s.tp)
 	if err != nil {
-		return fmt.Errorf("ecusim: isotp: %w", err)
+		return fmt.Errorf("isotp: %w", err)
 	}
 	s.conn = conn
 	s.wg.Go(func() { s.serveISOTP(runCtx, conn) })
@@ -317,11 +348,11 @@ func (s *ECUSimService) Initialize(ctx context.Context) (err error) {
 		cfg := *s.doipCfg
 		cfg.Logger = s.log
 		cfg.Handler = func(ctx context.Context, _, ta uint16, data []byte) ([]byte, bool) {
-			return s.ecu.handle(ctx, data, ta == s.args.FunctionalAddress)
+			return s.ecu.handle(ctx, data, ta == uint16(s.args.FunctionalAddress))
 		}
 		srv, err := doip.Listen(cfg)
 		if err != nil {
-			return fmt.Errorf("ecusim: %w", err) // doip.Listen says "doip: listen tcp ADDR: ..."
+			return err // "doip: listen ...: ..."
 		}
 		s.doip = srv
 		s.doipAddr = srv.Addr().String()
@@ -332,7 +363,7 @@ func (s *ECUSimService) Initialize(ctx context.Context) (err error) {
 		})
 	}
 	s.log.Info("ECU simulator ready",
-		"bus", s.args.Bus, "rx_id", hexID(s.args.RxID), "tx_id", hexID(s.args.TxID), "func_id", hexID(s.args.FuncID),
+		"bus", s.args.Bus, "rx_id", s.args.RxID, "tx_id", s.args.TxID, "func_id", s.args.FuncID,
 		"doip_address", s.doipAddr, "s3", s.ecu.cfg.s3)
 	return nil
 }
@@ -342,7 +373,7 @@ func (s *ECUSimService) Initialize(ctx context.Context) (err error) {
 // level; the ECU goes on.
 func (s *ECUSimService) serveISOTP(ctx context.Context, conn *isotp.Conn) {
 	for {
-		req, err := conn.Recv(ctx)
+		m, err := conn.RecvMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil || !receptionError(err) {
 				if ctx.Err() == nil {
@@ -354,7 +385,7 @@ func (s *ECUSimService) serveISOTP(ctx context.Context, conn *isotp.Conn) {
 			s.log.Debug("ecusim: ISO-TP reception failed", "err", err)
 			continue
 		}
-		resp, ok := s.ecu.handle(ctx, req, false)
+		resp, ok := s.ecu.handle(ctx, m.Data, m.Functional)
 		if !ok {
 			continue
 		}
@@ -384,7 +415,15 @@ func receptionError(err error) bool {
 func (s *ECUSimService) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	running := s.cancel != nil
 	s.stopLocked()
+	if !running {
+		return nil // never started, or stopped already
+	}
+	st := s.ecu.stats()
+	s.log.Info(LogStopped, "requests", st.Requests, "positive", st.Positive, "negative", st.Negative,
+		"no_response", st.NoResponse, "session_changes", st.SessionChanges, "resets", st.Resets,
+		"s3_expiries", st.S3Expiries, "rx_errors", st.RxErrors, "tx_errors", st.TxErrors)
 	return nil
 }
 
@@ -437,10 +476,11 @@ type Stats struct {
 	DoIPAddress      string            `json:"doip_address,omitempty"`
 }
 
-// DIDValue is a data identifier and its value, both in hex.
+// DIDValue is a data identifier and its value in hex: {"did": "0xF190",
+// "data": "0102"}. did takes a number, "0xF190" or "F190".
 type DIDValue struct {
-	DID  string `json:"did" validate:"required"`
-	Data string `json:"data,omitempty"`
+	DID  hexid.ID `json:"did"`
+	Data string   `json:"data"`
 }
 
 // Session returns the active diagnostic session and the S3 expiries.
@@ -455,45 +495,55 @@ func (s *ECUSimService) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
-// SetDID sets the value of a data identifier, adding it if new.
+// SetDID sets the value of a data identifier, adding it if new:
+// {"did": "F190", "data": "0102 03"} (data in hex, spaces ignored).
 func (s *ECUSimService) SetDID(ctx context.Context, v DIDValue) error {
-	did, err := parseDID(v.DID)
+	did, err := checkDID(v.DID)
 	if err != nil {
-		return service.BadRequest(err)
+		return err
 	}
 	data, err := parseHex(v.Data)
 	if err == nil && len(data) == 0 {
 		err = errors.New("empty value")
 	}
 	if err != nil {
-		return service.BadRequest(fmt.Errorf("data: %w", err))
+		return service.BadRequest(fmt.Errorf("set_did: data: %w", err))
 	}
 	s.ecu.setDID(did, data)
 	return nil
 }
 
-// GetDID returns the value of a data identifier; in.Data is ignored.
-func (s *ECUSimService) GetDID(ctx context.Context, in DIDValue) (DIDValue, error) {
-	did, err := parseDID(in.DID)
+// GetDID returns the value of a data identifier, given as a number, "0xF190"
+// or "F190": get_did "F190" → {"did": "0xF190", "data": "4247…"}.
+func (s *ECUSimService) GetDID(ctx context.Context, did hexid.ID) (DIDValue, error) {
+	d, err := checkDID(did)
 	if err != nil {
-		return DIDValue{}, service.BadRequest(err)
+		return DIDValue{}, err
 	}
-	v, ok := s.ecu.getDID(did)
+	v, ok := s.ecu.getDID(d)
 	if !ok {
-		return DIDValue{}, service.Errorf(service.CodeBadRequest, "unknown data identifier %04X", did)
+		return DIDValue{}, service.Errorf(service.CodeBadRequest, "get_did: unknown data identifier %v", did)
 	}
-	return DIDValue{DID: fmt.Sprintf("%04X", did), Data: fmt.Sprintf("%X", v)}, nil
+	return DIDValue{DID: did, Data: fmt.Sprintf("%X", v)}, nil
 }
 
-// DoIPAddress returns the TCP address the DoIP entity listens on ("host:port",
-// the port chosen when doip_listen asked for port 0), or "" without DoIP.
-// Its endpoint is doip_address (see EndpointNames).
+// checkDID refuses identifiers above 0xFFFF.
+func checkDID(did hexid.ID) (uint16, error) {
+	if did > 0xFFFF {
+		return 0, service.Errorf(service.CodeBadRequest, "did %v: a data identifier has 4 hex digits at most", did)
+	}
+	return uint16(did), nil
+}
+
+// DoIPAddress returns the TCP address the DoIP entity listens on
+// ("host:port", the port chosen when doip_listen asked for port 0), or ""
+// without DoIP. Its endpoint is doip_address (see EndpointNames).
 func (s *ECUSimService) DoIPAddress(ctx context.Context) (string, error) {
 	return s.doipAddress(), nil
 }
 
-// EndpointNames names the endpoint of DoIPAddress doip_address, as DoIP is
-// one word to its users (the Go name alone would give do_ip_address).
+// EndpointNames names the endpoints whose Go names the snake_case rule
+// spells otherwise: DoIPAddress is doip_address, not do_ip_address.
 func (s *ECUSimService) EndpointNames() map[string]string {
 	return map[string]string{"DoIPAddress": "doip_address"}
 }
@@ -502,19 +552,6 @@ func (s *ECUSimService) doipAddress() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.doipAddr
-}
-
-// parseDID parses a data identifier of 4 hex digits, with an optional 0x.
-func parseDID(s string) (uint16, error) {
-	t := strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
-	if len(t) != 4 {
-		return 0, fmt.Errorf("data identifier %q: want 4 hex digits", s)
-	}
-	v, err := strconv.ParseUint(t, 16, 16)
-	if err != nil {
-		return 0, fmt.Errorf("data identifier %q: want 4 hex digits", s)
-	}
-	return uint16(v), nil
 }
 
 // parseHex decodes hex bytes, with an optional 0x and spaces ignored.
@@ -542,8 +579,6 @@ func bitsOf(extended bool) int {
 	}
 	return 11
 }
-
-func hexID(id uint32) string { return fmt.Sprintf("0x%X", id) }
 
 func allZero(b []byte) bool {
 	for _, v := range b {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/services/ecusim"
 	"github.com/bgkit/bgkit/uds"
@@ -27,7 +28,7 @@ func Example() {
 	defer b.Close()
 
 	// The ECU simulator, served in-process.
-	svc, err := ecusim.New(ecusim.Args{Bus: "virtual:bus0", DIDs: map[string]string{"F18C": "0001E240"}})
+	svc, err := ecusim.New(ecusim.Args{Bus: "virtual:bus0", DIDs: map[hexid.ID]string{0xF18C: "0001E240"}})
 	if err != nil {
 		panic(err)
 	}

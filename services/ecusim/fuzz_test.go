@@ -2,9 +2,12 @@ package ecusim
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"testing"
 
+	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/uds"
 )
 
@@ -19,7 +22,7 @@ func FuzzHandle(f *testing.F) {
 		f.Add(unhex(f, s), false)
 	}
 	f.Add([]byte{0x10, 0x03}, true)
-	e := newTestECU(f, Args{Seed: "11223344", S3Ms: 1, SecurityDelayMs: 1, DIDs: map[string]string{"0102": "AABB"}}, nil)
+	e := newTestECU(f, Args{Seed: "11223344", S3Ms: 1, SecurityDelayMs: 1, DIDs: map[hexid.ID]string{0x0102: "AABB"}}, nil)
 	f.Fuzz(func(t *testing.T, req []byte, functional bool) {
 		resp, ok := e.handle(context.Background(), req, functional)
 		if !ok {
@@ -44,15 +47,22 @@ func FuzzHandle(f *testing.F) {
 	})
 }
 
-// FuzzNew feeds DID arguments to New: an error or a service, never a
-// panic.
+// FuzzNew feeds arguments as JSON, as spawn decodes them, to New: an
+// error or a service, never a panic.
 func FuzzNew(f *testing.F) {
-	f.Add("F190", "0102", "11223344", "AABBCCDD")
-	f.Add("0x12", "0x 01", "", "")
-	f.Fuzz(func(t *testing.T, did, value, seed, mask string) {
-		s, err := newService(Args{DIDs: map[string]string{did: value}, Seed: seed, KeyXOR: mask}, slog.New(slog.DiscardHandler))
+	f.Add(`{"dids": {"F190": "0102"}, "seed": "11223344", "key_xor": "AABBCCDD"}`)
+	f.Add(`{"dids": {"0x12": "0x 01"}, "rx_id": "7E0", "tx_id": 2024, "logical_address": "0x1001"}`)
+	f.Add(`{"func_id": "0x18DB33F1", "extended": true}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		var a Args
+		if json.Unmarshal([]byte(in), &a) != nil {
+			return
+		}
+		s, err := newService(a, slog.New(slog.DiscardHandler))
 		if err == nil {
 			s.ecu.close()
+		} else if !errors.Is(err, ErrInvalidArgs) {
+			t.Fatalf("error %v does not match ErrInvalidArgs", err)
 		}
 	})
 }

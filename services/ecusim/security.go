@@ -72,6 +72,7 @@ func (e *ecu) securityAccess(_ context.Context, req []byte) ([]byte, error) {
 	e.attempts = 0
 	e.unlocked = true
 	e.log.Info(LogUnlocked, "level", level-1)
+	e.event(TopicSecurityUnlocked, SecurityUnlock{Level: level - 1})
 	return uds.SecurityAccessResponse{Level: level}.MarshalBinary()
 }
 

@@ -10,7 +10,8 @@
 //
 // # Args
 //
-// Zero values take the defaults (see [Args]):
+// Zero values take the defaults (see [Args]). Identifiers and addresses
+// (hexid.ID) take a number, "0x7DF" or "7DF", and print as "0x7DF":
 //
 //	bus                "virtual:bus0"  CAN bus spec ("socketcan:can0", ...)
 //	tx_id              0x7DF           identifier of the requests (functional)
@@ -21,16 +22,20 @@
 //	doip_address       ""              "host:port": use DoIP instead of CAN
 //	source_address     0x0E00          tester address for DoIP
 //	target_address     (required)      ECU address for DoIP
+//	functional         false           target_address is functional (0xE400): replies come from the entity
 //	interval_ms        2000            period, 1 to 3600000
 //	suppress_response  true            3E 80; false sends 3E 00 and checks 7E 00
 //	p2_ms              50              how long to wait for 7E 00
 //	autostart          false           start sending at Initialize
+//	lost_after         3               missed replies in a row that make ecu_lost
 //
 // padding and suppress_response default to true, so they are *bool in Go
 // (nil means the default) and JSON false turns them off. A pad_byte with
 // padding false, a tx_id equal to rx_id, identifiers wider than 11 bits
 // without extended, or doip_address without target_address are errors
-// wrapping [ErrInvalidArgs]. An interval at or above the S3 server timeout
+// "tester-present: invalid arguments: ..." matching [ErrInvalidArgs]. New
+// applies the defaults in one normalize step and checks the result once;
+// each rule is either a validate tag or code, never both. An interval at or above the S3 server timeout
 // of 5 s is allowed but logged as a warning, since the ECU then leaves its
 // session between requests.
 //
@@ -50,7 +55,16 @@
 //	              "lateness_p99_us", "lateness_max_us", "last_error",
 //	              "interval_ms", "running"}
 //
-// [Controller] wraps them for Go callers.
+// [Controller] wraps them for Go callers. At Shutdown the service logs
+// [LogStopped] with requests sent, replies answered, errors and skipped
+// periods.
+//
+// # Events
+//
+// With suppress_response false, on evt.<NAME>.<topic> (service.Emit):
+//
+//	ecu_lost  {"missed": 3, "error": "..."}   lost_after periods in a row without a valid reply
+//	ecu_back  {"missed": 7, "down_ms": 140}   the first valid reply after ecu_lost
 //
 // # Behaviour
 //

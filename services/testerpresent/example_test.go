@@ -78,7 +78,7 @@ func ExampleArgs() {
 	var a testerpresent.Args
 	err := json.Unmarshal([]byte(`{
 		"bus": "virtual:bus0",
-		"tx_id": 2016, "rx_id": 2024,
+		"tx_id": "0x7E0", "rx_id": 2024,
 		"interval_ms": 500,
 		"suppress_response": false
 	}`), &a)
@@ -88,7 +88,7 @@ func ExampleArgs() {
 	if _, err := testerpresent.New(a); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("tx %#x, every %d ms, suppress %v\n", a.TxID, a.IntervalMS, *a.SuppressResponse)
+	fmt.Printf("tx %v, rx %v, every %d ms, suppress %v\n", a.TxID, a.RxID, a.IntervalMS, *a.SuppressResponse)
 	// Output:
-	// tx 0x7e0, every 500 ms, suppress false
+	// tx 0x7E0, rx 0x7E8, every 500 ms, suppress false
 }

@@ -7,14 +7,17 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
 	"github.com/bgkit/bgkit/uds"
+	"github.com/bgkit/bgkit/uds/doip"
 	"github.com/bgkit/bgkit/uds/isotp"
 )
 
@@ -26,12 +29,41 @@ func Register() { spawn.RegisterKind(Kind, New) }
 
 // Defaults for zero Args fields.
 const (
-	DefaultBus        = "virtual:bus0"
-	DefaultTxID       = 0x7DF // functional request identifier of OBD/UDS on CAN
-	DefaultRxID       = 0x7E8 // response identifier of the first ECU
-	DefaultIntervalMS = 2000
-	DefaultP2MS       = int(uds.DefaultP2 / time.Millisecond)
+	DefaultBus                 = "virtual:bus0"
+	DefaultTxID       hexid.ID = 0x7DF // functional request identifier of OBD/UDS on CAN
+	DefaultRxID       hexid.ID = 0x7E8 // response identifier of the first ECU
+	DefaultIntervalMS          = 2000
+	DefaultP2MS                = int(uds.DefaultP2 / time.Millisecond)
+	DefaultLostAfter           = 3
 )
+
+// Topics of the events a tester present service emits (service.Emit, on
+// evt.<NAME>.<topic>) when it checks replies (suppress_response false).
+const (
+	// TopicECULost carries an ECULost: LostAfter periods in a row got no
+	// valid reply.
+	TopicECULost = "ecu_lost"
+	// TopicECUBack carries an ECUBack: a valid reply after ecu_lost.
+	TopicECUBack = "ecu_back"
+)
+
+// ECULost is the event of an ECU that stopped answering:
+// {"missed": 3, "error": "uds: no response within P2"}.
+type ECULost struct {
+	Missed int    `json:"missed"` // periods in a row without a valid reply
+	Error  string `json:"error"`  // the last period's error
+}
+
+// ECUBack is the event of an ECU that answers again after ecu_lost:
+// {"missed": 12, "down_ms": 130}.
+type ECUBack struct {
+	Missed int   `json:"missed"`  // periods missed in all
+	DownMS int64 `json:"down_ms"` // since the first missed period
+}
+
+// LogStopped is the message of the record a service logs at Shutdown,
+// with its counters.
+const LogStopped = "tester present shut down"
 
 // Limits of the interval.
 const (
@@ -43,16 +75,18 @@ const (
 	S3ServerMS = 5000
 )
 
-// ErrInvalidArgs is wrapped by the errors New returns for bad arguments.
+// ErrInvalidArgs is matched (errors.Is) by the errors New returns for bad
+// arguments.
 var ErrInvalidArgs = errors.New("invalid arguments")
 
 // ErrNotInitialized is returned by Start before Initialize or after
 // Shutdown.
-var ErrNotInitialized = errors.New("tester present: transport not open")
+var ErrNotInitialized = errors.New("tester-present: transport not open")
 
 // Args configures a TesterPresentService. Zero fields take the documented
 // defaults. With DoIPAddress set the requests go over DoIP and the CAN
-// fields are not used.
+// fields are not used. Identifiers and addresses are hexid.IDs: in JSON
+// and rig files a number, "0x7DF" or "7DF".
 type Args struct {
 	// Bus is the CAN bus: "virtual:<name>" or "socketcan:<iface>".
 	// Default DefaultBus.
@@ -61,9 +95,9 @@ type Args struct {
 	// the functional address); RxID the one replies come on (default
 	// 0x7E8), used only when SuppressResponse is false. With Extended both
 	// are 29-bit identifiers, e.g. 0x18DB33F1 and 0x18DAF110.
-	TxID     uint32 `json:"tx_id,omitempty" validate:"lte=536870911"`
-	RxID     uint32 `json:"rx_id,omitempty" validate:"lte=536870911"`
-	Extended bool   `json:"extended,omitempty"`
+	TxID     hexid.ID `json:"tx_id,omitempty" validate:"lte=536870911"`
+	RxID     hexid.ID `json:"rx_id,omitempty" validate:"lte=536870911"`
+	Extended bool     `json:"extended,omitempty"`
 	// Padding pads frames to 8 bytes with PadByte (default true, 0xCC).
 	// Nil means the default, so JSON "padding": false turns it off.
 	Padding *bool  `json:"padding,omitempty"`
@@ -72,9 +106,12 @@ type Args struct {
 	// DoIPAddress ("host:port") selects DoIP: the service connects to the
 	// entity there and activates routing for SourceAddress (default
 	// 0x0E00) before sending to TargetAddress (required with DoIP).
-	DoIPAddress   string `json:"doip_address,omitempty"`
-	SourceAddress uint16 `json:"source_address,omitempty"`
-	TargetAddress uint16 `json:"target_address,omitempty" validate:"required_with=DoIPAddress"`
+	// Functional says TargetAddress is a functional address such as
+	// 0xE400, whose replies come from the entity's own address.
+	DoIPAddress   string   `json:"doip_address,omitempty"`
+	SourceAddress hexid.ID `json:"source_address,omitempty" validate:"lte=65535"`
+	TargetAddress hexid.ID `json:"target_address,omitempty" validate:"lte=65535"`
+	Functional    bool     `json:"functional,omitempty"`
 
 	// IntervalMS is the period of the requests (default 2000, 1 to
 	// MaxIntervalMS). At or above S3ServerMS New logs a warning.
@@ -91,75 +128,102 @@ type Args struct {
 	// Autostart starts sending at Initialize instead of at the first
 	// start call (default false).
 	Autostart bool `json:"autostart,omitempty"`
+	// LostAfter is how many periods in a row without a valid reply make
+	// the event ecu_lost (default 3); the next valid reply makes ecu_back.
+	// Used only when SuppressResponse is false.
+	LostAfter int `json:"lost_after,omitempty" validate:"gte=0"`
 }
 
-// withDefaults returns a with defaults applied, or an error for values
-// the validate tags cannot express.
-func (a Args) withDefaults() (Args, error) {
-	bad := func(format string, args ...any) (Args, error) {
-		return a, fmt.Errorf("tester present: %w: %s", ErrInvalidArgs, fmt.Sprintf(format, args...))
-	}
-	if err := service.Validate(&a); err != nil {
-		return a, fmt.Errorf("tester present: %w: %w", ErrInvalidArgs, err)
-	}
-	if a.IntervalMS == 0 {
-		a.IntervalMS = DefaultIntervalMS
-	}
-	if a.P2MS == 0 {
-		a.P2MS = DefaultP2MS
-	}
+// normalize applies the defaults to the zero fields: the one place they
+// are set. The CAN fields stay zero with DoIP.
+func (a *Args) normalize() {
+	a.IntervalMS = orDefault(a.IntervalMS, DefaultIntervalMS)
+	a.P2MS = orDefault(a.P2MS, DefaultP2MS)
+	a.LostAfter = orDefault(a.LostAfter, DefaultLostAfter)
 	a.SuppressResponse = boolOr(a.SuppressResponse, true)
 	if a.DoIPAddress != "" {
+		a.SourceAddress = orDefault(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
+		return
+	}
+	a.Bus = orDefault(a.Bus, DefaultBus)
+	a.TxID = orDefault(a.TxID, DefaultTxID)
+	a.RxID = orDefault(a.RxID, DefaultRxID)
+	a.Padding = boolOr(a.Padding, true)
+	if *a.Padding && a.PadByte == nil {
+		b := uint8(isotp.DefaultPadByte)
+		a.PadByte = &b
+	} else if a.PadByte != nil {
+		b := *a.PadByte
+		a.PadByte = &b
+	}
+}
+
+// invalidArgs is an argument error that matches ErrInvalidArgs. Its
+// message starts with "invalid arguments: " once, whether or not the
+// error it wraps (a *service.ValidationError) says so itself.
+type invalidArgs struct{ error }
+
+func (e invalidArgs) Error() string {
+	msg := e.error.Error()
+	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
+		return msg
+	}
+	return ErrInvalidArgs.Error() + ": " + msg
+}
+
+func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
+func (e invalidArgs) Unwrap() error        { return e.error }
+
+func badArgs(format string, v ...any) error {
+	return invalidArgs{fmt.Errorf(format, v...)}
+}
+
+// check checks the normalized a, once: its validate tags, then what they
+// cannot express. (Each rule is in one of the two places only.)
+func (a *Args) check() error {
+	if err := service.Validate(a); err != nil {
+		return invalidArgs{err}
+	}
+	if a.DoIPAddress != "" {
 		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
-			return bad("doip_address %q: want host:port", a.DoIPAddress)
+			return badArgs("doip_address %q: want host:port", a.DoIPAddress)
 		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return bad("doip_address %q: bad port", a.DoIPAddress)
+			return badArgs("doip_address %q: bad port", a.DoIPAddress)
 		}
 		if a.TargetAddress == 0 {
-			return bad("target_address is required with doip_address")
+			return badArgs("target_address is required with doip_address")
 		}
-		if a.SourceAddress == 0 {
-			a.SourceAddress = 0x0E00
-		}
-		return a, nil
+		return nil
 	}
-	if a.Bus == "" {
-		a.Bus = DefaultBus
+	if a.Functional {
+		return badArgs("functional is for doip_address; on CAN, tx_id says where requests go")
 	}
 	if _, err := can.ParseSpec(a.Bus); err != nil {
-		return bad("bus: %v", err)
+		return badArgs("bus: %v", err)
 	}
-	if a.TxID == 0 {
-		a.TxID = DefaultTxID
-	}
-	if a.RxID == 0 {
-		a.RxID = DefaultRxID
-	}
-	maxID, bits := uint32(can.MaxID), 11
+	maxID, bits := hexid.ID(can.MaxID), 11
 	if a.Extended {
 		maxID, bits = can.MaxExtendedID, 29
 	}
 	switch {
 	case a.TxID > maxID:
-		return bad("tx_id %#x exceeds %d bits", a.TxID, bits)
+		return badArgs("tx_id %v exceeds %d bits", a.TxID, bits)
 	case a.RxID > maxID:
-		return bad("rx_id %#x exceeds %d bits", a.RxID, bits)
+		return badArgs("rx_id %v exceeds %d bits", a.RxID, bits)
 	case a.TxID == a.RxID:
-		return bad("tx_id and rx_id are both %#x", a.TxID)
-	}
-	a.Padding = boolOr(a.Padding, true)
-	switch {
+		return badArgs("tx_id and rx_id are both %v", a.TxID)
 	case !*a.Padding && a.PadByte != nil:
-		return bad("pad_byte %#02x with padding false", *a.PadByte)
-	case !*a.Padding:
-	case a.PadByte == nil:
-		b := uint8(isotp.DefaultPadByte)
-		a.PadByte = &b
-	default:
-		b := *a.PadByte
-		a.PadByte = &b
+		return badArgs("pad_byte 0x%02X with padding false", *a.PadByte)
 	}
-	return a, nil
+	return nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }
 
 func boolOr(p *bool, def bool) *bool {
@@ -191,12 +255,16 @@ type TesterPresentService struct {
 	done   chan struct{}
 
 	sent, errs, skipped atomic.Uint64
+	answered            atomic.Uint64 // valid replies (suppress_response false)
 	lat                 latencies
 
-	errMu    sync.Mutex // guards the fields below
-	lastErr  string
-	streak   int       // consecutive failed periods
-	loggedAt time.Time // last warning about a failure
+	errMu     sync.Mutex // guards the fields below
+	lastErr   string
+	streak    int             // consecutive failed periods
+	streakAt  time.Time       // first failure of the streak
+	lost      bool            // ecu_lost emitted, ecu_back not yet
+	loggedAt  time.Time       // last warning about a failure
+	eventsCtx context.Context // of Initialize, for service.Emit; nil before
 }
 
 // New checks args, applies the defaults and returns the service. Sending
@@ -206,9 +274,10 @@ func New(args Args) (*TesterPresentService, error) {
 }
 
 func newService(args Args, log *slog.Logger, clk clock) (*TesterPresentService, error) {
-	a, err := args.withDefaults()
-	if err != nil {
-		return nil, err
+	a := args
+	a.normalize()
+	if err := a.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", Kind, err)
 	}
 	s := &TesterPresentService{args: a, clk: clk, log: log, wake: make(chan struct{}, 1)}
 	s.interval.Store(int64(time.Duration(a.IntervalMS) * time.Millisecond))
@@ -248,11 +317,14 @@ func (s *TesterPresentService) Initialize(ctx context.Context) error {
 		l, err = openCAN(ctx, &s.args)
 	}
 	if err != nil {
-		return fmt.Errorf("tester present: %w", err)
+		return fmt.Errorf("%s: %w", Kind, err)
 	}
 	s.mu.Lock()
 	s.link = l
 	s.tx = counting{Transport: l.t, sent: &s.sent}
+	s.errMu.Lock()
+	s.eventsCtx = context.WithoutCancel(ctx)
+	s.errMu.Unlock()
 	if !*s.args.SuppressResponse {
 		s.client = uds.NewClient(s.tx, uds.WithP2(time.Duration(s.args.P2MS)*time.Millisecond))
 	}
@@ -269,9 +341,9 @@ func (s *TesterPresentService) describe() []any {
 	attrs := []any{"interval_ms", a.IntervalMS, "request", fmt.Sprintf("% X", s.request)}
 	if a.DoIPAddress != "" {
 		return append(attrs, "doip", a.DoIPAddress,
-			"source_address", fmt.Sprintf("0x%04X", a.SourceAddress), "target_address", fmt.Sprintf("0x%04X", a.TargetAddress))
+			"source_address", a.SourceAddress, "target_address", a.TargetAddress, "functional", a.Functional)
 	}
-	return append(attrs, "bus", a.Bus, "tx_id", fmt.Sprintf("%#x", a.TxID), "extended", a.Extended)
+	return append(attrs, "bus", a.Bus, "tx_id", a.TxID, "extended", a.Extended)
 }
 
 // Shutdown stops sending and closes the transport. It is idempotent.
@@ -284,8 +356,11 @@ func (s *TesterPresentService) Shutdown(ctx context.Context) error {
 	if l.close == nil {
 		return nil
 	}
+	st, _ := s.Stats(ctx)
+	s.logger().Info(LogStopped, "sent", st.Sent, "answered", s.answered.Load(), "errors", st.Errors,
+		"skipped", st.Skipped, "lateness_p99_us", st.LatenessP99US)
 	if err := l.close(); err != nil {
-		return fmt.Errorf("tester present: close: %w", err)
+		return fmt.Errorf("%s: close: %w", Kind, err)
 	}
 	return nil
 }
@@ -402,6 +477,9 @@ func (s *TesterPresentService) makeTick(tx uds.Transport, client *uds.Client) fu
 		if ctx.Err() != nil {
 			return // stopped meanwhile: not a failure of the period
 		}
+		if err == nil && client != nil {
+			s.answered.Add(1)
+		}
 		s.result(err)
 	}
 }
@@ -415,20 +493,43 @@ const errorLogEvery = 5 * time.Second
 func (s *TesterPresentService) result(err error) {
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
+	now := time.Now()
 	if err == nil {
 		if s.streak > 0 {
 			s.logger().Info("tester present recovered", "failed_periods", s.streak)
+			if s.lost {
+				s.emit(TopicECUBack, ECUBack{Missed: s.streak, DownMS: now.Sub(s.streakAt).Milliseconds()})
+				s.lost = false
+			}
 			s.streak = 0
 		}
 		return
 	}
 	s.errs.Add(1)
 	s.streak++
+	if s.streak == 1 {
+		s.streakAt = now
+	}
 	msg := err.Error()
-	now := time.Now()
+	if s.streak == s.args.LostAfter && !*s.args.SuppressResponse {
+		s.lost = true
+		s.emit(TopicECULost, ECULost{Missed: s.streak, Error: msg})
+	}
 	if s.streak == 1 || msg != s.lastErr || now.Sub(s.loggedAt) >= errorLogEvery {
 		s.logger().Warn("tester present failed; retrying next period", "err", err, "consecutive", s.streak)
 		s.loggedAt = now
 	}
 	s.lastErr = msg
+}
+
+// emit publishes an event; s.errMu must be held, which keeps events in
+// the order of the periods. A failure is logged at debug level: events are
+// a courtesy, the stats stay right.
+func (s *TesterPresentService) emit(topic string, v any) {
+	if s.eventsCtx == nil {
+		return
+	}
+	if err := service.Emit(s.eventsCtx, topic, v); err != nil {
+		s.logger().Debug("tester present: event not sent", "topic", topic, "err", err)
+	}
 }

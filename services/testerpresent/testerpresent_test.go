@@ -38,26 +38,26 @@ func TestArgsDefaults(t *testing.T) {
 		{
 			name: "zero",
 			want: Args{Bus: "virtual:bus0", TxID: 0x7DF, RxID: 0x7E8, Padding: ptr(true), PadByte: ptr[uint8](0xCC),
-				IntervalMS: 2000, SuppressResponse: ptr(true), P2MS: 50},
+				IntervalMS: 2000, SuppressResponse: ptr(true), P2MS: 50, LostAfter: 3},
 		},
 		{
 			name: "explicit",
 			args: Args{Bus: "socketcan:can1", TxID: 0x18DB33F1, RxID: 0x18DAF110, Extended: true, Padding: ptr(true),
 				PadByte: ptr[uint8](0x55), IntervalMS: 100, SuppressResponse: ptr(false), P2MS: 20, Autostart: true},
 			want: Args{Bus: "socketcan:can1", TxID: 0x18DB33F1, RxID: 0x18DAF110, Extended: true, Padding: ptr(true),
-				PadByte: ptr[uint8](0x55), IntervalMS: 100, SuppressResponse: ptr(false), P2MS: 20, Autostart: true},
+				PadByte: ptr[uint8](0x55), IntervalMS: 100, SuppressResponse: ptr(false), P2MS: 20, Autostart: true, LostAfter: 3},
 		},
 		{
 			name: "no padding",
 			args: Args{Padding: ptr(false)},
 			want: Args{Bus: "virtual:bus0", TxID: 0x7DF, RxID: 0x7E8, Padding: ptr(false), PadByte: nil,
-				IntervalMS: 2000, SuppressResponse: ptr(true), P2MS: 50},
+				IntervalMS: 2000, SuppressResponse: ptr(true), P2MS: 50, LostAfter: 3},
 		},
 		{
 			name: "doip",
 			args: Args{DoIPAddress: "127.0.0.1:13400", TargetAddress: 0x1001},
 			want: Args{DoIPAddress: "127.0.0.1:13400", SourceAddress: 0x0E00, TargetAddress: 0x1001,
-				IntervalMS: 2000, SuppressResponse: ptr(true), P2MS: 50},
+				IntervalMS: 2000, SuppressResponse: ptr(true), P2MS: 50, LostAfter: 3},
 		},
 		{name: "negative interval", args: Args{IntervalMS: -1}, wantErr: "interval_ms"},
 		{name: "interval too long", args: Args{IntervalMS: MaxIntervalMS + 1}, wantErr: "interval_ms"},
@@ -608,5 +608,63 @@ func TestStatsJSON(t *testing.T) {
 		`"last_error":"","interval_ms":0,"running":false}`
 	if string(data) != want {
 		t.Errorf("stats JSON\n%s\nwant\n%s", data, want)
+	}
+}
+
+// Addresses take every hex form; errors carry the kind and "invalid
+// arguments" once, and each rule is checked in one place.
+func TestArgsHexAndErrors(t *testing.T) {
+	var a Args
+	if err := json.Unmarshal([]byte(`{"tx_id": "0x7E0", "rx_id": "7E8", "doip_address": "127.0.0.1:13400",
+		"source_address": 3585, "target_address": "0xE400", "functional": true}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.TxID != 0x7E0 || a.RxID != 0x7E8 || a.SourceAddress != 0x0E01 || a.TargetAddress != 0xE400 || !a.Functional {
+		t.Fatalf("decoded %+v", a)
+	}
+	tests := []struct {
+		name string
+		args Args
+		want string
+	}{
+		{"tag rule", Args{IntervalMS: -5}, "tester-present: invalid arguments: interval_ms"},
+		{"code rule", Args{TxID: 0x7E8}, "tester-present: invalid arguments: tx_id and rx_id are both 0x7E8"},
+		{"target required", Args{DoIPAddress: "127.0.0.1:13400"}, "tester-present: invalid arguments: target_address is required with doip_address"},
+		{"address too long", Args{DoIPAddress: "127.0.0.1:13400", TargetAddress: 0x10000}, "tester-present: invalid arguments: target_address"},
+		{"functional on CAN", Args{Functional: true}, "tester-present: invalid arguments: functional is for doip_address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.args)
+			if err == nil || !errors.Is(err, ErrInvalidArgs) || !strings.HasPrefix(err.Error(), tt.want) || strings.Count(err.Error(), "invalid arguments") != 1 {
+				t.Fatalf("error %q, want %q…", err, tt.want)
+			}
+		})
+	}
+}
+
+// With functional, requests to a functional DoIP address count their
+// replies, which come from the entity's own address.
+func TestDoIPFunctional(t *testing.T) {
+	srv, err := doip.Listen(doip.ServerConfig{
+		Addr: "127.0.0.1:0", LogicalAddress: 0x1001, FunctionalAddresses: []uint16{0xE400},
+		Handler: func(_ context.Context, _, _ uint16, data []byte) ([]byte, bool) { return []byte{0x7E, 0x00}, true },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	b := bgkittest.Bus(t)
+	h := serve(t, b, Args{DoIPAddress: srv.Addr().String(), TargetAddress: 0xE400, Functional: true, IntervalMS: 5,
+		SuppressResponse: ptr(false), P2MS: 1000, Autostart: true})
+	h.waitStats(t, "5 requests", func(st Stats) bool { return st.Sent >= 5 })
+	if err := h.tp.Stop(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.stats(t); st.Errors != 0 {
+		t.Errorf("stats %+v, want every reply received", st)
 	}
 }

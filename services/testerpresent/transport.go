@@ -25,9 +25,10 @@ type link struct {
 
 // openCAN opens the CAN bus and an ISO-TP connection on it.
 func openCAN(ctx context.Context, a *Args) (link, error) {
-	flt := can.Filter{ID: a.RxID, Mask: can.EFFFlag | can.RTRFlag | can.MaxID}
+	rx := uint32(a.RxID)
+	flt := can.Filter{ID: rx, Mask: can.EFFFlag | can.RTRFlag | can.MaxID}
 	if a.Extended {
-		flt = can.Filter{ID: a.RxID | can.EFFFlag, Mask: can.EFFFlag | can.RTRFlag | can.MaxExtendedID}
+		flt = can.Filter{ID: rx | can.EFFFlag, Mask: can.EFFFlag | can.RTRFlag | can.MaxExtendedID}
 	}
 	opts := []can.Option{can.WithFilters(flt)}
 	if b, ok := service.BusFrom(ctx); ok && b != nil {
@@ -37,7 +38,7 @@ func openCAN(ctx context.Context, a *Args) (link, error) {
 	if err != nil {
 		return link{}, fmt.Errorf("open %s: %w", a.Bus, err)
 	}
-	cfg := isotp.Config{TxID: a.TxID, RxID: a.RxID, Extended: a.Extended, Padding: isotp.NoPadding}
+	cfg := isotp.Config{TxID: uint32(a.TxID), RxID: rx, Extended: a.Extended, Padding: isotp.NoPadding}
 	if *a.Padding {
 		cfg.Padding = isotp.PadWith(*a.PadByte)
 	}
@@ -52,11 +53,15 @@ func openCAN(ctx context.Context, a *Args) (link, error) {
 func openDoIP(ctx context.Context, a *Args) (link, error) {
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, err := doip.Dial(ctx, a.DoIPAddress, doip.ClientConfig{SourceAddress: a.SourceAddress})
+	c, err := doip.Dial(ctx, a.DoIPAddress, doip.ClientConfig{SourceAddress: uint16(a.SourceAddress)})
 	if err != nil {
 		return link{}, err
 	}
-	return link{t: c.DiagConn(a.TargetAddress), close: c.Close}, nil
+	d := c.DiagConn(uint16(a.TargetAddress))
+	if a.Functional {
+		d = c.FunctionalConn(uint16(a.TargetAddress))
+	}
+	return link{t: d, close: c.Close}, nil
 }
 
 // counting counts the messages its transport sent.

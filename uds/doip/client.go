@@ -61,6 +61,7 @@ type Client struct {
 	sess    *session
 	entity  uint16
 	targets map[uint16]*DiagConn
+	fnLast  *DiagConn // the functional DiagConn that sent last; nil after a physical Send
 	closed  bool
 	closing chan struct{}
 	wg      sync.WaitGroup
@@ -111,6 +112,45 @@ func (c *Client) EntityAddress() uint16 {
 func (c *Client) DiagConn(ta uint16) *DiagConn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.diagConnLocked(ta)
+}
+
+// FunctionalConn returns the diagnostic connection to the functional
+// (group) address ta, such as 0xE400. ISO 13400-2 has each entity answer a
+// functional request from its own logical address, so after its Send this
+// DiagConn's Recv returns the diagnostic messages from every source, until
+// another DiagConn of the Client sends. It returns the same DiagConn for
+// the same address, and makes a DiagConn of ta functional.
+func (c *Client) FunctionalConn(ta uint16) *DiagConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.diagConnLocked(ta)
+	d.functional = true
+	return d
+}
+
+// receiver returns the DiagConn that receives a diagnostic message from
+// sa: the functional DiagConn that sent last, or the DiagConn of sa.
+func (c *Client) receiver(sa uint16) *DiagConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fnLast != nil {
+		return c.fnLast
+	}
+	return c.targets[sa]
+}
+
+// sent records that d sent a diagnostic message.
+func (c *Client) sent(d *DiagConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fnLast = nil
+	if d.functional {
+		c.fnLast = d
+	}
+}
+
+func (c *Client) diagConnLocked(ta uint16) *DiagConn {
 	d, ok := c.targets[ta]
 	if !ok {
 		d = &DiagConn{
@@ -348,7 +388,7 @@ func (s *session) handle(m Message) {
 		_ = s.send(ctx, AliveCheckResponse{SourceAddress: sa})
 		cancel()
 	case DiagnosticMessage:
-		if d := s.c.target(m.SourceAddress); d != nil && m.TargetAddress == sa {
+		if d := s.c.receiver(m.SourceAddress); d != nil && m.TargetAddress == sa {
 			d.deliver(m.Data)
 		}
 	case DiagnosticACK:

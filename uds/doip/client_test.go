@@ -653,3 +653,25 @@ func TestClientRecvQueue(t *testing.T) {
 		}
 	}
 }
+
+// A FunctionalConn receives the responses to its requests, which come from
+// the entity's own address; a physical Send afterwards takes the
+// responses back to the DiagConns of their sources.
+func TestClientFunctionalConn(t *testing.T) {
+	s := startServer(t, doip.ServerConfig{Handler: udsEcho, FunctionalAddresses: []uint16{0xE400}})
+	c := dial(t, s, doip.ClientConfig{})
+	ctx := testCtx(t)
+	phys, fn := c.DiagConn(ecu), c.FunctionalConn(0xE400)
+	if fn != c.FunctionalConn(0xE400) || fn == phys {
+		t.Fatal("FunctionalConn does not return one DiagConn per address")
+	}
+	for i, d := range []*doip.DiagConn{fn, phys, fn} {
+		if err := d.Send(ctx, []byte{0x22, 0xF1, byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Recv(ctx)
+		if want := []byte{0x62, 0xF1, byte(i), 0x01}; err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("request %d to 0x%04X: % X, %v; want % X", i, d.TargetAddress(), got, err, want)
+		}
+	}
+}

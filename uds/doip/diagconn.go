@@ -19,8 +19,9 @@ const rxQueueLen = 32
 //
 // A DiagConn is safe for one sender and one receiver at a time.
 type DiagConn struct {
-	c      *Client
-	target uint16
+	c          *Client
+	target     uint16
+	functional bool // guarded by c.mu
 
 	sendMu  sync.Mutex
 	waiting atomic.Bool
@@ -60,6 +61,7 @@ func (d *DiagConn) send(ctx context.Context, msg []byte) error {
 	d.waiting.Store(true)
 	defer d.waiting.Store(false)
 	m := DiagnosticMessage{SourceAddress: d.c.cfg.SourceAddress, TargetAddress: d.target, Data: msg}
+	d.c.sent(d)
 	if err := s.send(ctx, m); err != nil {
 		return err
 	}

@@ -47,6 +47,11 @@
 // entity's alive checks in the background. When the connection is lost, a
 // later Send dials again and activates routing before sending.
 //
+// Client.FunctionalConn is the DiagConn of a functional address such as
+// 0xE400: each entity answers a functional request from its own logical
+// address (ISO 13400-2), so its Recv returns the responses from every
+// source until another DiagConn of the Client sends.
+//
 // Discover and DiscoverAll find entities with a vehicle identification
 // request over UDP (unicast or broadcast); EntityStatus and
 // DiagnosticPowerMode ask an entity for its status and power mode.
@@ -61,7 +66,8 @@
 // number of sockets, alive checks to find stale registrations), and hands
 // each diagnostic message for one of its target addresses to a Handler
 // after acknowledging it; the Handler's response goes back as a diagnostic
-// message.
+// message, from the target address, or for ServerConfig.FunctionalAddresses
+// from the entity's LogicalAddress.
 //
 // # Limits
 //

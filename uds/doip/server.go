@@ -41,11 +41,17 @@ type ServerConfig struct {
 	// Handler (a gateway's nodes, functional addresses); empty means
 	// LogicalAddress only. Others are refused with DiagNACKUnknownTargetAddress.
 	TargetAddresses []uint16
-	VIN             VIN
-	EID             EID
-	GID             GID
-	FurtherAction   FurtherAction
-	NodeType        NodeType
+	// FunctionalAddresses are functional (group) addresses, such as
+	// 0xE400, whose diagnostic messages also go to Handler. ISO 13400-2
+	// has the responses to them come from the entity's LogicalAddress, not
+	// from the functional address; their ACK comes from the address
+	// the tester sent to.
+	FunctionalAddresses []uint16
+	VIN                 VIN
+	EID                 EID
+	GID                 GID
+	FurtherAction       FurtherAction
+	NodeType            NodeType
 	// Version is the protocol version of the messages sent; zero means
 	// Version2012. Messages of any version are accepted.
 	Version byte
@@ -107,6 +113,7 @@ type Server struct {
 	tcp      net.Listener
 	udp      *net.UDPConn
 	targets  map[uint16]bool
+	funcs    map[uint16]bool // functional addresses among targets
 	sources  map[uint16]bool // nil: any
 	actTypes map[ActivationType]bool
 	ctx      context.Context // ends at shutdown; parent of the connections'
@@ -150,6 +157,7 @@ func Listen(cfg ServerConfig) (*Server, error) {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		targets:  make(map[uint16]bool),
+		funcs:    make(map[uint16]bool),
 		actTypes: make(map[ActivationType]bool),
 		conns:    make(map[*serverConn]struct{}),
 		quit:     make(chan struct{}),
@@ -162,6 +170,9 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	}
 	for _, ta := range cfg.TargetAddresses {
 		s.targets[ta] = true
+	}
+	for _, ta := range cfg.FunctionalAddresses {
+		s.targets[ta], s.funcs[ta] = true, true
 	}
 	if len(cfg.SourceAddresses) > 0 {
 		s.sources = make(map[uint16]bool)

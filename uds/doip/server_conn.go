@@ -161,7 +161,11 @@ func (sc *serverConn) work() {
 		if !ok || len(resp) == 0 {
 			continue
 		}
-		sc.send(DiagnosticMessage{SourceAddress: m.TargetAddress, TargetAddress: m.SourceAddress, Data: resp})
+		sa := m.TargetAddress
+		if sc.s.funcs[sa] {
+			sa = sc.s.cfg.LogicalAddress // the responding entity, not the group
+		}
+		sc.send(DiagnosticMessage{SourceAddress: sa, TargetAddress: m.SourceAddress, Data: resp})
 	}
 }
 

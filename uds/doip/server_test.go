@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -351,4 +352,27 @@ func TestListenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A diagnostic message to a functional address is acknowledged from that
+// address (the receiver addressed), and answered from the entity's own
+// logical address: ISO 13400-2 diagnostic message 0x8001 with SA = the
+// responding entity, TA = the tester. Bytes checked on the wire.
+func TestServerFunctionalResponseSource(t *testing.T) {
+	s := startServer(t, doip.ServerConfig{Handler: udsEcho, FunctionalAddresses: []uint16{0xE400}})
+	c := dialRaw(t, s.Addr())
+	c.activate(tester, doip.RoutingSuccess)
+	c.writeHex("02 FD 8001 00000006 0E00 E400 3E00")
+	c.expect(doip.DiagnosticACK{SourceAddress: 0xE400, TargetAddress: tester})
+	resp := make([]byte, 14)
+	if _, err := io.ReadFull(c, resp); err != nil {
+		t.Fatal(err)
+	}
+	if want := unhex(t, "02 FD 8001 00000006 1001 0E00 7E00"); !bytes.Equal(resp, want) {
+		t.Fatalf("response % X, want % X", resp, want)
+	}
+	// Physically addressed, the response comes from the target.
+	c.writeHex("02 FD 8001 00000006 0E00 1001 3E00")
+	c.expect(doip.DiagnosticACK{SourceAddress: ecu, TargetAddress: tester})
+	c.expect(doip.DiagnosticMessage{SourceAddress: ecu, TargetAddress: tester, Data: []byte{0x7E, 0x00}})
 }

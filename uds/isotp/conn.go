@@ -49,8 +49,19 @@ type fcEvent struct {
 
 // result is a received message or the error that aborted its reception.
 type result struct {
-	msg []byte
-	err error
+	msg        []byte
+	functional bool
+	err        error
+}
+
+// Message is a message received by RecvMessage: its data and how it was
+// addressed.
+type Message struct {
+	Data []byte
+	// Functional is true for a single frame received on the functional
+	// identifier (Config.AcceptFunctional): ISO 14229-1 then leaves out
+	// some negative responses.
+	Functional bool
 }
 
 // New returns a Conn that sends and receives on b as cfg says, and starts
@@ -103,14 +114,22 @@ func (c *Conn) stopErr() error {
 // queued, further single frames are dropped and first frames are answered
 // with FC OVFLW.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
+	m, err := c.RecvMessage(ctx)
+	return m.Data, err
+}
+
+// RecvMessage is Recv that also tells whether the message was addressed
+// functionally, for an ECU that answers functional requests by the rules
+// of ISO 14229-1.
+func (c *Conn) RecvMessage(ctx context.Context) (Message, error) {
 	if c.closed.Load() {
-		return nil, fmt.Errorf("isotp recv: %w", ErrClosed)
+		return Message{}, fmt.Errorf("isotp recv: %w", ErrClosed)
 	}
 	select {
 	case r := <-c.rxq:
 		return r.unwrap()
 	case <-ctx.Done():
-		return nil, fmt.Errorf("isotp recv: %w", ctx.Err())
+		return Message{}, fmt.Errorf("isotp recv: %w", ctx.Err())
 	case <-c.done:
 		if !c.closed.Load() {
 			select {
@@ -119,15 +138,15 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 			default:
 			}
 		}
-		return nil, fmt.Errorf("isotp recv: %w", c.stopErr())
+		return Message{}, fmt.Errorf("isotp recv: %w", c.stopErr())
 	}
 }
 
-func (r result) unwrap() ([]byte, error) {
+func (r result) unwrap() (Message, error) {
 	if r.err != nil {
-		return nil, fmt.Errorf("isotp recv: %w", r.err)
+		return Message{}, fmt.Errorf("isotp recv: %w", r.err)
 	}
-	return r.msg, nil
+	return Message{Data: r.msg, Functional: r.functional}, nil
 }
 
 // sendFrame hands f to the bus within N_As.
@@ -211,7 +230,7 @@ func (c *Conn) handle(ctx context.Context, f *can.Frame) {
 		if c.rx.active && !functional {
 			c.abort(ErrUnexpectedPDU)
 		}
-		c.deliver(result{msg: append([]byte(nil), p.Data...)})
+		c.deliver(result{msg: append([]byte(nil), p.Data...), functional: functional})
 	case FirstFrame:
 		if err != nil {
 			return // an invalid FF is ignored

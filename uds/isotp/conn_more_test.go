@@ -182,8 +182,17 @@ func TestFunctional(t *testing.T) {
 			if got := recvFrame(t, ctx, sniff).String(); got != tt.frame {
 				t.Errorf("frame %s, want %s", got, tt.frame)
 			}
-			if msg, err := e.Recv(ctx); err != nil || string(msg) != "\x3E\x80" {
-				t.Errorf("ECU Recv = %x, %v", msg, err)
+			if m, err := e.RecvMessage(ctx); err != nil || string(m.Data) != "\x3E\x80" || !m.Functional {
+				t.Errorf("ECU RecvMessage = %x functional %v, %v", m.Data, m.Functional, err)
+			}
+			// A physical request is not functional.
+			if err := a.Send(ctx, []byte{0x3E, 0x00}); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []*Conn{e, o} { // both have the physical identifiers
+				if m, err := c.RecvMessage(ctx); err != nil || string(m.Data) != "\x3E\x00" || m.Functional {
+					t.Errorf("ECU RecvMessage = %x functional %v, %v", m.Data, m.Functional, err)
+				}
 			}
 			err = a.SendFunctional(ctx, payload(tt.maxLen))
 			wantErr(t, "SendFunctional max", err, nil)

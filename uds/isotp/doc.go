@@ -38,7 +38,10 @@
 // Functional requests (SendFunctional, e.g. Tester Present to 0x7DF) are
 // single frames only; a longer message fails with ErrMessageTooLong. A
 // Conn with AcceptFunctional, as an ECU simulator uses, also delivers
-// functional single frames to Recv.
+// functional single frames to Recv; RecvMessage tells them apart
+// (Message.Functional), so that the ECU can leave out the negative
+// responses ISO 14229-1 suppresses for functional requests
+// (uds.FunctionalSuppressed).
 //
 // With Config.FD the Conn sends CAN FD frames of up to TxDL bytes (default
 // 64): single frames then hold up to 62 bytes, with the escape form 00 <len>.

@@ -1,0 +1,323 @@
+package ecuwatchdog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/hexid"
+	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/spawn"
+	"github.com/bgkit/bgkit/uds/doip"
+)
+
+// Kind is the name of the service in rig files and on the command line.
+const Kind = "ecu-watchdog"
+
+// Register makes the service spawnable as Kind.
+func Register() { spawn.RegisterKind(Kind, New) }
+
+// Name is the default service name, derived from ECUWatchdogService.
+const Name = "ECU_WATCHDOG_SERVICE"
+
+// Probes: what the watchdog sends every period.
+const (
+	// ProbeTesterPresent sends TesterPresent 3E 00 and wants 7E 00.
+	ProbeTesterPresent = "tester_present"
+	// ProbeSession reads DID F186, the active diagnostic session, so that
+	// a fall back to the default session is seen as a reset.
+	ProbeSession = "session"
+)
+
+// Defaults of the zero values of Args.
+const (
+	DefaultBus                 = "virtual:bus0"
+	DefaultTxID       hexid.ID = 0x7E0
+	DefaultRxID       hexid.ID = 0x7E8
+	DefaultProbe               = ProbeTesterPresent
+	DefaultPeriodMS            = 500
+	DefaultTimeoutMS           = 200
+	DefaultCrashAfter          = 2
+	DefaultBlackBox            = 100
+)
+
+// DIDActiveSession is the data identifier the session probe reads.
+const DIDActiveSession = 0xF186
+
+// ErrInvalidArgs is matched (errors.Is) by the errors New returns for bad
+// arguments.
+var ErrInvalidArgs = errors.New("invalid arguments")
+
+// Args configures the watchdog. The zero value is valid: TesterPresent to
+// 0x7E0 on virtual:bus0 every 500 ms, replies on 0x7E8 within 200 ms, a
+// crash after 2 missed, the last 100 frames of the bus kept. Identifiers
+// and addresses are hexid.IDs: a number, "0x7E0" or "7E0".
+type Args struct {
+	// Bus is the CAN bus, "virtual:<name>" or "socketcan:<if>" ("":
+	// DefaultBus). TxID is the physical request identifier of the ECU (0:
+	// 0x7E0), RxID its response identifier (0: 0x7E8); Extended selects
+	// 29-bit identifiers. Padding pads frames to 8 bytes with PadByte
+	// (nil: true, 0xCC).
+	Bus      string   `json:"bus,omitempty"`
+	TxID     hexid.ID `json:"tx_id,omitempty" validate:"lte=536870911"`
+	RxID     hexid.ID `json:"rx_id,omitempty" validate:"lte=536870911"`
+	Extended bool     `json:"extended,omitempty"`
+	Padding  *bool    `json:"padding,omitempty"`
+	PadByte  *uint8   `json:"pad_byte,omitempty"`
+
+	// DoIPAddress ("host:port") probes over DoIP instead of CAN, from
+	// SourceAddress (0: 0x0E00) to TargetAddress (0: the entity's address
+	// from its routing activation response). The connection is made at
+	// the first probe and again after it was lost, so the watchdog may
+	// start before the ECU.
+	DoIPAddress   string   `json:"doip_address,omitempty"`
+	SourceAddress hexid.ID `json:"source_address,omitempty" validate:"lte=65535"`
+	TargetAddress hexid.ID `json:"target_address,omitempty" validate:"lte=65535"`
+
+	// Probe is "tester_present" (the default) or "session" (read DID
+	// F186; a fall back to the default session is a reset).
+	Probe string `json:"probe,omitempty" validate:"omitempty,oneof=tester_present session"`
+	// PeriodMS is the probe period (0: 500); TimeoutMS how long a probe
+	// waits for its reply (0: 200), at most the period.
+	PeriodMS  int `json:"period_ms,omitempty" validate:"gte=0,lte=3600000"`
+	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0,lte=60000"`
+	// CrashAfter is how many probes in a row without a reply make a crash
+	// (0: 2).
+	CrashAfter int `json:"crash_after,omitempty" validate:"gte=0,lte=1000"`
+	// BlackBox is how many of the last frames of the CAN bus the events
+	// carry (0: 100; CAN only).
+	BlackBox int `json:"black_box,omitempty" validate:"gte=0,lte=100000"`
+}
+
+// normalize applies the defaults: the one place they are set.
+func (a *Args) normalize() {
+	a.Probe = orDefault(a.Probe, DefaultProbe)
+	a.PeriodMS = orDefault(a.PeriodMS, DefaultPeriodMS)
+	a.TimeoutMS = orDefault(a.TimeoutMS, min(DefaultTimeoutMS, a.PeriodMS))
+	a.CrashAfter = orDefault(a.CrashAfter, DefaultCrashAfter)
+	if a.DoIPAddress != "" {
+		a.SourceAddress = orDefault(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
+		return
+	}
+	a.Bus = orDefault(a.Bus, DefaultBus)
+	a.TxID = orDefault(a.TxID, DefaultTxID)
+	a.RxID = orDefault(a.RxID, DefaultRxID)
+	a.BlackBox = orDefault(a.BlackBox, DefaultBlackBox)
+	if a.Padding == nil {
+		on := true
+		a.Padding = &on
+	}
+}
+
+// invalidArgs is an argument error that matches ErrInvalidArgs. Its
+// message starts with "invalid arguments: " once, whether or not the
+// error it wraps (a *service.ValidationError) says so itself.
+type invalidArgs struct{ error }
+
+func (e invalidArgs) Error() string {
+	msg := e.error.Error()
+	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
+		return msg
+	}
+	return ErrInvalidArgs.Error() + ": " + msg
+}
+
+func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
+func (e invalidArgs) Unwrap() error        { return e.error }
+
+func badArgs(format string, v ...any) error {
+	return invalidArgs{fmt.Errorf(format, v...)}
+}
+
+// check checks the normalized a once: its validate tags, then what they
+// cannot express.
+func (a *Args) check() error {
+	if err := service.Validate(a); err != nil {
+		return invalidArgs{err}
+	}
+	if a.TimeoutMS > a.PeriodMS {
+		return badArgs("timeout_ms %d is longer than period_ms %d", a.TimeoutMS, a.PeriodMS)
+	}
+	if a.DoIPAddress != "" {
+		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
+			return badArgs("doip_address %q: want host:port", a.DoIPAddress)
+		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return badArgs("doip_address %q: bad port", a.DoIPAddress)
+		}
+		return nil
+	}
+	if _, err := can.ParseSpec(a.Bus); err != nil {
+		return badArgs("bus: %v", err)
+	}
+	maxID, bits := hexid.ID(can.MaxID), 11
+	if a.Extended {
+		maxID, bits = can.MaxExtendedID, 29
+	}
+	switch {
+	case a.TxID > maxID:
+		return badArgs("tx_id %v exceeds %d bits", a.TxID, bits)
+	case a.RxID > maxID:
+		return badArgs("rx_id %v exceeds %d bits", a.RxID, bits)
+	case a.TxID == a.RxID:
+		return badArgs("tx_id and rx_id are both %v", a.TxID)
+	case !*a.Padding && a.PadByte != nil:
+		return badArgs("pad_byte 0x%02X with padding false", *a.PadByte)
+	}
+	return nil
+}
+
+// ECUWatchdogService probes an ECU every period and reports crashes and
+// resets as events. See the package documentation.
+type ECUWatchdogService struct {
+	args Args
+	log  *slog.Logger
+
+	mu      sync.Mutex // guards the state below and the watch fields
+	st      Status
+	lastSes uint8 // last session seen by the session probe; 0 unknown
+	streak  time.Time
+
+	box    *blackBox // nil with DoIP
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closer func() error // closes the transports
+}
+
+// New applies the defaults to args, checks them once and returns the
+// service. Its errors match ErrInvalidArgs.
+func New(args Args) (*ECUWatchdogService, error) {
+	return newService(args, slog.Default())
+}
+
+func newService(args Args, log *slog.Logger) (*ECUWatchdogService, error) {
+	args.normalize()
+	if err := args.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", Kind, err)
+	}
+	s := &ECUWatchdogService{args: args, log: log}
+	s.st.State = StateWaiting
+	if args.DoIPAddress == "" {
+		s.box = newBlackBox(args.BlackBox)
+	}
+	return s, nil
+}
+
+// Initialize opens the transport and starts probing.
+func (s *ECUWatchdogService) Initialize(ctx context.Context) (err error) {
+	var p prober
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for _, c := range closers {
+				c()
+			}
+			err = fmt.Errorf("%s: %w", Kind, err)
+		}
+	}()
+	if s.args.DoIPAddress != "" {
+		d := newDoIPProber(&s.args)
+		p, closers = d, append(closers, d.close)
+	} else {
+		b, _ := service.BusFrom(ctx)
+		var opts []can.Option
+		if b != nil {
+			opts = append(opts, can.WithNATS(b.Conn()))
+		}
+		c, err := newCANProber(ctx, &s.args, opts)
+		if err != nil {
+			return err
+		}
+		p, closers = c, append(closers, c.close)
+		rec, err := can.Open(ctx, s.args.Bus, opts...)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", s.args.Bus, err)
+		}
+		closers = append(closers, rec.Close)
+		s.wg.Go(func() { s.box.record(rec) })
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.mu.Lock()
+	s.cancel = cancel
+	s.closer = func() error {
+		var errs []error
+		for _, c := range closers {
+			errs = append(errs, c())
+		}
+		return errors.Join(errs...)
+	}
+	s.mu.Unlock()
+	s.wg.Go(func() { s.run(runCtx, p) })
+	s.log.Info("ECU watchdog started", s.describe()...)
+	return nil
+}
+
+func (s *ECUWatchdogService) describe() []any {
+	a := &s.args
+	attrs := []any{"probe", a.Probe, "period_ms", a.PeriodMS, "timeout_ms", a.TimeoutMS, "crash_after", a.CrashAfter}
+	if a.DoIPAddress != "" {
+		return append(attrs, "doip", a.DoIPAddress, "source_address", a.SourceAddress, "target_address", a.TargetAddress)
+	}
+	return append(attrs, "bus", a.Bus, "tx_id", a.TxID, "rx_id", a.RxID, "black_box", a.BlackBox)
+}
+
+// Shutdown stops probing, closes the transports and returns after its
+// goroutines have exited. It is idempotent.
+func (s *ECUWatchdogService) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	cancel, closer := s.cancel, s.closer
+	s.cancel, s.closer = nil, nil
+	s.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	err := closer() // ends the black box's Recv
+	s.wg.Wait()
+	st := s.status()
+	s.log.Info(LogStopped, "probes", st.Probes, "replies", st.Replies, "missed", st.Missed,
+		"crashes", st.Crashes, "resets", st.Resets, "state", st.State)
+	if err != nil {
+		return fmt.Errorf("%s: close: %w", Kind, err)
+	}
+	return nil
+}
+
+// Status returns the state and counters, with the last incident.
+func (s *ECUWatchdogService) Status(ctx context.Context) (Status, error) {
+	return s.status(), nil
+}
+
+// BlackBox returns the last frames seen on the CAN bus, oldest first
+// (none with DoIP).
+func (s *ECUWatchdogService) BlackBox(ctx context.Context) ([]Frame, error) {
+	if s.box == nil {
+		return []Frame{}, nil
+	}
+	return s.box.snapshot(), nil
+}
+
+func (s *ECUWatchdogService) status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	if st.LastIncident != nil {
+		inc := *st.LastIncident
+		st.LastIncident = &inc
+	}
+	return st
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
