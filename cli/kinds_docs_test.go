@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
+	"github.com/bgkit/bgkit/uds/doip"
+	"github.com/bgkit/bgkit/uds/isotp"
 )
 
 // kindsDocsPkgPrefix is the package path of the built-in kinds (the
@@ -122,5 +127,38 @@ func TestKindsDocsListDefaults(t *testing.T) {
 		if got[path] != want {
 			t.Errorf("default of %s = %q, want %q (all: %v)", path, got[path], want, got)
 		}
+	}
+}
+
+// TestKindsDocsSharedDefaults checks the defaults that the built-in
+// diagnostic kinds show for the arguments they share against the
+// constants the code applies, whether the default comes from Normalize or
+// from a default tag (which cannot follow the constant by itself).
+func TestKindsDocsSharedDefaults(t *testing.T) {
+	want := map[string][]string{
+		"pad_byte":       {strconv.Itoa(isotp.DefaultPadByte), fmt.Sprintf("%d (0x%X)", isotp.DefaultPadByte, isotp.DefaultPadByte)},
+		"source_address": {`"` + hexid.ID(doip.DefaultTesterAddress).String() + `" (with DoIP)`},
+	}
+	checked := 0
+	for _, kind := range kindsDocsBuiltIn() {
+		argsType, _, _ := spawn.KindTypes(kind)
+		defaults := kindDefaults(argsType)
+		for field, ok := range want {
+			got, has := defaults[field]
+			if !has {
+				continue
+			}
+			checked++
+			found := false
+			for _, w := range ok {
+				found = found || got == w
+			}
+			if !found {
+				t.Errorf("%s: %s shows default %s, want one of %q", kind, field, got, ok)
+			}
+		}
+	}
+	if checked < 4 {
+		t.Errorf("checked %d defaults, want pad_byte and source_address of several kinds", checked)
 	}
 }
