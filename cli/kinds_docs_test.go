@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
@@ -160,5 +162,29 @@ func TestKindsDocsSharedDefaults(t *testing.T) {
 	}
 	if checked < 4 {
 		t.Errorf("checked %d defaults, want pad_byte and source_address of several kinds", checked)
+	}
+}
+
+// TestKindsDocsTextSchema checks that a type JSON carries as text (it has
+// MarshalText and no MarshalJSON, as can.Frame, the item of can-recorder's
+// tail stream) is described as the string it is, not as its Go fields;
+// and that types with their own JSON form keep theirs.
+func TestKindsDocsTextSchema(t *testing.T) {
+	for _, tc := range []struct {
+		typ  reflect.Type
+		want string
+	}{
+		{reflect.TypeFor[can.Frame](), "string"},
+		{reflect.TypeFor[time.Time](), "time (RFC 3339 string)"},
+		{reflect.TypeFor[hexid.ID](), "integer or hex string"},
+	} {
+		s, err := parseSchema(string(service.JSONSchema(tc.typ)))
+		if err != nil {
+			t.Fatalf("%v: %v", tc.typ, err)
+		}
+		d := doc{defs: s.Defs}
+		if got := d.typeWords(s, 0); got != tc.want {
+			t.Errorf("%v: described as %q, want %q", tc.typ, got, tc.want)
+		}
 	}
 }
