@@ -35,6 +35,7 @@ $(BIN)/.nats-server-$(NATS_SERVER_VERSION):
 
 test: tools
 	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
 	BGKIT_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 8m $(RACE_PKGS)
 	@rest=$$($(GO) list ./... | grep -v -E '/(bus|embeddednats|service|spawn|controller|logfwd|can|uds|bgkittest|services|integration)(/|$$)' || true); \
 	if [ -n "$$rest" ]; then echo "$(GO) test $$rest"; BGKIT_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 8m $$rest; fi
@@ -44,11 +45,15 @@ test-short:
 
 # Benchmarks print Go's benchmark lines, then a table of the figures.
 # Figure benchmarks (whole processes, fixed workloads) run once each;
-# micro-benchmarks (codecs, buses) run for MICROTIME each.
+# micro-benchmarks (codecs, buses) run for MICROTIME each. The go-plugin
+# peer (its own module, bench/peers/goplugin) runs the same workloads in
+# the same run, and benchtable puts the two side by side.
 FIGURE_PKGS := ./integration/... ./services/...
+PEER_DIR    := bench/peers/goplugin
 MICROTIME   ?= 300ms
 bench: tools
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 20m $(FIGURE_PKGS) | tee bench.out
+	cd $(PEER_DIR) && $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 10m . | tee $(CURDIR)/bench.out
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 20m $(FIGURE_PKGS) | tee -a bench.out
 	$(GO) test -run '^$$' -bench . -benchtime $(MICROTIME) -benchmem -count 1 -timeout 20m \
 	  $$($(GO) list ./... | grep -v -E '/(integration|services)(/|$$)') | tee -a bench.out
 	@$(GO) run ./internal/benchtable < bench.out

@@ -5,7 +5,7 @@ package bgkittest
 import "time"
 
 // process is a leaked process; only Linux looks for them.
-type process struct{}
+type process struct{ pid int }
 
 func (process) String() string { return "" }
 func (process) kill()          {}

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -28,6 +27,7 @@ type Controller struct {
 	nc      *nats.Conn
 	name    string
 	timeout time.Duration
+	life    *lifeWatch
 }
 
 // Option configures Connect.
@@ -48,7 +48,13 @@ func Connect(ctx context.Context, b *bus.Bus, name string, opts ...Option) (*Con
 	for _, opt := range opts {
 		opt(c)
 	}
+	life, err := newLifeWatch(c.nc, name)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", name, err)
+	}
+	c.life = life
 	if err := c.Ping(ctx); err != nil {
+		life.close()
 		return nil, fmt.Errorf("connect %s: %w", name, err)
 	}
 	return c, nil
@@ -82,7 +88,7 @@ func (c *Controller) Call(ctx context.Context, method string, in, out any) error
 	var data []byte
 	if in != nil {
 		var err error
-		if data, err = json.Marshal(in); err != nil {
+		if data, err = service.EncodeJSON(in); err != nil {
 			return fmt.Errorf("call %s.%s: encode input: %w", c.name, method, err)
 		}
 	}
@@ -91,7 +97,7 @@ func (c *Controller) Call(ctx context.Context, method string, in, out any) error
 		return err
 	}
 	if out != nil {
-		if err := json.Unmarshal(reply, out); err != nil {
+		if err := service.DecodeJSON(reply, out); err != nil {
 			return fmt.Errorf("call %s.%s: decode reply %q: %w", c.name, method, truncate(reply), err)
 		}
 	}
@@ -101,24 +107,34 @@ func (c *Controller) Call(ctx context.Context, method string, in, out any) error
 // CallRaw sends data as the input of method and returns the raw reply.
 func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([]byte, error) {
 	m := &nats.Msg{Subject: bus.ServiceSubject(c.name, method), Data: data}
-	var reply *nats.Msg
-	var err error
+	// The request's ctx also ends when the service is seen to exit (see
+	// lifeWatch), so that a call in flight fails fast.
+	var cancel context.CancelFunc
+	bare := false // no deadline, nothing to cancel: as nats.Request with a timeout
 	if dl, ok := ctx.Deadline(); ok {
 		m.Header = nats.Header{service.TimeoutHeader: {strconv.FormatInt(time.Until(dl).Milliseconds(), 10)}}
-		reply, err = c.nc.RequestMsgWithContext(ctx, m)
+		ctx, cancel = joinEpoch(ctx, c.life.epoch())
 	} else if ctx.Done() == nil {
-		// No deadline and nothing to cancel: skip the context machinery
-		// and the header (the default budget is not the caller's).
-		reply, err = c.nc.RequestMsg(m, c.timeout)
+		// No deadline and nothing to cancel: no header (the default
+		// budget is not the caller's), and the epoch is the only parent.
+		ctx, cancel = context.WithTimeout(c.life.epoch(), c.timeout)
+		bare = true
 	} else {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-		reply, err = c.nc.RequestMsgWithContext(ctx, m)
+		ctx, cancel = joinEpoch(ctx, c.life.epoch())
+		var cancelT context.CancelFunc
+		ctx, cancelT = context.WithTimeout(ctx, c.timeout)
+		defer cancelT()
 	}
+	defer cancel()
+	reply, err := c.nc.RequestMsgWithContext(ctx, m)
 	if err != nil {
-		if errors.Is(err, nats.ErrNoResponders) {
+		switch exit, exited := exitCause(ctx); {
+		case exited:
+			err = exit
+		case errors.Is(err, nats.ErrNoResponders):
 			err = ErrNoService
+		case bare && errors.Is(err, context.DeadlineExceeded):
+			err = nats.ErrTimeout // the default budget ran out, as before
 		}
 		return nil, fmt.Errorf("call %s.%s: %w", c.name, method, err)
 	}
@@ -131,8 +147,13 @@ func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([
 	return reply.Data, nil
 }
 
-// Close releases the controller. The bus stays open.
-func (c *Controller) Close() error { return nil }
+// Close releases the controller (its subscription to the service's
+// lifecycle events). The bus stays open. Calls after Close do not fail
+// fast on the service's exit.
+func (c *Controller) Close() error {
+	c.life.close()
+	return nil
+}
 
 func truncate(b []byte) []byte {
 	if len(b) > 200 {

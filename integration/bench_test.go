@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +30,42 @@ import (
 
 var quiet = spawn.WithLogger(slog.New(slog.DiscardHandler))
 
+// Profiling a benchmark's children: with BGKIT_BENCH_CHILD_CPUPROFILE=PREFIX
+// in the environment of `go test -bench`, every child of the test binary
+// writes a CPU profile of its first BGKIT_BENCH_CHILD_CPUPROFILE_SECS
+// seconds (default 10) to PREFIX.<pid>.pprof. The parent's own profile is
+// go test's -cpuprofile.
+// BGKIT_BENCH_CHILD_ENV="K=V ..." adds entries to the environment of the
+// call benchmarks' children only (e.g. GOMAXPROCS=1), to measure them.
+const (
+	benchChildEnv            = "BGKIT_BENCH_CHILD_ENV"
+	benchChildProfileEnv     = "BGKIT_BENCH_CHILD_CPUPROFILE"
+	benchChildProfileSecsEnv = "BGKIT_BENCH_CHILD_CPUPROFILE_SECS"
+)
+
+func init() {
+	prefix := os.Getenv(benchChildProfileEnv)
+	if prefix == "" || !spawn.IsChild() {
+		return
+	}
+	secs, err := strconv.ParseFloat(os.Getenv(benchChildProfileSecsEnv), 64)
+	if err != nil || secs <= 0 {
+		secs = 10
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d.pprof", prefix, os.Getpid()))
+	if err != nil {
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return
+	}
+	time.AfterFunc(time.Duration(secs*float64(time.Second)), func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	})
+}
+
 func benchBus(b *testing.B) *bus.Bus {
 	bb, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -38,7 +76,8 @@ func benchBus(b *testing.B) *bus.Bus {
 }
 
 func benchCounter(b *testing.B, bb *bus.Bus, opts ...spawn.Option) (*spawn.Handle, *controller.Controller) {
-	h, err := spawn.Run(context.Background(), bb, NewCounterService, CounterArgs{Step: 1}, append([]spawn.Option{quiet}, opts...)...)
+	opts = append([]spawn.Option{quiet, spawn.WithEnv(strings.Fields(os.Getenv(benchChildEnv))...)}, opts...)
+	h, err := spawn.Run(context.Background(), bb, NewCounterService, CounterArgs{Step: 1}, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,13 +120,14 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 // connection.
 func BenchmarkCallThroughput(b *testing.B) {
 	bb := benchBus(b)
-	_, c := benchCounter(b, bb)
+	h, c := benchCounter(b, bb)
 	ctx := context.Background()
 	const callers, per = 64, 2000
-	var rate float64
+	var rate, cpu float64
 	for range b.N {
 		var wg sync.WaitGroup
 		var failed atomic.Int64
+		cpu0 := benchCPU(os.Getpid()) + benchCPU(h.PID())
 		t0 := time.Now()
 		for range callers {
 			wg.Add(1)
@@ -102,11 +142,31 @@ func BenchmarkCallThroughput(b *testing.B) {
 		}
 		wg.Wait()
 		rate = callers * per / time.Since(t0).Seconds()
+		cpu = (benchCPU(os.Getpid()) + benchCPU(h.PID()) - cpu0).Seconds() * 1e6 / (callers * per)
 		if failed.Load() > 0 {
 			b.Fatalf("%d calls failed", failed.Load())
 		}
 	}
 	b.ReportMetric(rate, "calls/s")
+	b.ReportMetric(cpu, "cpu-µs/call")
+}
+
+// benchCPU is the CPU time (user and system) a process has used so far,
+// from /proc/PID/stat. CPU per call depends much less on the load of a
+// shared machine than calls/s, so it shows what a change costs or saves.
+func benchCPU(pid int) time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ
 }
 
 // BenchmarkSpawnTerminate: spawn → serving and graceful terminate (logs
@@ -133,6 +193,115 @@ func BenchmarkSpawnTerminate(b *testing.B) {
 	}
 	b.ReportMetric(us(percentile(spawnT, 0.5))/1e3, "spawn-p50-ms")
 	b.ReportMetric(us(percentile(termT, 0.5))/1e3, "terminate-p50-ms")
+}
+
+// BenchmarkSpawnCall: spawn → first answered call (spawn.Run, Connect and
+// one call) and graceful terminate, sequentially: the shape of the go-plugin
+// peer's BenchmarkSpawnCall (bench/peers/goplugin).
+func BenchmarkSpawnCall(b *testing.B) {
+	bb := benchBus(b)
+	ctx := context.Background()
+	const n = 30
+	var spawnT, termT []time.Duration
+	for range b.N {
+		for range n {
+			t0 := time.Now()
+			h, err := spawn.Run(ctx, bb, NewCounterService, CounterArgs{Step: 1}, quiet)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := controller.Connect(ctx, bb, h.ServiceName())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Call(ctx, "add", 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			spawnT = append(spawnT, time.Since(t0))
+			t0 = time.Now()
+			if err := h.Terminate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			termT = append(termT, time.Since(t0))
+		}
+	}
+	b.ReportMetric(us(percentile(spawnT, 0.5))/1e3, "spawn-call-p50-ms")
+	b.ReportMetric(us(percentile(termT, 0.5))/1e3, "terminate-p50-ms")
+}
+
+// BenchmarkSpawnWarmPool: spawn → serving (spawn.Run returns) and spawn →
+// first answered call, taking children from a warm pool (spawn.NewPool):
+// exec and init are done before the clock starts. Each spawn waits for
+// the pool to be full again, so that it measures a warm start.
+func BenchmarkSpawnWarmPool(b *testing.B) {
+	bb := benchBus(b)
+	ctx := context.Background()
+	pool, err := spawn.NewPool(bb, 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	const n = 30
+	var spawnT, callT []time.Duration
+	for range b.N {
+		for range n {
+			for pool.Idle() < 2 {
+				time.Sleep(time.Millisecond)
+			}
+			t0 := time.Now()
+			h, err := spawn.Run(ctx, bb, NewCounterService, CounterArgs{Step: 1}, quiet, spawn.WithPool(pool))
+			if err != nil {
+				b.Fatal(err)
+			}
+			spawnT = append(spawnT, time.Since(t0))
+			c, err := controller.Connect(ctx, bb, h.ServiceName())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Call(ctx, "add", 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			callT = append(callT, time.Since(t0))
+			if err := h.Terminate(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(us(percentile(spawnT, 0.5))/1e3, "spawn-p50-ms")
+	b.ReportMetric(us(percentile(callT, 0.5))/1e3, "spawn-call-p50-ms")
+}
+
+// BenchmarkCallDeadline: what a ctx deadline adds to a call (the timeout
+// header, the child's context). Calls with and without a deadline
+// alternate, so that both see the same load.
+func BenchmarkCallDeadline(b *testing.B) {
+	bb := benchBus(b)
+	_, c := benchCounter(b, bb)
+	ctx := context.Background()
+	const n = 10000
+	with := make([]time.Duration, n)
+	without := make([]time.Duration, n)
+	for range b.N {
+		for i := range n {
+			t0 := time.Now()
+			if err := c.Call(ctx, "add", 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			without[i] = time.Since(t0)
+			t0 = time.Now()
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := c.Call(dctx, "add", 1, nil)
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+			with[i] = time.Since(t0)
+		}
+	}
+	pw, po := us(percentile(with, 0.5)), us(percentile(without, 0.5))
+	b.ReportMetric(pw, "deadline-p50-µs")
+	b.ReportMetric(po, "no-deadline-p50-µs")
+	b.ReportMetric(pw-po, "deadline-cost-µs")
 }
 
 // counting is a handler that counts records.
@@ -327,6 +496,127 @@ func rawResponder(url string) {
 	nc.Flush()
 	fmt.Println("READY")
 	select {}
+}
+
+// startRawResponder runs a plain embedded nats-server and a bare nats.go
+// responder process on raw.echo; it returns an in-process connection to
+// that server.
+func startRawResponder(b *testing.B) *nats.Conn {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(5 * time.Second) {
+		b.Fatal("server not ready")
+	}
+	b.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), rawResponderEnv+"="+s.ClientURL())
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	buf := make([]byte, 64)
+	if k, _ := out.Read(buf); !strings.HasPrefix(string(buf[:k]), "READY") {
+		b.Fatalf("responder: %q", buf[:k])
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	return nc
+}
+
+// benchRate runs callers goroutines of per calls each and returns calls/s.
+func benchRate(b *testing.B, callers, per int, call func() error) float64 {
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	t0 := time.Now()
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range per {
+				if call() != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		b.Fatalf("%d calls failed", failed.Load())
+	}
+	return float64(callers*per) / time.Since(t0).Seconds()
+}
+
+// BenchmarkThroughputVsRawNATS: bgkit's calls/s with 64 callers against a
+// bare NATS responder's, in alternating rounds, so that both see the same
+// load of a shared machine; the ratio is the median of the rounds' ratios.
+func BenchmarkThroughputVsRawNATS(b *testing.B) {
+	raw := startRawResponder(b)
+	bb := benchBus(b)
+	_, c := benchCounter(b, bb)
+	ctx := context.Background()
+	const rounds, callers, per = 7, 64, 300
+	var kit, bare, ratio []float64
+	for range b.N {
+		for range rounds {
+			k := benchRate(b, callers, per, func() error { return c.Call(ctx, "add", 1, nil) })
+			r := benchRate(b, callers, per, func() error {
+				_, err := raw.Request("raw.echo", []byte("1"), 5*time.Second)
+				return err
+			})
+			kit, bare, ratio = append(kit, k), append(bare, r), append(ratio, k/r)
+		}
+	}
+	b.ReportMetric(median(kit), "calls/s")
+	b.ReportMetric(median(bare), "raw-calls/s")
+	b.ReportMetric(median(ratio), "ratio")
+}
+
+// BenchmarkABChildEnv compares two children of the call benchmarks, one
+// with the environment entries of BGKIT_BENCH_AB_ENV ("K=V ...") and one
+// without, in alternating rounds of 64 callers: ratio is B's calls/s over
+// A's (median of the rounds). It is skipped without BGKIT_BENCH_AB_ENV.
+func BenchmarkABChildEnv(b *testing.B) {
+	env := strings.Fields(os.Getenv("BGKIT_BENCH_AB_ENV"))
+	if len(env) == 0 {
+		b.Skip("BGKIT_BENCH_AB_ENV not set")
+	}
+	bb := benchBus(b)
+	ha, ca := benchCounter(b, bb, spawn.WithName("AB_A"))
+	hb, cb := benchCounter(b, bb, spawn.WithName("AB_B"), spawn.WithEnv(env...))
+	ctx := context.Background()
+	const rounds, callers, per = 9, 64, 300
+	var ratio, cpu []float64
+	for range b.N {
+		for range rounds {
+			a0 := benchCPU(ha.PID()) + benchCPU(os.Getpid())
+			ra := benchRate(b, callers, per, func() error { return ca.Call(ctx, "add", 1, nil) })
+			a1 := benchCPU(ha.PID()) + benchCPU(os.Getpid())
+			b0 := benchCPU(hb.PID()) + benchCPU(os.Getpid())
+			rb := benchRate(b, callers, per, func() error { return cb.Call(ctx, "add", 1, nil) })
+			b1 := benchCPU(hb.PID()) + benchCPU(os.Getpid())
+			ratio = append(ratio, rb/ra)
+			if a1 > a0 {
+				cpu = append(cpu, float64(b1-b0)/float64(a1-a0))
+			}
+		}
+	}
+	b.ReportMetric(median(ratio), "B/A-calls/s")
+	if len(cpu) > 0 {
+		b.ReportMetric(median(cpu), "B/A-cpu")
+	}
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // BenchmarkBaselineRawNATS measures what this machine gives with no kit

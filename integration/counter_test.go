@@ -157,3 +157,9 @@ func (s *CounterService) Sleep(ctx context.Context, ms int) error {
 		return ctx.Err()
 	}
 }
+
+// Hang waits ms milliseconds, ignoring its ctx.
+func (s *CounterService) Hang(ctx context.Context, ms int) error {
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	return nil
+}

@@ -767,10 +767,10 @@ func TestAgentRefusesUnknownKinds(t *testing.T) {
 		{"unknown kind", `{"kind":"no-such-kind","name":"X","lease":"L1"}`, "404", `"no-such-kind"`},
 		{"command", `{"kind":"/bin/sh","name":"X","args":["-c","true"],"lease":"L1"}`, "404", "counter"},
 		{"no lease", `{"kind":"counter","name":"X","args":{"step":1}}`, "400", "lease"},
-		{"bad JSON", `{"kind":`, "400", "bad spawn request"},
+		{"bad JSON", `{"kind":`, "400", "bad argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := b.Conn().Request("bgkit.agent."+agent+".spawn", []byte(tc.req), 5*time.Second)
+			m, err := b.Conn().Request("svc.AGENT-"+agent+".spawn", []byte(tc.req), 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}

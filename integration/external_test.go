@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os/exec"
 	"regexp"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,7 +23,7 @@ func startNatsServer(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(tool(t, "nats-server"), append([]string{"-a", "127.0.0.1", "-p", "-1"}, args...)...)
 	// The server dies with the test binary, even one that is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = lifecycleDieWithTest()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

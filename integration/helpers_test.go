@@ -2,19 +2,15 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // recorder is a slog.Handler that keeps records for assertions.
@@ -116,49 +112,6 @@ func tool(t testing.TB, name string) string {
 	}
 	t.Skipf("%s not found in bin/ or PATH: run `make tools` (make test does)", name)
 	return ""
-}
-
-// awaitExit waits, with pidfd, until process pid has exited. It reports
-// whether it did within timeout.
-func awaitExit(t testing.TB, pid int, timeout time.Duration) bool {
-	t.Helper()
-	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ESRCH) {
-		return true
-	}
-	if err != nil {
-		t.Fatalf("pidfd_open %d: %v", pid, err)
-	}
-	defer unix.Close(fd)
-	deadline := time.Now().Add(timeout)
-	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return zombieOrGone(pid)
-		}
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, int(left.Milliseconds())+1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("poll pidfd: %v", err)
-		}
-		if n > 0 {
-			return true
-		}
-	}
-}
-
-// zombieOrGone reports whether pid no longer runs (a zombie has exited).
-func zombieOrGone(pid int) bool {
-	data, err := os.ReadFile("/proc/" + itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -89,7 +89,7 @@ func TestTerminateEscalatesToKill(t *testing.T) {
 	wg.Wait()
 	took := time.Since(start)
 	var ee *spawn.ExitError
-	if !errors.As(errs[0], &ee) || !ee.Killed || ee.Signal != "killed" {
+	if !errors.As(errs[0], &ee) || !ee.Killed || ee.Signal != "SIGKILL" {
 		t.Fatalf("Terminate = %v, want an ExitError killed after the grace period", errs[0])
 	}
 	for i, err := range errs {
@@ -116,7 +116,7 @@ func TestCrashReported(t *testing.T) {
 		}, "exit status 3"},
 		{"SIGKILL", func(t *testing.T, b *bus.Bus, h *spawn.Handle) {
 			syscall.Kill(h.PID(), syscall.SIGKILL)
-		}, "killed by killed"},
+		}, "killed by SIGKILL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := bgkittest.Bus(t)

@@ -31,5 +31,5 @@ func NameFrom(ctx context.Context) string {
 
 func withService(ctx context.Context, b *bus.Bus, name string) context.Context {
 	ctx = context.WithValue(context.WithValue(ctx, busKey, b), nameKey, name)
-	return context.WithValue(ctx, emitterKey, &emitter{})
+	return context.WithValue(ctx, emitterKey, newEmitter())
 }

@@ -13,6 +13,11 @@
 //	func (s *S) SetInterval(ctx context.Context, ms int) error
 //	func (s *S) Add(ctx context.Context, n int) (int, error)
 //
+// A method returning an iterator is a streaming endpoint (see Streams):
+//
+//	func (s *S) Tail(ctx context.Context, f Filter) (iter.Seq2[can.Frame, error], error)
+//	func (s *S) Ticks(ctx context.Context) (iter.Seq2[int, error], error)
+//
 // The method name in snake_case is the endpoint: svc.<NAME>.set_interval.
 // Acronyms stay whole, plurals included: ReadDTCs is read_dtcs, HTTPStatus
 // is http_status (see [MethodName]). A service with a method
@@ -65,4 +70,62 @@
 //
 // Inside Initialize, Shutdown and methods, [BusFrom] returns the bus the
 // service is served on, for virtual CAN buses or calls to other services.
+//
+// # Events
+//
+// [Emit] publishes a value as JSON on evt.<NAME>.<topic> (topic: one
+// subject token, see bus.ValidateTopic), with headers Bgkit-Event-Seq (the
+// number of the event in its topic, from 1, per instance),
+// Bgkit-Event-Source (a random id of the instance; the numbering restarts
+// with a new one) and Bgkit-Event-Time (Unix nanoseconds). Emit never waits
+// for subscribers; a gap in the numbers tells a subscriber what it missed.
+// From a shell, nats sub 'evt.>' follows them all.
+//
+// # Streams
+//
+// A method returning (iter.Seq2[Out, error], error) streams: the caller
+// pulls items in batches, so a slow reader slows the method (its yield
+// blocks), nothing is lost and memory is bounded on both sides (here: 256
+// encoded items ahead plus one batch). The method's ctx ends when the
+// caller stops, goes silent, or its deadline passes, when the iterator
+// returns, and at shutdown. An error yielded by the iterator ends the
+// stream with that error, after the items before it.
+//
+// The wire protocol, for any NATS client:
+//
+//  1. Open: a request on svc.<NAME>.<method> with header
+//     Bgkit-Stream: open and the JSON input as body (as for a call).
+//     Optional headers: Bgkit-Stream-Idle-Ms (how long the service keeps a
+//     stream whose caller sends nothing; default 30000) and Bgkit-Timeout-Ms
+//     (a deadline for the whole stream). The reply is either an error (the
+//     Nats-Service-Error headers, as for a call: 400, 404, 500, 503) or an
+//     empty message whose Bgkit-Stream header is the stream's subject,
+//     svc.<NAME>._stream.<INSTANCE>.<ID>. A plain call of a streaming method
+//     is a 400, and so is an open of a plain method.
+//  2. Pull: a request on the stream's subject whose body is the credit, a
+//     decimal number of items (empty: 100; at most 10000). The reply is a
+//     batch: up to that many items, each one JSON value followed by "\n"
+//     (JSON Lines). The service answers as soon as it has at least one item;
+//     with none for 1 s it answers an empty batch (a heartbeat). A caller may
+//     keep several pulls outstanding, each with its own reply subject (the
+//     Go controller keeps 2 pulls of 1000 on _INBOX.x.0, _INBOX.x.1, …);
+//     their batches come in order.
+//  3. End: the last batch has header Bgkit-Stream-End: 1. If the stream
+//     ended with an error it also carries Nats-Service-Error and
+//     Nats-Service-Error-Code (500 for an error of the iterator, 503 at
+//     shutdown). After the end the stream's subject has no responders.
+//  4. Stop: a message on the stream's subject with body "stop" (a request
+//     or a plain publish) ends the method's ctx at once; a request is
+//     answered with the end.
+//  5. Keepalive: any message on the stream's subject without a reply
+//     subject tells the service that the caller lives. A stream whose
+//     caller sent nothing for its idle time is ended (the caller is
+//     presumed dead). The Go controller asks for 3 s and sends a keepalive
+//     every 500 ms while its reader is busy.
+//
+// From a shell:
+//
+//	nats req svc.CAN_RECORDER_SERVICE.tail '{}' -H 'Bgkit-Stream:open'   # prints the stream subject
+//	nats req 'svc.CAN_RECORDER_SERVICE._stream.<INSTANCE>.<ID>' 100       # a batch of up to 100 frames
+//	nats pub 'svc.CAN_RECORDER_SERVICE._stream.<INSTANCE>.<ID>' stop
 package service

@@ -48,7 +48,10 @@ type Endpoint struct {
 	Method string       // Go method name
 	Doc    string       // one-line doc from EndpointDocs, "" for none
 	In     reflect.Type // input type, nil for none
-	Out    reflect.Type // output type, nil for none
+	Out    reflect.Type // output type, nil for none; the item type of a stream
+	// Stream marks a streaming endpoint: the method returns
+	// (iter.Seq2[Out, error], error). See the package doc for the wire.
+	Stream bool
 	fn     reflect.Value
 }
 
@@ -60,6 +63,9 @@ var (
 // Endpoints lists the exposed methods of svc, sorted by name. Allowed shapes:
 //
 //	(ctx) error, (ctx) (Out, error), (ctx, In) error, (ctx, In) (Out, error)
+//
+// A method whose Out is an iter.Seq2[Item, error] is a streaming endpoint:
+// Stream is set and Out is Item.
 //
 // A method that takes a context first and returns an error last but has
 // another shape is an error, so a typo does not silently hide an endpoint.
@@ -110,6 +116,9 @@ func Endpoints(svc any) ([]Endpoint, error) {
 		case 1:
 		case 2:
 			ep.Out = mt.Out(0)
+			if item, ok := seq2Item(ep.Out); ok {
+				ep.Out, ep.Stream = item, true
+			}
 		default:
 			return nil, fmt.Errorf("%w: %s.%s returns %d results (at most 2)", ErrBadEndpoint, t, m.Name, mt.NumOut())
 		}
@@ -151,4 +160,18 @@ func hasEndpoint(eps []Endpoint, method string) bool {
 		}
 	}
 	return false
+}
+
+// seq2Item reports whether t is the type of an iter.Seq2[Item, error] (or
+// the same func type unnamed) and returns Item.
+func seq2Item(t reflect.Type) (reflect.Type, bool) {
+	if t.Kind() != reflect.Func || t.NumIn() != 1 || t.NumOut() != 0 {
+		return nil, false
+	}
+	y := t.In(0)
+	if y.Kind() != reflect.Func || y.NumIn() != 2 || y.NumOut() != 1 ||
+		y.In(1) != errType || y.Out(0).Kind() != reflect.Bool {
+		return nil, false
+	}
+	return y.In(0), true
 }

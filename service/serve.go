@@ -86,8 +86,10 @@ type Info struct {
 }
 
 // Run initializes svc, serves its endpoints on b until ctx ends, then shuts
-// it down: new calls are answered 503, calls in flight finish, Shutdown
-// runs, and the subscriptions are removed. It returns Initialize's or
+// it down within one budget (WithShutdownTimeout, counted from the end of
+// ctx): new calls are answered 503, the ctx of calls in flight ends at once
+// and Run waits for them to return, Shutdown runs with what is left of the
+// budget, and the subscriptions are removed. It returns Initialize's or
 // Shutdown's error, if any.
 //
 // Run speaks the NATS micro protocol, so `nats micro ls/info/stats/ping`
@@ -118,7 +120,11 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	if err := svc.Initialize(life); err != nil {
 		return fmt.Errorf("initialize %s: %w", o.name, err)
 	}
-	s := newServer(b.Conn(), o, eps, life)
+	// The ctx of every call derives from calls, which ends when Run is
+	// told to stop: a method that honours its ctx returns at once then.
+	calls, endCalls := context.WithCancel(life)
+	defer endCalls()
+	s := newServer(b.Conn(), o, eps, calls)
 	if err := s.start(); err != nil {
 		s.stop()
 		return errors.Join(fmt.Errorf("serve %s: %w", o.name, err), shutdown(svc, life, o.grace))
@@ -127,19 +133,24 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 		o.onReady(Info{Name: o.name, ID: s.id, Endpoints: eps})
 	}
 	<-ctx.Done()
+	// One budget for the drain, Shutdown and the workers' exit.
+	deadline := time.Now().Add(o.grace)
 	s.stopMu.Lock()
 	s.stopping = true
 	s.stopMu.Unlock()
+	endCalls()
+	s.streams.end()
 	drained := make(chan struct{})
 	go func() { s.inflight.Wait(); close(drained) }()
 	timer := time.NewTimer(o.grace)
 	select {
 	case <-drained:
 	case <-timer.C:
-		o.logger.Warn("calls still running at shutdown", "service", o.name)
+		o.logger.Warn("calls still running at shutdown: their methods ignore ctx", "service", o.name)
 	}
 	timer.Stop()
-	err = shutdown(svc, life, o.grace)
+	err = shutdown(svc, life, max(time.Until(deadline), 0))
+	s.o.grace = max(time.Until(deadline), 0) // what stop may wait for workers
 	s.stop()
 	return err
 }
@@ -172,6 +183,7 @@ type server struct {
 	subs     []*nats.Subscription
 
 	badReplies atomic.Int64 // requests refused for their reply subject
+	streams    streamSet    // open streams (stream.go)
 }
 
 type endpoint struct {
@@ -179,6 +191,7 @@ type endpoint struct {
 	strict  bool // the input is a struct: refuse unknown fields, check validate tags
 	subject string
 	md      map[string]string // $SRV.INFO endpoint metadata, made once
+	fast    fastCall          // nil: call by reflection
 	mu      sync.Mutex
 	stats   micro.EndpointStats
 }
@@ -192,6 +205,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
 		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In), md: endpointMetadata(ep),
+			fast:  fastCallOf(ep.fn.Interface()),
 			stats: micro.EndpointStats{Name: ep.Name, Subject: subj, QueueGroup: QueueGroup}}
 		s.names = append(s.names, ep.Name)
 	}
@@ -199,7 +213,9 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 }
 
 func (s *server) start() error {
-	sub, err := s.nc.QueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.onRequest)
+	// One token after the name: stream subjects (svc.NAME._stream.…,
+	// stream.go) are the stream's own, not the queue group's.
+	sub, err := s.nc.QueueSubscribe(bus.ServicePrefix+s.o.name+".*", QueueGroup, s.onRequest)
 	if err != nil {
 		return err
 	}
@@ -223,6 +239,7 @@ func (s *server) stop() {
 	for _, sub := range s.subs {
 		_ = sub.Unsubscribe()
 	}
+	s.streams.wait(s.o.grace)
 	_ = s.nc.Flush()
 	close(s.quit)
 	// Workers finish the call they are in; one stuck past the grace period
@@ -379,6 +396,10 @@ func (s *server) worker(j job) {
 }
 
 func (s *server) handle(ep *endpoint, m *nats.Msg) {
+	if ep.Stream || m.Header.Get(StreamHeader) != "" {
+		s.openStream(ep, m)
+		return
+	}
 	start := time.Now()
 	out, code, msg := s.call(ep, m)
 	// Counted before the reply, so that a caller asking $SRV.STATS after
@@ -389,6 +410,10 @@ func (s *server) handle(ep *endpoint, m *nats.Msg) {
 	ep.stats.AverageProcessingTime = ep.stats.ProcessingTime / time.Duration(ep.stats.NumRequests)
 	ep.mu.Unlock()
 	var err error
+	if code == 0 && int64(len(out)) > s.nc.MaxPayload() {
+		code, msg = CodeInternal, fmt.Sprintf("%s: reply of %d bytes exceeds the bus's max payload of %d bytes",
+			ep.Name, len(out), s.nc.MaxPayload())
+	}
 	if code != 0 {
 		err = s.respondError(m, ep, code, msg)
 	} else {
@@ -402,22 +427,23 @@ func (s *server) handle(ep *endpoint, m *nats.Msg) {
 // call decodes the input, runs the method and encodes the output. A
 // non-zero code means an error reply.
 func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg string) {
-	args := []reflect.Value{reflect.Value{}}
+	var argv [2]reflect.Value
+	args := argv[:1]
 	ctx := s.life
 	if ms, err := strconv.ParseInt(m.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMS {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
-		defer cancel()
+		cc := newCallCtx(ctx, time.Duration(ms)*time.Millisecond)
+		defer cc.end()
+		ctx = cc
 	}
 	args[0] = reflect.ValueOf(ctx)
 	data := bytes.TrimSpace(m.Data)
+	if ep.fast != nil {
+		return ep.fast(s, ep, ctx, data)
+	}
 	if ep.In != nil {
-		if len(data) == 0 {
-			return nil, CodeBadRequest, fmt.Sprintf("%s takes an argument (%s); got none", ep.Name, typeWords(ep.In))
-		}
 		in := reflect.New(ep.In)
-		if err := decodeInput(data, in.Interface(), ep.strict); err != nil {
-			return nil, CodeBadRequest, fmt.Sprintf("%s: bad argument: %v", ep.Name, err)
+		if code, msg := decodeArgument(ep, data, in.Interface()); code != 0 {
+			return nil, code, msg
 		}
 		if ep.strict {
 			if err := Validate(in.Interface()); err != nil {
@@ -425,8 +451,8 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 			}
 		}
 		args = append(args, in.Elem())
-	} else if len(data) > 0 && string(data) != "null" && string(data) != "{}" && string(data) != `""` {
-		return nil, CodeBadRequest, fmt.Sprintf("%s takes no argument; got %d bytes", ep.Name, len(data))
+	} else if code, msg := noArgument(ep, data); code != 0 {
+		return nil, code, msg
 	}
 	results, panicked := invoke(ep.fn, args)
 	if panicked != nil {
@@ -440,7 +466,7 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 	if ep.Out == nil {
 		return nil, 0, ""
 	}
-	out, err := json.Marshal(results[0].Interface())
+	out, err := EncodeJSON(results[0].Interface())
 	if err != nil {
 		return nil, CodeInternal, fmt.Sprintf("%s: encode result: %v", ep.Name, err)
 	}
@@ -493,11 +519,32 @@ func hasStruct(t reflect.Type) bool {
 	return t != nil && t.Kind() == reflect.Struct
 }
 
+// decodeArgument decodes a call's input into in (a pointer to ep.In): a
+// non-zero code and a message in the user's terms when it cannot.
+func decodeArgument(ep *endpoint, data []byte, in any) (int, string) {
+	if len(data) == 0 {
+		return CodeBadRequest, fmt.Sprintf("%s takes an argument (%s); got none", ep.Name, typeWords(ep.In))
+	}
+	if err := decodeInput(data, in, ep.strict); err != nil {
+		return CodeBadRequest, fmt.Sprintf("%s: bad argument: %v", ep.Name, err)
+	}
+	return 0, ""
+}
+
+// noArgument refuses an input for a method that takes none (null, {} and
+// "" count as none).
+func noArgument(ep *endpoint, data []byte) (int, string) {
+	if len(data) > 0 && string(data) != "null" && string(data) != "{}" && string(data) != `""` {
+		return CodeBadRequest, fmt.Sprintf("%s takes no argument; got %d bytes", ep.Name, len(data))
+	}
+	return 0, ""
+}
+
 // decodeInput decodes one JSON value into v; strict refuses unknown fields.
 // Its errors name the JSON field in the user's terms (see [Decode]).
 func decodeInput(data []byte, v any, strict bool) error {
 	if !strict {
-		if err := json.Unmarshal(data, v); err != nil {
+		if err := DecodeJSON(data, v); err != nil {
 			return decodeError(data, reflect.TypeOf(v), err)
 		}
 		return nil

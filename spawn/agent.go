@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/logfwd"
+	"github.com/bgkit/bgkit/service"
 )
 
 // Errors of agents.
@@ -34,9 +34,18 @@ var (
 // Err, and the child's log records relayed to WithLogger's logger.
 func OnAgent(name string) Option { return func(o *options) { o.agent = name } }
 
-// Agent subjects: bgkit.agent.<NAME>.{spawn,term,kill,lease}; exit events
-// on bgkit.agent.<NAME>.exit.<lease>.
+// An agent is a bgkit service called AGENT-<NAME> (see agentServiceName),
+// served by service.Run: its endpoints are svc.AGENT-<NAME>.{spawn, term,
+// kill, lease}, and `nats micro ls` lists it. Exit events go out on
+// bgkit.agent.<NAME>.exit.<lease>.
+func agentServiceName(agent string) string { return "AGENT-" + agent }
+
 func agentSubject(agent, verb string) string { return "bgkit.agent." + agent + "." + verb }
+
+// agentCall is the subject of an agent's endpoint.
+func agentCall(agent, method string) string {
+	return bus.ServiceSubject(agentServiceName(agent), method)
+}
 
 // Lease timing: a requester renews every leaseRenew; an agent stops what
 // a requester spawned when leaseTTL passes without a renewal.
@@ -61,15 +70,12 @@ type agentSpawned struct {
 }
 
 type agentExit struct {
-	OK         bool   `json:"ok"`
-	Lost       bool   `json:"lost,omitempty"` // the requester lost the agent
-	PID        int    `json:"pid"`
-	Code       int    `json:"code"`
-	Signal     string `json:"signal,omitempty"`
-	Requested  bool   `json:"requested,omitempty"`
-	Killed     bool   `json:"killed,omitempty"`
-	StderrTail string `json:"stderr_tail,omitempty"`
-	Error      string `json:"error,omitempty"`
+	OK      bool       `json:"ok"` // a clean exit (status 0)
+	PID     int        `json:"pid"`
+	Exit    *ExitError `json:"exit,omitempty"`    // how it exited, if not cleanly
+	Error   string     `json:"error,omitempty"`   // an exit that is no ExitError
+	Flushed bool       `json:"flushed,omitempty"` // the child sent its end-of-log marker
+	Lost    bool       `json:"lost,omitempty"`    // the requester lost the agent
 }
 
 // ServeAgent runs an agent called name on b until ctx ends: it spawns
@@ -81,59 +87,47 @@ func ServeAgent(ctx context.Context, b *bus.Bus, name string, logger *slog.Logge
 	if err := bus.ValidateName(name); err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
+	svcName := agentServiceName(name)
+	if err := bus.ValidateName(svcName); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
 	if logger == nil {
 		logger = slog.Default()
 	}
-	nc := b.Conn()
-	if _, err := nc.Request(agentSubject(name, "lease"), []byte(`{}`), 500*time.Millisecond); err == nil {
+	if served(ctx, b.Conn(), svcName) {
 		return fmt.Errorf("agent %s: another agent of that name answers on this bus", name)
 	}
-	a := &agent{name: name, b: b, logger: logger.With("agent", name), services: map[string]*agentService{}}
-	var subs []*nats.Subscription
-	for verb, h := range map[string]nats.MsgHandler{
-		"spawn": a.onSpawn, "term": a.onTerm, "kill": a.onKill, "lease": a.onLease,
-	} {
-		sub, err := nc.Subscribe(agentSubject(name, verb), h)
-		if err != nil {
-			return fmt.Errorf("agent %s: %w", name, err)
-		}
-		subs = append(subs, sub)
-	}
-	if err := nc.Flush(); err != nil {
+	a := &agent{name: name, b: b, logger: logger.With("agent", name), services: map[string]*agentChild{}}
+	err := service.Run(ctx, b, a,
+		service.WithName(svcName),
+		service.WithLogger(a.logger),
+		service.WithDescription("bgkit agent "+name+": spawns registered kinds on this machine"),
+		service.WithMetadata(map[string]string{"agent": name, "kinds": strings.Join(Kinds(), ",")}),
+		// Shutdown terminates every child, each within its own grace period.
+		service.WithShutdownTimeout(time.Minute),
+		service.WithOnReady(func(service.Info) { a.logger.Info("agent ready", "kinds", Kinds()) }),
+	)
+	if err != nil {
 		return fmt.Errorf("agent %s: %w", name, err)
 	}
-	a.logger.Info("agent ready", "kinds", Kinds())
-	ticker := time.NewTicker(leaseRenew)
-	defer ticker.Stop()
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-		case <-ticker.C:
-			a.expireLeases()
-		}
-	}
-	for _, s := range subs {
-		_ = s.Unsubscribe()
-	}
-	a.terminateAll()
-	a.wg.Wait()
 	a.logger.Info("agent stopped")
 	return nil
 }
 
+// agent is the service an agent serves.
 type agent struct {
 	name   string
 	b      *bus.Bus
 	logger *slog.Logger
 	wg     sync.WaitGroup
+	stop   chan struct{} // ends the lease expiry loop
 
 	mu       sync.Mutex
-	services map[string]*agentService // by service name
-	leases   sync.Map                 // lease id → *leaseState
+	services map[string]*agentChild // by service name
+	leases   sync.Map               // lease id → *leaseState
 }
 
-type agentService struct {
+type agentChild struct {
 	h     *Handle
 	lease string
 }
@@ -143,24 +137,36 @@ type leaseState struct {
 	seen time.Time
 }
 
-func (a *agent) reply(m *nats.Msg, v any) {
-	data, _ := json.Marshal(v)
-	_ = m.Respond(data)
+// Initialize starts expiring the leases of requesters that went quiet.
+func (a *agent) Initialize(ctx context.Context) error {
+	a.stop = make(chan struct{})
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		ticker := time.NewTicker(leaseRenew)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-a.stop:
+				return
+			case <-ticker.C:
+				a.expireLeases()
+			}
+		}
+	}()
+	return nil
 }
 
-func (a *agent) fail(m *nats.Msg, code int, err error) {
-	r := nats.NewMsg(m.Reply)
-	r.Header.Set(micro.ErrorHeader, err.Error())
-	r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
-	_ = m.RespondMsg(r)
+// Shutdown terminates every service the agent runs.
+func (a *agent) Shutdown(ctx context.Context) error {
+	close(a.stop)
+	a.terminateAll()
+	a.wg.Wait()
+	return nil
 }
 
-func (a *agent) onSpawn(m *nats.Msg) {
-	var req agentSpawn
-	if err := json.Unmarshal(m.Data, &req); err != nil {
-		a.fail(m, 400, fmt.Errorf("bad spawn request: %w", err))
-		return
-	}
+// Spawn starts a registered kind (or type key) under a requester's lease.
+func (a *agent) Spawn(ctx context.Context, req agentSpawn) (agentSpawned, error) {
 	var e *entry
 	var ok bool
 	switch {
@@ -170,43 +176,36 @@ func (a *agent) onSpawn(m *nats.Msg) {
 		e, ok = lookupKey(req.Key)
 	}
 	if !ok {
-		a.fail(m, 404, fmt.Errorf("agent %s: %w: kind %q key %q (known kinds: %v)", a.name, ErrNotRegistered, req.Kind, req.Key, Kinds()))
-		return
+		return agentSpawned{}, service.Errorf(404, "agent %s: %v: kind %q key %q (known kinds: %v)", a.name, ErrNotRegistered, req.Kind, req.Key, Kinds())
 	}
 	if req.Lease == "" {
-		a.fail(m, 400, errors.New("spawn request without a lease"))
-		return
+		return agentSpawned{}, service.Errorf(400, "spawn request without a lease")
 	}
 	a.touch(req.Lease)
-	// Spawning takes milliseconds: do not hold up the subscription.
+	o := buildOptions([]Option{WithName(req.Name), WithGrace(req.Grace), WithLogger(a.logger), WithLogLevel(req.Level)})
+	h, err := start(context.WithoutCancel(ctx), request{bus: a.b, entry: e, kind: req.Kind, name: req.Name, args: req.Args, opts: o})
+	if err != nil {
+		a.mu.Lock()
+		a.dropLeaseIfUnused(req.Lease)
+		a.mu.Unlock()
+		if errors.Is(err, ErrDuplicateName) {
+			return agentSpawned{}, service.Errorf(409, "%v", err)
+		}
+		return agentSpawned{}, service.Errorf(500, "%v", err)
+	}
+	a.mu.Lock()
+	a.services[req.Name] = &agentChild{h: h, lease: req.Lease}
+	a.mu.Unlock()
+	a.logger.Info("spawned for a requester", "service", req.Name, "pid", h.PID())
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		o := buildOptions([]Option{WithName(req.Name), WithGrace(req.Grace), WithLogger(a.logger), WithLogLevel(req.Level)})
-		h, err := start(context.Background(), a.b, e, req.Kind, req.Name, req.Args, o)
-		if err != nil {
-			code := 500
-			if errors.Is(err, ErrDuplicateName) {
-				code = 409
-			}
-			a.fail(m, code, err)
-			a.mu.Lock()
-			a.dropLeaseIfUnused(req.Lease)
-			a.mu.Unlock()
-			return
-		}
-		a.mu.Lock()
-		a.services[req.Name] = &agentService{h: h, lease: req.Lease}
-		a.mu.Unlock()
-		host, _ := os.Hostname()
-		a.reply(m, agentSpawned{PID: h.PID(), Host: host})
-		a.logger.Info("spawned for a requester", "service", req.Name, "pid", h.PID())
 		<-h.Done()
 		ev := agentExit{OK: h.Err() == nil, PID: h.PID()}
-		var ee *ExitError
-		if errors.As(h.Err(), &ee) {
-			ev.Code, ev.Signal, ev.Requested, ev.Killed, ev.StderrTail = ee.Code, ee.Signal, ee.Requested, ee.Killed, ee.StderrTail
-		} else if h.Err() != nil {
+		if p, ok := h.current().(*process); ok {
+			ev.Flushed = p.Flushed()
+		}
+		if !errors.As(h.Err(), &ev.Exit) && h.Err() != nil {
 			ev.Error = h.Err().Error()
 		}
 		data, _ := json.Marshal(ev)
@@ -218,59 +217,63 @@ func (a *agent) onSpawn(m *nats.Msg) {
 		a.dropLeaseIfUnused(req.Lease)
 		a.mu.Unlock()
 	}()
+	return agentSpawned{PID: h.PID(), Host: hostname}, nil
 }
 
-func (a *agent) lookup(m *nats.Msg) (*agentService, bool) {
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(m.Data, &req); err != nil {
-		a.fail(m, 400, err)
-		return nil, false
-	}
+// agentTarget names a service an agent runs.
+type agentTarget struct {
+	Name string `json:"name"`
+}
+
+func (a *agent) lookup(name string) (*agentChild, error) {
 	a.mu.Lock()
-	s, ok := a.services[req.Name]
+	s, ok := a.services[name]
 	a.mu.Unlock()
 	if !ok {
-		a.fail(m, 404, fmt.Errorf("agent %s runs no service %q", a.name, req.Name))
+		return nil, service.Errorf(404, "agent %s runs no service %q", a.name, name)
 	}
-	return s, ok
+	return s, nil
 }
 
-func (a *agent) onTerm(m *nats.Msg) {
-	if s, ok := a.lookup(m); ok {
-		a.reply(m, true)
-		a.wg.Add(1)
-		go func() { defer a.wg.Done(); _ = s.h.Terminate(context.Background()) }()
+// Term asks a service to stop (Terminate, in the background).
+func (a *agent) Term(ctx context.Context, t agentTarget) (bool, error) {
+	s, err := a.lookup(t.Name)
+	if err != nil {
+		return false, err
 	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); _ = s.h.Terminate(context.Background()) }()
+	return true, nil
 }
 
-func (a *agent) onKill(m *nats.Msg) {
-	if s, ok := a.lookup(m); ok {
-		s.h.stopping.set()
-		s.h.current().Kill()
-		a.reply(m, true)
+// Kill kills a service's process group.
+func (a *agent) Kill(ctx context.Context, t agentTarget) (bool, error) {
+	s, err := a.lookup(t.Name)
+	if err != nil {
+		return false, err
 	}
+	s.h.stopping.set()
+	s.h.current().Kill()
+	return true, nil
 }
 
-// onLease renews a lease. A lease this agent does not hold — it never
+// agentLease names a requester's lease; empty for a liveness probe.
+type agentLease struct {
+	Lease string `json:"lease"`
+}
+
+// Lease renews a lease. A lease this agent does not hold — it never
 // granted it, or its services have exited — is answered 404, so that a
 // requester whose agent was replaced learns its service is gone.
-func (a *agent) onLease(m *nats.Msg) {
-	var req struct {
-		Lease string `json:"lease"`
+func (a *agent) Lease(ctx context.Context, l agentLease) (bool, error) {
+	if l.Lease == "" {
+		return true, nil
 	}
-	_ = json.Unmarshal(m.Data, &req)
-	if req.Lease == "" {
-		a.reply(m, true) // a liveness probe
-		return
+	if _, ok := a.leases.Load(l.Lease); !ok {
+		return false, service.Errorf(404, "agent %s holds no lease %s", a.name, l.Lease)
 	}
-	if _, ok := a.leases.Load(req.Lease); !ok {
-		a.fail(m, 404, fmt.Errorf("agent %s holds no lease %s", a.name, req.Lease))
-		return
-	}
-	a.touch(req.Lease)
-	a.reply(m, true)
+	a.touch(l.Lease)
+	return true, nil
 }
 
 // dropLeaseIfUnused forgets a lease no service holds; a.mu is held.
@@ -294,7 +297,7 @@ func (a *agent) touch(lease string) {
 // expireLeases terminates the services of requesters that went quiet.
 func (a *agent) expireLeases() {
 	a.mu.Lock()
-	var stale []*agentService
+	var stale []*agentChild
 	for _, s := range a.services {
 		v, ok := a.leases.Load(s.lease)
 		if !ok {
@@ -333,26 +336,32 @@ func (a *agent) terminateAll() {
 
 // remote is an instance run by an agent.
 type remote struct {
-	nc      *nats.Conn
-	agent   string
-	name    string
-	lease   string
-	pid     int
-	relay   *logfwd.Relay
-	exitSub *nats.Subscription
-	exited  chan struct{}
-	err     error
-	stop    chan struct{} // ends the lease renewals
-	logger  *slog.Logger
+	nc       *nats.Conn
+	agent    string
+	name     string
+	lease    string
+	pid      int
+	host     string // the agent's machine
+	relay    *logfwd.Relay
+	exitSub  *nats.Subscription
+	grace    time.Duration
+	termAt   time.Time // set by Term; read by watch after observed
+	termMu   sync.Mutex
+	observed chan struct{} // closed when the exit event has come
+	exited   chan struct{}
+	err      error
+	stop     chan struct{} // ends the lease renewals
+	logger   *slog.Logger
 }
 
-func launchRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []byte, o options) (*remote, error) {
-	nc := b.Conn()
+func launchRemote(ctx context.Context, sr request) (*remote, error) {
+	nc, name, o, kind := sr.bus.Conn(), sr.name, sr.opts, sr.kind
 	if served(ctx, nc, name) {
 		return nil, fmt.Errorf("spawn %s: %w: %s already answers on this bus", name, ErrDuplicateName, name)
 	}
-	r := &remote{nc: nc, agent: o.agent, name: name, lease: nuid.Next(),
-		exited: make(chan struct{}), stop: make(chan struct{}), logger: o.logger.With("service", name, "agent", o.agent)}
+	r := &remote{nc: nc, agent: o.agent, name: name, lease: nuid.Next(), grace: o.grace,
+		observed: make(chan struct{}), exited: make(chan struct{}), stop: make(chan struct{}),
+		logger: o.logger.With("service", name, "agent", o.agent)}
 	var err error
 	if r.exitSub, err = nc.SubscribeSync(agentSubject(o.agent, "exit."+r.lease)); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
@@ -362,19 +371,16 @@ func launchRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, 
 		_ = r.exitSub.Unsubscribe()
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	req := agentSpawn{Kind: kind, Name: name, Args: args, Grace: o.grace, Level: *o.level, Lease: r.lease}
+	req := agentSpawn{Kind: kind, Name: name, Args: sr.args, Grace: o.grace, Level: *o.level, Lease: r.lease}
 	if kind == "" {
-		req.Key = e.key
+		req.Key = sr.entry.key
 	}
 	data, _ := json.Marshal(req)
 	sctx, cancel := context.WithTimeout(ctx, o.startTimeout)
 	defer cancel()
-	reply, err := nc.RequestWithContext(sctx, agentSubject(o.agent, "spawn"), data)
+	reply, err := nc.RequestWithContext(sctx, agentCall(o.agent, "spawn"), data)
 	if err == nil && reply.Header.Get(micro.ErrorCodeHeader) != "" {
-		err = fmt.Errorf("%w: %s", ErrStart, reply.Header.Get(micro.ErrorHeader))
-		if reply.Header.Get(micro.ErrorCodeHeader) == "409" {
-			err = fmt.Errorf("%w: %s", ErrDuplicateName, reply.Header.Get(micro.ErrorHeader))
-		}
+		err = agentErr(reply.Header.Get(micro.ErrorCodeHeader), reply.Header.Get(micro.ErrorHeader))
 	} else if errors.Is(err, nats.ErrNoResponders) {
 		err = fmt.Errorf("%w: %s", ErrNoAgent, o.agent)
 	}
@@ -387,7 +393,7 @@ func launchRemote(ctx context.Context, b *bus.Bus, e *entry, kind, name string, 
 		_ = r.exitSub.Unsubscribe()
 		return nil, fmt.Errorf("spawn %s on agent %s: %w", name, o.agent, err)
 	}
-	r.pid = sp.PID
+	r.pid, r.host = sp.PID, sp.Host
 	go r.renew()
 	go r.watch()
 	return r, nil
@@ -405,11 +411,11 @@ func (r *remote) renew() {
 			return
 		case <-t.C:
 		}
-		reply, err := r.nc.Request(agentSubject(r.agent, "lease"), data, leaseRenew)
+		reply, err := r.nc.Request(agentCall(r.agent, "lease"), data, leaseRenew)
 		if err == nil && reply.Header.Get(micro.ErrorCodeHeader) == "404" {
 			// The agent does not know our lease: it was replaced, or our
 			// service's exit event was lost. Either way the service is gone.
-			ev, _ := json.Marshal(agentExit{PID: r.pid, Code: -1, Lost: true, Error: reply.Header.Get(micro.ErrorHeader)})
+			ev, _ := json.Marshal(agentExit{PID: r.pid, Lost: true, Error: reply.Header.Get(micro.ErrorHeader)})
 			_ = r.nc.Publish(r.exitSub.Subject, ev)
 			return
 		}
@@ -417,7 +423,7 @@ func (r *remote) renew() {
 			lastOK = time.Now()
 		} else if time.Since(lastOK) > leaseTTL {
 			// Report it as an exit event of our own making.
-			ev, _ := json.Marshal(agentExit{PID: r.pid, Code: -1, Lost: true, Error: err.Error()})
+			ev, _ := json.Marshal(agentExit{PID: r.pid, Lost: true, Error: err.Error()})
 			_ = r.nc.Publish(r.exitSub.Subject, ev)
 			return
 		}
@@ -430,45 +436,80 @@ func (r *remote) watch() {
 	for {
 		m, err := r.exitSub.NextMsgWithContext(context.Background())
 		if err != nil {
-			ev = agentExit{Code: -1, Error: err.Error()}
+			ev = agentExit{Error: err.Error()}
 			break
 		}
 		if json.Unmarshal(m.Data, &ev) == nil {
 			break
 		}
 	}
+	exitAt := time.Now()
+	close(r.observed)
 	close(r.stop)
-	wait := 100 * time.Millisecond
-	if ev.OK || ev.Requested {
-		wait = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	_ = r.relay.WaitEOF(ctx)
+	r.termMu.Lock()
+	termAt := r.termAt
+	r.termMu.Unlock()
+	budget, cancel := newStopBudget(r.logger, r.grace, termAt, exitAt)
+	budget.drainLogs(r.relay, r.nc, ev.Flushed)
 	cancel()
 	_ = r.relay.Close()
 	_ = r.exitSub.Unsubscribe()
 	switch {
-	case ev.OK:
 	case ev.Lost:
 		r.err = fmt.Errorf("%s: %w: %s stopped answering (%s)", r.name, ErrAgentLost, r.agent, ev.Error)
+		// The agent cannot say so: the requester does.
+		le := exitedEvent(r.name, "", r.pid, r.err)
+		le.Host = r.host
+		publishLife(r.nc, r.logger, le)
 	case ev.Error != "":
 		r.err = fmt.Errorf("%s on agent %s: %s", r.name, r.agent, ev.Error)
-	default:
-		r.err = &ExitError{Name: r.name, PID: ev.PID, Code: ev.Code, Signal: ev.Signal, Requested: ev.Requested, Killed: ev.Killed, StderrTail: ev.StderrTail}
+	case ev.Exit != nil:
+		r.err = ev.Exit
 	}
 	close(r.exited)
 }
 
-func (r *remote) PID() int                { return r.pid }
-func (r *remote) Exited() <-chan struct{} { return r.exited }
-func (r *remote) ExitErr() error          { return r.err }
+func (r *remote) PID() int                  { return r.pid }
+func (r *remote) Observed() <-chan struct{} { return r.observed }
+func (r *remote) Exited() <-chan struct{}   { return r.exited }
+func (r *remote) ExitErr() error            { return r.err }
 
 func (r *remote) command(verb string) {
 	data, _ := json.Marshal(map[string]string{"name": r.name})
-	if _, err := r.nc.Request(agentSubject(r.agent, verb), data, 2*time.Second); err != nil {
+	if _, err := r.nc.Request(agentCall(r.agent, verb), data, 2*time.Second); err != nil {
 		r.logger.Warn("agent did not take "+verb, "err", err)
 	}
 }
 
-func (r *remote) Term() { r.command("term") }
+func (r *remote) Term() {
+	r.termMu.Lock()
+	if r.termAt.IsZero() {
+		r.termAt = time.Now()
+	}
+	r.termMu.Unlock()
+	r.command("term")
+}
 func (r *remote) Kill() { r.command("kill") }
+
+// agentError is an agent's error reply: its message, matching (errors.Is)
+// the sentinel its code stands for and ErrStart.
+type agentError struct {
+	msg string
+	is  []error
+}
+
+func (e *agentError) Error() string   { return e.msg }
+func (e *agentError) Unwrap() []error { return e.is }
+
+// agentErr turns an agent's error reply into an error that keeps its
+// sentinel across the wire: 404 ErrNotRegistered, 409 ErrDuplicateName,
+// anything else ErrStart.
+func agentErr(code, msg string) error {
+	switch code {
+	case "404":
+		return &agentError{msg: msg, is: []error{ErrStart, ErrNotRegistered}}
+	case "409":
+		return &agentError{msg: msg, is: []error{ErrDuplicateName}}
+	}
+	return &agentError{msg: msg, is: []error{ErrStart}}
+}

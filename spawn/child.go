@@ -35,7 +35,8 @@ func Main() {
 	if os.Getenv(envChild) == "" {
 		return
 	}
-	os.Exit(childMain())
+	c := &child{}
+	c.exit(c.run())
 }
 
 // IsChild reports whether this process is a bgkit child.
@@ -49,45 +50,115 @@ const (
 	exitParentEnd = 3 // the parent or the bus went away
 )
 
-func childMain() int {
+// Descriptors the parent hands the child.
+const (
+	lifelineFD = 3 // the bootstrap, then the lifeline: EOF when the parent is gone
+	statusFD   = 4 // ready, start errors, flushed
+)
+
+// child is a bgkit child process, from its bootstrap to its exit.
+type child struct {
+	boot     bootstrap
+	entry    *entry
+	st       *statusWriter
+	lifeline *bufio.Reader
+
+	ctx        context.Context // ends on SIGTERM/SIGINT, parent gone or bus closed
+	stop       context.CancelFunc
+	stopAt     atomic.Int64 // unix nanoseconds when ctx was ended (the budget starts)
+	parentGone atomic.Bool
+	busDown    bool // the bus was unreachable or lost when the service returned
+
+	b    *bus.Bus
+	logs *logfwd.Handler
+}
+
+// run is the child's life in steps; its result is the exit code.
+func (c *child) run() int {
 	os.Unsetenv(envChild) // grandchildren are not bgkit children
-	bootF := os.NewFile(3, "bgkit-bootstrap")
-	statusF := os.NewFile(4, "bgkit-status")
+	if code, ok := c.readBootstrap(); !ok {
+		return code
+	}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	defer c.stop()
+	c.watch()
+	if err := c.dial(); err != nil {
+		c.busDown = true
+		return c.st.fail("%v", err)
+	}
+	defer c.b.Close()
+	c.startLogs()
+	defer c.flushLogs()
+	code := c.serve()
+	c.busDown = !c.b.Conn().IsConnected()
+	return code
+}
+
+// exit is the one way out of a child. With the parent gone nobody is left
+// to reap what the service started: the whole process group goes down,
+// this process last, whichever step the child was in.
+//
+// A dying parent closes its descriptors one by one: the bus (served by it)
+// can be gone a moment before its end of the lifeline. A child that lost
+// its bus therefore waits for the lifeline's EOF, a moment at most, before
+// it decides the parent is alive (and will reap its group).
+func (c *child) exit(code int) {
+	gone := c.parentGone.Load() || lifelineClosed(lifelineFD, 0)
+	if !gone && c.busDown {
+		gone = lifelineClosed(lifelineFD, parentGoneBudget)
+	}
+	if gone {
+		killOwnGroup()
+	}
+	os.Exit(code)
+}
+
+// readBootstrap reads what the parent wrote on fd 3 and finds the service.
+func (c *child) readBootstrap() (int, bool) {
+	bootF := os.NewFile(lifelineFD, "bgkit-bootstrap")
+	statusF := os.NewFile(statusFD, "bgkit-status")
 	if bootF == nil || statusF == nil {
 		fmt.Fprintln(os.Stderr, "bgkit child: missing bootstrap pipes (fd 3 and 4); was it started by spawn.Run?")
-		return exitStart
+		return exitStart, false
 	}
-	closeOnExec(3)
-	closeOnExec(4)
-	st := &statusWriter{f: statusF}
-
-	br := bufio.NewReader(bootF)
-	line, err := br.ReadBytes('\n')
+	closeOnExec(lifelineFD)
+	closeOnExec(statusFD)
+	c.st = &statusWriter{f: statusF}
+	c.lifeline = bufio.NewReader(bootF)
+	line, err := readBootstrap(c.lifeline, statusF)
 	if err != nil {
-		return st.fail("read bootstrap: %v", err)
+		return c.st.fail("read bootstrap: %v", err), false
 	}
-	var boot bootstrap
-	if err := json.Unmarshal(line, &boot); err != nil {
-		return st.fail("decode bootstrap: %v", err)
+	if err := json.Unmarshal(line, &c.boot); err != nil {
+		return c.st.fail("decode bootstrap: %v", err), false
 	}
-	e, ok := lookupKey(boot.Key)
+	e, ok := lookupKey(c.boot.Key)
 	if !ok {
-		return st.fail("%s is not registered in this binary: call spawn.Register before spawn.Main", boot.Key)
+		return c.st.fail("%s is not registered in this binary: call spawn.Register before spawn.Main", c.boot.Key), false
 	}
+	c.entry = e
+	return 0, true
+}
 
-	// ctx ends on SIGTERM/SIGINT, when the parent goes away (the lifeline
-	// pipe reaches EOF) or when the bus connection closes.
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var parentGone atomic.Bool
-	lost := func(why string) {
-		if parentGone.CompareAndSwap(false, true) {
-			slog.Warn("stopping: " + why)
-			stop()
-			// No parent to wait for us: do not outlive it by more than a moment.
-			time.AfterFunc(min(boot.Grace, parentGoneBudget), killOwnGroup)
-		}
+// end ends ctx, once, and starts the shutdown budget.
+func (c *child) end() {
+	c.stopAt.CompareAndSwap(0, time.Now().UnixNano())
+	c.stop()
+}
+
+// lost ends ctx because the parent or the bus went away.
+func (c *child) lost(why string) {
+	if c.parentGone.CompareAndSwap(false, true) {
+		slog.Warn("stopping: " + why)
+		c.end()
+		// No parent to wait for us: do not outlive it by more than a moment,
+		// even if the service does not return (Initialize ignores ctx).
+		time.AfterFunc(min(c.boot.Grace, parentGoneBudget), killOwnGroup)
 	}
+}
+
+// watch ends ctx on SIGTERM/SIGINT and when the lifeline reaches EOF.
+func (c *child) watch() {
 	// With the parent gone, writes to stderr fail with EPIPE instead of
 	// killing the process before it has cleaned up.
 	signal.Ignore(syscall.SIGPIPE)
@@ -96,74 +167,100 @@ func childMain() int {
 	go func() {
 		select {
 		case <-sigs:
-			stop()
-		case <-ctx.Done():
+			c.end()
+		case <-c.ctx.Done():
 		}
 	}()
 	go func() {
-		_, _ = io.Copy(io.Discard, br)
-		lost("parent exited")
+		_, _ = io.Copy(io.Discard, c.lifeline)
+		c.lost("parent exited")
 	}()
+}
 
-	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	b, err := bus.Dial(dialCtx, boot.Bus, bus.WithClientName("bgkit "+boot.Name),
+func (c *child) dial() error {
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	b, err := bus.Dial(ctx, c.boot.Bus, bus.WithClientName("bgkit "+c.boot.Name),
 		bus.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
-	cancel()
 	if err != nil {
-		return st.fail("%v", err)
+		return err
 	}
-	defer b.Close()
-	nc := b.Conn()
-	nc.SetClosedHandler(func(*nats.Conn) { lost("bus connection closed") })
+	c.b = b
+	b.Conn().SetClosedHandler(func(*nats.Conn) { c.lost("bus connection closed") })
+	return nil
+}
 
-	h := logfwd.NewHandler(nc, bus.LogSubject(boot.Name), &slog.HandlerOptions{Level: boot.Level})
-	logger := slog.New(h)
-	slog.SetDefault(logger)
+// startLogs makes slog.Default() publish on log.<NAME>.
+func (c *child) startLogs() {
+	nc := c.b.Conn()
+	c.logs = logfwd.NewHandler(nc, bus.LogSubject(c.boot.Name), &slog.HandlerOptions{Level: c.boot.Level})
+	slog.SetDefault(slog.New(c.logs))
 	// After a failover to another server of a cluster, send the recent
 	// records again: those in flight to the dead server are lost otherwise.
 	// The parent's relay drops what it already has.
-	nc.SetReconnectHandler(func(c *nats.Conn) {
-		n, err := h.Resend()
-		slog.Info("bus reconnected", "url", c.ConnectedUrlRedacted(), "resent_records", n, "err", err)
+	nc.SetReconnectHandler(func(conn *nats.Conn) {
+		n, err := c.logs.Resend()
+		slog.Info("bus reconnected", "url", conn.ConnectedUrlRedacted(), "resent_records", n, "err", err)
 	})
-	defer func() {
-		nc.SetClosedHandler(nil)
-		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if h.Close(fctx) == nil {
-			// The parent waits for the end-of-log marker only when told.
-			st.write(status{Flushed: true})
-		}
-		cancel()
-		st.close()
-	}()
+}
 
-	svc, err := e.construct(boot.Args)
+// flushLogs sends the end-of-log marker and reports it, within what is
+// left of the budget.
+func (c *child) flushLogs() {
+	c.b.Conn().SetClosedHandler(nil)
+	ctx, cancel := context.WithDeadline(context.Background(), c.flushDeadline())
+	defer cancel()
+	if c.logs.Close(ctx) == nil {
+		// The parent waits for the end-of-log marker only when told.
+		c.st.write(status{Flushed: true})
+	}
+	c.st.close()
+}
+
+// flushDeadline is when the log flush must be done: with the parent gone,
+// in a moment; else before the parent's grace period, counted from the
+// stop, ends.
+func (c *child) flushDeadline() time.Time {
+	if c.parentGone.Load() {
+		return time.Now().Add(100 * time.Millisecond)
+	}
+	at := c.stopAt.Load()
+	if at == 0 { // stopped on its own (Initialize failed)
+		return time.Now().Add(2 * time.Second)
+	}
+	return time.Unix(0, at).Add(c.boot.Grace - exitReserve(c.boot.Grace))
+}
+
+// exitReserve is the part of the grace period kept for the process to exit
+// and the parent to see it, after the logs are flushed.
+func exitReserve(grace time.Duration) time.Duration { return min(grace/20, 50*time.Millisecond) }
+
+// flushReserve is the part kept for the log flush, after drain and Shutdown.
+func flushReserve(grace time.Duration) time.Duration { return min(grace/5, 500*time.Millisecond) }
+
+// serve constructs the service and runs it until ctx ends.
+func (c *child) serve() int {
+	svc, err := c.entry.construct(c.boot.Args)
 	if err != nil {
-		return st.fail("%v", err)
+		return c.st.fail("%v", err)
 	}
 	ready := false
-	err = service.Run(ctx, b, svc,
-		service.WithName(boot.Name),
-		service.WithLogger(logger),
-		service.WithShutdownTimeout(boot.Grace),
+	err = service.Run(c.ctx, c.b, svc,
+		service.WithName(c.boot.Name),
+		service.WithLogger(slog.Default()),
+		service.WithShutdownTimeout(c.boot.Grace-flushReserve(c.boot.Grace)-exitReserve(c.boot.Grace)),
 		service.WithOnReady(func(info service.Info) {
 			ready = true
-			st.write(status{Ready: true, ID: info.ID})
+			c.st.write(status{Ready: true, ID: info.ID})
 		}),
 	)
 	switch {
 	case err != nil && !ready:
-		return st.fail("%v", err)
+		return c.st.fail("%v", err)
 	case err != nil:
 		slog.Error("shutdown failed", "err", err)
 		return exitShutdown
-	case parentGone.Load():
-		// Nobody is left to reap what this service started: take the
-		// whole process group down, this process last.
-		fctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		h.Close(fctx)
-		cancel()
-		killOwnGroup()
+	case c.parentGone.Load():
 		return exitParentEnd
 	}
 	return exitOK

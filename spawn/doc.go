@@ -33,16 +33,44 @@
 //
 // # Stopping
 //
-// [Handle.Terminate] sends SIGTERM (the child answers new calls 503, waits
-// for calls in flight, runs Shutdown, flushes its logs), waits the grace
-// period ([WithGrace], default 5 s), then SIGKILLs the process group. It
-// returns after every record the child wrote has reached the parent.
+// [Handle.Terminate] sends SIGTERM and gives the child one budget, the
+// grace period ([WithGrace], default 5 s): the child answers new calls 503,
+// ends the ctx of calls in flight and waits for them, runs Shutdown with
+// what is left, and flushes its logs, keeping a reserve of the budget for
+// the flush and its exit; at the end of the budget the parent SIGKILLs the
+// process group. A service whose methods honour ctx is never killed.
+// Terminate returns after every record the child wrote has reached the
+// parent. After the exit the parent waits on events only (the status pipe,
+// the end-of-log marker, the output pipes), within the same budget; a
+// wait that gives up logs why (see wait.go).
+//
+// # Lifecycle events
+//
+// The parent (or the agent) of an instance publishes a [bus.LifeEvent] on
+// life.<NAME>: started (id, pid, host) once it serves, exited (status,
+// signal, error) as soon as the exit is observed, before its logs are
+// drained, and restarting (attempt, backoff) under a restart policy.
 //
 // # No orphans
 //
 // A child holds the read end of a pipe whose write end only the parent
 // has. When the parent dies — even by SIGKILL — the pipe reaches EOF and the
 // child shuts down and kills its process group, grandchildren included,
-// within 300 ms. A child on the embedded bus also stops when
-// its connection drops.
+// within 300 ms. A child on the embedded bus also stops when its connection
+// drops. Whatever step the child is in when that happens (before, during or
+// after Initialize, in Shutdown), it leaves through one exit path, which
+// kills the group when the parent is gone.
+//
+// # Platforms
+//
+// Linux and macOS (any unix): process groups and the lifeline pipe work
+// alike. Pdeathsig is not used (it would kill the child before it could
+// kill its grandchildren); Wait uses a pidfd where the OS has one.
+//
+// # Warm pool
+//
+// [NewPool] keeps children exec'd and initialised, waiting for their
+// bootstrap; [WithPool] makes Run take one, so a spawn skips exec and
+// package init. A pooled child still gets its own name, arguments and
+// scoped credentials when taken, and exits when the parent does.
 package spawn

@@ -7,6 +7,10 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/bgkit/bgkit/bus"
 )
 
 // Handle is the parent's view of a running service. It is safe for
@@ -15,6 +19,7 @@ import (
 type Handle struct {
 	name    string
 	kind    string
+	nc      *nats.Conn // where lifecycle events go
 	grace   time.Duration
 	logger  *slog.Logger // with service=<NAME>
 	restart RestartPolicy
@@ -38,6 +43,8 @@ type Handle struct {
 // runs on another machine.
 type instance interface {
 	PID() int
+	// Observed is closed as soon as the exit has been observed.
+	Observed() <-chan struct{}
 	// Exited is closed when the process has exited and its logs are in.
 	Exited() <-chan struct{}
 	// ExitErr is nil for a clean exit, else an *ExitError (valid after Exited).
@@ -48,9 +55,9 @@ type instance interface {
 	Kill()
 }
 
-func newHandle(name, kind string, o options) *Handle {
+func newHandle(nc *nats.Conn, name, kind string, o options) *Handle {
 	return &Handle{
-		name: name, kind: kind, grace: o.grace, restart: o.restart,
+		nc: nc, name: name, kind: kind, grace: o.grace, restart: o.restart,
 		logger:   o.logger.With(slog.String("service", name)),
 		done:     make(chan struct{}),
 		stopping: newFlag(),
@@ -141,12 +148,13 @@ func (h *Handle) Terminate(ctx context.Context) error {
 		return h.termErr
 	case <-ctx.Done():
 		h.stopping.set()
-		h.current().Kill()
-		// A local child dies at once; an agent's may take a while to be
-		// reported (or never, if the agent is gone): do not wait forever.
+		cur := h.current()
+		cur.Kill()
+		// Until the exit is observed: a local child dies at once; an agent
+		// reports its child's exit, or is found lost within its lease.
 		select {
 		case <-h.termDone:
-		case <-time.After(2 * time.Second):
+		case <-cur.Observed():
 		}
 		return fmt.Errorf("terminate %s: %w", h.name, ctx.Err())
 	}
@@ -180,6 +188,8 @@ func (h *Handle) supervise() {
 		}
 		wait := h.restart.backoff(restarts + 1)
 		h.logger.Warn("service exited; restarting", "err", errText(err), "restart", restarts+1, "in", wait)
+		publishLife(h.nc, h.logger, bus.LifeEvent{Event: bus.LifeRestarting, Name: h.name, PID: cur.PID(),
+			Error: errText(err), Attempt: restarts + 1, BackoffMS: wait.Milliseconds()})
 		timer := time.NewTimer(wait)
 		select {
 		case <-timer.C:
@@ -230,24 +240,35 @@ type failed struct{ err error }
 
 var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func (f failed) PID() int                { return 0 }
-func (f failed) Exited() <-chan struct{} { return closedCh }
-func (f failed) ExitErr() error          { return f.err }
-func (f failed) Term()                   {}
-func (f failed) Kill()                   {}
+func (f failed) PID() int                  { return 0 }
+func (f failed) Observed() <-chan struct{} { return closedCh }
+func (f failed) Exited() <-chan struct{}   { return closedCh }
+func (f failed) ExitErr() error            { return f.err }
+func (f failed) Term()                     {}
+func (f failed) Kill()                     {}
 
 // ExitError describes a child that did not exit cleanly.
 type ExitError struct {
-	Name       string
-	PID        int
-	Code       int    // exit status, -1 when killed by a signal
-	Signal     string // the signal that killed it, if any
-	Requested  bool   // Terminate had asked it to stop
-	Killed     bool   // Terminate had to SIGKILL it after the grace period
-	StderrTail string // the last lines the child wrote to stderr
+	Name       string `json:"name"`
+	PID        int    `json:"pid"`
+	Code       int    `json:"code"`                  // exit status, -1 when killed by a signal
+	Signal     string `json:"signal,omitempty"`      // the signal that killed it, if any ("SIGKILL")
+	Requested  bool   `json:"requested,omitempty"`   // Terminate had asked it to stop
+	Killed     bool   `json:"killed,omitempty"`      // Terminate had to SIGKILL it after the grace period
+	StderrTail string `json:"stderr_tail,omitempty"` // the last lines the child wrote to stderr
 }
 
 func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s (pid %d): %s", e.Name, e.PID, e.status())
+	if e.StderrTail != "" {
+		msg += "; stderr: " + e.StderrTail
+	}
+	return msg
+}
+
+// status says how the process ended: "exit status 3", "killed by SIGKILL"
+// (after the grace period).
+func (e *ExitError) status() string {
 	how := fmt.Sprintf("exit status %d", e.Code)
 	if e.Signal != "" {
 		how = "killed by " + e.Signal
@@ -255,9 +276,5 @@ func (e *ExitError) Error() string {
 	if e.Killed {
 		how += " after the grace period"
 	}
-	msg := fmt.Sprintf("%s (pid %d): %s", e.Name, e.PID, how)
-	if e.StderrTail != "" {
-		msg += "; stderr: " + e.StderrTail
-	}
-	return msg
+	return how
 }

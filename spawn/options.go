@@ -18,6 +18,7 @@ type options struct {
 	env          []string
 	restart      RestartPolicy
 	agent        string // spawn on this agent instead of locally
+	pool         *Pool  // take a warm child from it (WithPool)
 }
 
 // WithName runs the service under name instead of the one derived from its
@@ -30,7 +31,10 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithGrace sets how long Terminate waits after SIGTERM before it kills the
-// process group (default 5 s). The child's Shutdown gets the same budget.
+// process group (default 5 s). It is one budget for the whole stop: the
+// child ends the ctx of calls in flight and waits for them, runs Shutdown
+// and flushes its logs within it, and the parent's waits after the exit
+// (status pipe, end of log, output pipes) end with it too.
 func WithGrace(d time.Duration) Option { return func(o *options) { o.grace = d } }
 
 // WithStartTimeout bounds the wait for the child to serve (default 30 s).

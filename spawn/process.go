@@ -13,10 +13,12 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sys/unix"
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/logfwd"
@@ -60,7 +62,7 @@ func Run[A any, S service.Service](ctx context.Context, b *bus.Bus, ctor func(A)
 	if err != nil {
 		return nil, fmt.Errorf("spawn %s: encode arguments: %w", name, err)
 	}
-	return start(ctx, b, e, "", name, data, o)
+	return start(ctx, request{bus: b, entry: e, name: name, args: data, opts: o})
 }
 
 // RunKind spawns a service registered with RegisterKind, with args as JSON
@@ -79,7 +81,7 @@ func RunKind(ctx context.Context, b *bus.Bus, kind string, args json.RawMessage,
 	if err := e.check(args); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	return start(ctx, b, e, kind, name, args, o)
+	return start(ctx, request{bus: b, entry: e, kind: kind, name: name, args: args, opts: o})
 }
 
 // CheckKindArgs decodes and validates args for kind without spawning.
@@ -115,20 +117,31 @@ type status struct {
 
 const envChild = "BGKIT_CHILD"
 
-func start(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []byte, o options) (*Handle, error) {
+// request is one spawn: what to run, under which name and arguments, with
+// which options, on which bus.
+type request struct {
+	bus   *bus.Bus
+	entry *entry
+	kind  string // the registered kind; "" for a service spawned by constructor
+	name  string
+	args  []byte // JSON, validated
+	opts  options
+}
+
+func start(ctx context.Context, req request) (*Handle, error) {
 	if !mainCalled.Load() {
-		return nil, fmt.Errorf("spawn %s: %w", name, ErrNoMain)
+		return nil, fmt.Errorf("spawn %s: %w", req.name, ErrNoMain)
 	}
-	if err := bus.ValidateName(name); err != nil {
-		return nil, fmt.Errorf("spawn %s: %w", name, err)
+	if err := bus.ValidateName(req.name); err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", req.name, err)
 	}
-	h := newHandle(name, kind, o)
+	h := newHandle(req.bus.Conn(), req.name, req.kind, req.opts)
 	launch := func(ctx context.Context) (instance, error) {
-		return startLocal(ctx, b, e, name, args, o, h.stopping)
+		return startLocal(ctx, req, h.stopping)
 	}
-	if o.agent != "" {
+	if req.opts.agent != "" {
 		launch = func(ctx context.Context) (instance, error) {
-			return launchRemote(ctx, b, e, kind, name, args, o)
+			return launchRemote(ctx, req)
 		}
 	}
 	first, err := launch(ctx)
@@ -136,7 +149,7 @@ func start(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []
 		return nil, err
 	}
 	h.cur = first
-	if o.restart.Mode != RestartNever {
+	if req.opts.restart.Mode != RestartNever {
 		h.relaunch = launch
 	}
 	go h.supervise()
@@ -144,7 +157,8 @@ func start(ctx context.Context, b *bus.Bus, e *entry, kind, name string, args []
 }
 
 // startLocal starts one child process and waits until it serves.
-func startLocal(ctx context.Context, b *bus.Bus, e *entry, name string, args []byte, o options, stopping *chanFlag) (*process, error) {
+func startLocal(ctx context.Context, req request, stopping *chanFlag) (*process, error) {
+	b, name := req.bus, req.name
 	if served(ctx, b.Conn(), name) {
 		return nil, fmt.Errorf("spawn %s: %w: %s already answers on this bus", name, ErrDuplicateName, name)
 	}
@@ -155,12 +169,12 @@ func startLocal(ctx context.Context, b *bus.Bus, e *entry, name string, args []b
 		}
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	p, err := launch(b, e, name, args, creds, o, stopping)
+	p, err := launch(req, creds, stopping)
 	if err != nil {
 		b.Revoke(name)
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	if err := p.awaitReady(ctx, o.startTimeout); err != nil {
+	if err := p.awaitReady(ctx, req.opts.startTimeout); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
 	return p, nil
@@ -183,6 +197,11 @@ type process struct {
 	err       error         // set before exited is closed
 	flushed   chan struct{} // closed when the child reports its logs flushed
 	statusEOF chan struct{} // closed when the status pipe reaches EOF
+	observed  chan struct{} // closed when the exit has been observed (Wait returned)
+	id        string        // the $SRV id, once ready
+	started   bool          // ready: a started event went out (set before finish runs)
+	grace     time.Duration
+	termAt    atomic.Int64 // unix nanoseconds of the first Term, 0 before
 
 	b      *bus.Bus
 	cmd    *exec.Cmd
@@ -194,67 +213,20 @@ type process struct {
 	tail   *tailBuffer
 }
 
-func launch(b *bus.Bus, e *entry, name string, args []byte, creds bus.Credentials, o options, stopping *chanFlag) (*process, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find executable: %w", err)
-	}
-	bootR, bootW, err := os.Pipe()
+func launch(req request, creds bus.Credentials, stopping *chanFlag) (*process, error) {
+	b, name, o := req.bus, req.name, req.opts
+	c, err := startChild(o.pool, name, o.env)
 	if err != nil {
 		return nil, err
 	}
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		bootR.Close()
-		bootW.Close()
-		return nil, err
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		bootR.Close()
-		bootW.Close()
-		statusR.Close()
-		statusW.Close()
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		bootR.Close()
-		bootW.Close()
-		statusR.Close()
-		statusW.Close()
-		outR.Close()
-		outW.Close()
-		return nil, err
-	}
-	cmd := &exec.Cmd{
-		Path:        exe,
-		Args:        []string{os.Args[0], "bgkit-child", name},
-		Env:         childEnv(o.env),
-		Stdin:       nil,
-		Stdout:      outW,
-		Stderr:      errW,
-		ExtraFiles:  []*os.File{bootR, statusW},
-		SysProcAttr: sysProcAttr(),
-	}
-	err = cmd.Start()
-	bootR.Close()
-	statusW.Close()
-	outW.Close()
-	errW.Close()
-	if err != nil {
-		bootW.Close()
-		statusR.Close()
-		outR.Close()
-		errR.Close()
-		return nil, fmt.Errorf("exec %s: %w", exe, err)
-	}
+	cmd, bootW, statusR, outR, errR := c.cmd, c.boot, c.status, c.stdout, c.stderr
 	pid := cmd.Process.Pid
 	logger := o.logger.With(slog.String("service", name), slog.Int("pid", pid))
 	p := &process{
-		name: name, pid: pid, stopping: stopping,
+		name: name, pid: pid, stopping: stopping, grace: o.grace,
 		exited: make(chan struct{}), flushed: make(chan struct{}), statusEOF: make(chan struct{}),
-		b: b, cmd: cmd, logger: logger, boot: bootW, status: statusR, tail: &tailBuffer{max: 2048},
+		observed: make(chan struct{}),
+		b:        b, cmd: cmd, logger: logger, boot: bootW, status: statusR, tail: &tailBuffer{max: 2048},
 	}
 	// Subscribe to the child's logs before it can publish: it waits for
 	// the bootstrap, which is written below.
@@ -272,7 +244,7 @@ func launch(b *bus.Bus, e *entry, name string, args []byte, creds bus.Credential
 	p.out.Add(2)
 	go p.readLines(outR, slog.LevelInfo, "stdout", nil)
 	go p.readLines(errR, slog.LevelWarn, "stderr", p.tail)
-	boot, _ := json.Marshal(bootstrap{Key: e.key, Name: name, Args: args, Bus: creds, Grace: o.grace, Level: *o.level})
+	boot, _ := json.Marshal(bootstrap{Key: req.entry.key, Name: name, Args: req.args, Bus: creds, Grace: o.grace, Level: *o.level})
 	if _, err := bootW.Write(append(boot, '\n')); err != nil {
 		// The child died before reading: awaitReady reports it.
 		p.logger.Debug("write bootstrap", "err", err)
@@ -286,11 +258,18 @@ func (p *process) PID() int { return p.pid }
 // Exited implements instance.
 func (p *process) Exited() <-chan struct{} { return p.exited }
 
+// Observed implements instance.
+func (p *process) Observed() <-chan struct{} { return p.observed }
+
 // ExitErr implements instance.
 func (p *process) ExitErr() error { return p.err }
 
-// Term implements instance: SIGTERM to the child.
+// Flushed reports whether the child said it sent its end-of-log marker.
+func (p *process) Flushed() bool { return isClosed(p.flushed) }
+
+// Term implements instance: SIGTERM to the child. The stop budget starts.
 func (p *process) Term() {
+	p.termAt.CompareAndSwap(0, time.Now().UnixNano())
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		p.Kill()
 	}
@@ -312,6 +291,8 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	case st, ok := <-first:
 		switch {
 		case ok && st.Ready:
+			p.id, p.started = st.ID, true
+			publishLife(p.b.Conn(), p.logger, bus.LifeEvent{Event: bus.LifeStarted, Name: p.name, ID: p.id, PID: p.pid})
 			go p.finish()
 			return nil
 		case ok && st.Error != "":
@@ -327,8 +308,8 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	}
 	if childSaid {
 		// The child reported why it cannot start and is exiting: let it,
-		// so its exit status is its own.
-		t := time.AfterFunc(time.Second, p.Kill)
+		// within the grace period, so its exit status is its own.
+		t := time.AfterFunc(p.grace, p.Kill)
 		defer t.Stop()
 	} else {
 		p.Kill()
@@ -380,51 +361,60 @@ func (p *process) readStatus(first chan<- status) {
 // for its logs, releases everything and closes exited.
 func (p *process) finish() {
 	waitErr := p.cmd.Wait()
+	exitAt := time.Now()
 	// Grandchildren left behind die with the group.
 	killGroup(p.pid)
-	p.boot.Close()
-	select {
-	case <-p.statusEOF:
-	case <-time.After(time.Second):
+	close(p.observed)
+	exitErr := p.exitError(waitErr)
+	if p.started {
+		// At once: controllers fail the calls in flight on this event.
+		publishLife(p.b.Conn(), p.logger, exitedEvent(p.name, p.id, p.pid, exitErr))
 	}
+	p.boot.Close()
+	var termAt time.Time
+	if t := p.termAt.Load(); t != 0 {
+		termAt = time.Unix(0, t)
+	}
+	budget, cancel := newStopBudget(p.logger, p.grace, termAt, exitAt)
+	defer cancel()
+	// The child and its group are gone; the status pipe closes with them.
+	budget.await("the status pipe to close", "a process outside the child's group holds it", p.statusEOF)
 	p.status.Close()
 	// Every record published before the child's end-of-log marker has been
 	// relayed once the marker arrives. A child that said it flushed its logs
-	// sent one; a child that crashed did not: give records in flight a moment.
-	wait := 100 * time.Millisecond
-	select {
-	case <-p.flushed:
-		wait = 5 * time.Second
-	default:
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	_ = p.relay.WaitEOF(ctx)
-	cancel()
+	// sent one; a child that crashed did not.
+	budget.drainLogs(p.relay, p.b.Conn(), p.Flushed())
 	outDone := make(chan struct{})
 	go func() { p.out.Wait(); close(outDone) }()
-	select {
-	case <-outDone:
-	case <-time.After(2 * time.Second): // a grandchild that left the group holds the pipe
-	}
+	budget.await("the output pipes to close", "a process that left the child's group holds them", outDone)
 	_ = p.relay.Close()
 	p.b.Revoke(p.name)
-	p.err = p.exitError(waitErr)
+	if ee, ok := exitErr.(*ExitError); ok {
+		ee.StderrTail = p.tail.String()
+	}
+	p.err = exitErr
 	close(p.exited)
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func (p *process) exitError(err error) error {
 	if err == nil {
 		return nil
 	}
-	ee := &ExitError{Name: p.name, PID: p.pid, Code: -1, StderrTail: p.tail.String(), Requested: p.stopping.isSet()}
-	var xe *exec.ExitError
-	if errors.As(err, &xe) {
-		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			ee.Signal = ws.Signal().String()
-			ee.Killed = ws.Signal() == syscall.SIGKILL && ee.Requested
-		} else {
-			ee.Code = xe.ExitCode()
-		}
+	ee := &ExitError{Name: p.name, PID: p.pid, Requested: p.stopping.isSet()}
+	code, sig, signaled := waitStatus(err)
+	ee.Code = code
+	if signaled {
+		ee.Signal = unix.SignalName(sig)
+		ee.Killed = sig == syscall.SIGKILL && ee.Requested
 	}
 	return ee
 }

@@ -57,8 +57,8 @@ func TestChildValidatesArgs(t *testing.T) {
 		{"unknown field", `{"port": 1, "host": "h"}`, "unknown field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := start(context.Background(), b, e, "ping", "PING_SERVICE", []byte(tc.args),
-				buildOptions([]Option{WithLogger(slog.New(slog.DiscardHandler))}))
+			_, err := start(context.Background(), request{bus: b, entry: e, kind: "ping", name: "PING_SERVICE",
+				args: []byte(tc.args), opts: buildOptions([]Option{WithLogger(slog.New(slog.DiscardHandler))})})
 			if !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "exit status 2") {
 				t.Fatalf("err = %v, want ErrStart naming %q with exit status 2", err, tc.want)
 			}

@@ -7,12 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
 )
@@ -52,6 +52,10 @@ type Args struct {
 	// candump's syntax: "123:7FF", "1ABCDEF0:1FFFFFFF", "200~700" or
 	// "~200:700" (inverted). See ParseFilter. Default: every frame.
 	Filters []string `json:"filters,omitempty"`
+	// IDs keep the frames with one of these identifiers (a number,
+	// "0x7E8" or "7E8"; standard or extended), besides those that pass
+	// Filters. Default: none.
+	IDs []hexid.ID `json:"ids,omitempty"`
 	// Interface is the interface name written in each line. Default: the
 	// name in Bus ("bus0" for "virtual:bus0", "can0" for "socketcan:can0").
 	Interface string `json:"interface"`
@@ -107,6 +111,8 @@ type CANRecorderService struct {
 	// suppressed counts errors not logged since lastLog.
 	suppressed int
 
+	tails tailSet // tail streams (tail.go)
+
 	rmu    sync.Mutex // serializes start and stop; guards the fields below
 	node   can.Bus
 	cancel context.CancelFunc
@@ -127,34 +133,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // New checks args and returns the service.
 func New(args Args) (*CANRecorderService, error) {
-	if args.Bus == "" {
-		args.Bus = DefaultBus
-	}
-	spec, err := can.ParseSpec(args.Bus)
+	cfg, err := args.normalize()
 	if err != nil {
-		return nil, fmt.Errorf("can-recorder: bus: %w", err)
+		return nil, err
 	}
-	if args.Path == "" {
-		return nil, errors.New("can-recorder: path: required")
-	}
-	if args.Interface == "" {
-		args.Interface = spec.Name
-	}
-	if strings.ContainsAny(args.Interface, " \t\r\n") {
-		return nil, fmt.Errorf("can-recorder: interface %q: white space is not allowed", args.Interface)
-	}
-	if args.Autostart == nil {
-		args.Autostart = new(true)
-	}
-	s := &CANRecorderService{args: args, iface: args.Interface}
-	for i, txt := range args.Filters {
-		flt, err := ParseFilter(txt)
-		if err != nil {
-			return nil, fmt.Errorf("can-recorder: filters[%d]: %w", i, err)
-		}
-		s.filters = append(s.filters, flt)
-	}
-	return s, nil
+	return &CANRecorderService{args: cfg.args, iface: cfg.args.Interface, filters: cfg.filters}, nil
 }
 
 // Initialize opens the log file and, with Autostart, starts recording.
@@ -332,6 +315,7 @@ func (s *CANRecorderService) write(r can.Received) {
 	}
 	s.frames++
 	s.dirty = true
+	s.tails.push(r.Frame)
 }
 
 // flushLoop writes buffered frames to the file every flushEvery, so that

@@ -2,8 +2,10 @@ package canrecorder
 
 import (
 	"context"
+	"iter"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/controller"
 )
 
@@ -39,4 +41,10 @@ func (c *Controller) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
 	err := c.Call(ctx, "stats", nil, &st)
 	return st, err
+}
+
+// Tail streams the recorded frames that pass f (see
+// CANRecorderService.Tail) until the loop ends or ctx ends.
+func (c *Controller) Tail(ctx context.Context, f TailFilter) iter.Seq2[can.Frame, error] {
+	return controller.StreamOf[can.Frame](ctx, c.Controller, "tail", f)
 }

@@ -12,6 +12,7 @@
 //	append       add to the file instead of truncating it
 //	filters      candump filters, a frame is kept when one passes:
 //	             ["123:7FF", "1ABCDEF0:1FFFFFFF", "200~700", "~200:700"] (see ParseFilter)
+//	ids          identifiers kept besides the filters: [2024, "0x7E8", "7E8"] (hexid.ID)
 //	interface    the name written in each line (default: the bus name, "bus0")
 //	autostart    record from the start (default true; false waits for start)
 //	nanoseconds  9 decimals in timestamps instead of candump's 6
@@ -26,6 +27,20 @@
 //	start  attaches to the bus: every frame sent after it returns is recorded
 //	stop   detaches; once it returns, the file holds every frame received before, synced to disk
 //	stats  Stats: running, frames, bytes, path, dropped, errors, last_error
+//	tail   a stream of the frames recorded from now on (TailFilter: filters, ids),
+//	       as cansend text: controller.StreamOf[can.Frame] or Controller.Tail
+//
+// Arguments get their defaults and are checked in one step (New), and
+// every error names the JSON field.
+//
+// # Tail
+//
+//	for f, err := range rec.Tail(ctx, canrecorder.TailFilter{IDs: []hexid.ID{0x7E8}}) { ... }
+//
+// The bus cannot wait for a reader, so a tail holds the frames its reader
+// has not taken yet (memory grows with that backlog only) and ends with an
+// error once it exceeds MaxTailBacklog frames: a tail never loses frames
+// silently, and the recorder never waits for one.
 //
 // Stop and start can alternate: frames sent while stopped are not
 // recorded, and the file goes on.

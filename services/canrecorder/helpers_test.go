@@ -34,6 +34,7 @@ func testCtx(tb testing.TB) context.Context {
 // served is a service served in-process.
 type served struct {
 	c    *Controller
+	svc  *CANRecorderService
 	stop func() error // ends service.Run (Shutdown) and returns its error
 }
 
@@ -78,7 +79,7 @@ func serve(tb testing.TB, b *bus.Bus, args Args) *served {
 			tb.Errorf("Run: %v", err)
 		}
 	})
-	return &served{c: c, stop: stop}
+	return &served{c: c, svc: svc, stop: stop}
 }
 
 // openNode attaches a node to the virtual bus bus0; it is closed when the
@@ -140,4 +141,23 @@ func mustFrames(tb testing.TB, texts ...string) []can.Frame {
 		out[i] = f
 	}
 	return out
+}
+
+// tails is how many tail streams are open.
+func (s *served) tails() int {
+	s.svc.tails.mu.RLock()
+	defer s.svc.tails.mu.RUnlock()
+	return len(s.svc.tails.tails)
+}
+
+// waitTails waits until n tail streams are open (no event tells: poll).
+func (s *served) waitTails(tb testing.TB, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for s.tails() != n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d tails open, want %d", s.tails(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

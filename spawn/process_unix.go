@@ -1,8 +1,13 @@
+//go:build unix
+
 package spawn
 
 import (
 	"os"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // sysProcAttr puts the child in a process group of its own, so that a
@@ -28,3 +33,18 @@ func killOwnGroup() {
 
 // closeOnExec keeps fd out of grandchildren.
 func closeOnExec(fd int) { syscall.CloseOnExec(fd) }
+
+// lifelineClosed reports whether the read end fd of the lifeline pipe is
+// at EOF — the parent, who alone holds the write end, is gone — waiting
+// for it up to timeout (0: not at all).
+func lifelineClosed(fd int, timeout time.Duration) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0).Milliseconds()))
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
+	}
+}

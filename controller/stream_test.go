@@ -1,0 +1,192 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bgkit/bgkit/bgkittest"
+	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/service"
+)
+
+type streamProbe struct {
+	produced atomic.Int64
+	ctxEnded chan time.Time
+}
+
+func (*streamProbe) Initialize(context.Context) error { return nil }
+func (*streamProbe) Shutdown(context.Context) error   { return nil }
+
+// Count yields 1..n.
+func (p *streamProbe) Count(ctx context.Context, n int) (iter.Seq2[int, error], error) {
+	if n < 0 {
+		return nil, service.BadRequest(errors.New("negative count"))
+	}
+	return func(yield func(int, error) bool) {
+		for i := 1; i <= n; i++ {
+			p.produced.Store(int64(i))
+			if !yield(i, nil) {
+				return
+			}
+		}
+	}, nil
+}
+
+// Forever yields until its ctx ends, then reports when.
+func (p *streamProbe) Forever(ctx context.Context) (iter.Seq2[string, error], error) {
+	return func(yield func(string, error) bool) {
+		defer func() { p.ctxEnded <- time.Now() }()
+		for i := 0; ; i++ {
+			p.produced.Store(int64(i))
+			if ctx.Err() != nil || !yield("tick", nil) {
+				<-ctx.Done()
+				return
+			}
+		}
+	}, nil
+}
+
+// Fail yields two items, then an error.
+func (p *streamProbe) Fail(ctx context.Context) (iter.Seq2[int, error], error) {
+	return func(yield func(int, error) bool) {
+		_ = yield(1, nil) && yield(2, nil) && yield(0, errors.New("sensor broke"))
+	}, nil
+}
+
+func (p *streamProbe) Plain(ctx context.Context) (int, error) { return 7, nil }
+
+func startStreamProbe(t *testing.T) (*controller.Controller, *streamProbe) {
+	t.Helper()
+	b := bgkittest.Bus(t)
+	p := &streamProbe{ctxEnded: make(chan time.Time, 1)}
+	bgkittest.Serve(t, b, p, service.WithName("STREAMER"))
+	c, err := controller.Connect(t.Context(), b, "STREAMER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, p
+}
+
+func TestStreamAllItemsInOrder(t *testing.T) {
+	c, _ := startStreamProbe(t)
+	const n = 50_000
+	want := 1
+	for v, err := range controller.StreamOf[int](t.Context(), c, "count", n) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != want {
+			t.Fatalf("item %d = %d", want, v)
+		}
+		want++
+	}
+	if want != n+1 {
+		t.Fatalf("got %d items, want %d", want-1, n)
+	}
+}
+
+func TestStreamSlowReaderSlowsProducer(t *testing.T) {
+	c, p := startStreamProbe(t)
+	i := 0
+	for _, err := range controller.StreamOf[int](t.Context(), c, "count", 1_000_000) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		i++
+		if i == 10 {
+			time.Sleep(200 * time.Millisecond) // let the producer run ahead as far as it may
+			ahead := p.produced.Load() - int64(i)
+			// window of 2 pulls of 1,000 + the service's buffer of 256 + one in hand
+			if ahead > 2*1000+256+1000+2 {
+				t.Fatalf("the producer ran %d items ahead of a paused reader", ahead)
+			}
+			t.Logf("producer %d items ahead of a paused reader", ahead)
+			break
+		}
+	}
+}
+
+func TestStreamBreakEndsMethodCtx(t *testing.T) {
+	c, p := startStreamProbe(t)
+	for range c.Stream(t.Context(), "forever", nil) {
+		break
+	}
+	left := time.Now()
+	select {
+	case at := <-p.ctxEnded:
+		if d := at.Sub(left); d > 100*time.Millisecond+failFastMargin {
+			t.Errorf("the method's ctx ended %v after the loop was left", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the method's ctx did not end after the loop was left")
+	}
+}
+
+func TestStreamCancelEndsMethodCtx(t *testing.T) {
+	c, p := startStreamProbe(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var err error
+	n := 0
+	for _, e := range c.Stream(ctx, "forever", nil) {
+		if e != nil {
+			err = e
+			break
+		}
+		if n++; n == 100 {
+			cancel()
+		}
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	select {
+	case <-p.ctxEnded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the method's ctx did not end after the caller's ctx")
+	}
+}
+
+func TestStreamErrors(t *testing.T) {
+	c, _ := startStreamProbe(t)
+	tests := []struct {
+		name    string
+		method  string
+		in      any
+		items   int
+		wantErr error
+		msg     string
+	}{
+		{name: "item error", method: "fail", items: 2, wantErr: controller.ErrServiceFailed, msg: "sensor broke"},
+		{name: "method error", method: "count", in: -1, wantErr: controller.ErrBadRequest, msg: "negative count"},
+		{name: "bad input", method: "count", in: "x", wantErr: controller.ErrBadRequest},
+		{name: "not a stream", method: "plain", wantErr: controller.ErrBadRequest, msg: "not a stream"},
+		{name: "unknown", method: "nope", wantErr: controller.ErrUnknownMethod},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			items := 0
+			var err error
+			for _, e := range c.Stream(t.Context(), tt.method, tt.in) {
+				if e != nil {
+					err = e
+					break
+				}
+				items++
+			}
+			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.msg) || items != tt.items {
+				t.Fatalf("%d items, err %v; want %d items, %v containing %q", items, err, tt.items, tt.wantErr, tt.msg)
+			}
+		})
+	}
+	// A plain call of a stream is refused with a clear message.
+	if err := c.Call(t.Context(), "count", 3, nil); !errors.Is(err, controller.ErrBadRequest) || !strings.Contains(err.Error(), "is a stream") {
+		t.Fatalf("Call of a stream: %v", err)
+	}
+}

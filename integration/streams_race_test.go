@@ -1,0 +1,6 @@
+//go:build race
+
+package integration
+
+// streamsRace: the race detector multiplies memory (shadow memory).
+const streamsRace = true
