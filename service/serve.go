@@ -309,7 +309,11 @@ func endpointMetadata(ep Endpoint) map[string]string {
 		md[MetadataInSchema] = string(JSONSchema(ep.In))
 	}
 	if ep.Out != nil {
-		md[MetadataOutSchema] = string(JSONSchema(ep.Out))
+		out := JSONSchema(ep.Out)
+		if ep.Stream {
+			out = StreamSchema(ep.Out)
+		}
+		md[MetadataOutSchema] = string(out)
 	}
 	if ep.Doc != "" {
 		md[MetadataDoc] = ep.Doc
