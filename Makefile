@@ -14,7 +14,7 @@ RACE_PKGS := ./bus/... ./embeddednats/... ./service/... ./spawn/... ./controller
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
 
-.PHONY: all bgkit test test-short bench fuzz lint tools clean
+.PHONY: all bgkit test test-short soak bench fuzz lint tools clean
 
 all: lint test
 
@@ -39,6 +39,12 @@ test: tools
 	BGKIT_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 8m $(RACE_PKGS)
 	@rest=$$($(GO) list ./... | grep -v -E '/(bus|embeddednats|service|spawn|controller|logfwd|can|uds|bgkittest|services|integration)(/|$$)' || true); \
 	if [ -n "$$rest" ]; then echo "$(GO) test $$rest"; BGKIT_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 8m $$rest; fi
+
+# The integration suite SOAKCOUNT times in a row under the race detector
+# (issue 9 asks for 5 with no failure); not part of make test.
+SOAKCOUNT ?= 5
+soak: tools
+	BGKIT_REQUIRE_TOOLS=1 $(GO) test -race -count=$(SOAKCOUNT) -timeout 90m -failfast ./integration/
 
 test-short:
 	$(GO) test -short -count=1 ./...

@@ -34,7 +34,13 @@
 // failed, such records are not printed loose after the failure: Spawn's
 // cleanup collects those still in transit and shows them together, under
 // a line that says they arrived after the failure, before the child's
-// shutdown records.
+// shutdown records. A record that arrives while t.Fatalf runs (it writes
+// its message before it marks the test failed) is caught too: a line is
+// written only once it has settled, 25 ms after it arrived, or at once
+// when Spawn returns or the test is handed its record ([LogRecorder.Wait],
+// [LogRecorder.Records]). So a child's line can follow a t.Log that the
+// test wrote within those 25 ms; a test that cares for the order waits for
+// the record first.
 //
 // [Child.Logs] returns the records of a spawned child for assertions.
 // [LogRecorder.WaitFor] waits, with a deadline, for a record that matches a

@@ -20,6 +20,10 @@ type LogRecorder struct {
 	name    string
 	records []slog.Record
 	changed chan struct{} // closed and replaced when a record arrives
+	// seen, when set, runs before a record goes to the test (Records,
+	// Wait): Spawn's output writes the lines still settling, so that
+	// the record's line is in the test's output when the test sees it.
+	seen func()
 }
 
 func newLogRecorder() *LogRecorder {
@@ -42,6 +46,9 @@ func (r *LogRecorder) setName(name string) {
 
 // Records returns a copy of the records so far, oldest first.
 func (r *LogRecorder) Records() []slog.Record {
+	if r.seen != nil {
+		r.seen()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]slog.Record, len(r.records))
@@ -63,6 +70,9 @@ func (r *LogRecorder) Wait(ctx context.Context, match func(slog.Record) bool) (s
 		r.mu.Unlock()
 		for _, rec := range recs {
 			if match(rec) {
+				if r.seen != nil {
+					r.seen()
+				}
 				return rec.Clone(), nil
 			}
 		}

@@ -21,13 +21,46 @@ import (
 // call can reach the parent after the reply, and so after the t.Fatalf
 // that the reply led to, where it would read as if it came after the
 // failure.
+//
+// Whether the test has failed is only known from t.Failed, and t.Fatalf
+// writes its message before it marks the test failed. Such a record comes
+// in with the reply, while the test goroutine runs its Fatalf: with -v the
+// message is a write to a pipe, which often hands the processor to the
+// reader, and on a loaded machine the test goroutine's thread then waits
+// milliseconds before it marks the failure, while t.Failed is still false.
+// So a holding output decides on a line only once it has settled, settle
+// after it arrived: lines wait in order in pending, without holding up the
+// relay, and a goroutine (the settler) decides on each in turn. Where the
+// test goroutine is known not to be failing — Spawn returning, a
+// LogRecorder handing it a record — flushNow decides on every pending
+// line at once, so that the lines the test has waited for are in its
+// output before it goes on.
 type testOutput struct {
 	mu       sync.Mutex
 	w        io.Writer   // nil once closed
 	failed   func() bool // t.Failed; nil: never hold
 	held     []string    // lines that arrived after the test failed
 	released bool        // release has run: write everything at once
+
+	settle  time.Duration
+	pending []pendingLine // lines not decided on yet, oldest first
+	kick    chan struct{} // wakes the settler; nil until it runs
+	quit    chan struct{} // closed by close
+	exited  chan struct{} // closed when the settler has returned
 }
+
+// pendingLine is a line waiting to settle.
+type pendingLine struct {
+	line string
+	at   time.Time
+}
+
+// settleDelay is how long a holding output waits before it decides whether
+// a line came after the test's failure: longer than a loaded machine
+// keeps a test goroutine between a t.Fatalf's message and its marking of
+// the failure, short enough for the output of a running test to follow
+// its children closely.
+const settleDelay = 25 * time.Millisecond
 
 // newTestOutput returns the output of t. Its close is registered with
 // t.Cleanup now, so it runs after every cleanup registered later (cleanups
@@ -35,7 +68,7 @@ type testOutput struct {
 // such a cleanup are still written. With hold, lines that arrive once the
 // test has failed are held until release.
 func newTestOutput(t testing.TB, hold bool) *testOutput {
-	o := &testOutput{w: t.Output()}
+	o := &testOutput{w: t.Output(), settle: settleDelay, quit: make(chan struct{})}
 	if hold {
 		o.failed = t.Failed
 	}
@@ -43,9 +76,28 @@ func newTestOutput(t testing.TB, hold bool) *testOutput {
 	return o
 }
 
+// writeLine writes line or holds it, at once or, for a holding output
+// whose test has not failed, once the line has settled.
 func (o *testOutput) writeLine(line string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.w == nil || o.failed == nil || o.released || (len(o.pending) == 0 && o.failed()) {
+		o.decide(line)
+		return
+	}
+	o.pending = append(o.pending, pendingLine{line: line, at: time.Now()})
+	if o.kick == nil {
+		o.kick, o.exited = make(chan struct{}, 1), make(chan struct{})
+		go o.settler()
+	}
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// decide writes line, holds it, or drops it once closed. o.mu is held.
+func (o *testOutput) decide(line string) {
 	switch {
 	case o.w == nil:
 	case o.failed != nil && !o.released && o.failed():
@@ -55,11 +107,61 @@ func (o *testOutput) writeLine(line string) {
 	}
 }
 
+// flush decides on the pending lines that have settled, or on all of
+// them. o.mu is held.
+func (o *testOutput) flush(all bool) {
+	n := 0
+	for _, p := range o.pending {
+		if !all && time.Since(p.at) < o.settle {
+			break
+		}
+		o.decide(p.line)
+		n++
+	}
+	o.pending = append(o.pending[:0], o.pending[n:]...)
+}
+
+// flushNow decides on every pending line at once.
+func (o *testOutput) flushNow() {
+	o.mu.Lock()
+	o.flush(true)
+	o.mu.Unlock()
+}
+
+// settler decides on pending lines as they settle, until close.
+func (o *testOutput) settler() {
+	defer close(o.exited)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		o.mu.Lock()
+		o.flush(false)
+		wait := time.Duration(0)
+		if len(o.pending) > 0 {
+			wait = max(o.settle-time.Since(o.pending[0].at), time.Microsecond)
+		}
+		o.mu.Unlock()
+		var tick <-chan time.Time
+		if wait > 0 {
+			timer.Reset(wait)
+			tick = timer.C
+		}
+		select {
+		case <-o.kick:
+		case <-tick:
+		case <-o.quit:
+			return
+		}
+	}
+}
+
 // release writes the held lines, under a heading that says why they come
-// after the failure, and writes every later line at once.
+// after the failure, and writes every later line at once. Lines still
+// settling are decided on first: after a failure, they are held.
 func (o *testOutput) release(name string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.flush(true)
 	if o.w != nil && len(o.held) > 0 {
 		_, _ = fmt.Fprintf(o.w, "bgkittest: %d record(s) of %s reached the test after it had failed; they may explain the failure:\n", len(o.held), name)
 		for _, l := range o.held {
@@ -69,10 +171,17 @@ func (o *testOutput) release(name string) {
 	o.held, o.released = nil, true
 }
 
+// close stops the output; the settler has exited when it returns.
 func (o *testOutput) close() {
 	o.mu.Lock()
+	o.flush(true)
 	o.w = nil
+	exited := o.exited
 	o.mu.Unlock()
+	close(o.quit)
+	if exited != nil {
+		<-exited
+	}
 }
 
 // serviceKey is the attribute spawn adds to every relayed record.

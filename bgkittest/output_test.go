@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"testing/slogtest"
 	"time"
@@ -122,4 +123,60 @@ func TestOutputStopsAtCleanup(t *testing.T) {
 	if got, want := tb.out.String(), "S INFO during\n"; got != want {
 		t.Errorf("output %q, want %q", got, want)
 	}
+}
+
+// failingTB is a cleanupTB whose failure the test sets.
+type failingTB struct {
+	cleanupTB
+	failed atomic.Bool
+}
+
+func (f *failingTB) Failed() bool { return f.failed.Load() }
+
+// TestOutputHoldsLineDuringFatal checks the moment t.Fatalf is in: its
+// message written, the test not yet marked failed. A child's line that
+// arrives then is not written before it has settled; by then the failure
+// is marked, and the line is held for the heading, not written loose
+// after the failure message.
+func TestOutputHoldsLineDuringFatal(t *testing.T) {
+	tb := &failingTB{cleanupTB: cleanupTB{TB: t}}
+	out := newTestOutput(tb, true)
+	out.settle = time.Hour // the settler never decides: release does
+	out.writeLine("S INFO before")
+	out.flushNow() // the test saw it (a LogRecorder handed it over): written
+	io.WriteString(&tb.out, "fatal message\n")
+	out.writeLine("S INFO during the fatal")
+	tb.failed.Store(true)
+	out.writeLine("S INFO after")
+	out.release("S")
+	tb.runCleanups()
+	want := "S INFO before\nfatal message\n" +
+		"bgkittest: 2 record(s) of S reached the test after it had failed; they may explain the failure:\n" +
+		"  S INFO during the fatal\n  S INFO after\n"
+	if got := tb.out.String(); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestOutputWritesSettledLine checks that a line of a test that has not
+// failed is written once it has settled, by the settler alone.
+func TestOutputWritesSettledLine(t *testing.T) {
+	tb := &failingTB{cleanupTB: cleanupTB{TB: t}}
+	out := newTestOutput(tb, true)
+	out.settle = time.Millisecond
+	out.writeLine("S INFO live")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out.mu.Lock()
+		got := tb.out.String()
+		out.mu.Unlock()
+		if got == "S INFO live\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("output %q after 10 s, want the line", got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	tb.runCleanups()
 }

@@ -80,11 +80,22 @@ func TestOwnedProcessesGroup(t *testing.T) {
 	if _, ok := findProcess(t, nil, grandchild); ok {
 		t.Errorf("grandchild %d reported without its group", grandchild)
 	}
-	g, ok := findProcess(t, map[int]string{cmd.Process.Pid: "SHELL_SERVICE"}, grandchild)
-	if !ok {
-		t.Fatalf("grandchild %d in group %d not found", grandchild, cmd.Process.Pid)
+	// sh prints the pid once it has forked, maybe before the fork has
+	// run sleep: until then the grandchild is a copy of sh. Wait for the
+	// exec (there is no event to wait on), then check the report.
+	want := "sleep 30 (in the process group of SHELL_SERVICE)"
+	var g process
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		var ok bool
+		g, ok = findProcess(t, map[int]string{cmd.Process.Pid: "SHELL_SERVICE"}, grandchild)
+		if !ok {
+			t.Fatalf("grandchild %d in group %d not found", grandchild, cmd.Process.Pid)
+		}
+		if strings.HasSuffix(g.String(), want) || time.Now().After(deadline) {
+			break
+		}
 	}
-	if want := "sleep 30 (in the process group of SHELL_SERVICE)"; !strings.HasSuffix(g.String(), want) {
+	if !strings.HasSuffix(g.String(), want) {
 		t.Errorf("grandchild reported as %q, want it to end in %q", g, want)
 	}
 	leader, ok := findProcess(t, nil, cmd.Process.Pid)

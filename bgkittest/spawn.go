@@ -57,6 +57,7 @@ func Spawn[A any, S service.Service](t testing.TB, b *bus.Bus, ctor func(A) (S, 
 	t.Helper()
 	out := newTestOutput(t, true) // closed after the child is terminated below
 	rec := newLogRecorder()
+	rec.seen = out.flushNow
 	bars := newBarriers()
 	logger := slog.New(&recordHandler{s: &sinks{level: slog.LevelDebug, out: out, rec: rec, barriers: bars}})
 	opts = append(slices.Clip(opts), spawn.WithLogger(logger))
@@ -68,6 +69,7 @@ func Spawn[A any, S service.Service](t testing.TB, b *bus.Bus, ctor func(A) (S, 
 		t.Fatalf("bgkittest.Spawn: %v", err)
 	}
 	rec.setName(h.ServiceName())
+	out.flushNow() // what the child logged while starting goes before what the test does next
 	spawned.Lock()
 	spawned.groups[h.PID()] = h.ServiceName()
 	spawned.live[h.PID()] = true

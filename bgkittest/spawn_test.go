@@ -282,6 +282,9 @@ func TestHelperCrash(t *testing.T) {
 	}
 	b := bgkittest.Bus(t)
 	h := bgkittest.Spawn(t, b, NewProbeService, ProbeArgs{}) // the crash report points here
+	// The record of the child's start travels apart from its readiness:
+	// wait for it, so that it is in the output before the test's line.
+	h.Logs().WaitFor(t, bgkittest.Message("probe ready"), 10*time.Second)
 	t.Log("crashing the probe")
 	crash(t, b, h, 7)
 }
@@ -421,6 +424,9 @@ func TestHelperFailAfterCall(t *testing.T) {
 	}
 	b := bgkittest.Bus(t)
 	h := bgkittest.Spawn(t, b, NewProbeService, ProbeArgs{})
+	// The record of the child's start travels apart from its readiness:
+	// wait for it, so that it is in the output before the failure.
+	h.Logs().WaitFor(t, bgkittest.Message("probe ready"), 10*time.Second)
 	c, err := controller.Connect(t.Context(), b, h.ServiceName())
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 )
 
 // Subjects on which the process owning an embedded server grants and
@@ -31,7 +29,6 @@ func (b *Bus) serveGrants() error {
 		if !IsInbox(m.Reply) {
 			return
 		}
-		r := nats.NewMsg(m.Reply)
 		if err != nil {
 			code := 500
 			if errors.Is(err, ErrGranted) {
@@ -39,12 +36,11 @@ func (b *Bus) serveGrants() error {
 			} else if errors.Is(err, ErrBadName) {
 				code = 400
 			}
-			r.Header.Set(micro.ErrorHeader, err.Error())
-			r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
-		} else {
-			r.Data, _ = json.Marshal(v)
+			_ = m.RespondMsg(ErrorReply(m.Reply, code, err.Error()))
+			return
 		}
-		_ = m.RespondMsg(r)
+		data, _ := json.Marshal(v)
+		_ = m.Respond(data)
 	}
 	grant, err := b.nc.Subscribe(GrantSubject, func(m *nats.Msg) {
 		var req grantRequest
@@ -87,9 +83,8 @@ func (b *Bus) remoteGrant(name string) (c Credentials, ok bool, err error) {
 	case err != nil:
 		return Credentials{}, false, err
 	}
-	if code := m.Header.Get(micro.ErrorCodeHeader); code != "" {
-		msg := m.Header.Get(micro.ErrorHeader)
-		if code == "409" {
+	if code, msg, failed := ReplyError(m); failed {
+		if code == 409 {
 			return Credentials{}, true, fmt.Errorf("%w: %s", ErrGranted, msg)
 		}
 		return Credentials{}, true, errors.New(msg)

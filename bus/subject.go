@@ -101,3 +101,12 @@ func validateToken(what, s string) error {
 func IsInbox(reply string) bool {
 	return strings.HasPrefix(reply, "_INBOX.") || strings.HasPrefix(reply, "_INBOX_")
 }
+
+// AgentSubject is a subject of the agent called agent outside its service
+// (svc.AGENT-<agent>.…): bgkit.agent.<agent>.<verb>, e.g. the exit events
+// of the services it runs on bgkit.agent.<agent>.exit.<lease>.
+func AgentSubject(agent, verb string) string { return "bgkit.agent." + agent + "." + verb }
+
+// RecentLogsSubject is where a rig's owner (bgkit up or run) answers
+// requests for the last records of each service (bgkit logs -n, --since).
+const RecentLogsSubject = "bgkit.logs.recent"

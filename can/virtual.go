@@ -10,13 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bgkit/bgkit/bus"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 )
 
 // SubjectPrefix starts the NATS subject of every virtual bus: bus "bus0"
 // is subject "can.bus0".
-const SubjectPrefix = "can."
+const SubjectPrefix = bus.CANPrefix
 
 // NodeHeader is the NATS header a Virtual node puts on the frames it sends,
 // holding a random id of the node, so that it can skip its own frames.
@@ -28,7 +29,7 @@ const NodeHeader = "Can-Node"
 var ErrInvalidName = errors.New("invalid bus or interface name")
 
 // Subject returns the NATS subject of the virtual bus name: "can." + name.
-func Subject(name string) string { return SubjectPrefix + name }
+func Subject(name string) string { return bus.CANSubject(name) }
 
 // ValidateBusName reports whether name can name a virtual bus: it must be
 // one NATS subject token, non-empty printable ASCII without space, '.', '*'

@@ -41,7 +41,7 @@ import (
 const (
 	// recentLogsSubject is where rings answer. TODO(bus): the other
 	// subjects are built in package bus; this one belongs there too.
-	recentLogsSubject   = "bgkit.logs.recent"
+	recentLogsSubject   = bus.RecentLogsSubject
 	recentSubjectHeader = "Bgkit-Log-Subject"
 	recentEndHeader     = "Bgkit-Log-End"
 )

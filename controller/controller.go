@@ -67,7 +67,7 @@ func (c *Controller) Name() string { return c.name }
 func (c *Controller) Ping(ctx context.Context) error {
 	ctx, cancel := c.withDeadline(ctx)
 	defer cancel()
-	_, err := c.nc.RequestWithContext(ctx, "$SRV.PING."+c.name, nil)
+	_, err := c.nc.RequestWithContext(ctx, bus.ControlSubject(micro.PingVerb, c.name, ""), nil)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return ErrNoService
 	}
@@ -139,9 +139,8 @@ func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([
 		return nil, fmt.Errorf("call %s.%s: %w", c.name, method, err)
 	}
 	if reply.Header != nil {
-		if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
-			n, _ := strconv.Atoi(code)
-			return nil, &ServiceError{Service: c.name, Method: method, Code: n, Message: reply.Header.Get(micro.ErrorHeader)}
+		if code, msg, failed := bus.ReplyError(reply); failed {
+			return nil, &ServiceError{Service: c.name, Method: method, Code: code, Message: msg}
 		}
 	}
 	return reply.Data, nil

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/service"
@@ -168,11 +167,8 @@ func (c *Controller) openStream(ctx context.Context, method string, in any) (*cl
 }
 
 func replyError(name, method string, reply *nats.Msg) error {
-	if reply.Header != nil {
-		if code := reply.Header.Get(micro.ErrorCodeHeader); code != "" {
-			n, _ := strconv.Atoi(code)
-			return &ServiceError{Service: name, Method: method, Code: n, Message: reply.Header.Get(micro.ErrorHeader)}
-		}
+	if code, msg, failed := bus.ReplyError(reply); failed {
+		return &ServiceError{Service: name, Method: method, Code: code, Message: msg}
 	}
 	return nil
 }

@@ -121,10 +121,10 @@ func TestFaultKillDuringConcurrentCalls(t *testing.T) {
 			if o.slow && killedAfter < slowMs*time.Millisecond {
 				t.Errorf("call %d: a %d ms call succeeded though the child was killed after %v", i, slowMs, killedAfter)
 			}
+		case errors.Is(o.err, controller.ErrServiceExited): // before ErrNoService, which it also matches
+			dist[kind+" exited"]++
 		case errors.Is(o.err, controller.ErrNoService):
 			dist[kind+" no service"]++
-		case errors.Is(o.err, controller.ErrServiceExited):
-			dist[kind+" exited"]++
 		case errors.Is(o.err, context.DeadlineExceeded):
 			dist[kind+" deadline"]++
 		case errors.Is(o.err, nats.ErrTimeout):

@@ -3,7 +3,10 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/logfwd"
 	"github.com/bgkit/bgkit/service"
 )
 
@@ -193,3 +197,57 @@ func TestForgeryDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A child's log records carry their sequence number in an inbox reply
+// subject, which the parent's relay answers (acknowledgements, resend
+// requests): a record whose reply subject is another service's event or
+// log subject must not make the parent publish there.
+func TestForgeryLogReplySubjects(t *testing.T) {
+	b := bgkittest.Bus(t)
+	spy := forgeryChild(t, b, "SPY")
+	check := forgeryWatch(t, b, "evt.VICTIM.>", "log.VICTIM.>", "life.>")
+	want := 2*logfwd.AckEvery - 1
+	h := &forgeryCounter{n: want, done: make(chan struct{})}
+	relay, err := logfwd.NewRelay(b.Conn(), "log.SPY", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	rec := []byte(`{"time":"2026-01-01T00:00:00Z","level":"INFO","msg":"x"}`)
+	// Sequence numbers 1…2*AckEvery with a gap, so that the relay would
+	// both acknowledge and ask for a resend.
+	for seq := 1; seq <= 2*logfwd.AckEvery; seq++ {
+		if seq == 3 {
+			continue
+		}
+		_ = spy.PublishRequest("log.SPY", fmt.Sprintf("evt.VICTIM.%d", seq), rec)
+	}
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("relayed %d records, want %d", relay.Count(), want)
+	}
+	check("log reply subjects")
+}
+
+// forgeryCounter is a handler that closes done after n records.
+type forgeryCounter struct {
+	mu   sync.Mutex
+	n    int
+	done chan struct{}
+}
+
+func (c *forgeryCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (c *forgeryCounter) Handle(context.Context, slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; c.n == 0 {
+		close(c.done)
+	}
+	return nil
+}
+func (c *forgeryCounter) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *forgeryCounter) WithGroup(string) slog.Handler      { return c }

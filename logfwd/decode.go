@@ -1,6 +1,7 @@
 package logfwd
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,14 +21,39 @@ var ErrBadRecord = errors.New("logfwd: bad record")
 // becomes an attribute, in order; nested objects become groups. Numbers
 // that are integers become int64 attributes, others float64.
 func DecodeRecord(data []byte) (slog.Record, error) {
+	r, _, err := decodeRecord(data)
+	return r, err
+}
+
+// DecodeLine recognises a line that a JSON handler wrote — a JSON object
+// with a level and a message, such as a bgkit child writes on stderr while
+// its bus is down — and returns the record it was. Any other line (text,
+// a panic, JSON that is not a record) gives false.
+func DecodeLine(line []byte) (slog.Record, bool) {
+	line = bytes.Trim(line, " \t\r\n")
+	if len(line) == 0 || line[0] != '{' {
+		return slog.Record{}, false
+	}
+	r, seen, err := decodeRecord(line)
+	return r, err == nil && seen&(seenLevel|seenMsg) == seenLevel|seenMsg
+}
+
+// The built-in keys decodeRecord found.
+const (
+	seenTime = 1 << iota
+	seenLevel
+	seenMsg
+)
+
+func decodeRecord(data []byte) (slog.Record, int, error) {
+	seen := 0
 	d := decoder{data: data}
 	var r slog.Record
 	r.Level = slog.LevelInfo
 	d.skipSpace()
 	if !d.consume('{') {
-		return r, d.errorf("want '{'")
+		return r, seen, d.errorf("want '{'")
 	}
-	attrs := make([]slog.Attr, 0, 8)
 	first := true
 	for {
 		d.skipSpace()
@@ -35,56 +61,143 @@ func DecodeRecord(data []byte) (slog.Record, error) {
 			break
 		}
 		if !first && !d.consume(',') {
-			return r, d.errorf("want ',' or '}'")
+			return r, seen, d.errorf("want ',' or '}'")
 		}
 		first = false
 		d.skipSpace()
-		key, err := d.str()
+		rawKey, err := d.rawStr()
 		if err != nil {
-			return r, err
+			return r, seen, err
 		}
 		d.skipSpace()
 		if !d.consume(':') {
-			return r, d.errorf("want ':'")
+			return r, seen, d.errorf("want ':'")
 		}
 		d.skipSpace()
-		switch key {
-		case slog.TimeKey, slog.LevelKey, slog.MessageKey:
-			if d.peek() == '"' {
-				s, err := d.str()
-				if err != nil {
-					return r, err
-				}
-				switch key {
-				case slog.TimeKey:
-					if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-						r.Time = t
-						continue
-					}
-				case slog.LevelKey:
-					if err := r.Level.UnmarshalText([]byte(s)); err == nil {
-						continue
-					}
-				case slog.MessageKey:
-					r.Message = s
+		if k := string(rawKey); (k == slog.TimeKey || k == slog.LevelKey || k == slog.MessageKey) && d.peek() == '"' {
+			// string(rawKey) in a comparison does not allocate.
+			raw, err := d.rawStr()
+			if err != nil {
+				return r, seen, err
+			}
+			switch k {
+			case slog.TimeKey:
+				if t, ok := parseTime(raw); ok {
+					seen |= seenTime
+					r.Time = t
 					continue
 				}
-				attrs = append(attrs, slog.String(key, s))
+			case slog.LevelKey:
+				if l, ok := parseLevel(raw); ok {
+					seen |= seenLevel
+					r.Level = l
+					continue
+				}
+			case slog.MessageKey:
+				seen |= seenMsg
+				r.Message = d.text(raw)
 				continue
 			}
+			r.AddAttrs(slog.String(d.text(rawKey), d.text(raw)))
+			continue
 		}
+		key := d.text(rawKey)
 		v, err := d.value(0)
 		if err != nil {
-			return r, err
+			return r, seen, err
 		}
-		attrs = append(attrs, slog.Attr{Key: key, Value: v})
+		r.AddAttrs(slog.Attr{Key: key, Value: v})
 	}
 	d.skipSpace()
 	if d.pos != len(d.data) {
-		return r, d.errorf("trailing data")
+		return r, seen, d.errorf("trailing data")
 	}
-	r.AddAttrs(attrs...)
-	return r, nil
+	return r, seen, nil
+}
+
+// parseTime reads the time slog.JSONHandler writes (RFC 3339 with
+// nanoseconds) without time.Parse for the usual forms: UTC ("Z") or the
+// offset of the local zone at that time.
+func parseTime(b []byte) (time.Time, bool) {
+	// 2006-01-02T15:04:05[.999999999](Z|±07:00)
+	if len(b) >= 20 && b[4] == '-' && b[7] == '-' && b[10] == 'T' && b[13] == ':' && b[16] == ':' {
+		year, ok1 := digits(b[0:4])
+		month, ok2 := digits(b[5:7])
+		day, ok3 := digits(b[8:10])
+		hour, ok4 := digits(b[11:13])
+		minute, ok5 := digits(b[14:16])
+		sec, ok6 := digits(b[17:19])
+		rest := b[19:]
+		nsec := 0
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour < 24 && minute < 60 && sec < 60 {
+			ok := true
+			if len(rest) > 0 && rest[0] == '.' {
+				i := 1
+				for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
+					if i <= 9 {
+						nsec = nsec*10 + int(rest[i]-'0')
+					}
+				}
+				if i == 1 || i > 10 {
+					ok = false
+				}
+				for j := i; j <= 9; j++ {
+					nsec *= 10
+				}
+				rest = rest[i:]
+			}
+			utc := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+			switch {
+			case !ok:
+			case len(rest) == 1 && rest[0] == 'Z':
+				if utc.Day() == day { // not 31 February
+					return utc, true
+				}
+			case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+				oh, okh := digits(rest[1:3])
+				om, okm := digits(rest[4:6])
+				off := (oh*60 + om) * 60
+				if rest[0] == '-' {
+					off = -off
+				}
+				t := utc.Add(-time.Duration(off) * time.Second).In(time.Local)
+				if _, local := t.Zone(); okh && okm && local == off && utc.Day() == day {
+					return t, true
+				}
+			}
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	return t, err == nil
+}
+
+func digits(b []byte) (int, bool) {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// parseLevel reads a level: the four names without allocating, others
+// (WARN+2) through Level.UnmarshalText.
+func parseLevel(b []byte) (slog.Level, bool) {
+	switch string(b) {
+	case "INFO":
+		return slog.LevelInfo, true
+	case "WARN":
+		return slog.LevelWarn, true
+	case "ERROR":
+		return slog.LevelError, true
+	case "DEBUG":
+		return slog.LevelDebug, true
+	}
+	var l slog.Level
+	err := l.UnmarshalText(b)
+	return l, err == nil
 }
 
 const maxDepth = 32
@@ -92,6 +205,10 @@ const maxDepth = 32
 type decoder struct {
 	data []byte
 	pos  int
+	// Of the last string read: whether it had escapes (or bad UTF-8), and
+	// then its decoded text.
+	escaped   bool
+	unescaped string
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -126,35 +243,57 @@ func (d *decoder) consume(c byte) bool {
 
 // str reads a JSON string.
 func (d *decoder) str() (string, error) {
+	raw, err := d.rawStr()
+	if err != nil {
+		return "", err
+	}
+	return d.text(raw), nil
+}
+
+// rawStr reads a JSON string and returns its bytes between the quotes,
+// still escaped (d.text decodes them).
+func (d *decoder) rawStr() ([]byte, error) {
 	if !d.consume('"') {
-		return "", d.errorf("want string")
+		return nil, d.errorf("want string")
 	}
 	start := d.pos
-	escaped := false
+	d.escaped = false
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
 		case c == '\\':
-			escaped = true
+			d.escaped = true
 			d.pos += 2
 			continue
 		case c == '"':
 			raw := d.data[start:d.pos]
 			d.pos++
-			if !escaped && utf8.Valid(raw) {
-				return string(raw), nil
+			if !d.escaped && !utf8.Valid(raw) {
+				d.escaped = true // json.Unmarshal replaces invalid bytes
 			}
-			var s string
-			if err := json.Unmarshal(d.data[start-1:d.pos], &s); err != nil {
-				return "", d.errorf("bad string: %v", err)
+			if d.escaped {
+				var s string
+				if err := json.Unmarshal(d.data[start-1:d.pos], &s); err != nil {
+					d.pos = start
+					return nil, d.errorf("bad string: %v", err)
+				}
+				d.unescaped = s
 			}
-			return s, nil
+			return raw, nil
 		case c < 0x20:
-			return "", d.errorf("control character in string")
+			return nil, d.errorf("control character in string")
 		}
 		d.pos++
 	}
-	return "", d.errorf("unterminated string")
+	return nil, d.errorf("unterminated string")
+}
+
+// text is the string rawStr last returned raw.
+func (d *decoder) text(raw []byte) string {
+	if d.escaped {
+		return d.unescaped
+	}
+	return string(raw)
 }
 
 func (d *decoder) value(depth int) (slog.Value, error) {
@@ -188,6 +327,9 @@ func (d *decoder) value(depth int) (slog.Value, error) {
 		for d.pos < len(d.data) && strings.IndexByte("+-.eE0123456789", d.data[d.pos]) >= 0 {
 			d.pos++
 		}
+		if i, ok := smallInt(d.data[start:d.pos]); ok {
+			return slog.Int64Value(i), nil
+		}
 		num := string(d.data[start:d.pos])
 		if i, err := strconv.ParseInt(num, 10, 64); err == nil {
 			return slog.Int64Value(i), nil
@@ -203,6 +345,29 @@ func (d *decoder) value(depth int) (slog.Value, error) {
 	default:
 		return slog.Value{}, d.errorf("unexpected %q", c)
 	}
+}
+
+// smallInt parses an integer of up to 18 digits (JSON: no leading zero
+// but for 0 itself, no plus sign).
+func smallInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 || (b[0] == '0' && len(b) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func (d *decoder) lit(s string) bool {

@@ -14,9 +14,43 @@
 // [Relay] subscribes to a subject, turns each JSON object back into a
 // [log/slog.Record] with its original time, level, message and attributes
 // (groups included, in order), adds attributes of its own (service, pid) and
-// hands it to a [log/slog.Handler]. Records are queued without bound in the
-// relay rather than dropped, so a slow handler never makes the server cut the
-// connection. [Relay.WaitEOF] waits for the end-of-log marker.
+// hands it to a [log/slog.Handler]. [Relay.WaitEOF] waits for the
+// end-of-log marker.
+//
+// # Flow control
+//
+// A relay's memory is bounded: it queues at most [DefaultQueueRecords]
+// records and [DefaultQueueBytes] bytes for a slow handler (set others with
+// [NewRelayWith] and [RelayOptions]). It acknowledges every [AckEvery]-th
+// record to the publisher once handled, and a [Handler] more than [Window]
+// records ahead of the acknowledgements waits: a parent whose handler is
+// slow slows the child down, and loses nothing. A handler that gets no
+// acknowledgement for [StallWait] goes on without waiting (the parent's
+// handler is stuck, or no relay listens); a relay that then finds its
+// queue full drops records, counts them ([Relay.Dropped]) and hands the
+// handler a WARN record with the count in their place. A relay whose
+// subscription ends without Close (the connection closed) says so with an
+// ERROR record. No record is lost without a record saying so.
+//
+// # Across a failover
+//
+// Each record's reply subject is an inbox of the publisher followed by the
+// record's sequence number (1, 2, …; no header to encode or parse). A relay
+// puts records in that order and drops duplicates. The publisher keeps the
+// last 65,536 records (8 MiB) and [Handler.Resend] publishes again those not
+// yet acknowledged: a bgkit child calls it when its connection reconnects.
+// A relay that sees a gap, or whose own connection reconnected (the
+// publisher's resend may have come before its subscription was back), asks
+// the publisher on its inbox to resend from the first number it misses,
+// every 250 ms, for 3 s; then it reports the records that never came as
+// lost, with a WARN record.
+//
+// # While the bus is down
+//
+// A record the handler cannot publish (the connection is closed, or its
+// reconnect buffer is full) goes to stderr as a JSON line; [DecodeLine]
+// recognises such a line, and a bgkit parent relays it as the record it
+// was.
 //
 // A message that is not a JSON object is relayed as a record at WARN with the
 // raw text, never dropped and never a panic.

@@ -27,3 +27,19 @@ func ExampleDecodeRecord() {
 	// level=WARN msg=late period_ms=2000 ecu.id=7E0
 	// 10:00:00
 }
+
+func ExampleDecodeLine() {
+	for _, line := range []string{
+		`{"time":"2026-11-25T10:00:00Z","level":"WARN","msg":"bus disconnected","err":"EOF"}`,
+		`plain stderr line`,
+	} {
+		if rec, ok := logfwd.DecodeLine([]byte(line)); ok {
+			fmt.Println("record:", rec.Level, rec.Message)
+		} else {
+			fmt.Println("text:", line)
+		}
+	}
+	// Output:
+	// record: WARN bus disconnected
+	// text: plain stderr line
+}

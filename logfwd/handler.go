@@ -2,10 +2,12 @@ package logfwd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,8 +28,11 @@ type Handler struct {
 	pub   *publisher
 }
 
-// SeqHeader numbers the messages of one publisher from 1, so that a relay
-// can put them in order, drop duplicates and see gaps.
+// SeqHeader numbers a message of a publisher that has a header (the
+// end-of-log marker). Records carry their number in their reply subject
+// instead, which costs neither side a header: REPLY.<seq>, where REPLY is
+// an inbox of the publisher (see [AckEvery]). Numbers start at 1, so that
+// a relay can put the messages in order, drop duplicates and see gaps.
 const SeqHeader = "Bgkit-Log-Seq"
 
 // Resend window: the most recent records kept for Resend.
@@ -35,6 +40,26 @@ const (
 	resendRecords = 1 << 16
 	resendBytes   = 8 << 20
 )
+
+// Flow control. A relay acknowledges every AckEvery-th record, once
+// handled, by publishing its id on the record's reply subject. A publisher
+// more than Window records ahead of the slowest relay that acknowledged
+// within StallWait (so that two relays — an agent's and its requester's —
+// both keep up) waits for an acknowledgement, for at most StallWait; then it goes on without waiting until
+// acknowledgements come again (a relay whose handler is stuck drops what
+// does not fit its queue, and says how many). A publisher that has no
+// relay acknowledging (nobody listens, or only followers) waits StallWait
+// once.
+const (
+	AckEvery  = 512
+	Window    = 4096
+	StallWait = time.Second
+)
+
+// A relay that misses records (a gap in the sequence, or its own
+// connection reconnected) publishes on REPLY-inbox.resend the first
+// number it misses; the publisher resends what it still has from there.
+const resendToken = "resend"
 
 // publisher is the io.Writer under the JSON handler: every Write is one
 // record (slog's JSON handler writes a record with a single Write call).
@@ -46,18 +71,35 @@ type publisher struct {
 	reported atomic.Int64 // drops already reported in-band
 	closed   atomic.Bool
 
+	// Flow control: the relay's acknowledgements arrive on inbox.<seq>.
+	inbox   string
+	ackSub  *nats.Subscription
+	pubSeq  atomic.Uint64 // = seq, for the pacing outside mu
+	credit  sync.Mutex    // guards what follows
+	acked   uint64        // the highest sequence number acknowledged
+	relays  map[string]*relayAcks
+	floor   uint64        // the lowest acked of relays when last computed
+	wake    chan struct{} // closed and replaced at each acknowledgement
+	unpaced bool          // waited StallWait in vain: do not wait until acked again
+	stalls  atomic.Int64
+	// A resend asked by a relay runs; resendFrom (if not 0) is where the
+	// next must start.
+	resending  bool
+	resendFrom uint64
+
 	mu    sync.Mutex // orders seq, ring and publishing; guards what follows
-	msg   nats.Msg
-	hdr   nats.Header
-	seq   uint64 // of the last message published
-	ring  []sent // the last records published, oldest first (a queue)
-	head  int    // index of the oldest in ring
+	reply []byte     // inbox + "." + seq, rebuilt in place
+	seq   uint64     // of the last message published
+	ring  []sent     // the last records published: a circular buffer
+	head  int        // index of the oldest in ring
+	n     int        // records in ring
 	bytes int
 }
 
 type sent struct {
 	seq  uint64
-	data []byte
+	data []byte      // its capacity is reused
+	hdr  nats.Header // of the end-of-log marker; nil for a record
 }
 
 // Write publishes one record. A record that cannot be published — the
@@ -74,72 +116,249 @@ func (p *publisher) Write(b []byte) (int, error) {
 	if len(b) > 0 && b[len(b)-1] == '\n' {
 		b = b[:len(b)-1]
 	}
+	p.pace()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if d, r := p.dropped.Load(), p.reported.Load(); d > r {
 		note := fmt.Appendf(nil, `{"time":%q,"level":"WARN","msg":"log records dropped","dropped":%d}`,
 			time.Now().Format(time.RFC3339Nano), d-r)
-		if p.publish(note, nil) == nil {
+		if p.publish(note) == nil {
 			p.reported.Store(d)
 		}
 	}
-	if err := p.publish(b, nil); err != nil {
+	if err := p.publish(b); err != nil {
 		p.dropped.Add(1)
 		p.fallbackWrite(append(b, '\n'))
 	}
 	return n, nil
 }
 
-// publish sends data with the next sequence number and keeps a copy for
-// Resend; p.mu is held. A message that fails takes no number.
-func (p *publisher) publish(data []byte, hdr nats.Header) error {
-	// PublishMsg copies the message out before it returns, so one message
-	// and header serve every record.
-	record := hdr == nil // not the end marker
-	if record {
-		if p.hdr == nil {
-			p.hdr = nats.Header{SeqHeader: make([]string, 1)}
-		}
-		hdr = p.hdr
-	}
-	hdr[SeqHeader] = append(hdr[SeqHeader][:0], strconv.FormatUint(p.seq+1, 10))
-	p.msg = nats.Msg{Subject: p.subject, Data: data, Header: hdr}
-	if err := p.nc.PublishMsg(&p.msg); err != nil {
+// replyFor is the reply subject that carries seq; p.mu is held.
+func (p *publisher) replyFor(seq uint64) string {
+	p.reply = strconv.AppendUint(append(append(p.reply[:0], p.inbox...), '.'), seq, 10)
+	return string(p.reply)
+}
+
+// publish sends a record with the next sequence number and keeps a copy
+// for Resend; p.mu is held. A record that fails takes no number.
+func (p *publisher) publish(data []byte) error {
+	if err := p.nc.PublishRequest(p.subject, p.replyFor(p.seq+1), data); err != nil && !appended(err) {
 		return err
 	}
+	// A write error (the server died) comes after the record was put in
+	// the connection's buffer: it may reach the server or not. It has its
+	// number and is kept, so that a resend fills the gap it leaves.
 	p.seq++
-	if record {
-		p.keep(sent{seq: p.seq, data: append([]byte(nil), data...)})
-	}
+	p.pubSeq.Store(p.seq)
+	p.keep(p.seq, data)
 	return nil
 }
 
-func (p *publisher) keep(r sent) {
-	p.ring = append(p.ring, r)
-	p.bytes += len(r.data)
-	for len(p.ring)-p.head > resendRecords || p.bytes > resendBytes {
-		p.bytes -= len(p.ring[p.head].data)
-		p.ring[p.head] = sent{}
-		p.head++
+// publishMarker sends the end-of-log marker (with hdr) with the next
+// sequence number; p.mu is held.
+func (p *publisher) publishMarker(hdr nats.Header) error {
+	hdr.Set(SeqHeader, strconv.FormatUint(p.seq+1, 10))
+	if err := p.nc.PublishMsg(&nats.Msg{Subject: p.subject, Header: hdr}); err != nil && !appended(err) {
+		return err
 	}
-	if p.head > len(p.ring)/2 && p.head > 1024 { // compact
-		p.ring = append(p.ring[:0], p.ring[p.head:]...)
-		p.head = 0
+	p.seq++
+	p.pubSeq.Store(p.seq)
+	p.keep(p.seq, nil)
+	p.ring[(p.head+p.n-1)%len(p.ring)].hdr = hdr // a relay may miss it too
+	return nil
+}
+
+// keep copies a record into the resend window, reusing the oldest slot's
+// buffer once the window is full; p.mu is held.
+func (p *publisher) keep(seq uint64, data []byte) {
+	if p.ring == nil {
+		p.ring = make([]sent, resendRecords)
+	}
+	for p.n > 0 && (p.n == len(p.ring) || p.bytes+len(data) > resendBytes) {
+		p.bytes -= len(p.ring[p.head].data)
+		p.head = (p.head + 1) % len(p.ring)
+		p.n--
+	}
+	slot := &p.ring[(p.head+p.n)%len(p.ring)]
+	slot.seq = seq
+	slot.data = append(slot.data[:0], data...)
+	slot.hdr = nil
+	p.bytes += len(data)
+	p.n++
+}
+
+// appended tells whether a publish error came after the message was
+// buffered by the connection: every error but those nats.go returns
+// before buffering.
+func appended(err error) bool {
+	for _, before := range []error{nats.ErrConnectionClosed, nats.ErrConnectionDraining, nats.ErrReconnectBufExceeded,
+		nats.ErrMaxPayload, nats.ErrInvalidConnection, nats.ErrBadSubject, nats.ErrHeadersNotSupported} {
+		if errors.Is(err, before) {
+			return false
+		}
+	}
+	return true
+}
+
+// resend publishes the kept records numbered from on again, oldest first,
+// with their own sequence numbers (and reply subjects, so that relays
+// acknowledge them as usual).
+func (p *publisher) resend(from uint64) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	first := 0 // the ring holds consecutive numbers: start at from
+	if p.n > 0 && from > p.ring[p.head].seq {
+		first = int(min(from-p.ring[p.head].seq, uint64(p.n)))
+	}
+	for i := first; i < p.n; i++ {
+		r := p.ring[(p.head+i)%len(p.ring)]
+		if r.seq < from {
+			continue
+		}
+		var err error
+		if r.hdr != nil {
+			err = p.nc.PublishMsg(&nats.Msg{Subject: p.subject, Header: r.hdr})
+		} else {
+			err = p.nc.PublishRequest(p.subject, p.replyFor(r.seq), r.data)
+		}
+		if err != nil && !appended(err) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// resendAsked serves a relay's resend request (it saw a gap, or its own
+// connection reconnected): the records from the number in the body.
+// Requests that come while a resend runs are merged into one more.
+func (p *publisher) resendAsked(m *nats.Msg) {
+	from, err := strconv.ParseUint(string(m.Data), 10, 64)
+	if err != nil || from == 0 {
+		return
+	}
+	p.credit.Lock()
+	if p.resending {
+		p.resendFrom = min(p.resendFrom, from)
+		p.credit.Unlock()
+		return
+	}
+	p.resending = true
+	p.credit.Unlock()
+	go func() {
+		for {
+			_, _ = p.resend(from)
+			p.credit.Lock()
+			if p.resendFrom == 0 {
+				p.resending = false
+				p.credit.Unlock()
+				return
+			}
+			from, p.resendFrom = p.resendFrom, 0
+			p.credit.Unlock()
+		}
+	}()
+}
+
+// pace waits while the publisher is Window records ahead of the relay's
+// acknowledgements, for at most StallWait.
+func (p *publisher) pace() {
+	if p.ackSub == nil {
+		return
+	}
+	var timer *time.Timer
+	for {
+		p.credit.Lock()
+		if p.unpaced || p.pubSeq.Load() < p.floor+Window || p.pubSeq.Load() < p.limit(time.Now())+Window {
+			p.credit.Unlock()
+			break
+		}
+		wake := p.wake
+		p.credit.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(StallWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			p.credit.Lock()
+			p.unpaced = true
+			p.credit.Unlock()
+			p.stalls.Add(1)
+			return
+		}
 	}
 }
 
-// resend publishes the kept records again, oldest first, with their own
-// sequence numbers.
-func (p *publisher) resend() (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, r := range p.ring[p.head:] {
-		m := &nats.Msg{Subject: p.subject, Data: r.data, Header: nats.Header{SeqHeader: {strconv.FormatUint(r.seq, 10)}}}
-		if err := p.nc.PublishMsg(m); err != nil {
-			return i, err
+// onAck takes a relay's acknowledgement: every record up to the sequence
+// number of its subject has been handled.
+func (p *publisher) onAck(m *nats.Msg) {
+	if strings.HasSuffix(m.Subject, "."+resendToken) {
+		p.resendAsked(m)
+		return
+	}
+	seq, ok := replySeq(m.Subject)
+	if !ok {
+		return
+	}
+	p.credit.Lock()
+	defer p.credit.Unlock()
+	p.unpaced = false
+	id := string(m.Data) // the relay's
+	ra := p.relays[id]
+	if ra == nil {
+		if p.relays == nil {
+			p.relays = map[string]*relayAcks{}
+		}
+		ra = &relayAcks{}
+		p.relays[id] = ra
+	}
+	ra.at = time.Now()
+	if seq > ra.acked {
+		ra.acked = seq
+	}
+	p.acked = max(p.acked, seq)
+	p.floor = p.limit(ra.at)
+	close(p.wake)
+	p.wake = make(chan struct{})
+}
+
+// relayAcks is what one relay has acknowledged, and when last.
+type relayAcks struct {
+	acked uint64
+	at    time.Time
+}
+
+// limit is the pace: the lowest number acknowledged by the relays that
+// acknowledged within StallWait (a relay whose handler is stuck, or that
+// is gone, no longer holds the publisher back); with none, the highest
+// acknowledged. Relays silent for long are forgotten. p.credit is held.
+func (p *publisher) limit(now time.Time) uint64 {
+	low, any := uint64(0), false
+	for id, ra := range p.relays {
+		switch age := now.Sub(ra.at); {
+		case age > 10*StallWait:
+			delete(p.relays, id)
+		case age <= StallWait && (!any || ra.acked < low):
+			low, any = ra.acked, true
 		}
 	}
-	return len(p.ring) - p.head, nil
+	if !any {
+		return p.acked
+	}
+	return low
+}
+
+// replySeq is the sequence number at the end of a record's reply subject.
+func replySeq(reply string) (uint64, bool) {
+	i := strings.LastIndexByte(reply, '.')
+	if i < 0 {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(reply[i+1:], 10, 64)
+	return seq, err == nil && seq > 0
 }
 
 func (p *publisher) fallbackWrite(b []byte) {
@@ -155,8 +374,15 @@ func (p *publisher) fallbackWrite(b []byte) {
 // (JSON has no duration type: a number would arrive as a plain integer).
 // Records that cannot be published (connection closed) are written to
 // stderr instead, where a bgkit parent still relays them.
+//
+// The handler subscribes to an inbox of nc for the relay's
+// acknowledgements (see Window); if it cannot, it publishes without pace.
 func NewHandler(nc *nats.Conn, subject string, opts *slog.HandlerOptions) *Handler {
-	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr}
+	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr, wake: make(chan struct{})}
+	p.inbox = nc.NewInbox()
+	if sub, err := nc.Subscribe(p.inbox+".*", p.onAck); err == nil {
+		p.ackSub = sub
+	}
 	o := slog.HandlerOptions{}
 	if opts != nil {
 		o = *opts
@@ -198,12 +424,21 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // Dropped counts the records that could not be published.
 func (h *Handler) Dropped() int64 { return h.pub.dropped.Load() }
 
-// Resend publishes the most recent records again (up to 65,536 records or
-// 8 MiB) with their original sequence numbers. Call it when the connection
-// has reconnected: what the old connection held in flight when its server
-// died is lost otherwise. A Relay drops the duplicates.
+// Stalls counts the times the handler waited StallWait for the relay in
+// vain and went on without its pace.
+func (h *Handler) Stalls() int64 { return h.pub.stalls.Load() }
+
+// Resend publishes again, with their original sequence numbers, the
+// records kept (the last 65,536 records or 8 MiB) that no relay has
+// acknowledged yet. Call it when the connection has reconnected: what the
+// old connection held in flight when its server died is lost otherwise. A
+// Relay drops the duplicates. (A relay that still misses records asks for
+// them itself.)
 func (h *Handler) Resend() (int, error) {
-	n, err := h.pub.resend()
+	h.pub.credit.Lock()
+	from := h.pub.acked + 1
+	h.pub.credit.Unlock()
+	n, err := h.pub.resend(from)
 	if err != nil {
 		return n, fmt.Errorf("logfwd: resend: %w", err)
 	}
@@ -221,7 +456,7 @@ func (h *Handler) Close(ctx context.Context) error {
 		hdr.Set(DroppedHeader, fmt.Sprint(d)) // not yet reported in-band
 	}
 	h.pub.mu.Lock()
-	perr := h.pub.publish(nil, hdr)
+	perr := h.pub.publishMarker(hdr)
 	h.pub.mu.Unlock()
 	if perr != nil {
 		return fmt.Errorf("logfwd: close: %w", perr)
@@ -235,5 +470,7 @@ func (h *Handler) Close(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("logfwd: close: %w", err)
 	}
+	// The acknowledgement subscription stays: a relay that misses records
+	// may still ask for them while the connection lives.
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/slogtest"
 	"time"
@@ -396,5 +397,96 @@ func TestResend(t *testing.T) {
 	}
 	if r.Count() != 100 || r.Duplicates() != 100 {
 		t.Fatalf("count %d duplicates %d; want 100 and 100", r.Count(), r.Duplicates())
+	}
+}
+
+// countTo counts the records a relay hands it and says when it has want.
+type countTo struct {
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+}
+
+func (c *countTo) Enabled(context.Context, slog.Level) bool { return true }
+func (c *countTo) Handle(context.Context, slog.Record) error {
+	if c.n.Add(1) == c.want {
+		close(c.done)
+	}
+	return nil
+}
+func (c *countTo) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *countTo) WithGroup(string) slog.Handler      { return c }
+
+// BenchmarkHandlerToRelay: records/s from a Handler through an in-process
+// server to a Relay on another connection (both ends in this process, so
+// that one profile shows the child's and the parent's costs).
+func BenchmarkHandlerToRelay(b *testing.B) {
+	nc, srv := natsServer(b)
+	pub, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pub.Close()
+	cnt := &countTo{want: int64(b.N), done: make(chan struct{})}
+	r, err := logfwd.NewRelay(nc, "log.B", cnt, slog.String("service", "B"), slog.Int("pid", 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	l := slog.New(logfwd.NewHandler(pub, "log.B", nil))
+	b.ResetTimer()
+	for i := range b.N {
+		l.Info("spam", "i", i)
+	}
+	<-cnt.done
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkDecodeRecord(b *testing.B) {
+	data := []byte(`{"time":"2026-11-25T10:00:00.123456789Z","level":"INFO","msg":"spam","i":12345,"ecu":"7E0"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := logfwd.DecodeRecord(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestDecodeLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		ok         bool
+		msg        string
+		level      slog.Level
+	}{
+		{"json record", `{"time":"2026-11-25T10:00:00Z","level":"WARN","msg":"bus disconnected","err":"EOF"}`, true, "bus disconnected", slog.LevelWarn},
+		{"trailing newline and spaces", "  {\"level\":\"ERROR\",\"msg\":\"x\"}\r\n", true, "x", slog.LevelError},
+		{"no level", `{"msg":"x"}`, false, "", 0},
+		{"no msg", `{"level":"INFO"}`, false, "", 0},
+		{"text record", `time=2026-11-25T10:00:00Z level=WARN msg="bus disconnected"`, false, "", 0},
+		{"plain text", "plain stderr line", false, "", 0},
+		{"panic", "panic: boom", false, "", 0},
+		{"other json", `{"a":1}`, false, "", 0},
+		{"truncated", `{"level":"INFO","msg":"x"`, false, "", 0},
+		{"empty", "", false, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok := logfwd.DecodeLine([]byte(tc.line))
+			if ok != tc.ok || ok && (r.Message != tc.msg || r.Level != tc.level) {
+				t.Fatalf("DecodeLine(%q) = %v %q, %v; want %v %q, %v", tc.line, r.Level, r.Message, ok, tc.level, tc.msg, tc.ok)
+			}
+		})
+	}
+}
+
+// TestDecodeLineOfAJSONHandler: what slog.JSONHandler writes on a line
+// comes back as the record it was.
+func TestDecodeLineOfAJSONHandler(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, nil))
+	l.Warn("bus disconnected", "err", "EOF", slog.Group("g", "n", 2))
+	r, ok := logfwd.DecodeLine(buf.Bytes())
+	if !ok || r.Message != "bus disconnected" || r.Level != slog.LevelWarn || r.Time.IsZero() || r.NumAttrs() != 2 {
+		t.Fatalf("DecodeLine(%s) = %v %q %v attrs %d, %v", buf.Bytes(), r.Level, r.Message, r.Time, r.NumAttrs(), ok)
 	}
 }

@@ -6,22 +6,63 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/bgkit/bgkit/bus"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
 )
+
+// Default bounds of a relay's queue: the records received and not yet
+// handed to a slow handler. At about 300 bytes a record the default holds
+// 16,384 records in about 8 MiB; the queue never holds more than
+// QueueBytes of record data however large the records are. (In front of
+// it, the client library's pending list for the relay's subscription is
+// bounded to 4× these, at least 8,192 messages and 8 MiB; the relay's
+// callback empties it at once unless it is starved of CPU.)
+const (
+	DefaultQueueRecords = 1 << 14
+	DefaultQueueBytes   = 16 << 20
+)
+
+// RelayOptions configure a Relay. The zero value is the default.
+type RelayOptions struct {
+	// QueueRecords and QueueBytes bound the records received and not yet
+	// handled (DefaultQueueRecords, DefaultQueueBytes when zero). A record
+	// that finds the queue full is dropped; the handler gets a WARN record
+	// saying how many were dropped, in its place.
+	QueueRecords int
+	QueueBytes   int
+	// NoAck keeps the relay from pacing the publisher: a follower that
+	// reads another relay's records (bgkit logs) sets it, so that only
+	// the parent's relay sets the child's pace.
+	NoAck bool
+}
 
 // Relay re-emits the records published on one subject into a handler.
 // Create it with NewRelay; stop it with Close.
+//
+// Records arrive on a subscription whose callback only puts them in
+// their publisher's order and queues them; a goroutine of the relay hands
+// them to the handler and acknowledges them to the publisher (see
+// [AckEvery]), which waits for acknowledgements when it is too far ahead:
+// a slow handler slows the child down instead of filling memory.
 type Relay struct {
-	sub     *nats.Subscription
-	h       slog.Handler
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	eof     chan struct{}
-	eofOnce sync.Once
+	id        []byte // in its acknowledgements
+	nc        *nats.Conn
+	sub       *nats.Subscription
+	h         slog.Handler
+	opts      RelayOptions
+	queue     chan queued
+	qbytes    atomic.Int64
+	done      chan struct{} // closed by Close: the worker stops
+	wg        sync.WaitGroup
+	eof       chan struct{}
+	eofOnce   sync.Once
+	closeOnce sync.Once
 
 	count   atomic.Int64
 	bad     atomic.Int64
@@ -29,23 +70,64 @@ type Relay struct {
 	lost    atomic.Int64
 	dups    atomic.Int64
 
-	// Ordering by sequence number; used by run's goroutine only.
-	next      uint64
-	held      map[uint64]*nats.Msg
-	heldSince time.Time
+	// Ordering by sequence number, under mu: the subscription's callback
+	// and the gap timer.
+	mu          sync.Mutex
+	closed      bool
+	next        uint64
+	held        map[uint64]*nats.Msg
+	heldSince   time.Time
+	gapTimer    *time.Timer
+	pendingDrop int64     // dropped since the last record queued
+	pendingLost int64     // lost in transit, to report with the next record
+	inbox       string    // the publisher's, from its records' reply subjects
+	lastAsk     time.Time // of the last resend request
+
+	// Used by run's goroutine only.
+	reconnects  uint64    // of nc, when last looked
+	askUntil    time.Time // ask for resends until then (after a reconnect or drops)
+	natsDropped int       // of sub, when last looked
+}
+
+// queued is one entry of the relay's queue: a message (nil for a report
+// alone) and the drops and losses to report before it.
+type queued struct {
+	m       *nats.Msg
+	seq     uint64
+	dropped int64
+	lost    int64
 }
 
 // NewRelay subscribes to subject and hands each record to h, with attrs
-// added (for example service and pid). The subscription is registered with
-// the server when NewRelay returns.
+// added (for example service and pid), with the default options. The
+// subscription is registered with the server when NewRelay returns.
 func NewRelay(nc *nats.Conn, subject string, h slog.Handler, attrs ...slog.Attr) (*Relay, error) {
-	sub, err := nc.SubscribeSync(subject)
+	return NewRelayWith(nc, subject, h, RelayOptions{}, attrs...)
+}
+
+// NewRelayWith is NewRelay with options.
+func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptions, attrs ...slog.Attr) (*Relay, error) {
+	if opts.QueueRecords <= 0 {
+		opts.QueueRecords = DefaultQueueRecords
+	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = DefaultQueueBytes
+	}
+	if len(attrs) > 0 {
+		h = h.WithAttrs(attrs)
+	}
+	// One more than QueueRecords: the end-of-log marker always fits.
+	r := &Relay{id: []byte(nuid.Next()), nc: nc, h: h, opts: opts, queue: make(chan queued, opts.QueueRecords+1),
+		done: make(chan struct{}), eof: make(chan struct{}), next: 1, held: map[uint64]*nats.Msg{}}
+	sub, err := nc.Subscribe(subject, r.onMsg)
 	if err != nil {
 		return nil, fmt.Errorf("logfwd: relay %s: %w", subject, err)
 	}
-	// Queue without bound in this process rather than let the server see a
-	// slow consumer and cut the connection.
-	if err := sub.SetPendingLimits(-1, -1); err != nil {
+	r.sub = sub
+	// The callback only orders and queues, so the client's own pending
+	// list stays short; its limit is a backstop (what it drops shows as a
+	// gap: the relay asks for a resend, or reports it lost).
+	if err := sub.SetPendingLimits(max(4*opts.QueueRecords, natsPendingMin), max(4*opts.QueueBytes, natsPendingMin*1024)); err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("logfwd: relay %s: %w", subject, err)
 	}
@@ -53,56 +135,155 @@ func NewRelay(nc *nats.Conn, subject string, h slog.Handler, attrs ...slog.Attr)
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("logfwd: relay %s: %w", subject, err)
 	}
-	if len(attrs) > 0 {
-		h = h.WithAttrs(attrs)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &Relay{sub: sub, h: h, cancel: cancel, eof: make(chan struct{}), next: 1, held: map[uint64]*nats.Msg{}}
 	r.wg.Add(1)
-	go r.run(ctx)
+	go r.run()
 	return r, nil
 }
 
 // gapWait is how long the relay holds records that came after a gap for
 // the missing ones (a publisher resends after a reconnect) before it
-// reports them lost; maxHeld bounds how many it holds meanwhile.
+// reports them lost. At most QueueRecords records are held meanwhile.
+const gapWait = 3 * time.Second
+
+// natsPendingMin is the least number of messages (and KiB) the client
+// library may hold for the relay's callback; see NewRelayWith.
+const natsPendingMin = 8192
+
+// subCheck is how often a relay checks that its subscription is still
+// valid and whether its connection has reconnected; resendEvery is how
+// often it asks the publisher for the records it misses while a gap is
+// open or after a reconnect.
 const (
-	gapWait = 3 * time.Second
-	maxHeld = 1 << 17
+	subCheck    = 250 * time.Millisecond
+	resendEvery = 250 * time.Millisecond
 )
 
-func (r *Relay) run(ctx context.Context) {
+// run hands the queued records to the handler until Close.
+func (r *Relay) run() {
 	defer r.wg.Done()
+	ctx := context.Background()
+	tick := time.NewTicker(subCheck)
+	defer tick.Stop()
+	r.reconnects = r.nc.Stats().Reconnects
 	for {
-		wait := ctx
-		var cancel context.CancelFunc = func() {}
-		if len(r.held) > 0 {
-			wait, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
-		}
-		m, err := r.sub.NextMsgWithContext(wait)
-		cancel()
-		switch {
-		case err == nil:
-			r.order(ctx, m)
-		case ctx.Err() != nil:
+		select {
+		case q := <-r.queue:
+			r.handle(ctx, q)
+		case <-r.done:
 			return
-		case !errors.Is(err, context.DeadlineExceeded):
-			return
-		}
-		if len(r.held) > 0 && (time.Since(r.heldSince) > gapWait || len(r.held) > maxHeld) {
-			r.skipGap(ctx)
+		case now := <-tick.C:
+			if !r.sub.IsValid() {
+				r.stopped(ctx)
+				return
+			}
+			r.checkMissed(now)
 		}
 	}
 }
 
-// order delivers messages in their publisher's sequence: duplicates (a
-// resend) are dropped, messages after a gap are held until the gap fills.
-// Messages without a sequence number are delivered as they come.
-func (r *Relay) order(ctx context.Context, m *nats.Msg) {
-	seq, err := strconv.ParseUint(m.Header.Get(SeqHeader), 10, 64)
-	if err != nil || seq == 0 {
-		r.deliver(ctx, m)
+// checkMissed asks the publisher for the records this relay may have
+// missed without seeing a gap (the last ones before a pause): after its
+// own connection reconnected (the publisher's resend on its reconnect may
+// have come before this relay's subscription was back) and after the
+// client library dropped messages for the subscription (its pending limit;
+// it happens when the callback is starved of CPU): for gapWait after each,
+// every resendEvery.
+func (r *Relay) checkMissed(now time.Time) {
+	if n := r.nc.Stats().Reconnects; n != r.reconnects {
+		r.reconnects = n
+		r.askUntil = now.Add(gapWait)
+	}
+	if n, err := r.sub.Dropped(); err == nil && n != r.natsDropped {
+		r.natsDropped = n
+		r.askUntil = now.Add(gapWait)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now.Before(r.askUntil) {
+		r.askResend(now)
+	}
+	// Drops are reported with the next record queued; with none coming,
+	// report them once the queue has room, not later.
+	if r.pendingDrop > 0 && len(r.queue) < r.opts.QueueRecords {
+		r.queue <- queued{dropped: r.pendingDrop}
+		r.pendingDrop = 0
+	}
+}
+
+// askResend asks the publisher to resend from r.next, at most every
+// resendEvery; r.mu is held.
+func (r *Relay) askResend(now time.Time) {
+	if r.inbox == "" || r.opts.NoAck || now.Sub(r.lastAsk) < resendEvery-resendEvery/10 {
 		return
+	}
+	r.lastAsk = now
+	_ = r.nc.Publish(r.inbox+"."+resendToken, strconv.AppendUint(nil, r.next, 10))
+}
+
+// stopped reports, loudly, a subscription that ended without Close (the
+// connection was closed): nothing more can be relayed.
+func (r *Relay) stopped(ctx context.Context) {
+	// Hand over what is queued: it arrived.
+	for {
+		select {
+		case q := <-r.queue:
+			r.handle(ctx, q)
+			continue
+		default:
+		}
+		break
+	}
+	err := nats.ErrBadSubscription
+	if r.nc.IsClosed() {
+		err = nats.ErrConnectionClosed
+	}
+	rec := slog.NewRecord(time.Now(), slog.LevelError, "log relay stopped: no more records from this service can arrive", 0)
+	rec.AddAttrs(slog.String("err", err.Error()))
+	r.emit(ctx, rec)
+}
+
+func (r *Relay) handle(ctx context.Context, q queued) {
+	if q.dropped > 0 {
+		r.dropped.Add(q.dropped)
+		r.emit(ctx, warnRecord("log records dropped: the parent's log handler did not keep up",
+			slog.Int64("dropped", q.dropped), slog.Int("queue_records", r.opts.QueueRecords)))
+	}
+	if q.lost > 0 {
+		r.lost.Add(q.lost)
+		r.emit(ctx, warnRecord("log records lost in transit", slog.Int64("lost", q.lost)))
+	}
+	if q.m == nil {
+		return
+	}
+	r.qbytes.Add(-int64(len(q.m.Data)))
+	r.deliver(ctx, q.m)
+	if q.seq%AckEvery == 0 && q.seq > 0 && q.m.Reply != "" && !r.opts.NoAck {
+		// The publisher's pace: every record up to this one is handled.
+		_ = r.nc.Publish(q.m.Reply, r.id)
+	}
+}
+
+// onMsg is the subscription's callback: it orders and queues, never waits
+// for the handler (except to queue the end-of-log marker).
+func (r *Relay) onMsg(m *nats.Msg) {
+	if m.Reply != "" && !bus.IsInbox(m.Reply) {
+		// The relay answers a record's reply subject (acknowledgements,
+		// resend requests): one outside the inbox namespace would make it
+		// publish onto someone else's log., evt. or life. subject.
+		m.Reply = ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	seq, ok := msgSeq(m)
+	if !ok {
+		r.enqueue(m, 0)
+		return
+	}
+	if r.inbox == "" && m.Reply != "" {
+		r.inbox = m.Reply[:strings.LastIndexByte(m.Reply, '.')]
 	}
 	switch {
 	case seq < r.next:
@@ -114,45 +295,121 @@ func (r *Relay) order(ctx context.Context, m *nats.Msg) {
 			return
 		}
 		if len(r.held) == 0 {
+			// A gap: ask for what is missing, and again every
+			// resendEvery until it is filled or gapWait has passed.
 			r.heldSince = time.Now()
+			r.askResend(r.heldSince)
+			r.armGapTimer(resendEvery)
 		}
 		r.held[seq] = m
+		if len(r.held) > r.opts.QueueRecords {
+			r.skipGap()
+		}
 		return
 	}
-	r.deliver(ctx, m)
+	r.enqueue(m, seq)
 	r.next++
-	r.drainHeld(ctx)
+	r.drainHeld()
 }
 
-func (r *Relay) drainHeld(ctx context.Context) {
+// msgSeq is a message's sequence number: in the reply subject of a
+// record, in SeqHeader of the end-of-log marker.
+func msgSeq(m *nats.Msg) (uint64, bool) {
+	if m.Header != nil {
+		if s := m.Header.Get(SeqHeader); s != "" {
+			seq, err := strconv.ParseUint(s, 10, 64)
+			return seq, err == nil && seq > 0
+		}
+	}
+	return replySeq(m.Reply)
+}
+
+// armGapTimer makes gapExpired run after d; r.mu is held.
+func (r *Relay) armGapTimer(d time.Duration) {
+	if r.gapTimer == nil {
+		r.gapTimer = time.AfterFunc(d, r.gapExpired)
+		return
+	}
+	r.gapTimer.Reset(d)
+}
+
+func (r *Relay) gapExpired() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || len(r.held) == 0 {
+		return
+	}
+	if wait := gapWait - time.Since(r.heldSince); wait > 0 {
+		r.askResend(time.Now())
+		r.armGapTimer(min(wait, resendEvery))
+		return
+	}
+	r.skipGap()
+}
+
+// drainHeld queues the held messages that are next in sequence; r.mu is
+// held.
+func (r *Relay) drainHeld() {
+	if len(r.held) == 0 {
+		return
+	}
 	for {
 		m, ok := r.held[r.next]
 		if !ok {
 			break
 		}
 		delete(r.held, r.next)
-		r.deliver(ctx, m)
+		r.enqueue(m, r.next)
 		r.next++
 	}
 	if len(r.held) > 0 {
+		// Another gap.
 		r.heldSince = time.Now()
+		r.askResend(r.heldSince)
+		r.armGapTimer(resendEvery)
 	}
 }
 
-// skipGap gives up on the missing messages before the first held one and
-// says how many were lost.
-func (r *Relay) skipGap(ctx context.Context) {
+// skipGap gives up on the missing messages before the first held one;
+// they are reported lost with the next record. r.mu is held.
+func (r *Relay) skipGap() {
 	first := uint64(0)
 	for seq := range r.held {
 		if first == 0 || seq < first {
 			first = seq
 		}
 	}
-	lost := int64(first - r.next)
-	r.lost.Add(lost)
-	r.emit(ctx, warnRecord("log records lost in transit", slog.Int64("lost", lost)))
+	r.pendingLost += int64(first - r.next)
 	r.next = first
-	r.drainHeld(ctx)
+	r.drainHeld()
+}
+
+// enqueue queues m for the handler, or drops and counts it when the queue
+// is full. The end-of-log marker is never dropped: it has a slot of its
+// own. r.mu is held.
+func (r *Relay) enqueue(m *nats.Msg, seq uint64) {
+	q := queued{m: m, seq: seq, dropped: r.pendingDrop, lost: r.pendingLost}
+	if m.Header != nil && m.Header.Get(EOFHeader) != "" {
+		// The last slot is kept for it (a second marker, without a
+		// sequence number, may find it taken).
+		select {
+		case r.queue <- q:
+			r.pendingDrop, r.pendingLost = 0, 0
+		default:
+		}
+		return
+	}
+	if len(r.queue) >= r.opts.QueueRecords || r.qbytes.Load()+int64(len(m.Data)) > int64(r.opts.QueueBytes) {
+		r.pendingDrop++
+		return
+	}
+	select {
+	case r.queue <- q:
+		r.qbytes.Add(int64(len(m.Data)))
+		r.pendingDrop, r.pendingLost = 0, 0
+	default:
+		r.pendingDrop++
+	}
 }
 
 func (r *Relay) deliver(ctx context.Context, m *nats.Msg) {
@@ -209,7 +466,8 @@ func (r *Relay) Count() int64 { return r.count.Load() }
 // Bad is the number of messages that were not valid records.
 func (r *Relay) Bad() int64 { return r.bad.Load() }
 
-// Dropped is the number of records the publisher reported it dropped.
+// Dropped is the number of records dropped: by the publisher (it could
+// not publish them) or by this relay (its queue was full).
 func (r *Relay) Dropped() int64 { return r.dropped.Load() }
 
 // Lost is the number of records that never arrived (a gap in the
@@ -220,13 +478,43 @@ func (r *Relay) Lost() int64 { return r.lost.Load() }
 func (r *Relay) Duplicates() int64 { return r.dups.Load() }
 
 // Close unsubscribes and waits for the relay's goroutine. Records still
-// queued are discarded; call WaitEOF first to keep them. It is idempotent.
+// queued are not relayed (call WaitEOF first to keep them): the handler
+// gets one WARN record saying how many. It is idempotent.
 func (r *Relay) Close() error {
-	r.cancel()
-	r.wg.Wait()
-	err := r.sub.Unsubscribe()
-	if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubscription) {
-		err = nil
-	}
+	var err error
+	r.closeOnce.Do(func() {
+		err = r.sub.Unsubscribe()
+		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubscription) {
+			err = nil
+		}
+		close(r.done)
+		r.wg.Wait()
+		r.mu.Lock()
+		r.closed = true
+		if r.gapTimer != nil {
+			r.gapTimer.Stop()
+		}
+		left := r.pendingDrop + int64(len(r.held))
+		r.pendingDrop = 0
+		clear(r.held)
+		for {
+			select {
+			case q := <-r.queue:
+				if q.m != nil && (q.m.Header == nil || q.m.Header.Get(EOFHeader) == "") {
+					left++
+				}
+				left += q.dropped
+				continue
+			default:
+			}
+			break
+		}
+		r.mu.Unlock()
+		if left > 0 {
+			r.dropped.Add(left)
+			r.emit(context.Background(), warnRecord("log records dropped: the relay was closed before they were handled",
+				slog.Int64("dropped", left)))
+		}
+	})
 	return err
 }

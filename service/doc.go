@@ -99,8 +99,10 @@
 //     stream whose caller sends nothing; default 30000) and Bgkit-Timeout-Ms
 //     (a deadline for the whole stream). The reply is either an error (the
 //     Nats-Service-Error headers, as for a call: 400, 404, 500, 503) or an
-//     empty message whose Bgkit-Stream header is the stream's subject,
-//     svc.<NAME>._stream.<INSTANCE>.<ID>. A plain call of a streaming method
+//     empty message whose Bgkit-Stream header is the stream's subject, an
+//     inbox of the service's own connection (_INBOX.…; in a child,
+//     _INBOX.bgkit_<NAME>.<ID>), which only that instance subscribes to and
+//     every caller may publish to. A plain call of a streaming method
 //     is a 400, and so is an open of a plain method.
 //  2. Pull: a request on the stream's subject whose body is the credit, a
 //     decimal number of items (empty: 100; at most 10000). The reply is a
@@ -126,6 +128,6 @@
 // From a shell:
 //
 //	nats req svc.CAN_RECORDER_SERVICE.tail '{}' -H 'Bgkit-Stream:open'   # prints the stream subject
-//	nats req 'svc.CAN_RECORDER_SERVICE._stream.<INSTANCE>.<ID>' 100       # a batch of up to 100 frames
-//	nats pub 'svc.CAN_RECORDER_SERVICE._stream.<INSTANCE>.<ID>' stop
+//	nats req '_INBOX.bgkit_CAN_RECORDER_SERVICE.<ID>' 100                 # a batch of up to 100 frames
+//	nats pub '_INBOX.bgkit_CAN_RECORDER_SERVICE.<ID>' stop
 package service

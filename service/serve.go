@@ -213,9 +213,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 }
 
 func (s *server) start() error {
-	// One token after the name: stream subjects (svc.NAME._stream.…,
-	// stream.go) are the stream's own, not the queue group's.
-	sub, err := s.nc.QueueSubscribe(bus.ServicePrefix+s.o.name+".*", QueueGroup, s.onRequest)
+	sub, err := s.nc.QueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.onRequest)
 	if err != nil {
 		return err
 	}
@@ -509,10 +507,7 @@ func (s *server) respondError(m *nats.Msg, ep *endpoint, code int, msg string) e
 		ep.stats.LastError = fmt.Sprintf("%d:%s", code, msg)
 		ep.mu.Unlock()
 	}
-	r := nats.NewMsg(m.Reply)
-	r.Header.Set(micro.ErrorHeader, msg)
-	r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(code))
-	return m.RespondMsg(r)
+	return m.RespondMsg(bus.ErrorReply(m.Reply, code, msg))
 }
 
 // hasStruct reports whether t is a struct or a pointer to one.

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
-	"github.com/nats-io/nuid"
 
 	"github.com/bgkit/bgkit/bus"
 )
@@ -22,7 +20,8 @@ import (
 // Headers and tokens of the stream protocol (see the package doc).
 const (
 	// StreamHeader is "open" on the request that opens a stream, and the
-	// subject of the stream (svc.NAME._stream.ID) on the reply to it.
+	// subject of the stream (an inbox of the service's connection,
+	// _INBOX.….) on the reply to it.
 	StreamHeader = "Bgkit-Stream"
 	// StreamIdleHeader on the open request is how long, in milliseconds,
 	// the service keeps a stream whose caller sends nothing (no pull, no
@@ -30,9 +29,6 @@ const (
 	StreamIdleHeader = "Bgkit-Stream-Idle-Ms"
 	// StreamEndHeader is "1" on the last batch of a stream.
 	StreamEndHeader = "Bgkit-Stream-End"
-	// StreamToken is the subject token after the service name of stream
-	// subjects: svc.NAME._stream.ID.
-	StreamToken = "_stream"
 )
 
 // Stream tuning. A pull is answered with at least one item, the end, or —
@@ -154,7 +150,7 @@ func (s *server) openStream(ep *endpoint, m *nats.Msg) {
 	}
 	st := &stream{
 		s: s, ep: ep, ctx: ctx, cancel: cancel,
-		subject: bus.ServicePrefix + s.o.name + "." + StreamToken + "." + s.id + "." + nuid.Next(),
+		subject: s.nc.NewInbox(),
 		idle:    DefaultStreamIdle,
 		limit:   int(s.nc.MaxPayload()) - streamHeaderRoom,
 		items:   make(chan []byte, streamBuffer),
@@ -447,8 +443,10 @@ func (st *stream) answer(p *nats.Msg, batch []byte, end bool, e *Error) {
 			r.Header.Set(StreamEndHeader, "1")
 		}
 		if e != nil {
-			r.Header.Set(micro.ErrorHeader, e.Message)
-			r.Header.Set(micro.ErrorCodeHeader, strconv.Itoa(e.Code))
+			r.Header = bus.ErrorReply(p.Reply, e.Code, e.Message).Header
+			if end {
+				r.Header.Set(StreamEndHeader, "1")
+			}
 		}
 	}
 	if err := st.s.nc.PublishMsg(r); err != nil {

@@ -49,7 +49,7 @@ func openRaw(t *testing.T, nc *nats.Conn, body string, idleMS string) string {
 		t.Fatal(err)
 	}
 	subj := r.Header.Get(service.StreamHeader)
-	if !strings.HasPrefix(subj, "svc.WIRE_STREAMER._stream.") {
+	if !strings.HasPrefix(subj, "_INBOX.") {
 		t.Fatalf("open reply: header %v", r.Header)
 	}
 	return subj

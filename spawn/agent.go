@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 	"github.com/nats-io/nuid"
 
 	"github.com/bgkit/bgkit/bus"
@@ -40,7 +39,7 @@ func OnAgent(name string) Option { return func(o *options) { o.agent = name } }
 // bgkit.agent.<NAME>.exit.<lease>.
 func agentServiceName(agent string) string { return "AGENT-" + agent }
 
-func agentSubject(agent, verb string) string { return "bgkit.agent." + agent + "." + verb }
+func agentSubject(agent, verb string) string { return bus.AgentSubject(agent, verb) }
 
 // agentCall is the subject of an agent's endpoint.
 func agentCall(agent, method string) string {
@@ -379,8 +378,8 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 	sctx, cancel := context.WithTimeout(ctx, o.startTimeout)
 	defer cancel()
 	reply, err := nc.RequestWithContext(sctx, agentCall(o.agent, "spawn"), data)
-	if err == nil && reply.Header.Get(micro.ErrorCodeHeader) != "" {
-		err = agentErr(reply.Header.Get(micro.ErrorCodeHeader), reply.Header.Get(micro.ErrorHeader))
+	if code, msg, failed := bus.ReplyError(reply); err == nil && failed {
+		err = agentErr(code, msg)
 	} else if errors.Is(err, nats.ErrNoResponders) {
 		err = fmt.Errorf("%w: %s", ErrNoAgent, o.agent)
 	}
@@ -412,10 +411,10 @@ func (r *remote) renew() {
 		case <-t.C:
 		}
 		reply, err := r.nc.Request(agentCall(r.agent, "lease"), data, leaseRenew)
-		if err == nil && reply.Header.Get(micro.ErrorCodeHeader) == "404" {
+		if code, msg, failed := bus.ReplyError(reply); err == nil && failed && code == 404 {
 			// The agent does not know our lease: it was replaced, or our
 			// service's exit event was lost. Either way the service is gone.
-			ev, _ := json.Marshal(agentExit{PID: r.pid, Lost: true, Error: reply.Header.Get(micro.ErrorHeader)})
+			ev, _ := json.Marshal(agentExit{PID: r.pid, Lost: true, Error: msg})
 			_ = r.nc.Publish(r.exitSub.Subject, ev)
 			return
 		}
@@ -504,11 +503,11 @@ func (e *agentError) Unwrap() []error { return e.is }
 // agentErr turns an agent's error reply into an error that keeps its
 // sentinel across the wire: 404 ErrNotRegistered, 409 ErrDuplicateName,
 // anything else ErrStart.
-func agentErr(code, msg string) error {
+func agentErr(code int, msg string) error {
 	switch code {
-	case "404":
+	case 404:
 		return &agentError{msg: msg, is: []error{ErrStart, ErrNotRegistered}}
-	case "409":
+	case 409:
 		return &agentError{msg: msg, is: []error{ErrDuplicateName}}
 	}
 	return &agentError{msg: msg, is: []error{ErrStart}}

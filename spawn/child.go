@@ -180,8 +180,10 @@ func (c *child) watch() {
 func (c *child) dial() error {
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
+	// The bus's own records (disconnects) go to stderr as JSON, which the
+	// parent turns back into records (logfwd.DecodeLine).
 	b, err := bus.Dial(ctx, c.boot.Bus, bus.WithClientName("bgkit "+c.boot.Name),
-		bus.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+		bus.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil))))
 	if err != nil {
 		return err
 	}

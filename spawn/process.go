@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 	"golang.org/x/sys/unix"
 
 	"github.com/bgkit/bgkit/bus"
@@ -184,7 +185,7 @@ func startLocal(ctx context.Context, req request, stopping *chanFlag) (*process,
 func served(ctx context.Context, nc *nats.Conn, name string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	_, err := nc.RequestWithContext(ctx, "$SRV.PING."+name, nil)
+	_, err := nc.RequestWithContext(ctx, bus.ControlSubject(micro.PingVerb, name, ""), nil)
 	return err == nil
 }
 
@@ -448,6 +449,10 @@ func (p *process) readLines(r io.ReadCloser, level slog.Level, stream string, ta
 		}
 		if stream == "stderr" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
 			trace = []string{line}
+			continue
+		}
+		if r, ok := logfwd.DecodeLine(sc.Bytes()); ok { // a record written while the bus was down
+			p.relay.Emit(context.Background(), r)
 			continue
 		}
 		p.emit(level, line, slog.String("stream", stream))

@@ -54,25 +54,25 @@ func TestStopBudgetAwait(t *testing.T) {
 
 func TestAgentErrKeepsSentinels(t *testing.T) {
 	for _, tc := range []struct {
-		code      string
+		code      int
 		is, isNot []error
 	}{
-		{"404", []error{ErrNotRegistered, ErrStart}, []error{ErrDuplicateName}},
-		{"409", []error{ErrDuplicateName}, []error{ErrNotRegistered, ErrStart}},
-		{"500", []error{ErrStart}, []error{ErrNotRegistered, ErrDuplicateName}},
+		{404, []error{ErrNotRegistered, ErrStart}, []error{ErrDuplicateName}},
+		{409, []error{ErrDuplicateName}, []error{ErrNotRegistered, ErrStart}},
+		{500, []error{ErrStart}, []error{ErrNotRegistered, ErrDuplicateName}},
 	} {
 		err := agentErr(tc.code, "the agent's message")
 		if err.Error() != "the agent's message" {
-			t.Errorf("%s: message %q", tc.code, err)
+			t.Errorf("%d: message %q", tc.code, err)
 		}
 		for _, s := range tc.is {
 			if !errors.Is(err, s) {
-				t.Errorf("%s: not %v", tc.code, s)
+				t.Errorf("%d: not %v", tc.code, s)
 			}
 		}
 		for _, s := range tc.isNot {
 			if errors.Is(err, s) {
-				t.Errorf("%s: is %v", tc.code, s)
+				t.Errorf("%d: is %v", tc.code, s)
 			}
 		}
 	}
