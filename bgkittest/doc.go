@@ -48,6 +48,8 @@
 //
 //	c.Logs().WaitFor(t, bgkittest.Message("counter ready"), 5*time.Second)
 //
+// [Events] records a service's events (service.Emit) the same way; wait with [EventRecorder.WaitFor] and [Topic].
+//
 // # TestMain
 //
 // [Main] is the whole TestMain of a package that spawns services. Register

@@ -1,6 +1,8 @@
 package bgkittest
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -36,6 +38,38 @@ func WaitSignal(t testing.TB, b *bus.Bus, signal, op string, value float64, d ti
 		t.Fatalf("bgkittest.WaitSignal: %s %s %v within %v: %v", signal, op, value, d, err)
 	}
 	return s
+}
+
+// WaitSignalFunc is WaitSignal with any condition: it watches the signal
+// (can-monitor's watch stream), from its last value on, and returns the
+// first change for which match is true. Every value the signal takes is
+// seen, even one that lasts a single frame. When d passes first it fails
+// the test with the last value seen:
+//
+//	bgkittest.WaitSignalFunc(t, b, "VehicleSpeed", func(c canmonitor.SignalChange) bool {
+//		return c.Value >= 48 && c.Value <= 52
+//	}, 2*time.Second)
+func WaitSignalFunc(t testing.TB, b *bus.Bus, signal string, match func(canmonitor.SignalChange) bool, d time.Duration, opts ...SignalOption) canmonitor.SignalChange {
+	t.Helper()
+	c := monitor(t, b, opts)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	defer cancel()
+	last := "never seen"
+	for ch, err := range c.Watch(ctx, canmonitor.WatchFilter{Signals: []string{signal}}) {
+		if err != nil {
+			if ctx.Err() == nil {
+				t.Fatalf("bgkittest.WaitSignalFunc %s: %v", signal, err)
+			}
+			break
+		}
+		if match(ch) {
+			return ch
+		}
+		last = fmt.Sprintf("last %v at %s", ch.Value, ch.Time.Format("15:04:05.000"))
+	}
+	t.Fatalf("bgkittest.WaitSignalFunc: %s: no value matched within %v (%s)", signal, d, last)
+	return canmonitor.SignalChange{}
 }
 
 // Signal returns the last value of a signal decoded by a can-monitor

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,21 +17,32 @@ import (
 const callExamples = `  bgkit call ECU_SIM_SERVICE session
   bgkit call TESTER_PRESENT_SERVICE set_interval 500
   bgkit call CAN_TRAFFIC_SERVICE set_payload '{"id":"123","data":"DEADBEEF"}'
+  bgkit call --stream CAN_RECORDER_SERVICE tail '{"ids":["0x7E8"]}'
+  bgkit call --stream CAN_MONITOR_SERVICE watch '{"signals":["VehicleSpeed"]}'
 `
 
 func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("call", "<NAME> <method> [JSON] [flags]", callExamples, stderr)
-	timeout := fs.Duration("timeout", 10*time.Second, "time budget of the call")
+	timeout := fs.Duration("timeout", 10*time.Second, "time budget of the call (with --stream: of the whole stream, none unless given)")
+	stream := fs.Bool("stream", false, "call a streaming method: print one JSON value per line as they arrive, until the stream ends or Ctrl-C")
 	var bf busFlags
 	bf.register(fs)
+	// Flags may come before, between and after the positional arguments
+	// (a negative number is an input, not a flag).
 	var pos []string
-	for len(args) > 0 && len(pos) < 3 && (len(args[0]) == 0 || args[0][0] != '-' || isJSONNumber(args[0])) {
-		pos, args = append(pos, args[0]), args[1:]
+	for {
+		for len(args) > 0 && len(pos) < 3 && (len(args[0]) == 0 || args[0][0] != '-' || isJSONNumber(args[0])) {
+			pos, args = append(pos, args[0]), args[1:]
+		}
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if rest := fs.Args(); len(rest) == len(args) || len(rest) == 0 || len(pos) == 3 {
+			pos = append(pos, rest...)
+			break
+		}
+		args = fs.Args()
 	}
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	pos = append(pos, fs.Args()...)
 	if len(pos) < 2 || len(pos) > 3 {
 		return usagef("call takes NAME, method and an optional JSON input")
 	}
@@ -50,18 +62,17 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	defer c.Close()
+	if *stream {
+		timed := false
+		fs.Visit(func(f *flag.Flag) { timed = timed || f.Name == "timeout" })
+		return callStream(ctx, c, pos[1], in, timed, *timeout, stdout)
+	}
 	cctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	out, err := c.CallRaw(cctx, pos[1], in)
-	var se *controller.ServiceError
-	if errors.As(err, &se) {
-		if se.Code == 400 {
-			return fmt.Errorf("%s.%s: error %d: %s\n(bgkit describe %s %s shows what it takes)", se.Service, se.Method, se.Code, se.Message, se.Service, se.Method)
-		}
-		return fmt.Errorf("%s.%s: error %d: %s", se.Service, se.Method, se.Code, se.Message)
-	}
 	if err != nil {
-		return err
+		return callError(err)
 	}
 	var pretty bytes.Buffer
 	if len(out) > 0 && json.Indent(&pretty, out, "", "  ") == nil {
@@ -69,6 +80,50 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if len(out) > 0 {
 		fmt.Fprintf(stdout, "%s\n", out)
+	}
+	return nil
+}
+
+// callError words a failed call or stream for the terminal: a service's
+// error as "NAME.method: error CODE: message".
+func callError(err error) error {
+	var se *controller.ServiceError
+	if errors.As(err, &se) {
+		if se.Code == 400 {
+			return fmt.Errorf("%s.%s: error %d: %s\n(bgkit describe %s %s shows what it takes)", se.Service, se.Method, se.Code, se.Message, se.Service, se.Method)
+		}
+		return fmt.Errorf("%s.%s: error %d: %s", se.Service, se.Method, se.Code, se.Message)
+	}
+	return err
+}
+
+// callStream prints the items of a streaming method, one JSON value per
+// line, as they arrive. It returns nil when the stream ends or ctx ends
+// (Ctrl-C), which stops the stream and so ends the method's ctx; the
+// stream's error otherwise. timed bounds the whole stream by timeout.
+func callStream(ctx context.Context, c *controller.Controller, method string, in []byte, timed bool, timeout time.Duration, stdout io.Writer) error {
+	sctx := ctx
+	if timed {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	var input any // nil: no input
+	if in != nil {
+		input = json.RawMessage(in)
+	}
+	line := make([]byte, 0, 256)
+	for item, err := range c.Stream(sctx, method, input) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted: the stream is stopped
+			}
+			return callError(err)
+		}
+		line = append(append(line[:0], item...), '\n')
+		if _, err := stdout.Write(line); err != nil {
+			return fmt.Errorf("call %s: write: %w", method, err)
+		}
 	}
 	return nil
 }

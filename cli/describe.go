@@ -29,6 +29,7 @@ type describedEndpoint struct {
 	Name      string          `json:"name"`
 	Subject   string          `json:"subject"`
 	Doc       string          `json:"doc,omitempty"`
+	Stream    bool            `json:"stream,omitempty"`
 	InSchema  json.RawMessage `json:"in_schema,omitempty"`
 	OutSchema json.RawMessage `json:"out_schema,omitempty"`
 }
@@ -97,7 +98,11 @@ func runDescribe(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	for _, ep := range info.Endpoints {
 		fmt.Fprintln(stdout)
-		if err := printMethod(stdout, "bgkit call "+info.Name, ep.Name, ep.Doc, string(ep.InSchema), string(ep.OutSchema)); err != nil {
+		call := "bgkit call "
+		if ep.Stream {
+			call += "--stream "
+		}
+		if err := printMethod(stdout, call+info.Name, ep.Name, ep.Doc, string(ep.InSchema), string(ep.OutSchema)); err != nil {
 			return fmt.Errorf("describe %s.%s: %w", info.Name, ep.Name, err)
 		}
 	}
@@ -122,7 +127,8 @@ func fetchInfo(ctx context.Context, nc *nats.Conn, name string, timeout time.Dur
 	out := &describedService{Name: info.Name, ID: info.ID, Version: info.Version, Description: info.Description,
 		Endpoints: []describedEndpoint{}}
 	for _, ep := range info.Endpoints {
-		de := describedEndpoint{Name: ep.Name, Subject: ep.Subject, Doc: ep.Metadata[service.MetadataDoc]}
+		de := describedEndpoint{Name: ep.Name, Subject: ep.Subject, Doc: ep.Metadata[service.MetadataDoc],
+			Stream: ep.Metadata[service.MetadataStream] == "true"}
 		for key, dst := range map[string]*json.RawMessage{service.MetadataInSchema: &de.InSchema, service.MetadataOutSchema: &de.OutSchema} {
 			if s := ep.Metadata[key]; s != "" && json.Valid([]byte(s)) {
 				*dst = json.RawMessage(s)

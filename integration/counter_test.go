@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/service"
 )
 
 // CounterArgs is the Counter example of DESIGN.md.
@@ -161,5 +163,28 @@ func (s *CounterService) Sleep(ctx context.Context, ms int) error {
 // Hang waits ms milliseconds, ignoring its ctx.
 func (s *CounterService) Hang(ctx context.Context, ms int) error {
 	time.Sleep(time.Duration(ms) * time.Millisecond)
+	return nil
+}
+
+// Big returns a string of n bytes (an oversized reply when n is large).
+func (s *CounterService) Big(ctx context.Context, n int) (string, error) {
+	return strings.Repeat("x", n), nil
+}
+
+// Publish publishes on subject with the child's own connection and says
+// whether the server refused it (a permission violation).
+func (s *CounterService) Publish(ctx context.Context, subject string) error {
+	b, _ := service.BusFrom(ctx)
+	nc := b.Conn()
+	if err := nc.Publish(subject, []byte(`{"msg":"from a child"}`)); err != nil {
+		return err
+	}
+	if err := nc.Flush(); err != nil {
+		return err
+	}
+	// The server answers a violation with -ERR before the PONG of the flush.
+	if err := nc.LastError(); err != nil && strings.Contains(err.Error(), subject) {
+		return err
+	}
 	return nil
 }

@@ -65,28 +65,6 @@ func JSONSchema(t reflect.Type) json.RawMessage {
 	return s
 }
 
-var streamSchemaCache sync.Map // reflect.Type → json.RawMessage
-
-// StreamSchema is the schema of a stream of items of type item: that of
-// item (see [JSONSchema]) marked "x-stream": true, the out_schema of a
-// streaming endpoint. Schemas are cached per type.
-func StreamSchema(item reflect.Type) json.RawMessage {
-	if item == nil {
-		return nil
-	}
-	if s, ok := streamSchemaCache.Load(item); ok {
-		return s.(json.RawMessage)
-	}
-	s := JSONSchema(item)
-	// Add the key at the end, keeping the order of the properties (a
-	// map would sort them).
-	if t := bytes.TrimSpace(s); len(t) > 2 && t[0] == '{' && t[len(t)-1] == '}' {
-		s = append(append(append(json.RawMessage{}, t[:len(t)-1]...), `,"`+SchemaStreamKey+`":true`...), '}')
-	}
-	streamSchemaCache.Store(item, s)
-	return s
-}
-
 var durationType = reflect.TypeFor[time.Duration]()
 
 func buildSchema(t reflect.Type) (out json.RawMessage) {

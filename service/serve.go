@@ -293,25 +293,33 @@ func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 // Keys of the $SRV.INFO metadata of an endpoint. The schemas are JSON
 // Schema documents (see [JSONSchema]) in a string, as micro metadata is a
 // map of strings; an endpoint without input or output has no key for it.
+// A streaming endpoint has MetadataStream "true", and its out_schema is the
+// schema of one item, marked with SchemaStreamKey.
 const (
 	MetadataInSchema  = "in_schema"
 	MetadataOutSchema = "out_schema"
 	MetadataDoc       = "doc"
+	MetadataStream    = "stream"
 )
 
-// endpointMetadata is the $SRV.INFO metadata of ep: its doc and the JSON
-// Schemas of its input and output (cached per type, so INFO stays cheap).
+// endpointMetadata is the $SRV.INFO metadata of ep: its doc, the JSON
+// Schemas of its input and output (cached per type, so INFO stays cheap)
+// and, for a stream, "stream": "true".
 func endpointMetadata(ep Endpoint) map[string]string {
 	md := map[string]string{}
 	if ep.In != nil {
 		md[MetadataInSchema] = string(JSONSchema(ep.In))
 	}
-	if ep.Out != nil {
-		out := JSONSchema(ep.Out)
-		if ep.Stream {
-			out = StreamSchema(ep.Out)
+	switch {
+	case ep.Stream:
+		md[MetadataStream] = "true"
+		out := ep.Out
+		if ep.fn.IsValid() {
+			out = ep.fn.Type().Out(0) // the iter.Seq2: the item's schema, marked x-stream
 		}
-		md[MetadataOutSchema] = string(out)
+		md[MetadataOutSchema] = string(JSONSchema(out))
+	case ep.Out != nil:
+		md[MetadataOutSchema] = string(JSONSchema(ep.Out))
 	}
 	if ep.Doc != "" {
 		md[MetadataDoc] = ep.Doc

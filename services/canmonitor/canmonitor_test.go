@@ -30,6 +30,13 @@ const carDBC = "../../examples/car.dbc"
 // that sends frames of the example car.
 func setup(t *testing.T) (*canmonitor.Controller, func(msg string, v map[string]float64), *bus.Bus) {
 	t.Helper()
+	c, send, b, _ := setupService(t)
+	return c, send, b
+}
+
+// setupService is setup that also returns the service served.
+func setupService(t *testing.T) (*canmonitor.Controller, func(msg string, v map[string]float64), *bus.Bus, *canmonitor.CANMonitorService) {
+	t.Helper()
 	b := bgkittest.Bus(t)
 	svc, err := canmonitor.New(canmonitor.Args{DBC: carDBC})
 	if err != nil {
@@ -61,7 +68,7 @@ func setup(t *testing.T) (*canmonitor.Controller, func(msg string, v map[string]
 			t.Fatal(err)
 		}
 	}
-	return c, send, b
+	return c, send, b, svc
 }
 
 func TestNewErrors(t *testing.T) {

@@ -2,6 +2,7 @@ package canmonitor
 
 import (
 	"context"
+	"iter"
 	"time"
 
 	"github.com/bgkit/bgkit/bus"
@@ -46,6 +47,12 @@ func (c *Controller) WaitSignal(ctx context.Context, signal, op string, value fl
 	a := WaitArgs{Signal: signal, Op: op, Value: value, TimeoutMS: max(1, int(within/time.Millisecond))}
 	err := c.Call(ctx, "wait_signal", a, &s)
 	return s, err
+}
+
+// Watch streams the changes of the signals f selects, starting with the
+// values already known (Initial), until ctx ends or the loop is left.
+func (c *Controller) Watch(ctx context.Context, f WatchFilter) iter.Seq2[SignalChange, error] {
+	return controller.StreamOf[SignalChange](ctx, c.Controller, "watch", f)
 }
 
 // Signals returns the last value of every signal seen.

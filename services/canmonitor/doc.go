@@ -17,6 +17,10 @@
 //	             → the first sample that satisfies the condition: the last value
 //	             received counts, unless "fresh" asks for one received after the call
 //	signals      every sample seen, by message and signal
+//	watch        {"signals": ["VehicleSpeed"], "message": "ABS_Status", "every": false}
+//	             → a stream of changes {"message", "signal", "value", "previous",
+//	             "label", "unit", "time", "initial"}: first the values already
+//	             known (initial), then each new value (every: each decoded value)
 //	stats        frames received and decoded
 //
 // A signal is named by itself when one message of the DBC has it, else as
@@ -27,7 +31,14 @@
 // comes first, and then fails (500) with the last value seen in the
 // message; [Controller.WaitSignal] and bgkittest.WaitSignal set both.
 //
+// watch is a stream (see package service): [Controller.Watch] in Go. It is
+// flow-controlled like can-recorder's tail: a watch holds at most
+// [MaxWatchBacklog] changes for a slow reader, then holds the decoding back;
+// a reader that takes nothing for [WatchStall] ends its stream with an error
+// rather than lose changes.
+//
 // From a shell:
 //
 //	bgkit call CAN_MONITOR_SERVICE wait_signal '{"signal":"VehicleSpeed","op":">=","value":50,"timeout_ms":2000}'
+//	bgkit call --stream CAN_MONITOR_SERVICE watch '{"signals":["VehicleSpeed"]}'
 package canmonitor

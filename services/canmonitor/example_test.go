@@ -53,6 +53,27 @@ func Example() {
 	}
 	s, err := c.WaitSignal(ctx, "VehicleSpeed", ">=", 50, 2*time.Second)
 	fmt.Println(s.Message, s.Signal, s.Value, s.Unit, err)
+
+	// Watch: the value known, then each change.
+	wctx, stopWatch := context.WithTimeout(ctx, 10*time.Second)
+	defer stopWatch()
+	for ch, err := range c.Watch(wctx, canmonitor.WatchFilter{Signals: []string{"VehicleSpeed"}}) {
+		if err != nil {
+			panic(err)
+		}
+		if ch.Initial {
+			fmt.Println("now", ch.Value)
+			f, _ := can.ParseFrame("1A0#00007017") // 60.00 km/h
+			if err := node.Send(ctx, f); err != nil {
+				panic(err)
+			}
+			continue
+		}
+		fmt.Println("from", *ch.Previous, "to", ch.Value)
+		break
+	}
 	// Output:
 	// ABS_Status VehicleSpeed 50 km/h <nil>
+	// now 50
+	// from 50 to 60
 }

@@ -44,6 +44,7 @@ type monitor struct {
 	changed chan struct{}
 	frames  uint64 // frames received
 	decoded uint64 // frames of a message of the DBC
+	watches map[*watch]struct{}
 }
 
 func newMonitor(db *dbc.DB) *monitor {
@@ -65,26 +66,53 @@ func (m *monitor) run(ctx context.Context, node can.Bus) error {
 	}
 }
 
-// handle decodes one frame.
+// handle decodes one frame. The watches get its values (sorted by signal
+// name) after the lock is released, as a slow one holds the decoding back;
+// handle runs in one goroutine, so they get them in order.
 func (m *monitor) handle(r can.Received) {
 	d, ok := m.db.Decode(r.Frame)
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.frames++
 	if !ok {
+		m.mu.Unlock()
 		return
 	}
 	m.decoded++
+	var changes []SignalChange
+	watching := len(m.watches) > 0
 	for name, v := range d.Signals {
 		s := Sample{Message: d.Name, Signal: name, Value: v, Time: r.Time, Seen: true}
 		if sig, ok := d.Message.Signal(name); ok {
 			s.Unit = sig.Unit
 			s.Label, _ = sig.ValueName(v)
 		}
-		m.last[ref{d.Name, name}] = s
+		k := ref{d.Name, name}
+		if watching {
+			c := SignalChange{Message: d.Name, Signal: name, Value: v, Label: s.Label, Unit: s.Unit, Time: r.Time}
+			if prev, ok := m.last[k]; ok {
+				c.Previous = &prev.Value
+			}
+			changes = append(changes, c)
+		}
+		m.last[k] = s
 	}
 	close(m.changed)
 	m.changed = make(chan struct{})
+	var ws []*watch
+	if watching {
+		ws = make([]*watch, 0, len(m.watches))
+		for w := range m.watches {
+			ws = append(ws, w)
+		}
+	}
+	m.mu.Unlock()
+	if len(ws) == 0 {
+		return
+	}
+	slices.SortFunc(changes, func(a, b SignalChange) int { return strings.Compare(a.Signal, b.Signal) })
+	for _, w := range ws {
+		w.push(changes)
+	}
 }
 
 // resolve finds the signal a caller names: "Signal" when only one message
