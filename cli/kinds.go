@@ -198,6 +198,15 @@ func tagDefaults(t reflect.Type, prefix string, out map[string]string, depth int
 		if d, ok := f.Tag.Lookup("default"); ok {
 			out[prefix+name] = d
 		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Slice || ft.Kind() == reflect.Array {
+			// Items are listed as "name[].field".
+			tagDefaults(ft.Elem(), prefix+name+"[].", out, depth+1)
+			continue
+		}
 		tagDefaults(f.Type, prefix+name+".", out, depth+1)
 	}
 }

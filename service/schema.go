@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -110,8 +111,19 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 	case durationType:
 		return &jsonschema.Schema{Type: "integer", Title: DurationTitle}
 	}
+	// encoding/json writes a TextMarshaler without MarshalJSON (such as
+	// can.Frame, "7E8#0102") as a string.
+	pt := reflect.PointerTo(t)
+	if !t.Implements(jsonMarshalerType) && !pt.Implements(jsonMarshalerType) && t.Implements(textMarshalerType) {
+		return &jsonschema.Schema{Type: "string"}
+	}
 	return nil
 }
+
+var (
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
 
 // streamElem recognises the iterator of a streaming endpoint,
 // func(yield func(T, error) bool), and returns T.

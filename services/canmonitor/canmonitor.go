@@ -26,45 +26,45 @@ const DefaultBus = "virtual:bus0"
 // Args configures a CANMonitorService.
 type Args struct {
 	// Bus is the CAN bus: "virtual:bus0" (the default) or "socketcan:can0".
-	Bus string `json:"bus"`
+	Bus string `json:"bus" doc:"CAN bus: virtual:<name> or socketcan:<interface>." default:"\"virtual:bus0\""`
 	// DBC is the path of the DBC file that decodes the frames.
-	DBC string `json:"dbc" validate:"required"`
+	DBC string `json:"dbc" validate:"required" doc:"Path of the DBC file that decodes the frames." example:"car.dbc"`
 }
 
 // SignalArgs names a signal: "VehicleSpeed" when one message has it,
 // "ABS_Status.VehicleSpeed", or the signal with Message set.
 type SignalArgs struct {
-	Signal  string `json:"signal" validate:"required"`
-	Message string `json:"message,omitempty"`
+	Signal  string `json:"signal" validate:"required" doc:"Signal name, or Message.Signal when several messages have it." example:"VehicleSpeed"`
+	Message string `json:"message,omitempty" doc:"Message (DBC name) of the signal, when the name alone is ambiguous." example:"ABS_Status"`
 }
 
 // WaitArgs is the input of wait_signal: the signal and a condition, such
 // as {"signal": "VehicleSpeed", "op": ">=", "value": 50}.
 type WaitArgs struct {
-	Signal  string `json:"signal" validate:"required"`
-	Message string `json:"message,omitempty"`
+	Signal  string `json:"signal" validate:"required" doc:"Signal name, or Message.Signal when several messages have it." example:"VehicleSpeed"`
+	Message string `json:"message,omitempty" doc:"Message (DBC name) of the signal, when the name alone is ambiguous." example:"ABS_Status"`
 	// Op is one of == != < <= > >=.
-	Op    string  `json:"op" validate:"required,oneof=== != < <= > >="`
-	Value float64 `json:"value"`
+	Op    string  `json:"op" validate:"required,oneof=== != < <= > >=" doc:"Comparison of the signal with value (or label)." example:">="`
+	Value float64 `json:"value" doc:"Value to compare with, in the signal's unit." example:"50"`
 	// Label, when set, is a name of the signal's value table ("On"), used
 	// instead of Value.
-	Label string `json:"label,omitempty"`
+	Label string `json:"label,omitempty" doc:"Name from the signal's value table (e.g. On), compared instead of value; empty: value counts." example:""`
 	// TimeoutMS bounds the wait (default and upper bound: the caller's
 	// deadline).
-	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0"`
+	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0" doc:"Longest wait, in ms; 0: until the caller's deadline (which also bounds it)." example:"2000"`
 	// Fresh only accepts a value received after the call; by default the
 	// last value received counts.
-	Fresh bool `json:"fresh,omitempty"`
+	Fresh bool `json:"fresh,omitempty" doc:"Only a value received after the call counts; otherwise the last value received counts too." example:"false"`
 }
 
 // Stats is the answer of the stats method.
 type Stats struct {
-	Bus string `json:"bus"`
-	DBC string `json:"dbc"`
+	Bus string `json:"bus" doc:"CAN bus monitored."`
+	DBC string `json:"dbc" doc:"DBC file that decodes the frames."`
 	// Frames counts the frames received, Decoded those of a message of
 	// the DBC.
-	Frames  uint64 `json:"frames"`
-	Decoded uint64 `json:"decoded"`
+	Frames  uint64 `json:"frames" doc:"Frames received since the service started."`
+	Decoded uint64 `json:"decoded" doc:"Frames received of a message of the DBC."`
 }
 
 // CANMonitorService decodes the frames of a bus with a DBC file and

@@ -16,16 +16,16 @@ import (
 
 // Sample is the last value of one signal.
 type Sample struct {
-	Message string  `json:"message"`
-	Signal  string  `json:"signal"`
-	Value   float64 `json:"value"`
+	Message string  `json:"message" doc:"Message (DBC name)."`
+	Signal  string  `json:"signal" doc:"Signal name."`
+	Value   float64 `json:"value" doc:"Last physical value, in unit; 0 until seen."`
 	// Label is the value table's name of the value, if any ("On").
-	Label string `json:"label,omitempty"`
-	Unit  string `json:"unit,omitempty"`
+	Label string `json:"label,omitempty" doc:"Value-table name of the value, if it has one."`
+	Unit  string `json:"unit,omitempty" doc:"Unit of the signal, from the DBC."`
 	// Time is when the frame carrying the value was received.
-	Time time.Time `json:"time"`
+	Time time.Time `json:"time" doc:"When the frame that carried the value was received."`
 	// Seen is false when no frame has carried the signal yet.
-	Seen bool `json:"seen"`
+	Seen bool `json:"seen" doc:"False until a frame has carried the signal."`
 }
 
 // ref names a signal of a message.

@@ -18,29 +18,29 @@ type WatchFilter struct {
 	// Signals named as for signal ("VehicleSpeed" or
 	// "ABS_Status.VehicleSpeed"); with Message set, signals of that
 	// message.
-	Signals []string `json:"signals,omitempty"`
+	Signals []string `json:"signals,omitempty" doc:"Signals to watch, named as for signal (VehicleSpeed or ABS_Status.VehicleSpeed); empty: every signal (of message, if set)." example:"[\"VehicleSpeed\"]"`
 	// Message alone: every signal of that message.
-	Message string `json:"message,omitempty"`
+	Message string `json:"message,omitempty" doc:"Message (DBC name): watch its signals, or look the signals up in it." example:""`
 	// Every sends every decoded value, not only changes.
-	Every bool `json:"every,omitempty"`
+	Every bool `json:"every,omitempty" doc:"Send every decoded value, not only changes." example:"false"`
 }
 
 // SignalChange is one item of a watch stream: a signal took a new value.
 type SignalChange struct {
-	Message string  `json:"message"`
-	Signal  string  `json:"signal"`
-	Value   float64 `json:"value"`
+	Message string  `json:"message" doc:"Message (DBC name)."`
+	Signal  string  `json:"signal" doc:"Signal name."`
+	Value   float64 `json:"value" doc:"New physical value, in unit."`
 	// Previous is the value before, nil for the first value seen.
-	Previous *float64 `json:"previous,omitempty"`
+	Previous *float64 `json:"previous,omitempty" doc:"Value before; absent for the first value seen."`
 	// Label is the value table's name of Value, if any ("On").
-	Label string `json:"label,omitempty"`
-	Unit  string `json:"unit,omitempty"`
+	Label string `json:"label,omitempty" doc:"Value-table name of the value, if it has one."`
+	Unit  string `json:"unit,omitempty" doc:"Unit of the signal, from the DBC."`
 	// Time is when the frame carrying the value was received.
-	Time time.Time `json:"time"`
+	Time time.Time `json:"time" doc:"When the frame that carried the value was received."`
 	// Initial marks the values already known when the stream opened
 	// (Previous is nil): a watch starts with the last value of each
 	// signal it selects that a frame has carried.
-	Initial bool `json:"initial,omitempty"`
+	Initial bool `json:"initial,omitempty" doc:"A value already known when the stream opened (the watch starts with the last value of each signal)."`
 }
 
 // MaxWatchBacklog is how many changes a watch holds for a reader that

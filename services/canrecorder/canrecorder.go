@@ -42,50 +42,50 @@ const (
 // Args configures a CANRecorderService. Zero values mean the defaults.
 type Args struct {
 	// Bus is the CAN bus: "virtual:bus0" (the default) or "socketcan:can0".
-	Bus string `json:"bus"`
+	Bus string `json:"bus" doc:"CAN bus: virtual:<name> or socketcan:<interface>." default:"\"virtual:bus0\""`
 	// Path is the log file. It is created, or truncated unless Append is
 	// set.
-	Path string `json:"path" validate:"required"`
+	Path string `json:"path" validate:"required" doc:"candump log file to write; created, or truncated unless append is set." example:"drive.log"`
 	// Append adds to an existing file instead of truncating it.
-	Append bool `json:"append"`
+	Append bool `json:"append" doc:"Add to an existing file instead of truncating it." default:"false"`
 	// Filters keep only the frames that pass at least one of them, in
 	// candump's syntax: "123:7FF", "1ABCDEF0:1FFFFFFF", "200~700" or
 	// "~200:700" (inverted). See ParseFilter. Default: every frame.
-	Filters []string `json:"filters,omitempty"`
+	Filters []string `json:"filters,omitempty" doc:"Keep only frames that pass one of these candump filters: 123:7FF, 1ABCDEF0:1FFFFFFF, 200~700, ~200:700 (inverted)." default:"every frame"`
 	// IDs keep the frames with one of these identifiers (a number,
 	// "0x7E8" or "7E8"; standard or extended), besides those that pass
 	// Filters. Default: none.
-	IDs []hexid.ID `json:"ids,omitempty"`
+	IDs []hexid.ID `json:"ids,omitempty" doc:"Keep also the frames with one of these identifiers (standard or extended)." default:"none"`
 	// Interface is the interface name written in each line. Default: the
 	// name in Bus ("bus0" for "virtual:bus0", "can0" for "socketcan:can0").
-	Interface string `json:"interface"`
+	Interface string `json:"interface" doc:"Interface name written in each line." default:"the bus's name (bus0 for virtual:bus0)"`
 	// Autostart starts recording when the service starts. Default true:
 	// unset means true; set false to begin on start.
-	Autostart *bool `json:"autostart,omitempty"`
+	Autostart *bool `json:"autostart,omitempty" doc:"Start recording when the service starts; false: on the start method." default:"true"`
 	// Nanoseconds writes timestamps with 9 decimals instead of candump's
 	// 6 (bgkit reads both; canplayer reads only 6).
-	Nanoseconds bool `json:"nanoseconds"`
+	Nanoseconds bool `json:"nanoseconds" doc:"Write timestamps with 9 decimals instead of candump's 6 (canplayer reads only 6)." default:"false"`
 }
 
 // Stats is the answer of the stats method.
 type Stats struct {
 	// Running says whether frames are being recorded.
-	Running bool `json:"running"`
+	Running bool `json:"running" doc:"Whether frames are being recorded."`
 	// Frames counts the frames written to the file since the service
 	// started.
-	Frames uint64 `json:"frames"`
+	Frames uint64 `json:"frames" doc:"Frames written to the file since the service started."`
 	// Bytes counts the bytes written to the file since the service started
 	// (not counting what was there with Append).
-	Bytes uint64 `json:"bytes"`
+	Bytes uint64 `json:"bytes" doc:"Bytes written to the file since the service started (not what was there with append)."`
 	// Path is the log file.
-	Path string `json:"path"`
+	Path string `json:"path" doc:"The log file."`
 	// Dropped counts frames of a virtual bus that NATS discarded because
 	// the recorder fell behind (see can.VirtualStats).
-	Dropped uint64 `json:"dropped"`
+	Dropped uint64 `json:"dropped" doc:"Frames of a virtual bus that NATS discarded because the recorder fell behind."`
 	// Errors counts failed writes and receive errors.
-	Errors uint64 `json:"errors"`
+	Errors uint64 `json:"errors" doc:"Failed writes and receive errors."`
 	// LastError is the message of the last error, "" if none.
-	LastError string `json:"last_error,omitempty"`
+	LastError string `json:"last_error,omitempty" doc:"Message of the last error; absent if none."`
 }
 
 // CANRecorderService records the frames of a CAN bus to a candump log

@@ -17,9 +17,9 @@ import (
 type TailFilter struct {
 	// Filters in candump's syntax (see ParseFilter); a frame passes when
 	// it passes one of them or has one of IDs.
-	Filters []string `json:"filters,omitempty"`
+	Filters []string `json:"filters,omitempty" doc:"candump filters (123:7FF, 200~700, ...); a frame passes one of them or has one of ids." example:"[\"700:700\"]"`
 	// IDs: frames with one of these identifiers (a number, "0x7E8" or "7E8").
-	IDs []hexid.ID `json:"ids,omitempty"`
+	IDs []hexid.ID `json:"ids,omitempty" doc:"Identifiers of the frames to stream, besides those that pass filters." example:"[\"0x7E8\"]"`
 }
 
 // MaxTailBacklog is how many frames a tail holds for a reader that falls

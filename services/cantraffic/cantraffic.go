@@ -37,20 +37,20 @@ const maxGapMS = 3600000
 // At most one may be set.
 type Args struct {
 	// Bus is the CAN bus: "virtual:bus0" (the default) or "socketcan:can0".
-	Bus string `json:"bus"`
+	Bus string `json:"bus" doc:"CAN bus: virtual:<name> or socketcan:<interface>." example:"virtual:bus0"`
 
 	// Generator makes frames as can-utils cangen does.
-	Generator *GeneratorArgs `json:"generator,omitempty"`
+	Generator *GeneratorArgs `json:"generator,omitempty" doc:"Generator mode: frames made as can-utils cangen makes them; the mode when none is set." default:"{} if no mode is set"`
 	// Cyclic is a set of messages, each sent with its own period.
-	Cyclic []CyclicMessage `json:"cyclic,omitempty" validate:"dive"`
+	Cyclic []CyclicMessage `json:"cyclic,omitempty" validate:"dive" doc:"Cyclic mode: messages, each sent with its own period."`
 	// Replay replays a candump log file.
-	Replay *ReplayArgs `json:"replay,omitempty"`
+	Replay *ReplayArgs `json:"replay,omitempty" doc:"Replay mode: the frames of a candump log, with their recorded timing."`
 	// Restbus sends the cyclic messages of DBC nodes, with their signals.
-	Restbus *RestbusArgs `json:"restbus,omitempty"`
+	Restbus *RestbusArgs `json:"restbus,omitempty" doc:"Rest-bus mode: the cyclic messages of DBC nodes, with their signals."`
 
 	// Autostart starts sending when the service starts. Default false:
 	// sending begins on start.
-	Autostart bool `json:"autostart"`
+	Autostart bool `json:"autostart" doc:"Start sending when the service starts; otherwise on the start method."`
 }
 
 // Modes, as reported by Stats.Mode.
@@ -75,31 +75,31 @@ const EventRunEnded = "run_ended"
 // RunEnded is the value of the run_ended event.
 type RunEnded struct {
 	// Sent is the number of frames the run sent.
-	Sent uint64 `json:"sent"`
+	Sent uint64 `json:"sent" doc:"Frames the run sent."`
 	// Reason is why it ended: "count", "loops", "stopped" or "shutdown".
-	Reason string `json:"reason"`
+	Reason string `json:"reason" doc:"Why the run ended: count, loops, stopped or shutdown."`
 }
 
 // Stats is the answer of the stats method.
 type Stats struct {
 	// Mode is "generator", "cyclic", "replay" or "restbus".
-	Mode string `json:"mode"`
+	Mode string `json:"mode" doc:"Mode: generator, cyclic, replay or restbus."`
 	// Running says whether frames are being sent.
-	Running bool `json:"running"`
+	Running bool `json:"running" doc:"Whether frames are being sent."`
 	// Sent counts frames the bus took, since the service started.
-	Sent uint64 `json:"sent"`
+	Sent uint64 `json:"sent" doc:"Frames sent since the service started."`
 	// Errors counts frames the bus refused (and, in replay, bad lines).
-	Errors uint64 `json:"errors"`
+	Errors uint64 `json:"errors" doc:"Frames the bus refused (and bad lines of a replay file) since the service started."`
 	// FramesPerSecond is the average rate of the current run (of the last
 	// one when stopped), since it started or since the last set_gap.
-	FramesPerSecond float64 `json:"frames_per_second"`
+	FramesPerSecond float64 `json:"frames_per_second" doc:"Mean rate of the current run (or the last), in frames/s, since it started or since the last set_gap."`
 	// LastError is the message of the last error, "" if none.
-	LastError string `json:"last_error,omitempty"`
+	LastError string `json:"last_error,omitempty" doc:"Message of the last error; absent if none."`
 
-	Generator *GeneratorStats `json:"generator,omitempty"`
-	Cyclic    []CyclicStats   `json:"cyclic,omitempty"`
-	Replay    *ReplayStats    `json:"replay,omitempty"`
-	Restbus   []RestbusStats  `json:"restbus,omitempty"`
+	Generator *GeneratorStats `json:"generator,omitempty" doc:"Generator settings and the seed of the run (generator mode)."`
+	Cyclic    []CyclicStats   `json:"cyclic,omitempty" doc:"One entry per cyclic message (cyclic mode)."`
+	Replay    *ReplayStats    `json:"replay,omitempty" doc:"Replay settings and progress (replay mode)."`
+	Restbus   []RestbusStats  `json:"restbus,omitempty" doc:"One entry per rest-bus message (restbus mode)."`
 }
 
 // runner is one mode of the service.

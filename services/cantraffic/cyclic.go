@@ -21,37 +21,37 @@ import (
 type CyclicMessage struct {
 	// ID is the identifier: up to 0x7FF, or up to 0x1FFFFFFF with
 	// Extended ("0x123", "123" or a number).
-	ID hexid.ID `json:"id"`
+	ID hexid.ID `json:"id" doc:"CAN identifier: up to 0x7FF, or up to 0x1FFFFFFF with extended." example:"0x123"`
 	// Data is the payload in hex, two digits per byte (may be empty); it
 	// can be changed while running with set_payload. A CAN FD payload whose
 	// length is not a CAN FD length is padded with zeros to the next one.
-	Data string `json:"data"`
+	Data string `json:"data" doc:"Payload in hex, two digits per byte (may be empty); set_payload changes it while running." example:"11223344"`
 	// PeriodMS is the period in milliseconds; decimals are allowed.
-	PeriodMS float64 `json:"period_ms" validate:"gt=0,lte=3600000"`
+	PeriodMS float64 `json:"period_ms" validate:"gt=0,lte=3600000" doc:"Period, in ms, decimals allowed." example:"100"`
 	// Extended selects a 29-bit identifier.
-	Extended bool `json:"extended"`
+	Extended bool `json:"extended" doc:"29-bit identifier." default:"false"`
 	// FD sends a CAN FD frame; BRS (which implies FD) with bit rate switch.
-	FD  bool `json:"fd"`
-	BRS bool `json:"brs"`
+	FD  bool `json:"fd" doc:"Send as CAN FD frames; a payload is padded with zeros to the next CAN FD length." default:"false"`
+	BRS bool `json:"brs" doc:"CAN FD with bit rate switch; implies fd." default:"false"`
 }
 
 // SetPayloadArgs is the input of set_payload.
 type SetPayloadArgs struct {
 	// ID names the cyclic message, as in CyclicMessage.ID.
-	ID hexid.ID `json:"id"`
+	ID hexid.ID `json:"id" doc:"Identifier of the cyclic message to change." example:"0x123"`
 	// Data is the new payload in hex; its length may differ from the old.
-	Data string `json:"data"`
+	Data string `json:"data" doc:"New payload in hex, two digits per byte; its length may differ from the old." example:"AABB"`
 	// Extended picks the extended message when the set has a standard and
 	// an extended one with the same number.
-	Extended bool `json:"extended"`
+	Extended bool `json:"extended" doc:"Pick the extended message when a standard and an extended one have the same number." example:"false"`
 }
 
 // CyclicStats describes one cyclic message in Stats.
 type CyclicStats struct {
-	ID       hexid.ID `json:"id"`
-	Data     string   `json:"data"`
-	PeriodMS float64  `json:"period_ms"`
-	Sent     uint64   `json:"sent"`
+	ID       hexid.ID `json:"id" doc:"CAN identifier."`
+	Data     string   `json:"data" doc:"Current payload in hex."`
+	PeriodMS float64  `json:"period_ms" doc:"Period, in ms."`
+	Sent     uint64   `json:"sent" doc:"Frames of this message sent since the service started."`
 }
 
 // ErrNoMessage is returned (as a 400) by set_payload for an identifier

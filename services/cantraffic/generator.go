@@ -23,55 +23,55 @@ import (
 type GeneratorArgs struct {
 	// GapMS is the gap between bursts in milliseconds, decimals allowed
 	// (cangen -g). Unset means 200; 0 sends as fast as possible.
-	GapMS *float64 `json:"gap_ms,omitempty" validate:"omitnil,gte=0,lte=3600000"`
+	GapMS *float64 `json:"gap_ms,omitempty" validate:"omitnil,gte=0,lte=3600000" doc:"Gap between bursts, in ms, decimals allowed; 0 sends as fast as possible (cangen -g)." example:"10"`
 	// Burst is the number of frames sent back to back after each gap
 	// (cangen -c). Default 1.
-	Burst int `json:"burst" validate:"gte=0"`
+	Burst int `json:"burst" validate:"gte=0" doc:"Frames sent back to back after each gap (cangen -c)."`
 	// Count stops a run after that many frames (cangen -n). Default 0:
 	// no limit.
-	Count int `json:"count" validate:"gte=0"`
+	Count int `json:"count" validate:"gte=0" doc:"Frames per run, after which the run ends; 0: no limit (cangen -n)."`
 	// IDMode is how identifiers are made (cangen -I): "r" random (the
 	// default), "i" incrementing from 0, "e" random even, "o" random odd,
 	// or a fixed identifier ("7E0", "0x7E0"; write "0E" for the value E).
-	IDMode string `json:"id_mode"`
+	IDMode string `json:"id_mode" doc:"Identifiers: r random, i incrementing from 0, e random even, o random odd, or one fixed hex ID such as 7E0 (cangen -I)." example:"7E0"`
 	// LenMode is how payload lengths are made (cangen -L): "r" random (the
 	// default, except with fixed data: its length), "i" incrementing, or a
 	// fixed length in decimal. CAN FD lengths round up to a valid one.
-	LenMode string `json:"len_mode"`
+	LenMode string `json:"len_mode" doc:"Payload length: r random, i incrementing, or a fixed length in bytes; CAN FD lengths round up to a valid one (cangen -L)." default:"\"r\" (fixed data: its length)"`
 	// DataMode is how payloads are made (cangen -D): "r" random (the
 	// default), "i" a little-endian counter in the first 8 bytes, or
 	// fixed data in hex where each 'x' is a nibble randomized in every
 	// frame ("11xx3344DEADBEEF").
-	DataMode string `json:"data_mode"`
+	DataMode string `json:"data_mode" doc:"Payload: r random, i a little-endian counter, or fixed hex data where each x is a random nibble, e.g. 11xx3344 (cangen -D)." example:"11xx3344"`
 	// Extended makes 29-bit identifiers (cangen -e).
-	Extended bool `json:"extended"`
+	Extended bool `json:"extended" doc:"Send 29-bit identifiers (cangen -e)."`
 	// FD makes CAN FD frames (cangen -f); BRS (-b) and ESI (-E) set those
 	// flags and imply FD.
-	FD  bool `json:"fd"`
-	BRS bool `json:"brs"`
-	ESI bool `json:"esi"`
+	FD  bool `json:"fd" doc:"Send CAN FD frames (cangen -f)."`
+	BRS bool `json:"brs" doc:"Set bit rate switch on the CAN FD frames; implies fd (cangen -b)."`
+	ESI bool `json:"esi" doc:"Set the error state indicator on the CAN FD frames; implies fd (cangen -E)."`
 	// RTR makes remote frames (cangen -R; classic frames only).
-	RTR bool `json:"rtr"`
+	RTR bool `json:"rtr" doc:"Send remote frames; classic CAN only (cangen -R)."`
 	// Mix draws the kind of each frame at random: standard or extended,
 	// classic or FD, BRS, ESI, remote (cangen -m).
-	Mix bool `json:"mix"`
+	Mix bool `json:"mix" doc:"Draw the kind of each frame at random: standard or extended, classic or FD, BRS, ESI, remote (cangen -m)."`
 	// Seed makes random values reproducible: the same seed gives the same
 	// frames in every run. 0 (the default) picks a new seed for each run,
 	// reported by stats.
-	Seed uint64 `json:"seed"`
+	Seed uint64 `json:"seed" doc:"Seed of the random values: the same seed gives the same frames in every run; 0 picks a new seed per run (stats shows it)."`
 }
 
 // GeneratorStats describes the generator in Stats.
 type GeneratorStats struct {
-	GapMS    float64 `json:"gap_ms"`
-	Burst    int     `json:"burst"`
-	Count    int     `json:"count"`
-	IDMode   string  `json:"id_mode"`
-	LenMode  string  `json:"len_mode"`
-	DataMode string  `json:"data_mode"`
+	GapMS    float64 `json:"gap_ms" doc:"Gap between bursts now, in ms (set_gap changes it)."`
+	Burst    int     `json:"burst" doc:"Frames per burst."`
+	Count    int     `json:"count" doc:"Frames per run; 0: no limit."`
+	IDMode   string  `json:"id_mode" doc:"How identifiers are made (r, i, e, o or a fixed ID)."`
+	LenMode  string  `json:"len_mode" doc:"How payload lengths are made (r, i or a fixed length)."`
+	DataMode string  `json:"data_mode" doc:"How payloads are made (r, i or fixed hex data)."`
 	// Seed is the seed of the current (or last) run: pass it as the seed
 	// argument to generate the same frames again.
-	Seed uint64 `json:"seed"`
+	Seed uint64 `json:"seed" doc:"Seed of the current (or last) run: pass it as generator.seed to send the same frames again."`
 }
 
 // normalize applies the defaults that do not depend on parsing.

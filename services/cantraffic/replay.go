@@ -18,27 +18,27 @@ import (
 // ReplayArgs selects the replay of a candump log file.
 type ReplayArgs struct {
 	// File is the candump log (candump -l, or the recorder's file).
-	File string `json:"file" validate:"required"`
+	File string `json:"file" validate:"required" doc:"candump log file to replay (candump -l, or a can-recorder file)." example:"drive.log"`
 	// Speed divides the recorded time between frames: 2 replays twice as
 	// fast. Default 1.
-	Speed float64 `json:"speed" validate:"gte=0,lte=1000000"`
+	Speed float64 `json:"speed" validate:"gte=0,lte=1000000" doc:"Speed factor: 2 replays twice as fast as recorded; 0 means the default." default:"1"`
 	// Loops is how many times the file is replayed; 0 (the default) means
 	// forever. A loop starts right after the last frame of the one before.
-	Loops int `json:"loops" validate:"gte=0"`
+	Loops int `json:"loops" validate:"gte=0" doc:"Times the file is replayed; 0: forever." default:"0"`
 	// Interface, when set, replays only the entries of that interface
 	// ("can0"); by default every entry is sent, whatever its interface.
-	Interface string `json:"interface"`
+	Interface string `json:"interface" doc:"Replay only the entries of this interface (e.g. can0); empty: every entry." default:"\"\" (every entry)"`
 }
 
 // ReplayStats describes the replay in Stats.
 type ReplayStats struct {
-	File  string  `json:"file"`
-	Speed float64 `json:"speed"`
-	Loops int     `json:"loops"`
+	File  string  `json:"file" doc:"candump log file being replayed."`
+	Speed float64 `json:"speed" doc:"Speed factor."`
+	Loops int     `json:"loops" doc:"Loops to do; 0: forever."`
 	// LoopsDone counts the loops completed since the service started.
-	LoopsDone uint64 `json:"loops_done"`
+	LoopsDone uint64 `json:"loops_done" doc:"Loops completed since the service started."`
 	// Frames is the number of frames in one loop.
-	Frames int `json:"frames"`
+	Frames int `json:"frames" doc:"Frames in one loop."`
 }
 
 // checkReplay reads the whole file once, so that a missing file or a bad

@@ -20,63 +20,63 @@ import (
 // with the start values of its signals (GenSigStartValue).
 type RestbusArgs struct {
 	// DBC is the path of the DBC file.
-	DBC string `json:"dbc" validate:"required"`
+	DBC string `json:"dbc" validate:"required" doc:"Path of the DBC file." example:"car.dbc"`
 	// Nodes are the simulated nodes (BU_), e.g. ["ECM", "BCM"].
-	Nodes []string `json:"nodes" validate:"required,min=1"`
+	Nodes []string `json:"nodes" validate:"required,min=1" doc:"Simulated nodes (BU_ names); every message they transmit with a cycle time is sent." example:"[\"ECM\",\"ABS\"]"`
 	// Messages, when set, sends only these messages of the nodes.
-	Messages []string `json:"messages,omitempty"`
+	Messages []string `json:"messages,omitempty" doc:"Send only these messages of the nodes (DBC names); empty: all of them." default:"all"`
 	// Counters are alive counters: a signal incremented in every frame.
-	Counters []CounterArgs `json:"counters,omitempty" validate:"dive"`
+	Counters []CounterArgs `json:"counters,omitempty" validate:"dive" doc:"Alive counters: signals incremented in every frame."`
 	// Checksums are checksum signals computed over every frame.
-	Checksums []ChecksumArgs `json:"checksums,omitempty" validate:"dive"`
+	Checksums []ChecksumArgs `json:"checksums,omitempty" validate:"dive" doc:"Checksum signals, computed over every frame after the other signals."`
 }
 
 // CounterArgs makes a signal of a message an alive counter.
 type CounterArgs struct {
-	Message string `json:"message" validate:"required"`
-	Signal  string `json:"signal" validate:"required"`
+	Message string `json:"message" validate:"required" doc:"Message (DBC name) that carries the counter." example:"EngineData"`
+	Signal  string `json:"signal" validate:"required" doc:"Signal incremented in every frame." example:"EngineData_Counter"`
 	// Max is the largest value before the counter wraps to 0; default the
 	// largest the signal's width holds (15 for 4 bits). AUTOSAR E2E
 	// Profile 1 counters use 14.
-	Max *uint64 `json:"max,omitempty"`
+	Max *uint64 `json:"max,omitempty" doc:"Largest value before the counter wraps to 0; AUTOSAR E2E Profile 1 counters use 14." default:"the signal's largest value"`
 }
 
 // ChecksumArgs makes a signal of a message a checksum: an 8-bit signal
 // that fills one byte, computed over the other bytes of the payload after
 // the signals and the counter are written.
 type ChecksumArgs struct {
-	Message string `json:"message" validate:"required"`
-	Signal  string `json:"signal" validate:"required"`
+	Message string `json:"message" validate:"required" doc:"Message (DBC name) that carries the checksum." example:"EngineData"`
+	Signal  string `json:"signal" validate:"required" doc:"8-bit signal filling one byte that receives the checksum." example:"EngineData_CRC"`
 	// Type is "crc8" (CRC-8 SAE J1850 over the payload), "e2e_p01"
 	// (AUTOSAR E2E Profile 1) or "e2e_p02" (Profile 2). The E2E profiles
 	// need a counter for the message.
-	Type string `json:"type" validate:"required,oneof=crc8 e2e_p01 e2e_p02"`
+	Type string `json:"type" validate:"required,oneof=crc8 e2e_p01 e2e_p02" doc:"crc8 (CRC-8 SAE J1850), e2e_p01 or e2e_p02 (AUTOSAR E2E Profile 1 or 2, which need a counter)."`
 	// DataID is the data ID of the E2E profiles (16 bits for Profile 1,
 	// 8 for Profile 2, where it serves every counter value).
-	DataID hexid.ID `json:"data_id"`
+	DataID hexid.ID `json:"data_id" doc:"Data ID of the E2E profile: 16 bits for Profile 1, 8 bits for Profile 2 (for every counter value)." example:"0x100"`
 	// DataIDs is Profile 2's DataIDList: 16 data IDs, by counter value.
-	DataIDs []hexid.ID `json:"data_ids,omitempty"`
+	DataIDs []hexid.ID `json:"data_ids,omitempty" doc:"Profile 2 DataIDList: 16 data IDs, one per counter value, instead of data_id."`
 	// DataIDMode is Profile 1's: "both" (the default), "alt" or "low".
-	DataIDMode string `json:"data_id_mode,omitempty"`
+	DataIDMode string `json:"data_id_mode,omitempty" doc:"Profile 1 data ID mode: both, alt or low." default:"\"both\""`
 }
 
 // SetSignalArgs is the input of set_signal.
 type SetSignalArgs struct {
-	Message string  `json:"message" validate:"required"`
-	Signal  string  `json:"signal" validate:"required"`
-	Value   float64 `json:"value"`
+	Message string  `json:"message" validate:"required" doc:"Rest-bus message (DBC name)." example:"ABS_Status"`
+	Signal  string  `json:"signal" validate:"required" doc:"Signal of the message to set." example:"VehicleSpeed"`
+	Value   float64 `json:"value" doc:"Physical value, in the signal's unit; out of the signal's range is an error." example:"50"`
 	// Label, when set, is a name of the signal's value table ("Off"),
 	// used instead of Value.
-	Label string `json:"label,omitempty"`
+	Label string `json:"label,omitempty" doc:"Name from the signal's value table (e.g. Off), used instead of value; empty: value counts." example:""`
 }
 
 // RestbusStats describes one rest-bus message in Stats.
 type RestbusStats struct {
-	Message  string   `json:"message"`
-	ID       hexid.ID `json:"id"`
-	Extended bool     `json:"extended,omitempty"`
-	CycleMS  float64  `json:"cycle_ms"`
-	Sent     uint64   `json:"sent"`
+	Message  string   `json:"message" doc:"Message (DBC name)."`
+	ID       hexid.ID `json:"id" doc:"CAN identifier."`
+	Extended bool     `json:"extended,omitempty" doc:"29-bit identifier."`
+	CycleMS  float64  `json:"cycle_ms" doc:"Cycle time from the DBC, in ms."`
+	Sent     uint64   `json:"sent" doc:"Frames of this message sent since the service started."`
 }
 
 // RestbusCatchUp is how late a rest-bus message may be and still send the

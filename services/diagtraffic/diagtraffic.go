@@ -49,18 +49,18 @@ var ErrNotInitialized = errors.New("diag-traffic: transport not open")
 // Request is one UDS request of the script, sent every PeriodMS.
 type Request struct {
 	// Name names the request in stats and logs ("": its data in hex).
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" doc:"Name of the request in stats and logs." default:"its data in hex"`
 	// Data is the request in hex, service identifier first: "22 F1 90"
 	// (spaces ignored, optional 0x).
-	Data string `json:"data" validate:"required"`
+	Data string `json:"data" validate:"required" doc:"The UDS request in hex, service identifier first (spaces and 0x allowed)." example:"22 F1 90"`
 	// PeriodMS is the period of the request, 1 ms to one hour.
-	PeriodMS int `json:"period_ms" validate:"required,min=1,max=3600000"`
+	PeriodMS int `json:"period_ms" validate:"required,min=1,max=3600000" doc:"Period of the request, in ms." example:"100"`
 	// Expect is the start of the expected reply in hex ("62 F1 90");
 	// a negative response is written 7F <sid> <nrc>. "" expects a positive
 	// response.
-	Expect string `json:"expect,omitempty"`
+	Expect string `json:"expect,omitempty" doc:"Start of the expected reply in hex, e.g. 62 F1 90; a negative one is 7F <sid> <nrc>." default:"\"\" (any positive response)"`
 	// Count is how many times to send it (0: until the run ends).
-	Count int `json:"count,omitempty" validate:"gte=0"`
+	Count int `json:"count,omitempty" validate:"gte=0" doc:"Times the request is sent; 0: until the run ends." default:"0"`
 }
 
 // Args configures the traffic. Identifiers and addresses are hexid.IDs: a
@@ -68,30 +68,30 @@ type Request struct {
 type Args struct {
 	// Bus, TxID (0: 0x7E0), RxID (0: 0x7E8), Extended, Padding (nil: true)
 	// and PadByte (nil: 0xCC) are the ISO-TP link to the ECU.
-	Bus      string   `json:"bus,omitempty"`
-	TxID     hexid.ID `json:"tx_id,omitempty" validate:"lte=536870911"`
-	RxID     hexid.ID `json:"rx_id,omitempty" validate:"lte=536870911"`
-	Extended bool     `json:"extended,omitempty"`
-	Padding  *bool    `json:"padding,omitempty"`
-	PadByte  *uint8   `json:"pad_byte,omitempty"`
+	Bus      string   `json:"bus,omitempty" doc:"CAN bus: virtual:<name> or socketcan:<interface>; not used with DoIP."`
+	TxID     hexid.ID `json:"tx_id,omitempty" validate:"lte=536870911" doc:"CAN identifier the requests are sent with (the ECU's physical request ID)." example:"0x7E0"`
+	RxID     hexid.ID `json:"rx_id,omitempty" validate:"lte=536870911" doc:"CAN identifier of the ECU's responses." example:"0x7E8"`
+	Extended bool     `json:"extended,omitempty" doc:"29-bit CAN identifiers." default:"false"`
+	Padding  *bool    `json:"padding,omitempty" doc:"Pad ISO-TP frames to 8 bytes with pad_byte."`
+	PadByte  *uint8   `json:"pad_byte,omitempty" doc:"Byte the frames are padded with, 0 to 255." default:"204 (0xCC)"`
 
 	// DoIPAddress ("host:port") sends over DoIP instead, from
 	// SourceAddress (0: 0x0E00) to TargetAddress (0: the entity's address
 	// from routing activation).
-	DoIPAddress   string   `json:"doip_address,omitempty"`
-	SourceAddress hexid.ID `json:"source_address,omitempty" validate:"lte=65535"`
-	TargetAddress hexid.ID `json:"target_address,omitempty" validate:"lte=65535"`
+	DoIPAddress   string   `json:"doip_address,omitempty" doc:"DoIP entity host:port; set, the requests go over DoIP instead of CAN." example:"127.0.0.1:13400" default:"\"\" (CAN)"`
+	SourceAddress hexid.ID `json:"source_address,omitempty" validate:"lte=65535" doc:"DoIP logical address of the tester." default:"\"0xE00\" (with DoIP)"`
+	TargetAddress hexid.ID `json:"target_address,omitempty" validate:"lte=65535" doc:"DoIP logical address of the ECU." default:"the entity's (routing activation)"`
 
 	// Requests is the script: at least one request.
-	Requests []Request `json:"requests" validate:"required,min=1,dive"`
+	Requests []Request `json:"requests" validate:"required,min=1,dive" doc:"The script: UDS requests, each sent with its own period."`
 	// TimeoutMS is how long to wait for a reply (P2; 0: 1000). After a
 	// response pending the client waits P2* (5 s).
-	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0,lte=60000"`
+	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0,lte=60000" doc:"Wait for a reply (P2), in ms; after a response pending, 5000 ms (P2*)."`
 	// DurationMS ends the run after this long (0: when every request with
 	// a count has been sent that often, or at stop).
-	DurationMS int `json:"duration_ms,omitempty" validate:"gte=0"`
+	DurationMS int `json:"duration_ms,omitempty" validate:"gte=0" doc:"Length of a run, in ms; 0: until every request with a count is done, or stop." default:"0"`
 	// Autostart starts the run at Initialize instead of at start.
-	Autostart bool `json:"autostart,omitempty"`
+	Autostart bool `json:"autostart,omitempty" doc:"Start the run when the service starts; otherwise on the start method." default:"false"`
 }
 
 // script is a request decoded.

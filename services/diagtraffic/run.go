@@ -31,25 +31,25 @@ const LogStopped = "diagnostic traffic shut down"
 // RunEnded is the value of the run_ended event: why, how long, and the
 // totals of the run's Stats.
 type RunEnded struct {
-	Reason     string `json:"reason"`
-	DurationMS int64  `json:"duration_ms"`
+	Reason     string `json:"reason" doc:"Why the run ended: count, duration, stopped or shutdown."`
+	DurationMS int64  `json:"duration_ms" doc:"Length of the run, in ms."`
 	Totals
 }
 
 // Totals are the counters of a request, or of all of them.
 type Totals struct {
-	Sent uint64 `json:"sent"`
+	Sent uint64 `json:"sent" doc:"Requests sent."`
 	// OK counts the replies as expected; Mismatched the others (a
 	// positive response that does not start with expect, or a negative
 	// one where a positive one was expected).
-	OK         uint64 `json:"ok"`
-	Mismatched uint64 `json:"mismatched"`
+	OK         uint64 `json:"ok" doc:"Replies as expected."`
+	Mismatched uint64 `json:"mismatched" doc:"Replies not as expected (not starting with expect, or negative where a positive one was expected)."`
 	// NRC counts the negative responses, expected or not.
-	NRC uint64 `json:"nrc"`
+	NRC uint64 `json:"nrc" doc:"Negative responses, expected or not."`
 	// Timeouts counts the requests without a reply in time, Errors those
 	// the transport could not send.
-	Timeouts uint64 `json:"timeouts"`
-	Errors   uint64 `json:"errors"`
+	Timeouts uint64 `json:"timeouts" doc:"Requests without a reply in time."`
+	Errors   uint64 `json:"errors" doc:"Requests the transport could not send."`
 }
 
 func (t *Totals) add(o Totals) {
@@ -63,28 +63,28 @@ func (t *Totals) add(o Totals) {
 
 // RequestStats are the counters of one request of the script.
 type RequestStats struct {
-	Name string `json:"name"`
+	Name string `json:"name" doc:"Name of the request."`
 	Totals
 	// NRCs counts the negative responses by code in hex: {"31": 2}.
-	NRCs map[string]uint64 `json:"nrcs"`
+	NRCs map[string]uint64 `json:"nrcs" doc:"Negative responses by code in hex, e.g. {\"31\": 2}."`
 	// Latency of the replies, from the send to the (final) reply, over the
 	// last 4096: percentiles and the maximum since the start, in µs.
-	LatencyP50US int64 `json:"latency_p50_us"`
-	LatencyP99US int64 `json:"latency_p99_us"`
-	LatencyMaxUS int64 `json:"latency_max_us"`
+	LatencyP50US int64 `json:"latency_p50_us" doc:"Median time from send to (final) reply over the last 4096, in µs."`
+	LatencyP99US int64 `json:"latency_p99_us" doc:"99th percentile of the reply time over the last 4096, in µs."`
+	LatencyMaxUS int64 `json:"latency_max_us" doc:"Longest reply time since the start, in µs."`
 	// LastReply is the last reply in hex; LastError the last failure.
-	LastReply string `json:"last_reply,omitempty"`
-	LastError string `json:"last_error,omitempty"`
+	LastReply string `json:"last_reply,omitempty" doc:"Last reply in hex."`
+	LastError string `json:"last_error,omitempty" doc:"Last failure."`
 }
 
 // Stats is the answer of the stats method.
 type Stats struct {
-	Running bool `json:"running"`
+	Running bool `json:"running" doc:"Whether a run is going on."`
 	// Ended is the reason the last run ended ("" while running or before
 	// the first run).
-	Ended string `json:"ended,omitempty"`
+	Ended string `json:"ended,omitempty" doc:"Why the last run ended (count, duration, stopped, shutdown); absent while running or before the first run."`
 	Totals
-	Requests []RequestStats `json:"requests"`
+	Requests []RequestStats `json:"requests" doc:"Counters and latencies per request of the script."`
 }
 
 // latencyWindow is how many latencies the percentiles cover.

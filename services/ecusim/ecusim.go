@@ -63,62 +63,62 @@ var ErrInvalidArgs = errors.New("invalid arguments")
 type Args struct {
 	// Bus is the CAN bus, "virtual:<name>" or "socketcan:<if>"; "" means
 	// DefaultBus.
-	Bus string `json:"bus"`
+	Bus string `json:"bus" doc:"CAN bus: virtual:<name> or socketcan:<interface>."`
 	// RxID is the CAN identifier of physical requests (0: 0x7E0), TxID the
 	// one of responses (0: 0x7E8) and FuncID the one of functional
 	// requests (0: 0x7DF), which are single frames only.
-	RxID   hexid.ID `json:"rx_id" validate:"lte=536870911"`
-	TxID   hexid.ID `json:"tx_id" validate:"lte=536870911"`
-	FuncID hexid.ID `json:"func_id" validate:"lte=536870911"`
+	RxID   hexid.ID `json:"rx_id" validate:"lte=536870911" doc:"CAN identifier of the physical requests the ECU answers."`
+	TxID   hexid.ID `json:"tx_id" validate:"lte=536870911" doc:"CAN identifier of the ECU's responses."`
+	FuncID hexid.ID `json:"func_id" validate:"lte=536870911" doc:"CAN identifier of functional requests (single frames only)."`
 	// Extended selects 29-bit identifiers; FD CAN FD frames.
-	Extended bool `json:"extended"`
-	FD       bool `json:"fd"`
+	Extended bool `json:"extended" doc:"29-bit CAN identifiers."`
+	FD       bool `json:"fd" doc:"Send CAN FD frames."`
 	// Padding pads ISO-TP frames to 8 bytes (CAN FD: the next valid
 	// length) with PadByte (nil: true, and 0xCC), as in tester-present;
 	// "padding": false sends frames no longer than their data (and
 	// pad_byte is then an error).
-	Padding *bool  `json:"padding"`
-	PadByte *uint8 `json:"pad_byte"`
+	Padding *bool  `json:"padding" doc:"Pad ISO-TP frames to 8 bytes (CAN FD: the next valid length); false sends frames no longer than their data." default:"true"`
+	PadByte *uint8 `json:"pad_byte" doc:"Byte the frames are padded with, 0 to 255; an error with padding false." default:"204 (0xCC)"`
 
 	// DoIPListen, when set, serves DoIP on this TCP (and UDP) address, such
 	// as ":13400" or "127.0.0.1:0" (a port of the system's choice; the
 	// doip_address method tells which).
-	DoIPListen string `json:"doip_listen"`
+	DoIPListen string `json:"doip_listen" doc:"Serve DoIP on this TCP and UDP address, e.g. :13400, or 127.0.0.1:0 for a free port (see doip_address); empty: no DoIP." example:"127.0.0.1:13400"`
 	// LogicalAddress is the DoIP entity's address (0: 0x1000,
 	// doip.DefaultEntityAddress); FunctionalAddress the DoIP functional
 	// address it also answers (0: 0xE400), from its logical address.
-	LogicalAddress    hexid.ID `json:"logical_address" validate:"lte=65535"`
-	FunctionalAddress hexid.ID `json:"functional_address" validate:"lte=65535"`
+	LogicalAddress    hexid.ID `json:"logical_address" validate:"lte=65535" doc:"DoIP logical address of the entity."`
+	FunctionalAddress hexid.ID `json:"functional_address" validate:"lte=65535" doc:"DoIP functional address the entity also answers."`
 	// VIN is the vehicle identification number, 17 characters ("":
 	// DefaultVIN), reported by DoIP and by DID 0xF190.
-	VIN string `json:"vin"`
+	VIN string `json:"vin" doc:"Vehicle identification number, 17 characters, reported by DoIP and DID 0xF190."`
 
 	// P2Ms and P2StarMs are the timing that DiagnosticSessionControl
 	// reports (0: 50 ms and 5000 ms).
-	P2Ms     int `json:"p2_ms" validate:"gte=0,lte=65535"`
-	P2StarMs int `json:"p2_star_ms" validate:"gte=0,lte=655350"`
+	P2Ms     int `json:"p2_ms" validate:"gte=0,lte=65535" doc:"P2 server time the session control response reports, in ms."`
+	P2StarMs int `json:"p2_star_ms" validate:"gte=0,lte=655350" doc:"P2* server time the session control response reports, in ms."`
 	// S3Ms is the S3 server timeout of non-default sessions (0: 5000 ms).
-	S3Ms int `json:"s3_ms" validate:"gte=0"`
+	S3Ms int `json:"s3_ms" validate:"gte=0" doc:"S3 timeout, in ms: a non-default session without requests that long falls back to the default session."`
 
 	// DIDs are the data identifiers and their values in hex:
 	// {"F190": "57565A5A5A314A5A3357333836373532"}. Spaces in values are
 	// ignored; values are not empty.
-	DIDs map[hexid.ID]string `json:"dids"`
+	DIDs map[hexid.ID]string `json:"dids" doc:"Data identifiers and their values in hex (spaces ignored), e.g. {\"F190\": \"5756...\"}; F190 (vin) and F186 (session) answer unless set here." example:"{\"F187\":\"0102\"}" default:"none"`
 	// WriteSecurity makes WriteDataByIdentifier need security access.
-	WriteSecurity bool `json:"write_security"`
+	WriteSecurity bool `json:"write_security" doc:"WriteDataByIdentifier needs security access."`
 
 	// SecurityLevel is the odd requestSeed level of SecurityAccess (0:
 	// 0x01); sendKey is the level after it.
-	SecurityLevel uint8 `json:"security_level"`
+	SecurityLevel uint8 `json:"security_level" doc:"Odd requestSeed level of SecurityAccess; sendKey is the level after it."`
 	// Seed is a fixed seed in hex; "" gives a random seed per request. It
 	// has the length of KeyXOR.
-	Seed string `json:"seed"`
+	Seed string `json:"seed" doc:"Fixed seed in hex, as long as key_xor; empty: a random seed per request."`
 	// KeyXOR is the mask in hex: key = seed XOR mask ("": "AABBCCDD").
-	KeyXOR string `json:"key_xor"`
+	KeyXOR string `json:"key_xor" doc:"Mask in hex: the valid key is the seed XOR this mask."`
 	// SecurityAttempts is the number of invalid keys that starts the delay
 	// (0: 3); SecurityDelayMs the delay (0: 1000 ms).
-	SecurityAttempts int `json:"security_attempts" validate:"gte=0,lte=255"`
-	SecurityDelayMs  int `json:"security_delay_ms" validate:"gte=0"`
+	SecurityAttempts int `json:"security_attempts" validate:"gte=0,lte=255" doc:"Invalid keys in a row that start the lockout delay."`
+	SecurityDelayMs  int `json:"security_delay_ms" validate:"gte=0" doc:"Lockout delay after too many invalid keys, in ms."`
 }
 
 // ECUSimService is a simulated ECU answering UDS over ISO-TP and DoIP.
@@ -448,39 +448,39 @@ func (s *ECUSimService) stopLocked() {
 
 // SessionInfo is the result of the session method.
 type SessionInfo struct {
-	Session          uint8  `json:"session"`      // 1 default, 2 programming, 3 extended
-	Name             string `json:"session_name"` // e.g. "extendedDiagnosticSession"
-	S3Expiries       uint64 `json:"s3_expiries"`
-	SecurityUnlocked bool   `json:"security_unlocked"`
+	Session          uint8  `json:"session" doc:"Active diagnostic session: 1 default, 2 programming, 3 extended."`
+	Name             string `json:"session_name" doc:"Name of the session, e.g. extendedDiagnosticSession."`
+	S3Expiries       uint64 `json:"s3_expiries" doc:"Times the S3 timeout ended a non-default session."`
+	SecurityUnlocked bool   `json:"security_unlocked" doc:"Whether security access is unlocked."`
 }
 
 // Stats are the counters of the stats method.
 type Stats struct {
-	Requests   uint64 `json:"requests"`
-	Positive   uint64 `json:"positive"`
-	Negative   uint64 `json:"negative"`
-	NoResponse uint64 `json:"no_response"` // suppressed responses
+	Requests   uint64 `json:"requests" doc:"UDS requests received."`
+	Positive   uint64 `json:"positive" doc:"Positive responses sent."`
+	Negative   uint64 `json:"negative" doc:"Negative responses sent."`
+	NoResponse uint64 `json:"no_response" doc:"Requests left unanswered: suppressed positive responses, and the negative ones a functional request leaves out."` // suppressed responses
 	// BySID counts requests by service identifier in hex ("22"), ByNRC
 	// negative responses by code ("31"), suppressed ones of functional
 	// requests included.
-	BySID            map[string]uint64 `json:"by_sid"`
-	ByNRC            map[string]uint64 `json:"by_nrc"`
-	SessionChanges   uint64            `json:"session_changes"`
-	Resets           uint64            `json:"resets"`
-	S3Expiries       uint64            `json:"s3_expiries"`
-	RxErrors         uint64            `json:"rx_errors"` // failed ISO-TP receptions
-	TxErrors         uint64            `json:"tx_errors"` // failed ISO-TP sends
-	Session          uint8             `json:"session"`
-	SecurityUnlocked bool              `json:"security_unlocked"`
-	DIDs             int               `json:"dids"`
-	DoIPAddress      string            `json:"doip_address,omitempty"`
+	BySID            map[string]uint64 `json:"by_sid" doc:"Requests by service identifier in hex, e.g. 22."`
+	ByNRC            map[string]uint64 `json:"by_nrc" doc:"Negative responses by code in hex, e.g. 31 (suppressed ones included)."`
+	SessionChanges   uint64            `json:"session_changes" doc:"Changes of the diagnostic session."`
+	Resets           uint64            `json:"resets" doc:"ECU resets (service 11)."`
+	S3Expiries       uint64            `json:"s3_expiries" doc:"Times the S3 timeout ended a non-default session."`
+	RxErrors         uint64            `json:"rx_errors" doc:"Failed ISO-TP receptions."` // failed ISO-TP receptions
+	TxErrors         uint64            `json:"tx_errors" doc:"Failed ISO-TP sends."`      // failed ISO-TP sends
+	Session          uint8             `json:"session" doc:"Active diagnostic session: 1 default, 2 programming, 3 extended."`
+	SecurityUnlocked bool              `json:"security_unlocked" doc:"Whether security access is unlocked."`
+	DIDs             int               `json:"dids" doc:"Number of data identifiers the ECU answers."`
+	DoIPAddress      string            `json:"doip_address,omitempty" doc:"TCP address of the DoIP entity, host:port; absent without DoIP."`
 }
 
 // DIDValue is a data identifier and its value in hex: {"did": "0xF190",
 // "data": "0102"}. did takes a number, "0xF190" or "F190".
 type DIDValue struct {
-	DID  hexid.ID `json:"did"`
-	Data string   `json:"data"`
+	DID  hexid.ID `json:"did" doc:"Data identifier, a number or hex string such as F190." example:"0xF190"`
+	Data string   `json:"data" doc:"Value in hex, two digits per byte (spaces ignored on input)." example:"0102"`
 }
 
 // Session returns the active diagnostic session and the S3 expiries.

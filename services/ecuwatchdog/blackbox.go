@@ -11,8 +11,8 @@ import (
 // Frame is a frame of the black box: when it was seen and the frame in
 // cansend text ("7E8#027E00CCCCCCCCCC").
 type Frame struct {
-	Time  time.Time `json:"time"`
-	Frame string    `json:"frame"`
+	Time  time.Time `json:"time" doc:"When the frame was seen."`
+	Frame string    `json:"frame" doc:"The frame in cansend text, e.g. 7E8#027E00CCCCCCCCCC."`
 }
 
 // blackBox keeps the last frames seen on a bus.

@@ -65,35 +65,35 @@ type Args struct {
 	// 0x7E0), RxID its response identifier (0: 0x7E8); Extended selects
 	// 29-bit identifiers. Padding pads frames to 8 bytes with PadByte
 	// (nil: true, 0xCC).
-	Bus      string   `json:"bus,omitempty"`
-	TxID     hexid.ID `json:"tx_id,omitempty" validate:"lte=536870911"`
-	RxID     hexid.ID `json:"rx_id,omitempty" validate:"lte=536870911"`
-	Extended bool     `json:"extended,omitempty"`
-	Padding  *bool    `json:"padding,omitempty"`
-	PadByte  *uint8   `json:"pad_byte,omitempty"`
+	Bus      string   `json:"bus,omitempty" doc:"CAN bus: virtual:<name> or socketcan:<interface>; not used with DoIP."`
+	TxID     hexid.ID `json:"tx_id,omitempty" validate:"lte=536870911" doc:"CAN identifier of the ECU's physical requests, which the probes use." example:"0x7E0"`
+	RxID     hexid.ID `json:"rx_id,omitempty" validate:"lte=536870911" doc:"CAN identifier of the ECU's responses." example:"0x7E8"`
+	Extended bool     `json:"extended,omitempty" doc:"29-bit CAN identifiers." default:"false"`
+	Padding  *bool    `json:"padding,omitempty" doc:"Pad the probe frames to 8 bytes with pad_byte."`
+	PadByte  *uint8   `json:"pad_byte,omitempty" doc:"Byte the frames are padded with, 0 to 255." default:"204 (0xCC)"`
 
 	// DoIPAddress ("host:port") probes over DoIP instead of CAN, from
 	// SourceAddress (0: 0x0E00) to TargetAddress (0: the entity's address
 	// from its routing activation response). The connection is made at
 	// the first probe and again after it was lost, so the watchdog may
 	// start before the ECU.
-	DoIPAddress   string   `json:"doip_address,omitempty"`
-	SourceAddress hexid.ID `json:"source_address,omitempty" validate:"lte=65535"`
-	TargetAddress hexid.ID `json:"target_address,omitempty" validate:"lte=65535"`
+	DoIPAddress   string   `json:"doip_address,omitempty" doc:"DoIP entity host:port; set, the probes go over DoIP instead of CAN (connecting again after a loss)." example:"127.0.0.1:13400" default:"\"\" (CAN)"`
+	SourceAddress hexid.ID `json:"source_address,omitempty" validate:"lte=65535" doc:"DoIP logical address of the tester." default:"\"0xE00\" (with DoIP)"`
+	TargetAddress hexid.ID `json:"target_address,omitempty" validate:"lte=65535" doc:"DoIP logical address of the ECU." default:"the entity's (routing activation)"`
 
 	// Probe is "tester_present" (the default) or "session" (read DID
 	// F186; a fall back to the default session is a reset).
-	Probe string `json:"probe,omitempty" validate:"omitempty,oneof=tester_present session"`
+	Probe string `json:"probe,omitempty" validate:"omitempty,oneof=tester_present session" doc:"tester_present (3E 00), or session: read DID F186, where a fall back to the default session is a reset."`
 	// PeriodMS is the probe period (0: 500); TimeoutMS how long a probe
 	// waits for its reply (0: 200), at most the period.
-	PeriodMS  int `json:"period_ms,omitempty" validate:"gte=0,lte=3600000"`
-	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0,lte=60000"`
+	PeriodMS  int `json:"period_ms,omitempty" validate:"gte=0,lte=3600000" doc:"Period of the probes, in ms."`
+	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0,lte=60000" doc:"Wait for a probe's reply, in ms; at most period_ms."`
 	// CrashAfter is how many probes in a row without a reply make a crash
 	// (0: 2).
-	CrashAfter int `json:"crash_after,omitempty" validate:"gte=0,lte=1000"`
+	CrashAfter int `json:"crash_after,omitempty" validate:"gte=0,lte=1000" doc:"Probes in a row without a reply that make a crash (event ecu_crashed)."`
 	// BlackBox is how many of the last frames of the CAN bus the events
 	// carry (0: 100; CAN only).
-	BlackBox int `json:"black_box,omitempty" validate:"gte=0,lte=100000"`
+	BlackBox int `json:"black_box,omitempty" validate:"gte=0,lte=100000" doc:"Last frames of the CAN bus kept and carried by the events (CAN only)."`
 }
 
 // normalize applies the defaults: the one place they are set.

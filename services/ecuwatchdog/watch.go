@@ -34,42 +34,42 @@ const LogStopped = "ECU watchdog stopped"
 
 // Status is the answer of the status method.
 type Status struct {
-	State   string `json:"state"`
-	Probes  uint64 `json:"probes"`
-	Replies uint64 `json:"replies"` // positive or negative: the ECU answered
-	Missed  uint64 `json:"missed"`  // probes without a reply, in all
+	State   string `json:"state" doc:"waiting (no reply yet), ok, or crashed (crash_after probes in a row got no reply)."`
+	Probes  uint64 `json:"probes" doc:"Probes sent."`
+	Replies uint64 `json:"replies" doc:"Probes answered, positively or negatively."` // positive or negative: the ECU answered
+	Missed  uint64 `json:"missed" doc:"Probes without a reply, in all."`             // probes without a reply, in all
 	// Consecutive counts the probes without a reply since the last reply.
-	Consecutive int    `json:"consecutive_missed"`
-	Crashes     uint64 `json:"crashes"`
-	Resets      uint64 `json:"resets"`
+	Consecutive int    `json:"consecutive_missed" doc:"Probes without a reply since the last reply."`
+	Crashes     uint64 `json:"crashes" doc:"Crashes seen (ecu_crashed events)."`
+	Resets      uint64 `json:"resets" doc:"Resets seen by the session probe (ecu_reset events)."`
 	// Session is the last session read by the session probe (0: unknown).
-	Session      uint8     `json:"session,omitempty"`
-	LastReply    time.Time `json:"last_reply,omitzero"`
-	LastError    string    `json:"last_error,omitempty"`
-	LastIncident *Incident `json:"last_incident,omitempty"`
+	Session      uint8     `json:"session,omitempty" doc:"Last session read by the session probe (1 default, 2 programming, 3 extended); absent: unknown."`
+	LastReply    time.Time `json:"last_reply,omitzero" doc:"Time of the last reply."`
+	LastError    string    `json:"last_error,omitempty" doc:"Error of the last failed probe."`
+	LastIncident *Incident `json:"last_incident,omitempty" doc:"The last crash, reset or return."`
 }
 
 // Incident is the value of the events and of Status.LastIncident.
 type Incident struct {
 	// Kind is "crashed", "reset" or "back".
-	Kind string `json:"kind"`
+	Kind string `json:"kind" doc:"crashed, reset or back."`
 	// Time is when the watchdog saw it: the probe that missed for the
 	// CrashAfter-th time, or the probe that read the default session.
-	Time time.Time `json:"time"`
+	Time time.Time `json:"time" doc:"When the watchdog saw it: the probe that missed for the crash_after-th time, or that read the default session."`
 	// Missed is the number of probes in a row without a reply (crashed,
 	// back) and Error the last probe's error (crashed).
-	Missed int    `json:"missed,omitempty"`
-	Error  string `json:"error,omitempty"`
+	Missed int    `json:"missed,omitempty" doc:"Probes in a row without a reply (crashed, back)."`
+	Error  string `json:"error,omitempty" doc:"Error of the last probe (crashed)."`
 	// LastReply is the time of the last reply before a crash.
-	LastReply time.Time `json:"last_reply,omitzero"`
+	LastReply time.Time `json:"last_reply,omitzero" doc:"Time of the last reply before the crash."`
 	// From and To are the sessions before and after a reset.
-	From uint8 `json:"from,omitempty"`
-	To   uint8 `json:"to,omitempty"`
+	From uint8 `json:"from,omitempty" doc:"Session before the reset."`
+	To   uint8 `json:"to,omitempty" doc:"Session after the reset."`
 	// DownMS is how long the ECU did not answer (back).
-	DownMS int64 `json:"down_ms,omitempty"`
+	DownMS int64 `json:"down_ms,omitempty" doc:"How long the ECU did not answer, in ms (back)."`
 	// Frames are the last frames seen on the CAN bus, oldest first: the
 	// black box (crashed, reset).
-	Frames []Frame `json:"frames,omitempty"`
+	Frames []Frame `json:"frames,omitempty" doc:"Black box: the last frames of the CAN bus, oldest first (crashed, reset)."`
 }
 
 // prober sends one probe and reports the session the ECU is in (0 when the

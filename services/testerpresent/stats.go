@@ -10,25 +10,25 @@ import (
 type Stats struct {
 	// Sent counts requests handed to the transport: frames put on the CAN
 	// bus, or diagnostic messages the DoIP entity acknowledged.
-	Sent uint64 `json:"sent"`
+	Sent uint64 `json:"sent" doc:"Requests sent: CAN frames put on the bus, or DoIP messages the entity acknowledged."`
 	// Errors counts periods that failed: the request could not be sent,
 	// or (with suppress_response false) its reply was missing or negative.
-	Errors uint64 `json:"errors"`
+	Errors uint64 `json:"errors" doc:"Periods that failed: not sent, or (suppress_response false) reply missing or negative."`
 	// Skipped counts periods whose deadline passed by half an interval or
 	// more before the request could go out; they are not sent late.
-	Skipped uint64 `json:"skipped"`
+	Skipped uint64 `json:"skipped" doc:"Periods not sent because their deadline had passed by half an interval or more."`
 	// LatenessP50US, LatenessP99US are percentiles of how late requests
 	// went out after their deadlines, over the last 8192 requests, in µs;
 	// LatenessMaxUS is the largest since the service was created.
-	LatenessP50US int64 `json:"lateness_p50_us"`
-	LatenessP99US int64 `json:"lateness_p99_us"`
-	LatenessMaxUS int64 `json:"lateness_max_us"`
+	LatenessP50US int64 `json:"lateness_p50_us" doc:"Median lateness of the last 8192 requests after their deadlines, in µs."`
+	LatenessP99US int64 `json:"lateness_p99_us" doc:"99th percentile of the lateness of the last 8192 requests, in µs."`
+	LatenessMaxUS int64 `json:"lateness_max_us" doc:"Largest lateness since the service started, in µs."`
 	// LastError is the message of the last error, "" if none.
-	LastError string `json:"last_error"`
+	LastError string `json:"last_error" doc:"Message of the last error; empty if none."`
 	// IntervalMS is the current interval.
-	IntervalMS int `json:"interval_ms"`
+	IntervalMS int `json:"interval_ms" doc:"Current period of the requests, in ms."`
 	// Running says whether requests are being sent.
-	Running bool `json:"running"`
+	Running bool `json:"running" doc:"Whether requests are being sent."`
 }
 
 // latencyWindow is how many lateness samples the percentiles cover.

@@ -50,15 +50,15 @@ const (
 // ECULost is the event of an ECU that stopped answering:
 // {"missed": 3, "error": "uds: no response within P2"}.
 type ECULost struct {
-	Missed int    `json:"missed"` // periods in a row without a valid reply
-	Error  string `json:"error"`  // the last period's error
+	Missed int    `json:"missed" doc:"Periods in a row without a valid reply."` // periods in a row without a valid reply
+	Error  string `json:"error" doc:"Error of the last period."`                // the last period's error
 }
 
 // ECUBack is the event of an ECU that answers again after ecu_lost:
 // {"missed": 12, "down_ms": 130}.
 type ECUBack struct {
-	Missed int   `json:"missed"`  // periods missed in all
-	DownMS int64 `json:"down_ms"` // since the first missed period
+	Missed int   `json:"missed" doc:"Periods missed in all."`                      // periods missed in all
+	DownMS int64 `json:"down_ms" doc:"Time since the first missed period, in ms."` // since the first missed period
 }
 
 // LogStopped is the message of the record a service logs at Shutdown,
@@ -90,48 +90,48 @@ var ErrNotInitialized = errors.New("tester-present: transport not open")
 type Args struct {
 	// Bus is the CAN bus: "virtual:<name>" or "socketcan:<iface>".
 	// Default DefaultBus.
-	Bus string `json:"bus,omitempty"`
+	Bus string `json:"bus,omitempty" doc:"CAN bus: virtual:<name> or socketcan:<interface>; not used with DoIP."`
 	// TxID is the identifier the requests are sent with (default 0x7DF,
 	// the functional address); RxID the one replies come on (default
 	// 0x7E8), used only when SuppressResponse is false. With Extended both
 	// are 29-bit identifiers, e.g. 0x18DB33F1 and 0x18DAF110.
-	TxID     hexid.ID `json:"tx_id,omitempty" validate:"lte=536870911"`
-	RxID     hexid.ID `json:"rx_id,omitempty" validate:"lte=536870911"`
-	Extended bool     `json:"extended,omitempty"`
+	TxID     hexid.ID `json:"tx_id,omitempty" validate:"lte=536870911" doc:"CAN identifier the requests are sent with (0x7DF: functional OBD/UDS)." example:"0x7DF"`
+	RxID     hexid.ID `json:"rx_id,omitempty" validate:"lte=536870911" doc:"CAN identifier replies come on; used when suppress_response is false." example:"0x7E8"`
+	Extended bool     `json:"extended,omitempty" doc:"29-bit identifiers (e.g. 0x18DB33F1, 0x18DAF110)." default:"false"`
 	// Padding pads frames to 8 bytes with PadByte (default true, 0xCC).
 	// Nil means the default, so JSON "padding": false turns it off.
-	Padding *bool  `json:"padding,omitempty"`
-	PadByte *uint8 `json:"pad_byte,omitempty"`
+	Padding *bool  `json:"padding,omitempty" doc:"Pad CAN frames to 8 bytes with pad_byte."`
+	PadByte *uint8 `json:"pad_byte,omitempty" doc:"Byte the frames are padded with, 0 to 255 (204 is 0xCC)."`
 
 	// DoIPAddress ("host:port") selects DoIP: the service connects to the
 	// entity there and activates routing for SourceAddress (default
 	// 0x0E00) before sending to TargetAddress (required with DoIP).
 	// Functional says TargetAddress is a functional address such as
 	// 0xE400, whose replies come from the entity's own address.
-	DoIPAddress   string   `json:"doip_address,omitempty"`
-	SourceAddress hexid.ID `json:"source_address,omitempty" validate:"lte=65535"`
-	TargetAddress hexid.ID `json:"target_address,omitempty" validate:"lte=65535"`
-	Functional    bool     `json:"functional,omitempty"`
+	DoIPAddress   string   `json:"doip_address,omitempty" doc:"DoIP entity host:port; set, the requests go over DoIP instead of CAN." example:"127.0.0.1:13400" default:"\"\" (CAN)"`
+	SourceAddress hexid.ID `json:"source_address,omitempty" validate:"lte=65535" doc:"DoIP logical address of the tester, activated for routing." default:"\"0xE00\" (with DoIP)"`
+	TargetAddress hexid.ID `json:"target_address,omitempty" validate:"lte=65535" doc:"DoIP logical address of the ECU; required with DoIP." example:"0x1001"`
+	Functional    bool     `json:"functional,omitempty" doc:"target_address is a functional DoIP address (e.g. 0xE400); replies come from the entity's own address." default:"false"`
 
 	// IntervalMS is the period of the requests (default 2000, 1 to
 	// MaxIntervalMS). At or above S3ServerMS New logs a warning.
-	IntervalMS int `json:"interval_ms,omitempty" validate:"gte=0,lte=3600000"`
+	IntervalMS int `json:"interval_ms,omitempty" validate:"gte=0,lte=3600000" doc:"Period of the requests, in ms; 5000 or more (the S3 timeout) logs a warning."`
 	// SuppressResponse sends 3E 80, to which the ECU does not answer
 	// (default true). False sends 3E 00 and expects 7E 00 within P2MS;
 	// a missing or negative reply counts as an error. Nil means the
 	// default, so JSON "suppress_response": false turns it off.
-	SuppressResponse *bool `json:"suppress_response,omitempty"`
+	SuppressResponse *bool `json:"suppress_response,omitempty" doc:"Send 3E 80, which the ECU does not answer; false sends 3E 00 and checks the reply within p2_ms."`
 	// P2MS is how long to wait for the reply when SuppressResponse is
 	// false (default 50, uds.DefaultP2). The wait is part of the period:
 	// a wait longer than the interval makes the next deadlines be skipped.
-	P2MS int `json:"p2_ms,omitempty" validate:"gte=0,lte=60000"`
+	P2MS int `json:"p2_ms,omitempty" validate:"gte=0,lte=60000" doc:"Wait for a reply, in ms, when suppress_response is false; part of the period."`
 	// Autostart starts sending at Initialize instead of at the first
 	// start call (default false).
-	Autostart bool `json:"autostart,omitempty"`
+	Autostart bool `json:"autostart,omitempty" doc:"Start sending when the service starts; otherwise on the start method." default:"false"`
 	// LostAfter is how many periods in a row without a valid reply make
 	// the event ecu_lost (default 3); the next valid reply makes ecu_back.
 	// Used only when SuppressResponse is false.
-	LostAfter int `json:"lost_after,omitempty" validate:"gte=0"`
+	LostAfter int `json:"lost_after,omitempty" validate:"gte=0" doc:"Periods in a row without a valid reply that emit ecu_lost (ecu_back follows the next reply); suppress_response false only."`
 }
 
 // normalize applies the defaults to the zero fields: the one place they
