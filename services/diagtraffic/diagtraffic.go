@@ -1,6 +1,7 @@
 package diagtraffic
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -39,8 +40,9 @@ const (
 )
 
 // ErrInvalidArgs is matched (errors.Is) by the errors New returns for bad
-// arguments.
-var ErrInvalidArgs = errors.New("invalid arguments")
+// arguments. It is service.ErrInvalidArgs, which the argument
+// errors of the other built-in services match too.
+var ErrInvalidArgs = service.ErrInvalidArgs
 
 // ErrNotInitialized is returned by Start before Initialize or after
 // Shutdown.
@@ -105,58 +107,38 @@ type script struct {
 
 // normalize applies the defaults: the one place they are set.
 func (a *Args) normalize() {
-	a.TimeoutMS = orDefault(a.TimeoutMS, DefaultTimeoutMS)
+	a.TimeoutMS = cmp.Or(a.TimeoutMS, DefaultTimeoutMS)
 	for i := range a.Requests {
 		r := &a.Requests[i]
-		r.Name = orDefault(r.Name, strings.ToUpper(strings.Join(strings.Fields(r.Data), " ")))
+		r.Name = cmp.Or(r.Name, strings.ToUpper(strings.Join(strings.Fields(r.Data), " ")))
 	}
 	if a.DoIPAddress != "" {
-		a.SourceAddress = orDefault(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
+		a.SourceAddress = cmp.Or(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
 		return
 	}
-	a.Bus = orDefault(a.Bus, DefaultBus)
-	a.TxID = orDefault(a.TxID, DefaultTxID)
-	a.RxID = orDefault(a.RxID, DefaultRxID)
+	a.Bus = cmp.Or(a.Bus, DefaultBus)
+	a.TxID = cmp.Or(a.TxID, DefaultTxID)
+	a.RxID = cmp.Or(a.RxID, DefaultRxID)
 	if a.Padding == nil {
 		on := true
 		a.Padding = &on
 	}
 }
 
-// invalidArgs is an argument error that matches ErrInvalidArgs. Its
-// message starts with "invalid arguments: " once, whether or not the
-// error it wraps (a *service.ValidationError) says so itself.
-type invalidArgs struct{ error }
-
-func (e invalidArgs) Error() string {
-	msg := e.error.Error()
-	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
-		return msg
-	}
-	return ErrInvalidArgs.Error() + ": " + msg
-}
-
-func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
-func (e invalidArgs) Unwrap() error        { return e.error }
-
-func badArgs(format string, v ...any) error {
-	return invalidArgs{fmt.Errorf(format, v...)}
-}
-
 // check checks the normalized a once and decodes the script.
 func (a *Args) check() ([]script, error) {
 	if err := service.Validate(a); err != nil {
-		return nil, invalidArgs{err}
+		return nil, service.InvalidArgs(err)
 	}
 	if a.DoIPAddress != "" {
 		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
-			return nil, badArgs("doip_address %q: want host:port", a.DoIPAddress)
+			return nil, service.BadArgs("doip_address %q: want host:port", a.DoIPAddress)
 		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return nil, badArgs("doip_address %q: bad port", a.DoIPAddress)
+			return nil, service.BadArgs("doip_address %q: bad port", a.DoIPAddress)
 		}
 	} else {
 		if _, err := can.ParseSpec(a.Bus); err != nil {
-			return nil, badArgs("bus: %v", err)
+			return nil, service.BadArgs("bus: %v", err)
 		}
 		maxID, bits := hexid.ID(can.MaxID), 11
 		if a.Extended {
@@ -164,13 +146,13 @@ func (a *Args) check() ([]script, error) {
 		}
 		switch {
 		case a.TxID > maxID:
-			return nil, badArgs("tx_id %v exceeds %d bits", a.TxID, bits)
+			return nil, service.BadArgs("tx_id %v exceeds %d bits", a.TxID, bits)
 		case a.RxID > maxID:
-			return nil, badArgs("rx_id %v exceeds %d bits", a.RxID, bits)
+			return nil, service.BadArgs("rx_id %v exceeds %d bits", a.RxID, bits)
 		case a.TxID == a.RxID:
-			return nil, badArgs("tx_id and rx_id are both %v", a.TxID)
+			return nil, service.BadArgs("tx_id and rx_id are both %v", a.TxID)
 		case !*a.Padding && a.PadByte != nil:
-			return nil, badArgs("pad_byte 0x%02X with padding false", *a.PadByte)
+			return nil, service.BadArgs("pad_byte 0x%02X with padding false", *a.PadByte)
 		}
 	}
 	out := make([]script, len(a.Requests))
@@ -181,16 +163,16 @@ func (a *Args) check() ([]script, error) {
 			err = errors.New("empty")
 		}
 		if err != nil {
-			return nil, badArgs("requests[%d].data: %v", i, err)
+			return nil, service.BadArgs("requests[%d].data: %v", i, err)
 		}
 		var expect []byte
 		if r.Expect != "" {
 			if expect, err = parseHex(r.Expect); err != nil {
-				return nil, badArgs("requests[%d].expect: %v", i, err)
+				return nil, service.BadArgs("requests[%d].expect: %v", i, err)
 			}
 		}
 		if names[r.Name] {
-			return nil, badArgs("requests[%d].name %q: given twice", i, r.Name)
+			return nil, service.BadArgs("requests[%d].name %q: given twice", i, r.Name)
 		}
 		names[r.Name] = true
 		out[i] = script{name: r.Name, data: data, period: time.Duration(r.PeriodMS) * time.Millisecond, expect: expect, count: r.Count}
@@ -403,12 +385,4 @@ func parseHex(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%q is not hex bytes", s)
 	}
 	return b, nil
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
