@@ -6,18 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/services/diaglink"
 	"github.com/bgkit/bgkit/spawn"
 	"github.com/bgkit/bgkit/uds"
-	"github.com/bgkit/bgkit/uds/doip"
 	"github.com/bgkit/bgkit/uds/isotp"
 )
 
@@ -143,7 +140,7 @@ func (a *Args) normalize() {
 	a.LostAfter = cmp.Or(a.LostAfter, DefaultLostAfter)
 	a.SuppressResponse = boolOr(a.SuppressResponse, true)
 	if a.DoIPAddress != "" {
-		a.SourceAddress = cmp.Or(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
+		a.SourceAddress = cmp.Or(a.SourceAddress, diaglink.DefaultSourceAddress)
 		return
 	}
 	a.Bus = cmp.Or(a.Bus, DefaultBus)
@@ -165,36 +162,11 @@ func (a *Args) check() error {
 	if err := service.Validate(a); err != nil {
 		return service.InvalidArgs(err)
 	}
-	if a.DoIPAddress != "" {
-		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
-			return service.BadArgs("doip_address %q: want host:port", a.DoIPAddress)
-		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return service.BadArgs("doip_address %q: bad port", a.DoIPAddress)
-		}
-		if a.TargetAddress == 0 {
-			return service.BadArgs("target_address is required with doip_address")
-		}
-		return nil
+	if err := a.link().Check(); err != nil {
+		return err
 	}
-	if a.Functional {
-		return service.BadArgs("functional is for doip_address; on CAN, tx_id says where requests go")
-	}
-	if _, err := can.ParseSpec(a.Bus); err != nil {
-		return service.BadArgs("bus: %v", err)
-	}
-	maxID, bits := hexid.ID(can.MaxID), 11
-	if a.Extended {
-		maxID, bits = can.MaxExtendedID, 29
-	}
-	switch {
-	case a.TxID > maxID:
-		return service.BadArgs("tx_id %v exceeds %d bits", a.TxID, bits)
-	case a.RxID > maxID:
-		return service.BadArgs("rx_id %v exceeds %d bits", a.RxID, bits)
-	case a.TxID == a.RxID:
-		return service.BadArgs("tx_id and rx_id are both %v", a.TxID)
-	case !*a.Padding && a.PadByte != nil:
-		return service.BadArgs("pad_byte 0x%02X with padding false", *a.PadByte)
+	if a.DoIPAddress != "" && a.TargetAddress == 0 {
+		return service.BadArgs("target_address is required with doip_address")
 	}
 	return nil
 }
@@ -280,18 +252,11 @@ func (s *TesterPresentService) warnS3(ms int) {
 // connects to the DoIP entity and activates routing, and starts sending
 // when Autostart is set.
 func (s *TesterPresentService) Initialize(ctx context.Context) error {
-	var (
-		l   link
-		err error
-	)
-	if s.args.DoIPAddress != "" {
-		l, err = openDoIP(ctx, &s.args)
-	} else {
-		l, err = openCAN(ctx, &s.args)
-	}
+	dl, err := s.args.link().Open(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: %w", Kind, err)
 	}
+	l := link{t: dl, close: dl.Close}
 	s.mu.Lock()
 	s.link = l
 	s.tx = counting{Transport: l.t, sent: &s.sent}
