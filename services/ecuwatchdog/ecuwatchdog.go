@@ -111,10 +111,7 @@ func (a *Args) normalize() {
 	a.TxID = cmp.Or(a.TxID, DefaultTxID)
 	a.RxID = cmp.Or(a.RxID, DefaultRxID)
 	a.BlackBox = cmp.Or(a.BlackBox, DefaultBlackBox)
-	if a.Padding == nil {
-		on := true
-		a.Padding = &on
-	}
+	a.Padding = cmp.Or(a.Padding, new(true))
 }
 
 // check checks the normalized a once: its validate tags, then what they
