@@ -6,16 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/services/diaglink"
 	"github.com/bgkit/bgkit/spawn"
-	"github.com/bgkit/bgkit/uds/doip"
 )
 
 // Kind is the name of the service in rig files and on the command line.
@@ -104,7 +102,7 @@ func (a *Args) normalize() {
 	a.TimeoutMS = cmp.Or(a.TimeoutMS, min(DefaultTimeoutMS, a.PeriodMS))
 	a.CrashAfter = cmp.Or(a.CrashAfter, DefaultCrashAfter)
 	if a.DoIPAddress != "" {
-		a.SourceAddress = cmp.Or(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
+		a.SourceAddress = cmp.Or(a.SourceAddress, diaglink.DefaultSourceAddress)
 		return
 	}
 	a.Bus = cmp.Or(a.Bus, DefaultBus)
@@ -123,32 +121,7 @@ func (a *Args) check() error {
 	if a.TimeoutMS > a.PeriodMS {
 		return service.BadArgs("timeout_ms %d is longer than period_ms %d", a.TimeoutMS, a.PeriodMS)
 	}
-	if a.DoIPAddress != "" {
-		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
-			return service.BadArgs("doip_address %q: want host:port", a.DoIPAddress)
-		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return service.BadArgs("doip_address %q: bad port", a.DoIPAddress)
-		}
-		return nil
-	}
-	if _, err := can.ParseSpec(a.Bus); err != nil {
-		return service.BadArgs("bus: %v", err)
-	}
-	maxID, bits := hexid.ID(can.MaxID), 11
-	if a.Extended {
-		maxID, bits = can.MaxExtendedID, 29
-	}
-	switch {
-	case a.TxID > maxID:
-		return service.BadArgs("tx_id %v exceeds %d bits", a.TxID, bits)
-	case a.RxID > maxID:
-		return service.BadArgs("rx_id %v exceeds %d bits", a.RxID, bits)
-	case a.TxID == a.RxID:
-		return service.BadArgs("tx_id and rx_id are both %v", a.TxID)
-	case !*a.Padding && a.PadByte != nil:
-		return service.BadArgs("pad_byte 0x%02X with padding false", *a.PadByte)
-	}
-	return nil
+	return a.link().Check()
 }
 
 // ECUWatchdogService probes an ECU every period and reports crashes and
@@ -208,7 +181,7 @@ func (s *ECUWatchdogService) Initialize(ctx context.Context) (err error) {
 		if b != nil {
 			opts = append(opts, can.WithNATS(b.Conn()))
 		}
-		c, err := newCANProber(ctx, &s.args, opts)
+		c, err := newCANProber(ctx, &s.args)
 		if err != nil {
 			return err
 		}
