@@ -9,7 +9,10 @@
 // A service keeps the link fields in its own Args, with its own docs and
 // defaults (bus, tx_id, rx_id, extended, padding, pad_byte, doip_address,
 // source_address, target_address), applies its defaults in its normalize
-// step, and hands the fields over as a [Config]. [Config.Check] checks
+// step, and hands the fields over as a [Config]. (They are not an
+// embedded struct: their docs differ by service, and Go struct literals
+// such as testerpresent.Args{TxID: 0x7E0} cannot name promoted fields.)
+// [Config.Check] checks
 // them once; its errors match service.ErrInvalidArgs and name the JSON
 // fields:
 //
