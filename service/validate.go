@@ -414,3 +414,43 @@ func gotValue(v any, t reflect.Type) string {
 	}
 	return fmt.Sprint(rv.Interface())
 }
+
+// ErrInvalidArgs is matched (errors.Is) by the errors of bad arguments
+// that a service's constructor returns: those made by [InvalidArgs] and
+// [BadArgs]. The built-in services export it as their own ErrInvalidArgs.
+var ErrInvalidArgs = errors.New("invalid arguments")
+
+// ArgsError is an error in a service's arguments. It matches
+// [ErrInvalidArgs], unwraps to Err, and its message starts with
+// "invalid arguments: " once, whether or not Err says so itself.
+type ArgsError struct{ Err error }
+
+func (e ArgsError) Error() string {
+	msg := e.Err.Error()
+	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
+		return msg
+	}
+	return ErrInvalidArgs.Error() + ": " + msg
+}
+
+// Is reports whether target is ErrInvalidArgs.
+func (e ArgsError) Is(target error) bool { return target == ErrInvalidArgs }
+
+// Unwrap returns Err.
+func (e ArgsError) Unwrap() error { return e.Err }
+
+// InvalidArgs marks err as an error in arguments: the result is an
+// [ArgsError] (nil for a nil err). A constructor wraps what [Validate]
+// returns with it.
+func InvalidArgs(err error) error {
+	if err == nil {
+		return nil
+	}
+	return ArgsError{err}
+}
+
+// BadArgs is InvalidArgs(fmt.Errorf(format, v...)), for the rules that
+// validate tags cannot express: BadArgs("tx_id and rx_id are both %v", id).
+func BadArgs(format string, v ...any) error {
+	return ArgsError{fmt.Errorf(format, v...)}
+}

@@ -1,24 +1,21 @@
 package diagtraffic
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/services/diaglink"
 	"github.com/bgkit/bgkit/spawn"
 	"github.com/bgkit/bgkit/uds"
-	"github.com/bgkit/bgkit/uds/doip"
-	"github.com/bgkit/bgkit/uds/isotp"
 )
 
 // Kind is the name of the service in rig files and on the command line.
@@ -39,8 +36,9 @@ const (
 )
 
 // ErrInvalidArgs is matched (errors.Is) by the errors New returns for bad
-// arguments.
-var ErrInvalidArgs = errors.New("invalid arguments")
+// arguments. It is service.ErrInvalidArgs, which the argument
+// errors of the other built-in services match too.
+var ErrInvalidArgs = service.ErrInvalidArgs
 
 // ErrNotInitialized is returned by Start before Initialize or after
 // Shutdown.
@@ -105,73 +103,28 @@ type script struct {
 
 // normalize applies the defaults: the one place they are set.
 func (a *Args) normalize() {
-	a.TimeoutMS = orDefault(a.TimeoutMS, DefaultTimeoutMS)
+	a.TimeoutMS = cmp.Or(a.TimeoutMS, DefaultTimeoutMS)
 	for i := range a.Requests {
 		r := &a.Requests[i]
-		r.Name = orDefault(r.Name, strings.ToUpper(strings.Join(strings.Fields(r.Data), " ")))
+		r.Name = cmp.Or(r.Name, strings.ToUpper(strings.Join(strings.Fields(r.Data), " ")))
 	}
 	if a.DoIPAddress != "" {
-		a.SourceAddress = orDefault(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
+		a.SourceAddress = cmp.Or(a.SourceAddress, diaglink.DefaultSourceAddress)
 		return
 	}
-	a.Bus = orDefault(a.Bus, DefaultBus)
-	a.TxID = orDefault(a.TxID, DefaultTxID)
-	a.RxID = orDefault(a.RxID, DefaultRxID)
-	if a.Padding == nil {
-		on := true
-		a.Padding = &on
-	}
-}
-
-// invalidArgs is an argument error that matches ErrInvalidArgs. Its
-// message starts with "invalid arguments: " once, whether or not the
-// error it wraps (a *service.ValidationError) says so itself.
-type invalidArgs struct{ error }
-
-func (e invalidArgs) Error() string {
-	msg := e.error.Error()
-	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
-		return msg
-	}
-	return ErrInvalidArgs.Error() + ": " + msg
-}
-
-func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
-func (e invalidArgs) Unwrap() error        { return e.error }
-
-func badArgs(format string, v ...any) error {
-	return invalidArgs{fmt.Errorf(format, v...)}
+	a.Bus = cmp.Or(a.Bus, DefaultBus)
+	a.TxID = cmp.Or(a.TxID, DefaultTxID)
+	a.RxID = cmp.Or(a.RxID, DefaultRxID)
+	a.Padding = cmp.Or(a.Padding, new(true))
 }
 
 // check checks the normalized a once and decodes the script.
 func (a *Args) check() ([]script, error) {
 	if err := service.Validate(a); err != nil {
-		return nil, invalidArgs{err}
+		return nil, service.InvalidArgs(err)
 	}
-	if a.DoIPAddress != "" {
-		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
-			return nil, badArgs("doip_address %q: want host:port", a.DoIPAddress)
-		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return nil, badArgs("doip_address %q: bad port", a.DoIPAddress)
-		}
-	} else {
-		if _, err := can.ParseSpec(a.Bus); err != nil {
-			return nil, badArgs("bus: %v", err)
-		}
-		maxID, bits := hexid.ID(can.MaxID), 11
-		if a.Extended {
-			maxID, bits = can.MaxExtendedID, 29
-		}
-		switch {
-		case a.TxID > maxID:
-			return nil, badArgs("tx_id %v exceeds %d bits", a.TxID, bits)
-		case a.RxID > maxID:
-			return nil, badArgs("rx_id %v exceeds %d bits", a.RxID, bits)
-		case a.TxID == a.RxID:
-			return nil, badArgs("tx_id and rx_id are both %v", a.TxID)
-		case !*a.Padding && a.PadByte != nil:
-			return nil, badArgs("pad_byte 0x%02X with padding false", *a.PadByte)
-		}
+	if err := a.link().Check(); err != nil {
+		return nil, err
 	}
 	out := make([]script, len(a.Requests))
 	names := make(map[string]bool)
@@ -181,16 +134,16 @@ func (a *Args) check() ([]script, error) {
 			err = errors.New("empty")
 		}
 		if err != nil {
-			return nil, badArgs("requests[%d].data: %v", i, err)
+			return nil, service.BadArgs("requests[%d].data: %v", i, err)
 		}
 		var expect []byte
 		if r.Expect != "" {
 			if expect, err = parseHex(r.Expect); err != nil {
-				return nil, badArgs("requests[%d].expect: %v", i, err)
+				return nil, service.BadArgs("requests[%d].expect: %v", i, err)
 			}
 		}
 		if names[r.Name] {
-			return nil, badArgs("requests[%d].name %q: given twice", i, r.Name)
+			return nil, service.BadArgs("requests[%d].name %q: given twice", i, r.Name)
 		}
 		names[r.Name] = true
 		out[i] = script{name: r.Name, data: data, period: time.Duration(r.PeriodMS) * time.Millisecond, expect: expect, count: r.Count}
@@ -239,13 +192,13 @@ func newService(args Args, log *slog.Logger) (*DiagTrafficService, error) {
 
 // Initialize opens the transport, and starts the run with autostart.
 func (s *DiagTrafficService) Initialize(ctx context.Context) error {
-	t, closer, err := s.open(ctx)
+	l, err := s.args.link().Open(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: %w", Kind, err)
 	}
 	s.mu.Lock()
-	s.client = uds.NewClient(t, uds.WithP2(time.Duration(s.args.TimeoutMS)*time.Millisecond))
-	s.closer = closer
+	s.client = uds.NewClient(l, uds.WithP2(time.Duration(s.args.TimeoutMS)*time.Millisecond))
+	s.closer = l.Close
 	s.evCtx = context.WithoutCancel(ctx)
 	s.mu.Unlock()
 	s.log.Info("diagnostic traffic ready", "requests", len(s.script), "transport", s.transportName())
@@ -262,47 +215,10 @@ func (s *DiagTrafficService) transportName() string {
 	return fmt.Sprintf("isotp %s %v/%v", s.args.Bus, s.args.TxID, s.args.RxID)
 }
 
-// open opens the ISO-TP or DoIP transport.
-func (s *DiagTrafficService) open(ctx context.Context) (uds.Transport, func() error, error) {
-	a := &s.args
-	if a.DoIPAddress != "" {
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		c, err := doip.Dial(dctx, a.DoIPAddress, doip.ClientConfig{SourceAddress: uint16(a.SourceAddress)})
-		if err != nil {
-			return nil, nil, err
-		}
-		ta := uint16(a.TargetAddress)
-		if ta == 0 {
-			ta = c.EntityAddress()
-		}
-		return c.DiagConn(ta), c.Close, nil
-	}
-	var opts []can.Option
-	if b, ok := service.BusFrom(ctx); ok && b != nil {
-		opts = append(opts, can.WithNATS(b.Conn()))
-	}
-	rx := uint32(a.RxID)
-	flt := can.Filter{ID: rx, Mask: can.EFFFlag | can.RTRFlag | can.MaxID}
-	if a.Extended {
-		flt = can.Filter{ID: rx | can.EFFFlag, Mask: can.EFFFlag | can.RTRFlag | can.MaxExtendedID}
-	}
-	b, err := can.Open(ctx, a.Bus, append(opts, can.WithFilters(flt))...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", a.Bus, err)
-	}
-	cfg := isotp.Config{TxID: uint32(a.TxID), RxID: rx, Extended: a.Extended, Padding: isotp.NoPadding}
-	if *a.Padding {
-		cfg.Padding = isotp.PadWith(isotp.DefaultPadByte)
-		if a.PadByte != nil {
-			cfg.Padding = isotp.PadWith(*a.PadByte)
-		}
-	}
-	conn, err := isotp.New(b, cfg)
-	if err != nil {
-		return nil, nil, errors.Join(fmt.Errorf("isotp: %w", err), b.Close())
-	}
-	return conn, func() error { return errors.Join(conn.Close(), b.Close()) }, nil
+// link is the link part of a, which diaglink checks and opens.
+func (a *Args) link() diaglink.Config {
+	return diaglink.Config{Bus: a.Bus, TxID: a.TxID, RxID: a.RxID, Extended: a.Extended, Padding: a.Padding, PadByte: a.PadByte,
+		DoIPAddress: a.DoIPAddress, SourceAddress: a.SourceAddress, TargetAddress: a.TargetAddress}
 }
 
 // Start begins a run: every request goes out at once, then every period.
@@ -403,12 +319,4 @@ func parseHex(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%q is not hex bytes", s)
 	}
 	return b, nil
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

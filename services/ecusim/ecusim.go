@@ -1,6 +1,7 @@
 package ecusim
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -53,8 +54,9 @@ const DIDVIN = 0xF190
 const DIDActiveSession = 0xF186
 
 // ErrInvalidArgs is matched (errors.Is) by the errors of New for
-// arguments it cannot use.
-var ErrInvalidArgs = errors.New("invalid arguments")
+// arguments it cannot use. It is service.ErrInvalidArgs, which the argument
+// errors of the other built-in services match too.
+var ErrInvalidArgs = service.ErrInvalidArgs
 
 // Args configures the ECU simulator. The zero value is valid: an ECU on
 // virtual:bus0 at 0x7E0/0x7E8, without DoIP, with the defaults below.
@@ -160,40 +162,20 @@ func newService(args Args, log *slog.Logger) (*ECUSimService, error) {
 // normalize applies the defaults to the zero fields: the one place they
 // are set.
 func (a *Args) normalize() {
-	a.Bus = orDefault(a.Bus, DefaultBus)
-	a.RxID = orDefault(a.RxID, DefaultRxID)
-	a.TxID = orDefault(a.TxID, DefaultTxID)
-	a.FuncID = orDefault(a.FuncID, DefaultFuncID)
-	a.VIN = orDefault(a.VIN, DefaultVIN)
-	a.LogicalAddress = orDefault(a.LogicalAddress, hexid.ID(doip.DefaultEntityAddress))
-	a.FunctionalAddress = orDefault(a.FunctionalAddress, DefaultFunctionalAddress)
-	a.P2Ms = orDefault(a.P2Ms, int(DefaultP2/time.Millisecond))
-	a.P2StarMs = orDefault(a.P2StarMs, int(DefaultP2Star/time.Millisecond))
-	a.S3Ms = orDefault(a.S3Ms, int(DefaultS3/time.Millisecond))
-	a.SecurityLevel = orDefault(a.SecurityLevel, DefaultSecurityLevel)
-	a.KeyXOR = orDefault(a.KeyXOR, DefaultKeyXOR)
-	a.SecurityAttempts = orDefault(a.SecurityAttempts, DefaultSecurityAttempts)
-	a.SecurityDelayMs = orDefault(a.SecurityDelayMs, int(DefaultSecurityDelay/time.Millisecond))
-}
-
-// invalidArgs is an argument error that matches ErrInvalidArgs. Its
-// message starts with "invalid arguments: " once, whether or not the
-// error it wraps (a *service.ValidationError) says so itself.
-type invalidArgs struct{ error }
-
-func (e invalidArgs) Error() string {
-	msg := e.error.Error()
-	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
-		return msg
-	}
-	return ErrInvalidArgs.Error() + ": " + msg
-}
-
-func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
-func (e invalidArgs) Unwrap() error        { return e.error }
-
-func badArgs(format string, v ...any) error {
-	return invalidArgs{fmt.Errorf(format, v...)}
+	a.Bus = cmp.Or(a.Bus, DefaultBus)
+	a.RxID = cmp.Or(a.RxID, DefaultRxID)
+	a.TxID = cmp.Or(a.TxID, DefaultTxID)
+	a.FuncID = cmp.Or(a.FuncID, DefaultFuncID)
+	a.VIN = cmp.Or(a.VIN, DefaultVIN)
+	a.LogicalAddress = cmp.Or(a.LogicalAddress, hexid.ID(doip.DefaultEntityAddress))
+	a.FunctionalAddress = cmp.Or(a.FunctionalAddress, DefaultFunctionalAddress)
+	a.P2Ms = cmp.Or(a.P2Ms, int(DefaultP2/time.Millisecond))
+	a.P2StarMs = cmp.Or(a.P2StarMs, int(DefaultP2Star/time.Millisecond))
+	a.S3Ms = cmp.Or(a.S3Ms, int(DefaultS3/time.Millisecond))
+	a.SecurityLevel = cmp.Or(a.SecurityLevel, DefaultSecurityLevel)
+	a.KeyXOR = cmp.Or(a.KeyXOR, DefaultKeyXOR)
+	a.SecurityAttempts = cmp.Or(a.SecurityAttempts, DefaultSecurityAttempts)
+	a.SecurityDelayMs = cmp.Or(a.SecurityDelayMs, int(DefaultSecurityDelay/time.Millisecond))
 }
 
 // configure checks the normalized a, once: its validate tags, then what
@@ -201,10 +183,10 @@ func badArgs(format string, v ...any) error {
 func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 	var cfg ecuConfig
 	if err := service.Validate(a); err != nil {
-		return cfg, invalidArgs{err}
+		return cfg, service.InvalidArgs(err)
 	}
 	if _, err := can.ParseSpec(a.Bus); err != nil {
-		return cfg, badArgs("bus: %v", err)
+		return cfg, service.BadArgs("bus: %v", err)
 	}
 	idMask := hexid.ID(0x7FF)
 	if a.Extended {
@@ -215,16 +197,16 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 		v    hexid.ID
 	}{{"rx_id", a.RxID}, {"tx_id", a.TxID}, {"func_id", a.FuncID}} {
 		if id.v&^idMask != 0 {
-			return cfg, badArgs("%s %v does not fit an identifier of %d bits (set extended for 29-bit ones)", id.name, id.v, bitsOf(a.Extended))
+			return cfg, service.BadArgs("%s %v does not fit an identifier of %d bits (set extended for 29-bit ones)", id.name, id.v, bitsOf(a.Extended))
 		}
 	}
 	if a.RxID == a.TxID || a.FuncID == a.TxID || a.FuncID == a.RxID {
-		return cfg, badArgs("rx_id %v, tx_id %v and func_id %v must differ", a.RxID, a.TxID, a.FuncID)
+		return cfg, service.BadArgs("rx_id %v, tx_id %v and func_id %v must differ", a.RxID, a.TxID, a.FuncID)
 	}
 	var pad isotp.Padding
 	switch {
 	case a.Padding != nil && !*a.Padding && a.PadByte != nil:
-		return cfg, badArgs("pad_byte with padding false")
+		return cfg, service.BadArgs("pad_byte with padding false")
 	case a.Padding != nil && !*a.Padding:
 		pad = isotp.NoPadding
 	case a.PadByte != nil:
@@ -246,14 +228,14 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 
 	vin, err := doip.ParseVIN(a.VIN)
 	if err != nil {
-		return cfg, badArgs("vin: %v", err)
+		return cfg, service.BadArgs("vin: %v", err)
 	}
 	if a.LogicalAddress == a.FunctionalAddress {
-		return cfg, badArgs("logical_address and functional_address are both %v", a.LogicalAddress)
+		return cfg, service.BadArgs("logical_address and functional_address are both %v", a.LogicalAddress)
 	}
 	if a.DoIPListen != "" {
 		if _, _, err := net.SplitHostPort(a.DoIPListen); err != nil {
-			return cfg, badArgs("doip_listen: %v", err)
+			return cfg, service.BadArgs("doip_listen: %v", err)
 		}
 		s.doipCfg = &doip.ServerConfig{
 			Addr:                a.DoIPListen,
@@ -270,14 +252,14 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 	cfg.dids = make(map[uint16][]byte, len(a.DIDs)+1)
 	for did, v := range a.DIDs {
 		if did > 0xFFFF {
-			return cfg, badArgs("dids: %v: a data identifier has 4 hex digits at most", did)
+			return cfg, service.BadArgs("dids: %v: a data identifier has 4 hex digits at most", did)
 		}
 		data, err := parseHex(v)
 		if err == nil && len(data) == 0 {
 			err = errors.New("empty value")
 		}
 		if err != nil {
-			return cfg, badArgs("dids: %v: %v", did, err)
+			return cfg, service.BadArgs("dids: %v: %v", did, err)
 		}
 		cfg.dids[uint16(did)] = data
 	}
@@ -287,21 +269,21 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 	cfg.writeSecurity = a.WriteSecurity
 
 	if a.SecurityLevel%2 == 0 || a.SecurityLevel > 0x7D {
-		return cfg, badArgs("security_level 0x%02X: want an odd level from 0x01 to 0x7D", a.SecurityLevel)
+		return cfg, service.BadArgs("security_level 0x%02X: want an odd level from 0x01 to 0x7D", a.SecurityLevel)
 	}
 	cfg.level = a.SecurityLevel
 	if cfg.keyXOR, err = parseHex(a.KeyXOR); err != nil || len(cfg.keyXOR) == 0 {
-		return cfg, badArgs("key_xor %q: want 1 or more bytes in hex", a.KeyXOR)
+		return cfg, service.BadArgs("key_xor %q: want 1 or more bytes in hex", a.KeyXOR)
 	}
 	if a.Seed != "" {
 		if cfg.seed, err = parseHex(a.Seed); err != nil {
-			return cfg, badArgs("seed: %v", err)
+			return cfg, service.BadArgs("seed: %v", err)
 		}
 		if len(cfg.seed) != len(cfg.keyXOR) {
-			return cfg, badArgs("seed has %d bytes, key_xor %d: they must match", len(cfg.seed), len(cfg.keyXOR))
+			return cfg, service.BadArgs("seed has %d bytes, key_xor %d: they must match", len(cfg.seed), len(cfg.keyXOR))
 		}
 		if allZero(cfg.seed) {
-			return cfg, badArgs("seed is all zeros, which means already unlocked")
+			return cfg, service.BadArgs("seed is all zeros, which means already unlocked")
 		}
 	}
 	cfg.maxAttempts = a.SecurityAttempts
@@ -563,14 +545,6 @@ func parseHex(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%q is not hex bytes: %w", s, err)
 	}
 	return b, nil
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 func bitsOf(extended bool) int {

@@ -1,21 +1,19 @@
 package ecuwatchdog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/services/diaglink"
 	"github.com/bgkit/bgkit/spawn"
-	"github.com/bgkit/bgkit/uds/doip"
 )
 
 // Kind is the name of the service in rig files and on the command line.
@@ -52,8 +50,9 @@ const (
 const DIDActiveSession = 0xF186
 
 // ErrInvalidArgs is matched (errors.Is) by the errors New returns for bad
-// arguments.
-var ErrInvalidArgs = errors.New("invalid arguments")
+// arguments. It is service.ErrInvalidArgs, which the argument
+// errors of the other built-in services match too.
+var ErrInvalidArgs = service.ErrInvalidArgs
 
 // Args configures the watchdog. The zero value is valid: TesterPresent to
 // 0x7E0 on virtual:bus0 every 500 ms, replies on 0x7E8 within 200 ms, a
@@ -98,79 +97,31 @@ type Args struct {
 
 // normalize applies the defaults: the one place they are set.
 func (a *Args) normalize() {
-	a.Probe = orDefault(a.Probe, DefaultProbe)
-	a.PeriodMS = orDefault(a.PeriodMS, DefaultPeriodMS)
-	a.TimeoutMS = orDefault(a.TimeoutMS, min(DefaultTimeoutMS, a.PeriodMS))
-	a.CrashAfter = orDefault(a.CrashAfter, DefaultCrashAfter)
+	a.Probe = cmp.Or(a.Probe, DefaultProbe)
+	a.PeriodMS = cmp.Or(a.PeriodMS, DefaultPeriodMS)
+	a.TimeoutMS = cmp.Or(a.TimeoutMS, min(DefaultTimeoutMS, a.PeriodMS))
+	a.CrashAfter = cmp.Or(a.CrashAfter, DefaultCrashAfter)
 	if a.DoIPAddress != "" {
-		a.SourceAddress = orDefault(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
+		a.SourceAddress = cmp.Or(a.SourceAddress, diaglink.DefaultSourceAddress)
 		return
 	}
-	a.Bus = orDefault(a.Bus, DefaultBus)
-	a.TxID = orDefault(a.TxID, DefaultTxID)
-	a.RxID = orDefault(a.RxID, DefaultRxID)
-	a.BlackBox = orDefault(a.BlackBox, DefaultBlackBox)
-	if a.Padding == nil {
-		on := true
-		a.Padding = &on
-	}
-}
-
-// invalidArgs is an argument error that matches ErrInvalidArgs. Its
-// message starts with "invalid arguments: " once, whether or not the
-// error it wraps (a *service.ValidationError) says so itself.
-type invalidArgs struct{ error }
-
-func (e invalidArgs) Error() string {
-	msg := e.error.Error()
-	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
-		return msg
-	}
-	return ErrInvalidArgs.Error() + ": " + msg
-}
-
-func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
-func (e invalidArgs) Unwrap() error        { return e.error }
-
-func badArgs(format string, v ...any) error {
-	return invalidArgs{fmt.Errorf(format, v...)}
+	a.Bus = cmp.Or(a.Bus, DefaultBus)
+	a.TxID = cmp.Or(a.TxID, DefaultTxID)
+	a.RxID = cmp.Or(a.RxID, DefaultRxID)
+	a.BlackBox = cmp.Or(a.BlackBox, DefaultBlackBox)
+	a.Padding = cmp.Or(a.Padding, new(true))
 }
 
 // check checks the normalized a once: its validate tags, then what they
 // cannot express.
 func (a *Args) check() error {
 	if err := service.Validate(a); err != nil {
-		return invalidArgs{err}
+		return service.InvalidArgs(err)
 	}
 	if a.TimeoutMS > a.PeriodMS {
-		return badArgs("timeout_ms %d is longer than period_ms %d", a.TimeoutMS, a.PeriodMS)
+		return service.BadArgs("timeout_ms %d is longer than period_ms %d", a.TimeoutMS, a.PeriodMS)
 	}
-	if a.DoIPAddress != "" {
-		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
-			return badArgs("doip_address %q: want host:port", a.DoIPAddress)
-		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return badArgs("doip_address %q: bad port", a.DoIPAddress)
-		}
-		return nil
-	}
-	if _, err := can.ParseSpec(a.Bus); err != nil {
-		return badArgs("bus: %v", err)
-	}
-	maxID, bits := hexid.ID(can.MaxID), 11
-	if a.Extended {
-		maxID, bits = can.MaxExtendedID, 29
-	}
-	switch {
-	case a.TxID > maxID:
-		return badArgs("tx_id %v exceeds %d bits", a.TxID, bits)
-	case a.RxID > maxID:
-		return badArgs("rx_id %v exceeds %d bits", a.RxID, bits)
-	case a.TxID == a.RxID:
-		return badArgs("tx_id and rx_id are both %v", a.TxID)
-	case !*a.Padding && a.PadByte != nil:
-		return badArgs("pad_byte 0x%02X with padding false", *a.PadByte)
-	}
-	return nil
+	return a.link().Check()
 }
 
 // ECUWatchdogService probes an ECU every period and reports crashes and
@@ -230,7 +181,7 @@ func (s *ECUWatchdogService) Initialize(ctx context.Context) (err error) {
 		if b != nil {
 			opts = append(opts, can.WithNATS(b.Conn()))
 		}
-		c, err := newCANProber(ctx, &s.args, opts)
+		c, err := newCANProber(ctx, &s.args)
 		if err != nil {
 			return err
 		}
@@ -312,12 +263,4 @@ func (s *ECUWatchdogService) status() Status {
 		st.LastIncident = &inc
 	}
 	return st
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

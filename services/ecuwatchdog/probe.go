@@ -2,16 +2,20 @@ package ecuwatchdog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/bgkit/bgkit/can"
+	"github.com/bgkit/bgkit/services/diaglink"
 	"github.com/bgkit/bgkit/uds"
 	"github.com/bgkit/bgkit/uds/doip"
-	"github.com/bgkit/bgkit/uds/isotp"
 )
+
+// link is the link part of a, which diaglink checks and opens.
+func (a *Args) link() diaglink.Config {
+	return diaglink.Config{Bus: a.Bus, TxID: a.TxID, RxID: a.RxID, Extended: a.Extended, Padding: a.Padding, PadByte: a.PadByte,
+		DoIPAddress: a.DoIPAddress, SourceAddress: a.SourceAddress, TargetAddress: a.TargetAddress}
+}
 
 // probeWith sends a's probe with c.
 func probeWith(ctx context.Context, a *Args, c *uds.Client) (uint8, error) {
@@ -35,40 +39,24 @@ func newClient(t uds.Transport, a *Args) *uds.Client {
 // canProber probes over ISO-TP.
 type canProber struct {
 	a      *Args
-	bus    can.Bus
-	conn   *isotp.Conn
+	link   *diaglink.Link
 	client *uds.Client
 }
 
-func newCANProber(ctx context.Context, a *Args, opts []can.Option) (*canProber, error) {
-	rx := uint32(a.RxID)
-	flt := can.Filter{ID: rx, Mask: can.EFFFlag | can.RTRFlag | can.MaxID}
-	if a.Extended {
-		flt = can.Filter{ID: rx | can.EFFFlag, Mask: can.EFFFlag | can.RTRFlag | can.MaxExtendedID}
-	}
-	b, err := can.Open(ctx, a.Bus, append(opts, can.WithFilters(flt))...)
+func newCANProber(ctx context.Context, a *Args) (*canProber, error) {
+	l, err := a.link().Open(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", a.Bus, err)
+		return nil, err
 	}
-	cfg := isotp.Config{TxID: uint32(a.TxID), RxID: rx, Extended: a.Extended, Padding: isotp.NoPadding}
-	if *a.Padding {
-		cfg.Padding = isotp.PadWith(isotp.DefaultPadByte)
-		if a.PadByte != nil {
-			cfg.Padding = isotp.PadWith(*a.PadByte)
-		}
-	}
-	conn, err := isotp.New(b, cfg)
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("isotp: %w", err), b.Close())
-	}
-	return &canProber{a: a, bus: b, conn: conn, client: newClient(conn, a)}, nil
+	return &canProber{a: a, link: l, client: newClient(l, a)}, nil
 }
 
 func (p *canProber) probe(ctx context.Context) (uint8, error) { return probeWith(ctx, p.a, p.client) }
 
-func (p *canProber) close() error { return errors.Join(p.conn.Close(), p.bus.Close()) }
+func (p *canProber) close() error { return p.link.Close() }
 
-// dialTimeout bounds one attempt to connect to the DoIP entity.
+// dialTimeout bounds one attempt to connect to the DoIP entity (shorter
+// than diaglink.DialTimeout, so that probes go on while the ECU is away).
 const dialTimeout = 2 * time.Second
 
 // doipProber probes over DoIP. It dials at the first probe and again after
@@ -78,7 +66,7 @@ type doipProber struct {
 	a *Args
 
 	mu     sync.Mutex
-	c      *doip.Client
+	link   *diaglink.Link
 	client *uds.Client
 	closed bool
 }
@@ -104,15 +92,11 @@ func (p *doipProber) connect(ctx context.Context) (*uds.Client, error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, err := doip.Dial(dctx, p.a.DoIPAddress, doip.ClientConfig{SourceAddress: uint16(p.a.SourceAddress)})
+	l, err := p.a.link().Open(dctx)
 	if err != nil {
 		return nil, err
 	}
-	ta := uint16(p.a.TargetAddress)
-	if ta == 0 {
-		ta = c.EntityAddress()
-	}
-	p.c, p.client = c, newClient(c.DiagConn(ta), p.a)
+	p.link, p.client = l, newClient(l, p.a)
 	return p.client, nil
 }
 
@@ -120,8 +104,8 @@ func (p *doipProber) close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
-	if p.c == nil {
+	if p.link == nil {
 		return nil
 	}
-	return p.c.Close()
+	return p.link.Close()
 }

@@ -1,23 +1,20 @@
 package testerpresent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
+	"github.com/bgkit/bgkit/services/diaglink"
 	"github.com/bgkit/bgkit/spawn"
 	"github.com/bgkit/bgkit/uds"
-	"github.com/bgkit/bgkit/uds/doip"
 	"github.com/bgkit/bgkit/uds/isotp"
 )
 
@@ -76,8 +73,9 @@ const (
 )
 
 // ErrInvalidArgs is matched (errors.Is) by the errors New returns for bad
-// arguments.
-var ErrInvalidArgs = errors.New("invalid arguments")
+// arguments. It is service.ErrInvalidArgs, which the argument
+// errors of the other built-in services match too.
+var ErrInvalidArgs = service.ErrInvalidArgs
 
 // ErrNotInitialized is returned by Start before Initialize or after
 // Shutdown.
@@ -137,17 +135,17 @@ type Args struct {
 // normalize applies the defaults to the zero fields: the one place they
 // are set. The CAN fields stay zero with DoIP.
 func (a *Args) normalize() {
-	a.IntervalMS = orDefault(a.IntervalMS, DefaultIntervalMS)
-	a.P2MS = orDefault(a.P2MS, DefaultP2MS)
-	a.LostAfter = orDefault(a.LostAfter, DefaultLostAfter)
+	a.IntervalMS = cmp.Or(a.IntervalMS, DefaultIntervalMS)
+	a.P2MS = cmp.Or(a.P2MS, DefaultP2MS)
+	a.LostAfter = cmp.Or(a.LostAfter, DefaultLostAfter)
 	a.SuppressResponse = boolOr(a.SuppressResponse, true)
 	if a.DoIPAddress != "" {
-		a.SourceAddress = orDefault(a.SourceAddress, hexid.ID(doip.DefaultTesterAddress))
+		a.SourceAddress = cmp.Or(a.SourceAddress, diaglink.DefaultSourceAddress)
 		return
 	}
-	a.Bus = orDefault(a.Bus, DefaultBus)
-	a.TxID = orDefault(a.TxID, DefaultTxID)
-	a.RxID = orDefault(a.RxID, DefaultRxID)
+	a.Bus = cmp.Or(a.Bus, DefaultBus)
+	a.TxID = cmp.Or(a.TxID, DefaultTxID)
+	a.RxID = cmp.Or(a.RxID, DefaultRxID)
 	a.Padding = boolOr(a.Padding, true)
 	if *a.Padding && a.PadByte == nil {
 		b := uint8(isotp.DefaultPadByte)
@@ -158,72 +156,19 @@ func (a *Args) normalize() {
 	}
 }
 
-// invalidArgs is an argument error that matches ErrInvalidArgs. Its
-// message starts with "invalid arguments: " once, whether or not the
-// error it wraps (a *service.ValidationError) says so itself.
-type invalidArgs struct{ error }
-
-func (e invalidArgs) Error() string {
-	msg := e.error.Error()
-	if strings.HasPrefix(msg, ErrInvalidArgs.Error()) {
-		return msg
-	}
-	return ErrInvalidArgs.Error() + ": " + msg
-}
-
-func (e invalidArgs) Is(target error) bool { return target == ErrInvalidArgs }
-func (e invalidArgs) Unwrap() error        { return e.error }
-
-func badArgs(format string, v ...any) error {
-	return invalidArgs{fmt.Errorf(format, v...)}
-}
-
 // check checks the normalized a, once: its validate tags, then what they
 // cannot express. (Each rule is in one of the two places only.)
 func (a *Args) check() error {
 	if err := service.Validate(a); err != nil {
-		return invalidArgs{err}
+		return service.InvalidArgs(err)
 	}
-	if a.DoIPAddress != "" {
-		if _, port, err := net.SplitHostPort(a.DoIPAddress); err != nil {
-			return badArgs("doip_address %q: want host:port", a.DoIPAddress)
-		} else if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return badArgs("doip_address %q: bad port", a.DoIPAddress)
-		}
-		if a.TargetAddress == 0 {
-			return badArgs("target_address is required with doip_address")
-		}
-		return nil
+	if err := a.link().Check(); err != nil {
+		return err
 	}
-	if a.Functional {
-		return badArgs("functional is for doip_address; on CAN, tx_id says where requests go")
-	}
-	if _, err := can.ParseSpec(a.Bus); err != nil {
-		return badArgs("bus: %v", err)
-	}
-	maxID, bits := hexid.ID(can.MaxID), 11
-	if a.Extended {
-		maxID, bits = can.MaxExtendedID, 29
-	}
-	switch {
-	case a.TxID > maxID:
-		return badArgs("tx_id %v exceeds %d bits", a.TxID, bits)
-	case a.RxID > maxID:
-		return badArgs("rx_id %v exceeds %d bits", a.RxID, bits)
-	case a.TxID == a.RxID:
-		return badArgs("tx_id and rx_id are both %v", a.TxID)
-	case !*a.Padding && a.PadByte != nil:
-		return badArgs("pad_byte 0x%02X with padding false", *a.PadByte)
+	if a.DoIPAddress != "" && a.TargetAddress == 0 {
+		return service.BadArgs("target_address is required with doip_address")
 	}
 	return nil
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 func boolOr(p *bool, def bool) *bool {
@@ -307,18 +252,11 @@ func (s *TesterPresentService) warnS3(ms int) {
 // connects to the DoIP entity and activates routing, and starts sending
 // when Autostart is set.
 func (s *TesterPresentService) Initialize(ctx context.Context) error {
-	var (
-		l   link
-		err error
-	)
-	if s.args.DoIPAddress != "" {
-		l, err = openDoIP(ctx, &s.args)
-	} else {
-		l, err = openCAN(ctx, &s.args)
-	}
+	dl, err := s.args.link().Open(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: %w", Kind, err)
 	}
+	l := link{t: dl, close: dl.Close}
 	s.mu.Lock()
 	s.link = l
 	s.tx = counting{Transport: l.t, sent: &s.sent}
