@@ -39,13 +39,13 @@ func (e *ExitedError) Error() string {
 		fmt.Fprintf(&b, " (pid %d)", e.PID)
 	}
 	b.WriteString(" exited: ")
-	if e.Signal != "" {
-		fmt.Fprintf(&b, "killed by signal %s", e.Signal)
-	} else {
+	switch {
+	case e.Reason != "": // the parent's words: "killed by SIGKILL", "exit status 3 …"
+		b.WriteString(e.Reason)
+	case e.Signal != "":
+		fmt.Fprintf(&b, "killed by %s", e.Signal)
+	default:
 		fmt.Fprintf(&b, "exit status %d", e.Status)
-	}
-	if e.Reason != "" {
-		fmt.Fprintf(&b, " (%s)", e.Reason)
 	}
 	return b.String()
 }

@@ -108,7 +108,7 @@ func TestExitFailsCallsInFlight(t *testing.T) {
 	results := blockCalls(t, c, svc, n)
 	own.Conn().Close() // the process died
 	exited := time.Now()
-	publishExit(t, b, bus.LifeEvent{Event: bus.LifeExited, Name: "BLOCKER", PID: 4242, Status: -1, Signal: "killed"})
+	publishExit(t, b, bus.LifeEvent{Event: bus.LifeExited, Name: "BLOCKER", PID: 4242, Status: -1, Signal: "SIGKILL"})
 	var worst time.Duration
 	for range n {
 		r := <-results
@@ -116,7 +116,7 @@ func TestExitFailsCallsInFlight(t *testing.T) {
 			t.Fatalf("call = %v, want ErrServiceExited", r.err)
 		}
 		var ee *controller.ExitedError
-		if !errors.As(r.err, &ee) || ee.PID != 4242 || !strings.Contains(r.err.Error(), "killed by signal killed") {
+		if !errors.As(r.err, &ee) || ee.PID != 4242 || !strings.Contains(r.err.Error(), "exited: killed by SIGKILL") {
 			t.Fatalf("error %q does not name the exit", r.err)
 		}
 		worst = max(worst, r.at.Sub(exited))
