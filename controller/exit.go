@@ -53,7 +53,9 @@ func (e *ExitedError) Error() string {
 // Is matches ErrServiceExited, and ErrNoService too: an ExitedError is made
 // only once no instance of the name is left, so a call that raced with the
 // exit reads the same as one made just after it.
-func (e *ExitedError) Is(target error) bool { return target == ErrServiceExited || target == ErrNoService }
+func (e *ExitedError) Is(target error) bool {
+	return target == ErrServiceExited || target == ErrNoService
+}
 
 // Fail-fast timing: how often and how long the controller pings the name
 // after an exit event before it gives up deciding (then it fails nothing).
