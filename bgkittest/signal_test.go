@@ -7,23 +7,14 @@ import (
 	"time"
 
 	"github.com/bgkit/bgkit/bgkittest"
+	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/services/canmonitor"
 )
 
 func TestWaitSignal(t *testing.T) {
-	b := bgkittest.Bus(t)
-	svc, err := canmonitor.New(canmonitor.Args{DBC: "../examples/car.dbc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bgkittest.Serve(t, b, svc, service.WithLogger(slog.New(slog.DiscardHandler)), service.WithName("MON"))
-	node, err := can.NewVirtual(b.Conn(), "bus0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
+	b, node := serveMonitor(t)
 
 	if s := bgkittest.Signal(t, b, "VehicleSpeed", bgkittest.OnMonitor("MON")); s.Seen {
 		t.Errorf("seen before any frame: %+v", s)
@@ -47,4 +38,22 @@ func TestWaitSignal(t *testing.T) {
 	if got := r.failures(); !strings.Contains(got, "VehicleSpeed >= 60") || !strings.Contains(got, "last 50") {
 		t.Errorf("failure %q", got)
 	}
+}
+
+// serveMonitor serves a can-monitor called MON for examples/car.dbc on a
+// fresh bus and opens a node on its virtual bus bus0.
+func serveMonitor(t *testing.T) (*bus.Bus, *can.Virtual) {
+	t.Helper()
+	b := bgkittest.Bus(t)
+	svc, err := canmonitor.New(canmonitor.Args{DBC: "../examples/car.dbc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bgkittest.Serve(t, b, svc, service.WithLogger(slog.New(slog.DiscardHandler)), service.WithName("MON"))
+	node, err := can.NewVirtual(b.Conn(), "bus0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	return b, node
 }

@@ -1,29 +1,17 @@
 package bgkittest_test
 
 import (
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/can"
-	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/services/canmonitor"
 )
 
 func TestWaitSignalFunc(t *testing.T) {
-	b := bgkittest.Bus(t)
-	svc, err := canmonitor.New(canmonitor.Args{DBC: "../examples/car.dbc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bgkittest.Serve(t, b, svc, service.WithLogger(slog.New(slog.DiscardHandler)), service.WithName("MON"))
-	node, err := can.NewVirtual(b.Conn(), "bus0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
+	b, node := serveMonitor(t)
 	f, _ := can.ParseFrame("1A0#00008813") // VehicleSpeed 50.00
 	if err := node.Send(t.Context(), f); err != nil {
 		t.Fatal(err)
