@@ -42,7 +42,10 @@ const (
 )
 
 // Flow control. A relay acknowledges every AckEvery-th record, once
-// handled, by publishing its id on the record's reply subject. A publisher
+// handled, by publishing its id on the record's reply subject, and joins
+// on the first record it receives by acknowledging the number before it
+// (inbox.0 for record 1), so that the publisher knows every relay before
+// it is far ahead of any. A publisher
 // more than Window records ahead of the slowest relay that acknowledged
 // within StallWait (so that two relays — an agent's and its requester's —
 // both keep up) waits for an acknowledgement, for at most StallWait; then it goes on without waiting until
@@ -171,8 +174,8 @@ func (p *publisher) publishMarker(hdr nats.Header) error {
 // keep copies a record into the resend window, reusing the oldest slot's
 // buffer once the window is full; p.mu is held.
 func (p *publisher) keep(seq uint64, data []byte) {
-	if p.ring == nil {
-		p.ring = make([]sent, resendRecords)
+	if p.n == len(p.ring) && len(p.ring) < resendRecords {
+		p.grow()
 	}
 	for p.n > 0 && (p.n == len(p.ring) || p.bytes+len(data) > resendBytes) {
 		p.bytes -= len(p.ring[p.head].data)
@@ -185,6 +188,17 @@ func (p *publisher) keep(seq uint64, data []byte) {
 	slot.hdr = nil
 	p.bytes += len(data)
 	p.n++
+}
+
+// grow doubles the resend window up to resendRecords, oldest first. It
+// starts small: a full window is 2.6 MB, and a child that logs a little
+// should not pay for it (pages are costly to fault in and to free at exit).
+func (p *publisher) grow() {
+	ring := make([]sent, min(max(2*len(p.ring), 64), resendRecords))
+	for i := range p.n {
+		ring[i] = p.ring[(p.head+i)%len(p.ring)]
+	}
+	p.ring, p.head = ring, 0
 }
 
 // appended tells whether a publish error came after the message was
@@ -299,8 +313,9 @@ func (p *publisher) onAck(m *nats.Msg) {
 		p.resendAsked(m)
 		return
 	}
-	seq, ok := replySeq(m.Subject)
-	if !ok {
+	i := strings.LastIndexByte(m.Subject, '.')
+	seq, err := strconv.ParseUint(m.Subject[i+1:], 10, 64) // 0: a relay joining before record 1
+	if i < 0 || err != nil {
 		return
 	}
 	p.credit.Lock()

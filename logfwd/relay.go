@@ -284,6 +284,13 @@ func (r *Relay) onMsg(m *nats.Msg) {
 	}
 	if r.inbox == "" && m.Reply != "" {
 		r.inbox = m.Reply[:strings.LastIndexByte(m.Reply, '.')]
+		if !r.opts.NoAck {
+			// Join the publisher's pace at once, as having handled
+			// nothing before this record: until its first
+			// acknowledgement of handled records it would not know this
+			// relay, and would run as far ahead as the fastest relay let it.
+			_ = r.nc.Publish(r.inbox+"."+strconv.FormatUint(seq-1, 10), r.id)
+		}
 	}
 	switch {
 	case seq < r.next:
