@@ -238,7 +238,9 @@ func (s *server) stop() {
 		_ = sub.Unsubscribe()
 	}
 	s.streams.wait(s.o.grace)
-	_ = s.nc.Flush()
+	// No flush here: whoever owns the connection flushes it or closes it
+	// (which writes what is buffered); a child flushes once, after its
+	// end-of-log marker.
 	close(s.quit)
 	// Workers finish the call they are in; one stuck past the grace period
 	// is left behind (a child is killed by its parent then).

@@ -68,6 +68,9 @@ type child struct {
 	stopAt     atomic.Int64 // unix nanoseconds when ctx was ended (the budget starts)
 	parentGone atomic.Bool
 	busDown    bool // the bus was unreachable or lost when the service returned
+	// logsFlushed: the end-of-log marker was flushed (a round trip after
+	// everything the child published).
+	logsFlushed bool
 
 	b    *bus.Bus
 	logs *logfwd.Handler
@@ -86,7 +89,7 @@ func (c *child) run() int {
 		c.busDown = true
 		return c.st.fail("%v", err)
 	}
-	defer c.b.Close()
+	defer c.closeBus()
 	c.startLogs()
 	defer c.flushLogs()
 	code := c.serve()
@@ -213,10 +216,21 @@ func (c *child) flushLogs() {
 	ctx, cancel := context.WithDeadline(context.Background(), c.flushDeadline())
 	defer cancel()
 	if c.logs.Close(ctx) == nil {
+		c.logsFlushed = true
 		// The parent waits for the end-of-log marker only when told.
 		c.st.write(status{Flushed: true})
 	}
 	c.st.close()
+}
+
+// closeBus hangs up. After the log flush, a round trip that followed the
+// last publish, a second one (bus.Close's) would tell nothing new: the
+// connection is closed at once (nats.go writes what is still buffered).
+func (c *child) closeBus() {
+	if c.logsFlushed {
+		c.b.Conn().Close()
+	}
+	_ = c.b.Close()
 }
 
 // flushDeadline is when the log flush must be done: with the parent gone,
