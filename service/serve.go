@@ -63,7 +63,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 func WithShutdownTimeout(d time.Duration) Option { return func(o *options) { o.grace = d } }
 
 // WithConcurrency bounds the calls handled at once (default 1024); further
-// calls wait in the connection's queue.
+// calls wait in a queue of 65,536 requests (past it the connection drops
+// them as a slow consumer, and logs it).
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
 
 // WithMetadata adds entries to the metadata reported by $SRV.INFO/PING/STATS.
@@ -133,7 +134,7 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 		o.onReady(Info{Name: o.name, ID: s.id, Endpoints: eps})
 	}
 	<-ctx.Done()
-	// One budget for the drain, Shutdown and the workers' exit.
+	// One budget for the drain, Shutdown and the readers' exit.
 	deadline := time.Now().Add(o.grace)
 	s.stopMu.Lock()
 	s.stopping = true
@@ -150,7 +151,7 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	}
 	timer.Stop()
 	err = shutdown(svc, life, max(time.Until(deadline), 0))
-	s.o.grace = max(time.Until(deadline), 0) // what stop may wait for workers
+	s.o.grace = max(time.Until(deadline), 0) // what stop may wait for readers
 	s.stop()
 	return err
 }
@@ -173,14 +174,18 @@ type server struct {
 	eps      map[string]*endpoint
 	names    []string // sorted endpoint names, for 404 messages
 	life     context.Context
-	work     chan job
+	calls    chan *nats.Msg // requests for readers (readers.go)
 	quit     chan struct{}
-	workers  atomic.Int64
-	workerWG sync.WaitGroup
-	inflight sync.WaitGroup
-	stopMu   sync.Mutex
-	stopping bool // guarded by stopMu
-	subs     []*nats.Subscription
+	readers  atomic.Int64 // running
+	idle     atomic.Int64 // waiting for a request
+	readerWG sync.WaitGroup
+	// readersMu orders starting a reader with closing quit, so that no
+	// reader starts once stop waits for them.
+	readersMu sync.Mutex
+	inflight  sync.WaitGroup
+	stopMu    sync.Mutex
+	stopping  bool // guarded by stopMu
+	subs      []*nats.Subscription
 
 	badReplies atomic.Int64 // requests refused for their reply subject
 	streams    streamSet    // open streams (stream.go)
@@ -200,7 +205,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	s := &server{
 		nc: nc, o: o, id: nuid.Next(), started: time.Now().UTC(),
 		eps: make(map[string]*endpoint, len(eps)), life: life,
-		work: make(chan job), quit: make(chan struct{}),
+		calls: make(chan *nats.Msg, callQueue), quit: make(chan struct{}),
 	}
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
@@ -213,14 +218,12 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 }
 
 func (s *server) start() error {
-	sub, err := s.nc.QueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.onRequest)
+	sub, err := s.nc.ChanQueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.calls)
 	if err != nil {
 		return err
 	}
 	s.subs = append(s.subs, sub)
-	if err := sub.SetPendingLimits(1<<20, 256<<20); err != nil {
-		return err
-	}
+	s.startReader()
 	for _, verb := range []micro.Verb{micro.PingVerb, micro.InfoVerb, micro.StatsVerb} {
 		for _, subj := range bus.ControlSubjects(verb, s.o.name, s.id) {
 			sub, err := s.nc.Subscribe(subj, s.monitor(verb))
@@ -241,11 +244,14 @@ func (s *server) stop() {
 	// No flush here: whoever owns the connection flushes it or closes it
 	// (which writes what is buffered); a child flushes once, after its
 	// end-of-log marker.
+	s.readersMu.Lock()
 	close(s.quit)
-	// Workers finish the call they are in; one stuck past the grace period
+	s.readersMu.Unlock()
+	s.refuseQueued()
+	// Readers finish the call they are in; one stuck past the grace period
 	// is left behind (a child is killed by its parent then).
 	done := make(chan struct{})
-	go func() { s.workerWG.Wait(); close(done) }()
+	go func() { s.readerWG.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(s.o.grace):
@@ -366,45 +372,8 @@ func (s *server) onRequest(m *nats.Msg) {
 	}
 	s.inflight.Add(1)
 	s.stopMu.Unlock()
-	j := job{ep, m}
-	select {
-	case s.work <- j: // an idle worker takes it
-		return
-	default:
-	}
-	if s.workers.Load() < int64(s.o.concurrency) {
-		s.workers.Add(1)
-		s.workerWG.Add(1)
-		go s.worker(j)
-		return
-	}
-	select {
-	case s.work <- j: // all busy: wait (the connection queues further calls)
-	case <-s.quit:
-		s.inflight.Done()
-		s.respondError(m, ep, CodeUnavailable, s.o.name+" is shutting down")
-	}
-}
-
-// job is one call for a worker.
-type job struct {
-	ep *endpoint
-	m  *nats.Msg
-}
-
-// worker handles calls until the server stops. Workers live as long as the
-// server, so their stacks stay grown for reflect calls.
-func (s *server) worker(j job) {
-	defer s.workerWG.Done()
-	for {
-		s.handle(j.ep, j.m)
-		s.inflight.Done()
-		select {
-		case j = <-s.work:
-		case <-s.quit:
-			return
-		}
-	}
+	s.handle(ep, m)
+	s.inflight.Done()
 }
 
 func (s *server) handle(ep *endpoint, m *nats.Msg) {

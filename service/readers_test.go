@@ -1,0 +1,113 @@
+package service_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/service"
+)
+
+// gateService's Block waits for its gate (or its ctx); Fast returns at once.
+type gateService struct {
+	gate    chan struct{}
+	in, max atomic.Int64
+}
+
+func (*gateService) Initialize(context.Context) error { return nil }
+func (*gateService) Shutdown(context.Context) error   { return nil }
+func (s *gateService) Block(ctx context.Context) error {
+	n := s.in.Add(1)
+	defer s.in.Add(-1)
+	for {
+		m := s.max.Load()
+		if n <= m || s.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+	}
+	return nil
+}
+func (*gateService) Fast(context.Context, int) (int, error) { return 1, nil }
+
+// TestSlowCallsDoNotHoldOthers: calls are handled by the goroutine that
+// read them, but while some are stuck in a method, the calls queued
+// behind them are answered.
+func TestSlowCallsDoNotHoldOthers(t *testing.T) {
+	svc := &gateService{gate: make(chan struct{})}
+	b, _ := serve(t, svc, service.WithName("GATE"))
+	c, err := controller.Connect(context.Background(), b, "GATE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocked sync.WaitGroup
+	for range 3 {
+		blocked.Add(1)
+		go func() { defer blocked.Done(); _ = c.Call(context.Background(), "block", nil, nil) }()
+	}
+	defer func() { close(svc.gate); blocked.Wait() }()
+	var fast sync.WaitGroup
+	errs := make(chan error, 50)
+	for range 50 {
+		fast.Add(1)
+		go func() {
+			defer fast.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			errs <- c.Call(ctx, "fast", 1, nil)
+		}()
+	}
+	fast.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a fast call behind blocked ones: %v", err)
+		}
+	}
+	if n := svc.in.Load(); n != 3 {
+		t.Fatalf("%d calls in Block, want 3", n)
+	}
+}
+
+// TestConcurrencyBound: WithConcurrency(2) runs two calls at once; the
+// third waits for one of them, then runs.
+func TestConcurrencyBound(t *testing.T) {
+	svc := &gateService{gate: make(chan struct{})}
+	b, _ := serve(t, svc, service.WithName("GATE"), service.WithConcurrency(2))
+	c, err := controller.Connect(context.Background(), b, "GATE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 3)
+	for range 3 {
+		go func() { done <- c.Call(context.Background(), "block", nil, nil) }()
+	}
+	// The two readers are in Block; the third call waits for one.
+	deadline := time.Now().Add(5 * time.Second)
+	for svc.in.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls in Block after 5 s, want 2", svc.in.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := c.Call(ctx, "fast", 1, nil); err == nil {
+		t.Fatal("a fourth call was answered while two ran with WithConcurrency(2)")
+	}
+	close(svc.gate)
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := svc.max.Load(); m != 2 {
+		t.Fatalf("at most %d calls ran at once, want 2", m)
+	}
+}
