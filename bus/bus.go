@@ -106,7 +106,7 @@ func Start(ctx context.Context, opts ...Option) (*Bus, error) {
 		Embedded: true,
 	}
 	nc, err := nats.Connect(creds.URL,
-		nats.InProcessServer(srv.NATSServer()),
+		nats.InProcessServer(inProcess{srv.NATSServer()}),
 		nats.UserInfo(creds.User, creds.Password),
 		nats.Name(o.name),
 		nats.NoReconnect(),
