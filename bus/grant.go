@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/bgkit/bgkit/embeddednats"
 )
 
 // Subjects on which the process owning an embedded server grants and
@@ -68,7 +70,9 @@ func (b *Bus) serveGrants() error {
 		return err
 	}
 	b.grantSubs = []*nats.Subscription{grant, revoke}
-	return nil
+	// Served once Start returns: a joiner that asks at once must not find
+	// nobody (see remoteGrant).
+	return b.nc.Flush()
 }
 
 // remoteGrant asks the owner of an embedded server (if this bus is one)
@@ -78,6 +82,10 @@ func (b *Bus) remoteGrant(name string) (c Credentials, ok bool, err error) {
 	data, _ := json.Marshal(grantRequest{Name: name})
 	m, err := b.nc.Request(GrantSubject, data, 5*time.Second)
 	switch {
+	case errors.Is(err, nats.ErrNoResponders) && b.nc.ConnectedServerName() == embeddednats.ServerName:
+		// An embedded server whose owner does not grant (it is stopping):
+		// never hand a child this process's administrator credentials.
+		return Credentials{}, true, fmt.Errorf("%w: nobody grants on the embedded bus", ErrNoGrant)
 	case errors.Is(err, nats.ErrNoResponders):
 		return Credentials{}, false, nil
 	case err != nil:

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/embeddednats"
 )
 
 // A process that joins an embedded bus by its URL (bgkit run against the bus
@@ -83,5 +84,53 @@ func TestGrantFromAnotherProcess(t *testing.T) {
 	spy.Conn().SetErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})
 	if _, err := spy.Conn().Request(bus.GrantSubject, []byte(`{"name":"X"}`), time.Second); err == nil {
 		t.Fatal("a child was granted credentials")
+	}
+}
+
+// TestGrantRightAfterStart: the owner serves grants from the moment Start
+// returns, and a joiner of an embedded server never falls back to sharing
+// its own (administrator) credentials with a child: without an answer to
+// its grant request it fails.
+func TestGrantRightAfterStart(t *testing.T) {
+	ctx := context.Background()
+	quiet := bus.WithLogger(slog.New(slog.DiscardHandler))
+	for i := range 50 {
+		owner, err := bus.Start(ctx, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joiner, err := bus.Connect(ctx, owner.Credentials().ShareURL(), quiet)
+		if err != nil {
+			owner.Close()
+			t.Fatal(err)
+		}
+		c, err := joiner.Grant("RUN_CHILD")
+		if err != nil || c.User != "RUN_CHILD" {
+			t.Fatalf("round %d: grant = user %q, %v; want RUN_CHILD's own", i, c.User, err)
+		}
+		joiner.Close()
+		owner.Close()
+	}
+}
+
+// TestJoinerOfAnEmbeddedBusNeverSharesItsCredentials: an embedded server
+// whose owner grants nothing (here: a bare embeddednats server) refuses the
+// joiner's Grant instead of handing out the administrator's password.
+func TestJoinerOfAnEmbeddedBusNeverSharesItsCredentials(t *testing.T) {
+	ctx := context.Background()
+	srv, err := embeddednats.Start(embeddednats.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	admin := bus.Credentials{URL: srv.ClientURL(), User: embeddednats.AdminUser, Password: srv.AdminPassword()}
+	joiner, err := bus.Connect(ctx, admin.ShareURL(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer joiner.Close()
+	c, err := joiner.Grant("RUN_CHILD")
+	if !errors.Is(err, bus.ErrNoGrant) {
+		t.Fatalf("grant on an embedded server that grants nothing = %+v, %v; want ErrNoGrant", c, err)
 	}
 }

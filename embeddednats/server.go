@@ -50,6 +50,10 @@ type Server struct {
 	once  sync.Once
 }
 
+// ServerName is the embedded server's name (in its INFO): a client tells
+// by it that it joined a bgkit process's bus.
+const ServerName = "bgkit"
+
 // AdminUser is the user name of the administrator, whose password is
 // returned by [Server.AdminPassword].
 const AdminUser = "bgkit-admin"
@@ -65,7 +69,7 @@ func Start(opts Options) (*Server, error) {
 		AdminUser: {password: pass},
 	}}
 	sopts := &server.Options{
-		ServerName:                 "bgkit",
+		ServerName:                 ServerName,
 		Host:                       "127.0.0.1",
 		Port:                       server.RANDOM_PORT,
 		NoSigs:                     true,
