@@ -511,8 +511,20 @@ func startRawResponder(b *testing.B) *nats.Conn {
 		b.Fatal("server not ready")
 	}
 	b.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	startRawResponderAt(b, s.ClientURL())
+	nc, err := nats.Connect("", nats.InProcessServer(s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	return nc
+}
+
+// startRawResponderAt runs a bare nats.go responder process on raw.echo
+// of the server at url (with its user info, if any).
+func startRawResponderAt(b *testing.B, url string) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), rawResponderEnv+"="+s.ClientURL())
+	cmd.Env = append(os.Environ(), rawResponderEnv+"="+url)
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -522,12 +534,6 @@ func startRawResponder(b *testing.B) *nats.Conn {
 	if k, _ := out.Read(buf); !strings.HasPrefix(string(buf[:k]), "READY") {
 		b.Fatalf("responder: %q", buf[:k])
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(s))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	return nc
 }
 
 // benchRate runs callers goroutines of per calls each and returns calls/s.
@@ -556,13 +562,18 @@ func benchRate(b *testing.B, callers, per int, call func() error) float64 {
 // BenchmarkThroughputVsRawNATS: bgkit's calls/s with 64 callers against a
 // bare NATS responder's, in alternating rounds, so that both see the same
 // load of a shared machine; the ratio is the median of the rounds' ratios.
+// "ratio" compares with plain nats.go and nats-server (an in-process
+// connection to a server without users); "ratio-same-bus" with a bare
+// responder on bgkit's own bus, called on the bus's connection: what the
+// kit's code (controller, service, the child's permissions) costs.
 func BenchmarkThroughputVsRawNATS(b *testing.B) {
 	raw := startRawResponder(b)
 	bb := benchBus(b)
 	_, c := benchCounter(b, bb)
+	startRawResponderAt(b, bb.Credentials().ShareURL())
 	ctx := context.Background()
 	const rounds, callers, per = 7, 64, 300
-	var kit, bare, ratio []float64
+	var kit, bare, same, ratio, ratioSame []float64
 	for range b.N {
 		for range rounds {
 			k := benchRate(b, callers, per, func() error { return c.Call(ctx, "add", 1, nil) })
@@ -570,12 +581,19 @@ func BenchmarkThroughputVsRawNATS(b *testing.B) {
 				_, err := raw.Request("raw.echo", []byte("1"), 5*time.Second)
 				return err
 			})
-			kit, bare, ratio = append(kit, k), append(bare, r), append(ratio, k/r)
+			s := benchRate(b, callers, per, func() error {
+				_, err := bb.Conn().Request("raw.echo", []byte("1"), 5*time.Second)
+				return err
+			})
+			kit, bare, same = append(kit, k), append(bare, r), append(same, s)
+			ratio, ratioSame = append(ratio, k/r), append(ratioSame, k/s)
 		}
 	}
 	b.ReportMetric(median(kit), "calls/s")
 	b.ReportMetric(median(bare), "raw-calls/s")
 	b.ReportMetric(median(ratio), "ratio")
+	b.ReportMetric(median(same), "same-bus-raw-calls/s")
+	b.ReportMetric(median(ratioSame), "ratio-same-bus")
 }
 
 // BenchmarkABChildEnv compares two children of the call benchmarks, one
@@ -633,17 +651,7 @@ func BenchmarkBaselineRawNATS(b *testing.B) {
 		b.Fatal("server not ready")
 	}
 	defer func() { s.Shutdown(); s.WaitForShutdown() }()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), rawResponderEnv+"="+s.ClientURL())
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	buf := make([]byte, 64)
-	if k, _ := out.Read(buf); !strings.HasPrefix(string(buf[:k]), "READY") {
-		b.Fatalf("responder: %q", buf[:k])
-	}
+	startRawResponderAt(b, s.ClientURL())
 	nc, err := nats.Connect("", nats.InProcessServer(s))
 	if err != nil {
 		b.Fatal(err)
