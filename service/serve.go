@@ -195,7 +195,8 @@ type endpoint struct {
 	Endpoint
 	strict  bool // the input is a struct: refuse unknown fields, check validate tags
 	subject string
-	md      map[string]string // $SRV.INFO endpoint metadata, made once
+	mdOnce  sync.Once
+	md      map[string]string // $SRV.INFO endpoint metadata, made on the first INFO
 	fast    fastCall          // nil: call by reflection
 	mu      sync.Mutex
 	stats   micro.EndpointStats
@@ -209,7 +210,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	}
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
-		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In), md: endpointMetadata(ep),
+		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In),
 			fast:  fastCallOf(ep.fn.Interface()),
 			stats: micro.EndpointStats{Name: ep.Name, Subject: subj, QueueGroup: QueueGroup}}
 		s.names = append(s.names, ep.Name)
@@ -277,7 +278,7 @@ func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 			for _, name := range s.names {
 				info.Endpoints = append(info.Endpoints, micro.EndpointInfo{
 					Name: name, Subject: s.eps[name].subject, QueueGroup: QueueGroup,
-					Metadata: s.eps[name].md,
+					Metadata: s.eps[name].metadata(),
 				})
 			}
 			v = info
@@ -296,6 +297,14 @@ func (s *server) monitor(verb micro.Verb) nats.MsgHandler {
 		data, _ := json.Marshal(v)
 		_ = m.Respond(data)
 	}
+}
+
+// metadata is the endpoint's $SRV.INFO metadata. It is made when first
+// asked for, not at start: reflecting the JSON Schemas of a service's
+// types takes a fresh process a good part of a millisecond.
+func (ep *endpoint) metadata() map[string]string {
+	ep.mdOnce.Do(func() { ep.md = endpointMetadata(ep.Endpoint) })
+	return ep.md
 }
 
 // Keys of the $SRV.INFO metadata of an endpoint. The schemas are JSON
