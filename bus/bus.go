@@ -44,11 +44,15 @@ type options struct {
 	creds      Credentials
 	maxPayload int32
 	reconnect  time.Duration
+	dialer     nats.CustomDialer
 }
 
 // WithLogger sets the logger for the bus's own messages (connection events,
 // the embedded server's notices). Default: slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithDialer makes the connection's sockets with d (nats.SetCustomDialer).
+func WithDialer(d nats.CustomDialer) Option { return func(o *options) { o.dialer = d } }
 
 // WithClientName sets the NATS client name shown by `nats server report connections`.
 func WithClientName(name string) Option { return func(o *options) { o.name = name } }
@@ -174,6 +178,9 @@ func natsOptions(c Credentials, o options) ([]nats.Option, error) {
 		nats.Name(o.name),
 		nats.Timeout(5 * time.Second),
 		nats.ErrorHandler(asyncErrorLogger(o.logger)),
+	}
+	if o.dialer != nil {
+		nopts = append(nopts, nats.SetCustomDialer(o.dialer))
 	}
 	if c.User != "" {
 		nopts = append(nopts, nats.UserInfo(c.User, c.Password))
@@ -398,3 +405,4 @@ func (b *Bus) Close() error {
 	}
 	return nil
 }
+

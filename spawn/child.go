@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"sync"
@@ -85,6 +86,13 @@ func (c *child) run() int {
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	defer c.stop()
 	c.watch()
+	// While the dial waits on the network, warm what constructing the
+	// service will use (its args' decoder and validator: a fresh process
+	// builds their caches on first use).
+	go func() {
+		defer func() { _ = recover() }() // construct reports it
+		_ = c.entry.check(c.boot.Args)
+	}()
 	if err := c.dial(); err != nil {
 		c.busDown = true
 		return c.st.fail("%v", err)
@@ -185,8 +193,14 @@ func (c *child) dial() error {
 	defer cancel()
 	// The bus's own records (disconnects) go to stderr as JSON, which the
 	// parent turns back into records (logfwd.DecodeLine).
-	b, err := bus.Dial(ctx, c.boot.Bus, bus.WithClientName("bgkit "+c.boot.Name),
-		bus.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil))))
+	opts := []bus.Option{bus.WithClientName("bgkit " + c.boot.Name),
+		bus.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil)))}
+	if u, err := url.Parse(c.boot.Bus.URL); err == nil {
+		if conn := predialed.take(u.Host); conn != nil {
+			opts = append(opts, bus.WithDialer(&oneShotDialer{addr: u.Host, conn: conn}))
+		}
+	}
+	b, err := bus.Dial(ctx, c.boot.Bus, opts...)
 	if err != nil {
 		return err
 	}

@@ -132,23 +132,31 @@ func (p *Pool) execIdle() (*childProc, error) {
 	return c, nil
 }
 
-// take returns an idle child that is still alive, or nil, and starts a
-// replacement.
+// take returns an idle child that is still alive, or nil. The pool is
+// refilled by refill, once the spawn that took it is done: an exec and a
+// child's init running meanwhile would compete with that spawn for CPU.
 func (p *Pool) take() *childProc {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.idle) > 0 {
 		c := p.idle[0]
 		p.idle = p.idle[1:]
-		p.refillLocked()
 		if c.alive() {
 			return c
 		}
 		p.wg.Add(1)
 		go func() { defer p.wg.Done(); c.discard() }()
 	}
-	p.refillLocked()
 	return nil
+}
+
+// refill starts the idle children missing.
+func (p *Pool) refill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.idle)+p.filling < p.size && !p.closed {
+		p.refillLocked()
+	}
 }
 
 func (p *Pool) refillLocked() {
@@ -296,6 +304,7 @@ func readBootstrap(br *bufio.Reader, status io.Writer) ([]byte, error) {
 			b.Close()
 		}
 		cancel()
+		predialed.start(w.Warm.URL)
 		if _, err := io.WriteString(status, warmedLine); err != nil {
 			return nil, err
 		}

@@ -170,6 +170,9 @@ func startLocal(ctx context.Context, req request, stopping *chanFlag) (*process,
 		}
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
+	if req.opts.pool != nil {
+		defer req.opts.pool.refill()
+	}
 	p, err := launch(req, creds, stopping)
 	if err != nil {
 		b.Revoke(name)
