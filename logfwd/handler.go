@@ -2,6 +2,8 @@ package logfwd
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -382,6 +384,18 @@ func (p *publisher) fallbackWrite(b []byte) {
 	}
 }
 
+// shortInbox is an inbox of nc with a last token of 8 characters instead
+// of nats.go's 22: every record carries it in its reply subject, and each
+// byte of a message's protocol line costs the server and the relay's
+// client their parsing. 48 random bits tell apart the handlers of one
+// connection (whose inbox prefix is the child's own).
+func shortInbox(nc *nats.Conn) string {
+	full := nc.NewInbox()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return full[:strings.LastIndexByte(full, '.')+1] + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
 // NewHandler returns a handler that publishes records on subject. opts are
 // those of slog.NewJSONHandler (level, source, ReplaceAttr); nil means INFO.
 // A time.Duration attribute travels as its string ("5s"), not as
@@ -394,7 +408,7 @@ func (p *publisher) fallbackWrite(b []byte) {
 // acknowledgements (see Window); if it cannot, it publishes without pace.
 func NewHandler(nc *nats.Conn, subject string, opts *slog.HandlerOptions) *Handler {
 	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr, wake: make(chan struct{})}
-	p.inbox = nc.NewInbox()
+	p.inbox = shortInbox(nc)
 	if sub, err := nc.Subscribe(p.inbox+".*", p.onAck); err == nil {
 		p.ackSub = sub
 	}
