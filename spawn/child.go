@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -195,12 +197,28 @@ func (c *child) dial() error {
 	// parent turns back into records (logfwd.DecodeLine).
 	opts := []bus.Option{bus.WithClientName("bgkit " + c.boot.Name),
 		bus.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil)))}
-	if u, err := url.Parse(c.boot.Bus.URL); err == nil {
-		if conn := predialed.take(u.Host); conn != nil {
-			opts = append(opts, bus.WithDialer(&oneShotDialer{addr: u.Host, conn: conn}))
+	// A connection made beforehand (by the parent, or by this idle pool
+	// child) saves the TCP handshake and the wait for INFO; if the server
+	// has dropped it meanwhile, dial anew.
+	var conn net.Conn
+	if c.boot.ConnFD != 0 {
+		conn = inheritedConn(c.boot.ConnFD)
+	}
+	u, uerr := url.Parse(c.boot.Bus.URL)
+	if conn == nil && uerr == nil {
+		conn = predialed.take(u.Host)
+	}
+	var b *bus.Bus
+	err := errNoConn
+	if conn != nil && uerr == nil {
+		b, err = bus.Dial(ctx, c.boot.Bus, append(opts, bus.WithDialer(&oneShotDialer{addr: u.Host, conn: conn}))...)
+		if err != nil {
+			conn.Close()
 		}
 	}
-	b, err := bus.Dial(ctx, c.boot.Bus, opts...)
+	if err != nil {
+		b, err = bus.Dial(ctx, c.boot.Bus, opts...)
+	}
 	if err != nil {
 		return err
 	}
@@ -236,6 +254,9 @@ func (c *child) flushLogs() {
 	}
 	c.st.close()
 }
+
+// errNoConn: no connection made beforehand.
+var errNoConn = errors.New("no connection made beforehand")
 
 // closeBus hangs up. After the log flush, a round trip that followed the
 // last publish, a second one (bus.Close's) would tell nothing new: the

@@ -105,7 +105,7 @@ func (p *Pool) Close() error {
 
 // execIdle starts an idle child and sends it the warm-up line.
 func (p *Pool) execIdle() (*childProc, error) {
-	c, err := execChild("pool", nil)
+	c, err := execChild("pool", nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -189,22 +189,28 @@ type childProc struct {
 	status *os.File // read end of fd 4
 	stdout *os.File // read end
 	stderr *os.File // read end
+	conn   bool     // it has its bus connection as fd connFD
 }
 
 // startChild is where a child process is launched: one taken from pool
 // when there is one and env is empty, else a fresh exec of this binary
-// with the child marker and env.
-func startChild(pool *Pool, name string, env []string) (*childProc, error) {
+// with the child marker and env, and the bus connection predial makes.
+func startChild(pool *Pool, name string, env []string, predial func() *os.File) (*childProc, error) {
 	if pool != nil && len(env) == 0 {
 		if c := pool.take(); c != nil {
 			return c, nil
 		}
 	}
-	return execChild(name, env)
+	conn := predial()
+	if conn != nil {
+		defer conn.Close() // the child has its copy
+	}
+	return execChild(name, env, conn)
 }
 
-// execChild starts this binary as a child that waits for its bootstrap.
-func execChild(name string, env []string) (*childProc, error) {
+// execChild starts this binary as a child that waits for its bootstrap;
+// conn, if not nil, is its connection to the bus, as fd 5 (connFD).
+func execChild(name string, env []string, conn *os.File) (*childProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find executable: %w", err)
@@ -249,6 +255,9 @@ func execChild(name string, env []string) (*childProc, error) {
 		ExtraFiles:  []*os.File{bootR, statusW},
 		SysProcAttr: sysProcAttr(),
 	}
+	if conn != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, conn)
+	}
 	err = cmd.Start()
 	bootR.Close()
 	statusW.Close()
@@ -261,7 +270,7 @@ func execChild(name string, env []string) (*childProc, error) {
 		errR.Close()
 		return nil, fmt.Errorf("exec %s: %w", exe, err)
 	}
-	return &childProc{cmd: cmd, boot: bootW, status: statusR, stdout: outR, stderr: errR}, nil
+	return &childProc{cmd: cmd, boot: bootW, status: statusR, stdout: outR, stderr: errR, conn: conn != nil}, nil
 }
 
 // alive reports whether the process has not exited (it is not reaped).

@@ -1,6 +1,9 @@
 package spawn
 
 import (
+	"os"
+
+	"github.com/bgkit/bgkit/bus"
 	"net"
 	"net/url"
 	"sync"
@@ -17,6 +20,52 @@ const (
 	predialEvery = time.Second
 	predialFresh = 1500 * time.Millisecond
 )
+
+// connFD is where a child finds the connection its parent made for it.
+const connFD = 5
+
+// predialFor is a TCP connection to the embedded server of b, which b's
+// owner makes for a child it is about to exec: the TCP handshake and the
+// server's INFO happen while the child starts, and its dial begins with
+// the CONNECT (the server allows 2 s for it; a child that needs longer
+// dials anew). nil for an external bus.
+func predialFor(b *bus.Bus, creds bus.Credentials) *os.File {
+	if !b.Embedded() {
+		return nil
+	}
+	u, err := url.Parse(creds.URL)
+	if err != nil {
+		return nil
+	}
+	c, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	f, err := tc.File() // a duplicate descriptor, in blocking mode
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
+// inheritedConn is the connection at fd, or nil.
+func inheritedConn(fd int) net.Conn {
+	f := os.NewFile(uintptr(fd), "bgkit-bus-conn")
+	if f == nil {
+		return nil
+	}
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil
+	}
+	return c
+}
 
 // predialed is this process's; only an idle pool child uses it.
 var predialed predialer

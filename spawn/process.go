@@ -106,6 +106,9 @@ type bootstrap struct {
 	Bus   bus.Credentials `json:"bus"`
 	Grace time.Duration   `json:"grace"`
 	Level slog.Level      `json:"level"`
+	// ConnFD, if not 0, is a TCP connection to the bus the parent made
+	// for the child (see predialFor).
+	ConnFD int `json:"conn_fd,omitempty"`
 }
 
 // status is what the child writes to fd 4.
@@ -219,7 +222,7 @@ type process struct {
 
 func launch(req request, creds bus.Credentials, stopping *chanFlag) (*process, error) {
 	b, name, o := req.bus, req.name, req.opts
-	c, err := startChild(o.pool, name, o.env)
+	c, err := startChild(o.pool, name, o.env, func() *os.File { return predialFor(b, creds) })
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +251,11 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag) (*process, e
 	p.out.Add(2)
 	go p.readLines(outR, slog.LevelInfo, "stdout", nil)
 	go p.readLines(errR, slog.LevelWarn, "stderr", p.tail)
-	boot, _ := json.Marshal(bootstrap{Key: req.entry.key, Name: name, Args: req.args, Bus: creds, Grace: o.grace, Level: *o.level})
+	bs := bootstrap{Key: req.entry.key, Name: name, Args: req.args, Bus: creds, Grace: o.grace, Level: *o.level}
+	if c.conn {
+		bs.ConnFD = connFD
+	}
+	boot, _ := json.Marshal(bs)
 	if _, err := bootW.Write(append(boot, '\n')); err != nil {
 		// The child died before reading: awaitReady reports it.
 		p.logger.Debug("write bootstrap", "err", err)
