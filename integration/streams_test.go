@@ -167,7 +167,7 @@ func TestStreamsBreakStopsMethod(t *testing.T) {
 func TestStreamsKilledServiceEndsStream(t *testing.T) {
 	b := bgkittest.Bus(t)
 	h, c := streamsSpawnProbe(t, b, "STREAM_KILLED")
-	exitSeen := streamsPublishExit(b, h.ServiceName(), h.PID(), h.Done(), h.Err)
+	exitSeen := streamsExitSeen(t, b, h.ServiceName())
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	var killed time.Time
@@ -216,7 +216,7 @@ func streamsFailFast(tb testing.TB, name string) ([]time.Duration, error) {
 	b := bgkittest.Bus(tb)
 	h, c := streamsSpawnProbe(tb, b, name)
 	blocked := bgkittest.Events(tb, c, "blocked")
-	exitSeen := streamsPublishExit(b, h.ServiceName(), h.PID(), h.Done(), h.Err)
+	exitSeen := streamsExitSeen(tb, b, h.ServiceName())
 	const callers = 50
 	type result struct {
 		err error
@@ -262,7 +262,7 @@ func errString(err error) string {
 // calls in flight to a SIGKILLed child.
 func BenchmarkStreamsFailFast(b *testing.B) {
 	var p50, worst time.Duration
-	for i := 0; b.Loop(); i++ {
+	for i := range b.N {
 		lat, err := streamsFailFast(b, "FAIL_FAST_BENCH_"+strconv.Itoa(i))
 		if err != nil {
 			b.Fatal(err)
@@ -277,21 +277,23 @@ func BenchmarkStreamsFailFast(b *testing.B) {
 func BenchmarkStreamsItems(b *testing.B) {
 	bb := bgkittest.Bus(b)
 	_, c := streamsSpawnProbe(b, bb, "STREAM_BENCH")
-	b.ResetTimer()
-	start := time.Now()
-	want := 1
-	for v, err := range controller.StreamOf[int](b.Context(), c, "count", b.N) {
-		if err != nil {
-			b.Fatal(err)
+	const n = 200000
+	for range b.N {
+		start := time.Now()
+		want := 1
+		for v, err := range controller.StreamOf[int](b.Context(), c, "count", n) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if v != want {
+				b.Fatalf("item %d = %d", want, v)
+			}
+			want++
 		}
-		if v != want {
-			b.Fatalf("item %d = %d", want, v)
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "items/s")
+		if want != n+1 {
+			b.Fatalf("%d items, want %d", want-1, n)
 		}
-		want++
-	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "items/s")
-	if want != b.N+1 {
-		b.Fatalf("%d items, want %d", want-1, b.N)
 	}
 }
 
@@ -349,7 +351,7 @@ func TestStreamsFailFastFromAnotherProcess(t *testing.T) {
 	h, target := streamsSpawnProbe(t, b, "FF_TARGET")
 	_, caller := streamsSpawnProbe(t, b, "FF_CALLER")
 	blocked := bgkittest.Events(t, target, "blocked")
-	exitSeen := streamsPublishExit(b, h.ServiceName(), h.PID(), h.Done(), h.Err)
+	exitSeen := streamsExitSeen(t, b, h.ServiceName())
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	type result struct {

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"iter"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
@@ -170,23 +173,25 @@ func (s *StreamsProbeService) Followed(ctx context.Context, n int) ([]controller
 	}
 }
 
-// streamsPublishExit announces on life.NAME the exit of h's child once it
-// is observed, as the parent does (spawn publishes these itself once the
-// lifecycle events are in; then this is a harmless repeat). It returns
-// the time the exit was observed.
-func streamsPublishExit(b *bus.Bus, name string, pid int, done <-chan struct{}, err func() error) <-chan time.Time {
+// streamsExitSeen returns when the exit of the service name became known
+// on the bus: the arrival of the parent's exited event on life.NAME (the
+// parent publishes it as soon as Wait returns; controllers fail calls in
+// flight on it). Subscribed before it returns.
+func streamsExitSeen(tb testing.TB, b *bus.Bus, name string) <-chan time.Time {
 	at := make(chan time.Time, 1)
-	go func() {
-		<-done
-		seen := time.Now()
-		ev := bus.LifeEvent{Event: bus.LifeExited, Name: name, PID: pid, Time: seen, Status: -1}
-		var ee *spawn.ExitError
-		if errors.As(err(), &ee) {
-			ev.Status, ev.Signal = ee.Code, ee.Signal
+	var once sync.Once
+	sub, err := b.Conn().Subscribe(bus.LifeSubject(name), func(m *nats.Msg) {
+		var ev bus.LifeEvent
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Event == bus.LifeExited {
+			once.Do(func() { at <- time.Now() })
 		}
-		data, _ := json.Marshal(ev)
-		_ = b.Conn().Publish(bus.LifeSubject(name), data)
-		at <- seen
-	}()
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := b.Conn().Flush(); err != nil {
+		tb.Fatal(err)
+	}
 	return at
 }

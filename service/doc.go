@@ -68,6 +68,12 @@
 // finish, runs Shutdown, and unsubscribes. Unlike nats.go micro it never
 // stops serving because of a slow-consumer error.
 //
+// A call is handled, reply included, by the goroutine that took it from
+// the subscription: there is no hand-off per call. While one has been in
+// a method for a millisecond, more goroutines start for the calls queued
+// behind it, so a slow method delays the others by about that much and
+// never holds them.
+//
 // Inside Initialize, Shutdown and methods, [BusFrom] returns the bus the
 // service is served on, for virtual CAN buses or calls to other services.
 //

@@ -72,5 +72,10 @@
 // [NewPool] keeps children exec'd and initialised, waiting for their
 // bootstrap; [WithPool] makes Run take one, so a spawn skips exec and
 // package init. A pooled child still gets its own name, arguments and
-// scoped credentials when taken, and exits when the parent does.
+// scoped credentials when taken, and exits when the parent does. An idle
+// pooled child keeps a TCP connection to the bus, renewed every second
+// (the server drops one that has not logged in within 2 s), so that its
+// dial skips the handshake; the pool refills once the spawn that took a
+// child is done. A child exec'd afresh gets such a connection from its
+// parent (fd 5) when the parent owns the embedded server.
 package spawn

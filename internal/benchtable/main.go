@@ -182,6 +182,9 @@ func compare(w io.Writer, figs []figure) {
 	var own []string
 	if r, ok := get(bgkitPkg, "ThroughputVsRawNATS", "ratio"); ok {
 		own = append(own, fmt.Sprintf("| calls/s: bgkit / raw NATS (alternating rounds) | %.2f | ≥ 0.85 | %s |", r, mark(r >= 0.85)))
+		if s, ok := get(bgkitPkg, "ThroughputVsRawNATS", "ratio-same-bus"); ok {
+			own = append(own, fmt.Sprintf("| calls/s: bgkit / a bare responder on bgkit's own bus | %.2f | — | — |", s))
+		}
 	} else if a, ok := get(bgkitPkg, "CallThroughput", "calls/s"); ok {
 		if b, ok := get(bgkitPkg, "BaselineRawNATS", "calls/s"); ok && b != 0 {
 			own = append(own, fmt.Sprintf("| calls/s: bgkit / raw NATS | %.2f | ≥ 0.85 | %s |", a/b, mark(a/b >= 0.85)))
