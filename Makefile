@@ -55,13 +55,14 @@ test-short:
 # Figure benchmarks (whole processes, fixed workloads) run once each;
 # micro-benchmarks (codecs, buses) run for MICROTIME each. The go-plugin
 # peer (its own module, bench/peers/goplugin) runs the same workloads in
-# the same run, and benchtable puts the two side by side.
+# the same run, and benchtable puts the two side by side. Figure packages
+# run one at a time (-p 1): in parallel they disturb each other's figures.
 FIGURE_PKGS := ./integration/... ./services/...
 PEER_DIR    := bench/peers/goplugin
 MICROTIME   ?= 300ms
 bench: tools
 	cd $(PEER_DIR) && $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 10m . | tee $(CURDIR)/bench.out
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 20m $(FIGURE_PKGS) | tee -a bench.out
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime $(BENCHTIME) -count 1 -timeout 20m $(FIGURE_PKGS) | tee -a bench.out
 	$(GO) test -run '^$$' -bench . -benchtime $(MICROTIME) -benchmem -count 1 -timeout 20m \
 	  $$($(GO) list ./... | grep -v -E '/(integration|services)(/|$$)') | tee -a bench.out
 	@$(GO) run ./internal/benchtable < bench.out
