@@ -420,10 +420,12 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 	var argv [2]reflect.Value
 	args := argv[:1]
 	ctx := s.life
-	if ms, err := strconv.ParseInt(m.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMS {
-		cc := newCallCtx(ctx, time.Duration(ms)*time.Millisecond)
-		defer cc.end()
-		ctx = cc
+	if v := m.Header.Get(TimeoutHeader); v != "" { // ParseInt("") allocates its error
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMS {
+			cc := newCallCtx(ctx, time.Duration(ms)*time.Millisecond)
+			defer cc.end()
+			ctx = cc
+		}
 	}
 	args[0] = reflect.ValueOf(ctx)
 	data := bytes.TrimSpace(m.Data)
