@@ -139,8 +139,11 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	s.stopMu.Lock()
 	s.stopping = true
 	s.stopMu.Unlock()
-	endCalls()
+	// Streams first: each gets its reason (503) before its ctx, a child of
+	// the calls', ends; else a producer that returns on ctx could end its
+	// stream with no reason given.
 	s.streams.end()
+	endCalls()
 	drained := make(chan struct{})
 	go func() { s.inflight.Wait(); close(drained) }()
 	timer := time.NewTimer(o.grace)

@@ -126,6 +126,11 @@ type stream struct {
 
 func (st *stream) unsubscribe() { st.unsub.Do(func() { _ = st.sub.Unsubscribe() }) }
 
+// drain unsubscribes once the pulls the connection has already received
+// are handled (onMsg answers them with the end): a pull that came just
+// before the stream stopped is answered, not dropped.
+func (st *stream) drain() { st.unsub.Do(func() { _ = st.sub.Drain() }) }
+
 // openStream answers a request to a streaming endpoint (or one marked as
 // opening a stream): it runs the method and replies with the stream's
 // subject, or with an error.
@@ -235,9 +240,24 @@ func (st *stream) onMsg(m *nats.Msg) {
 	st.seen.Store(time.Now().UnixNano())
 	stop := string(bytes.TrimSpace(m.Data)) == "stop"
 	if m.Reply != "" && bus.IsInbox(m.Reply) {
-		select {
-		case st.pulls <- m: // before stop, so that the end answers it
-		default: // more pulls than any caller keeps outstanding
+		// Queued under stopMu, so that a pull is either queued before the
+		// stream stops (and the responder's drain answers it) or answered
+		// here with the end.
+		st.stopMu.Lock()
+		stopped := isDone(st.stopped)
+		full := false
+		if !stopped {
+			select {
+			case st.pulls <- m: // before stop, so that the end answers it
+			default: // more pulls than any caller keeps outstanding
+				full = true
+			}
+		}
+		st.stopMu.Unlock()
+		switch {
+		case stopped:
+			st.answer(m, nil, true, st.why())
+		case full:
 			st.answer(m, nil, false, &Error{Code: CodeBadRequest, Message: "too many pulls outstanding"})
 		}
 	}
@@ -309,7 +329,7 @@ func (st *stream) produce(seq reflect.Value) {
 func (st *stream) respond() {
 	defer st.s.streams.wg.Done()
 	defer st.s.streams.remove(st)
-	defer st.unsubscribe()
+	defer st.drain()
 	defer st.cancel()
 	idle := time.NewTimer(st.idle)
 	defer idle.Stop()
