@@ -100,7 +100,8 @@ func callError(err error) error {
 // callStream prints the items of a streaming method, one JSON value per
 // line, as they arrive. It returns nil when the stream ends or ctx ends
 // (Ctrl-C), which stops the stream and so ends the method's ctx; the
-// stream's error otherwise. timed bounds the whole stream by timeout.
+// stream's error otherwise. timed bounds the whole stream by timeout,
+// and its running out is an error.
 func callStream(ctx context.Context, c *controller.Controller, method string, in []byte, timed bool, timeout time.Duration, stdout io.Writer) error {
 	sctx := ctx
 	if timed {
@@ -112,11 +113,19 @@ func callStream(ctx context.Context, c *controller.Controller, method string, in
 	if in != nil {
 		input = json.RawMessage(in)
 	}
+	// The stream ran out its --timeout: said, and not exit 0, as timeout(1)
+	// does, so that a script tells it from a stream that ended.
+	timedOut := func() error {
+		return fmt.Errorf("%s.%s: stream stopped: --timeout %v reached", c.Name(), method, timeout)
+	}
 	line := make([]byte, 0, 256)
 	for item, err := range c.Stream(sctx, method, input) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil // interrupted: the stream is stopped
+			}
+			if timed && sctx.Err() != nil {
+				return timedOut()
 			}
 			return callError(err)
 		}
@@ -125,8 +134,18 @@ func callStream(ctx context.Context, c *controller.Controller, method string, in
 			return fmt.Errorf("call %s: write: %w", method, err)
 		}
 	}
+	// The service ends the stream at the deadline it was sent (whole
+	// milliseconds, so a moment before ours): an end that comes that late
+	// is the timeout's, not the stream's own.
+	if dl, ok := sctx.Deadline(); ok && timed && ctx.Err() == nil && time.Until(dl) < streamDeadlineSlack {
+		return timedOut()
+	}
 	return nil
 }
+
+// streamDeadlineSlack: a stream that ends this close to its --timeout
+// ended by it.
+const streamDeadlineSlack = 50 * time.Millisecond
 
 func isJSONNumber(s string) bool {
 	var n json.Number

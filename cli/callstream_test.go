@@ -94,9 +94,14 @@ func TestCallStream(t *testing.T) {
 		{"fails midway", []string{"--stream", "CALL_STREAM_SERVICE", "fail"}, 1, "1\n2\n", "CALL_STREAM_SERVICE.fail: error 500: sensor unplugged"},
 		{"not a stream", []string{"--stream", "CALL_STREAM_SERVICE", "nope"}, 1, "", "nope"},
 		{"stream without --stream", []string{"CALL_STREAM_SERVICE", "count", "1"}, 1, "", "error 400"},
+		{"ends before its --timeout", []string{"--stream", "--timeout", "10s", "CALL_STREAM_SERVICE", "count", "1"}, 0, "{\"n\":0,\"text\":\"item\\n0\"}\n", ""},
+		{"--timeout ends it, loudly", []string{"--stream", "--timeout", "300ms", "CALL_STREAM_SERVICE", "forever"}, 1, "", "--timeout 300ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := runCLI(t, ctx, append([]string{"call", "--server", url}, tc.args...)...)
+			if strings.HasPrefix(tc.name, "--timeout") {
+				out = "" // as many items as came within the timeout
+			}
 			if code != tc.code || out != tc.stdout || !strings.Contains(errOut, tc.stderr) {
 				t.Fatalf("exit %d (want %d)\nstdout: %.300q\nwant:   %.300q\nstderr: %s\nwant %q", code, tc.code, out, tc.stdout, errOut, tc.stderr)
 			}
