@@ -405,4 +405,3 @@ func (b *Bus) Close() error {
 	}
 	return nil
 }
-
