@@ -315,9 +315,8 @@ func (p *publisher) onAck(m *nats.Msg) {
 		p.resendAsked(m)
 		return
 	}
-	i := strings.LastIndexByte(m.Subject, '.')
-	seq, err := strconv.ParseUint(m.Subject[i+1:], 10, 64) // 0: a relay joining before record 1
-	if i < 0 || err != nil {
+	seq, ok := lastNumber(m.Subject) // 0: a relay joining before record 1
+	if !ok {
 		return
 	}
 	p.credit.Lock()
@@ -370,12 +369,18 @@ func (p *publisher) limit(now time.Time) uint64 {
 
 // replySeq is the sequence number at the end of a record's reply subject.
 func replySeq(reply string) (uint64, bool) {
-	i := strings.LastIndexByte(reply, '.')
+	seq, ok := lastNumber(reply)
+	return seq, ok && seq > 0
+}
+
+// lastNumber is the number in the last token of a subject.
+func lastNumber(subject string) (uint64, bool) {
+	i := strings.LastIndexByte(subject, '.')
 	if i < 0 {
 		return 0, false
 	}
-	seq, err := strconv.ParseUint(reply[i+1:], 10, 64)
-	return seq, err == nil && seq > 0
+	n, err := strconv.ParseUint(subject[i+1:], 10, 64)
+	return n, err == nil
 }
 
 func (p *publisher) fallbackWrite(b []byte) {

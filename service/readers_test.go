@@ -14,6 +14,7 @@ import (
 // gateService's Block waits for its gate (or its ctx); Fast returns at once.
 type gateService struct {
 	gate    chan struct{}
+	entered chan struct{} // one send per call entering Block, if not nil
 	in, max atomic.Int64
 }
 
@@ -22,6 +23,9 @@ func (*gateService) Shutdown(context.Context) error   { return nil }
 func (s *gateService) Block(ctx context.Context) error {
 	n := s.in.Add(1)
 	defer s.in.Add(-1)
+	if s.entered != nil {
+		s.entered <- struct{}{}
+	}
 	for {
 		m := s.max.Load()
 		if n <= m || s.max.CompareAndSwap(m, n) {
@@ -78,7 +82,7 @@ func TestSlowCallsDoNotHoldOthers(t *testing.T) {
 // TestConcurrencyBound: WithConcurrency(2) runs two calls at once; the
 // third waits for one of them, then runs.
 func TestConcurrencyBound(t *testing.T) {
-	svc := &gateService{gate: make(chan struct{})}
+	svc := &gateService{gate: make(chan struct{}), entered: make(chan struct{}, 3)}
 	b, _ := serve(t, svc, service.WithName("GATE"), service.WithConcurrency(2))
 	c, err := controller.Connect(context.Background(), b, "GATE")
 	if err != nil {
@@ -89,12 +93,12 @@ func TestConcurrencyBound(t *testing.T) {
 		go func() { done <- c.Call(context.Background(), "block", nil, nil) }()
 	}
 	// The two readers are in Block; the third call waits for one.
-	deadline := time.Now().Add(5 * time.Second)
-	for svc.in.Load() < 2 {
-		if time.Now().After(deadline) {
+	for range 2 {
+		select {
+		case <-svc.entered:
+		case <-time.After(5 * time.Second):
 			t.Fatalf("%d calls in Block after 5 s, want 2", svc.in.Load())
 		}
-		time.Sleep(time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

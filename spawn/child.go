@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -190,6 +189,27 @@ func (c *child) watch() {
 	}()
 }
 
+// premade is a connection to the bus made beforehand, by the parent (fd
+// ConnFD) or by this idle pool child, and its address; nil if none. It
+// saves the dial the TCP handshake and the wait for INFO.
+func (c *child) premade() (string, net.Conn) {
+	var conn net.Conn
+	if c.boot.ConnFD != 0 {
+		conn = inheritedConn(c.boot.ConnFD)
+	}
+	u, err := url.Parse(c.boot.Bus.URL)
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		return "", nil
+	}
+	if conn == nil {
+		conn = predialed.take(u.Host)
+	}
+	return u.Host, conn
+}
+
 func (c *child) dial() error {
 	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
@@ -197,30 +217,18 @@ func (c *child) dial() error {
 	// parent turns back into records (logfwd.DecodeLine).
 	opts := []bus.Option{bus.WithClientName("bgkit " + c.boot.Name),
 		bus.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil)))}
-	// A connection made beforehand (by the parent, or by this idle pool
-	// child) saves the TCP handshake and the wait for INFO; if the server
-	// has dropped it meanwhile, dial anew.
-	var conn net.Conn
-	if c.boot.ConnFD != 0 {
-		conn = inheritedConn(c.boot.ConnFD)
-	}
-	u, uerr := url.Parse(c.boot.Bus.URL)
-	if conn == nil && uerr == nil {
-		conn = predialed.take(u.Host)
-	}
 	var b *bus.Bus
-	err := errNoConn
-	if conn != nil && uerr == nil {
-		b, err = bus.Dial(ctx, c.boot.Bus, append(opts, bus.WithDialer(&oneShotDialer{addr: u.Host, conn: conn}))...)
-		if err != nil {
-			conn.Close()
+	var err error
+	if addr, conn := c.premade(); conn != nil {
+		withConn := append(opts[:len(opts):len(opts)], bus.WithDialer(&oneShotDialer{addr: addr, conn: conn}))
+		if b, err = bus.Dial(ctx, c.boot.Bus, withConn...); err != nil {
+			conn.Close() // the server dropped it meanwhile: dial anew
 		}
 	}
-	if err != nil {
-		b, err = bus.Dial(ctx, c.boot.Bus, opts...)
-	}
-	if err != nil {
-		return err
+	if b == nil {
+		if b, err = bus.Dial(ctx, c.boot.Bus, opts...); err != nil {
+			return err
+		}
 	}
 	c.b = b
 	b.Conn().SetClosedHandler(func(*nats.Conn) { c.lost("bus connection closed") })
@@ -254,9 +262,6 @@ func (c *child) flushLogs() {
 	}
 	c.st.close()
 }
-
-// errNoConn: no connection made beforehand.
-var errNoConn = errors.New("no connection made beforehand")
 
 // closeBus hangs up. After the log flush, a round trip that followed the
 // last publish, a second one (bus.Close's) would tell nothing new: the
