@@ -28,6 +28,7 @@ type Controller struct {
 	name    string
 	timeout time.Duration
 	life    *lifeWatch
+	replies *replyPool
 }
 
 // Option configures Connect.
@@ -44,7 +45,7 @@ func Connect(ctx context.Context, b *bus.Bus, name string, opts ...Option) (*Con
 	if err := bus.ValidateName(name); err != nil {
 		return nil, fmt.Errorf("connect %s: %w", name, err)
 	}
-	c := &Controller{nc: b.Conn(), name: name, timeout: DefaultTimeout}
+	c := &Controller{nc: b.Conn(), name: name, timeout: DefaultTimeout, replies: newReplyPool(b.Conn())}
 	for _, opt := range opts {
 		opt(c)
 	}
@@ -105,40 +106,19 @@ func (c *Controller) Call(ctx context.Context, method string, in, out any) error
 }
 
 // CallRaw sends data as the input of method and returns the raw reply.
+//
+// The call waits on a reply slot (see replyPool) for its reply, its ctx,
+// its budget (the controller's timeout when ctx has no deadline) and the
+// service's exit (see lifeWatch), so that a call in flight fails fast.
 func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([]byte, error) {
-	m := &nats.Msg{Subject: bus.ServiceSubject(c.name, method), Data: data}
-	// The request's ctx also ends when the service is seen to exit (see
-	// lifeWatch), so that a call in flight fails fast.
-	var cancel context.CancelFunc
-	bare := false // no deadline, nothing to cancel: as nats.Request with a timeout
-	if dl, ok := ctx.Deadline(); ok {
-		m.Header = nats.Header{service.TimeoutHeader: {strconv.FormatInt(time.Until(dl).Milliseconds(), 10)}}
-		ctx, cancel = joinEpoch(ctx, c.life.epoch())
-	} else if ctx.Done() == nil {
-		// No deadline and nothing to cancel: no header (the default
-		// budget is not the caller's), and the epoch is the only parent.
-		ctx, cancel = context.WithTimeout(c.life.epoch(), c.timeout)
-		bare = true
-	} else {
-		ctx, cancel = joinEpoch(ctx, c.life.epoch())
-		var cancelT context.CancelFunc
-		ctx, cancelT = context.WithTimeout(ctx, c.timeout)
-		defer cancelT()
-	}
-	defer cancel()
-	reply, err := c.nc.RequestMsgWithContext(ctx, m)
+	reply, err := c.request(ctx, method, data)
 	if err != nil {
-		switch exit, exited := exitCause(ctx); {
-		case exited:
-			err = exit
-		case errors.Is(err, nats.ErrNoResponders):
-			err = ErrNoService
-		case bare && errors.Is(err, context.DeadlineExceeded):
-			err = nats.ErrTimeout // the default budget ran out, as before
-		}
 		return nil, fmt.Errorf("call %s.%s: %w", c.name, method, err)
 	}
 	if reply.Header != nil {
+		if noResponders(reply) {
+			return nil, fmt.Errorf("call %s.%s: %w", c.name, method, ErrNoService)
+		}
 		if code, msg, failed := bus.ReplyError(reply); failed {
 			return nil, &ServiceError{Service: c.name, Method: method, Code: code, Message: msg}
 		}
@@ -146,11 +126,64 @@ func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([
 	return reply.Data, nil
 }
 
+func (c *Controller) request(ctx context.Context, method string, data []byte) (*nats.Msg, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m := &nats.Msg{Subject: bus.ServiceSubject(c.name, method), Data: data}
+	dl, deadline := ctx.Deadline()
+	if deadline {
+		m.Header = nats.Header{service.TimeoutHeader: {strconv.FormatInt(time.Until(dl).Milliseconds(), 10)}}
+	}
+	s, err := c.replies.get()
+	if err != nil {
+		return nil, err
+	}
+	m.Reply = s.subject
+	epoch := c.life.epoch()
+	if err := c.nc.PublishMsg(m); err != nil {
+		c.replies.retire(s)
+		return nil, err
+	}
+	var budget <-chan time.Time // the default budget is not the caller's: no header
+	if !deadline {
+		s.timer.Reset(c.timeout)
+		budget = s.timer.C
+	}
+	select {
+	case reply := <-s.ch:
+		if !deadline {
+			s.timer.Stop()
+		}
+		c.replies.put(s)
+		return reply, nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-epoch.Done():
+		err = context.Cause(epoch) // the *ExitedError
+	case <-budget:
+		err = context.DeadlineExceeded
+		if ctx.Done() == nil {
+			err = nats.ErrTimeout // nothing to cancel: as nats.Request with a timeout
+		}
+	case <-s.gone:
+		err = nats.ErrConnectionClosed
+	}
+	c.replies.retire(s)
+	return nil, err
+}
+
+// noResponders reports the server's answer to a request nobody serves.
+func noResponders(m *nats.Msg) bool {
+	return len(m.Data) == 0 && m.Header.Get("Status") == "503"
+}
+
 // Close releases the controller (its subscription to the service's
 // lifecycle events). The bus stays open. Calls after Close do not fail
 // fast on the service's exit.
 func (c *Controller) Close() error {
 	c.life.close()
+	c.replies.close()
 	return nil
 }
 

@@ -1,0 +1,184 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/bgkit/bgkit/bgkittest"
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/controller"
+)
+
+// rawService answers ECHO's ping itself and hands the test every request
+// to svc.ECHO.echo, so that the test decides when and how often to answer.
+func rawService(t *testing.T, b *bus.Bus) (*nats.Conn, chan *nats.Msg) {
+	t.Helper()
+	own, err := bus.Dial(t.Context(), b.Credentials())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { own.Close() })
+	nc := own.Conn()
+	if _, err := nc.Subscribe(bus.ControlSubject(micro.PingVerb, "ECHO", ""), func(m *nats.Msg) { m.Respond([]byte("{}")) }); err != nil {
+		t.Fatal(err)
+	}
+	reqs := make(chan *nats.Msg, 100)
+	if _, err := nc.ChanSubscribe(bus.ServiceSubject("ECHO", "echo"), reqs); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return nc, reqs
+}
+
+type callOut struct {
+	reply string
+	err   error
+}
+
+func goCall(ctx context.Context, c *controller.Controller) chan callOut {
+	out := make(chan callOut, 1)
+	go func() {
+		var s string
+		err := c.Call(ctx, "echo", nil, &s)
+		out <- callOut{s, err}
+	}()
+	return out
+}
+
+func answer(t *testing.T, m *nats.Msg, s string) {
+	t.Helper()
+	if err := m.Respond([]byte(`"` + s + `"`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Sequential calls reuse one reply subject (the server's caches see it
+// again); calls in flight together have subjects of their own.
+func TestCallReplySubjects(t *testing.T) {
+	b := bgkittest.Bus(t)
+	_, reqs := rawService(t, b)
+	c, err := controller.Connect(t.Context(), b, "ECHO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seen := map[string]bool{}
+	for i := range 5 {
+		out := goCall(t.Context(), c)
+		m := <-reqs
+		seen[m.Reply] = true
+		answer(t, m, "x")
+		if r := <-out; r.err != nil || r.reply != "x" {
+			t.Fatalf("call %d = %q, %v", i, r.reply, r.err)
+		}
+	}
+	if len(seen) != 1 {
+		t.Errorf("5 sequential calls used %d reply subjects, want 1: %v", len(seen), seen)
+	}
+	out1, out2 := goCall(t.Context(), c), goCall(t.Context(), c)
+	m1, m2 := <-reqs, <-reqs
+	if m1.Reply == m2.Reply {
+		t.Fatalf("two calls in flight share the reply subject %s", m1.Reply)
+	}
+	answer(t, m2, "2")
+	answer(t, m1, "1")
+	r1, r2 := <-out1, <-out2
+	if r1.err != nil || r2.err != nil || r1.reply+r2.reply != "12" && r1.reply+r2.reply != "21" || r1.reply == r2.reply {
+		t.Fatalf("calls in flight got %q, %v and %q, %v", r1.reply, r1.err, r2.reply, r2.err)
+	}
+}
+
+// A reply that comes after its call gave up reaches no later call.
+func TestLateReplyReachesNoLaterCall(t *testing.T) {
+	b := bgkittest.Bus(t)
+	_, reqs := rawService(t, b)
+	c, err := controller.Connect(t.Context(), b, "ECHO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	out := goCall(ctx, c)
+	late := <-reqs
+	if r := <-out; !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("first call = %q, %v; want its deadline", r.reply, r.err)
+	}
+	out = goCall(t.Context(), c)
+	m := <-reqs
+	answer(t, late, "late") // first, on the same connection: it arrives first
+	answer(t, m, "fresh")
+	if r := <-out; r.err != nil || r.reply != "fresh" {
+		t.Fatalf("second call = %q, %v; want fresh", r.reply, r.err)
+	}
+}
+
+// A responder answering one request twice: the second answer, arrived
+// while the slot was idle, is not the next call's reply.
+func TestDuplicateReplyNotReadByNextCall(t *testing.T) {
+	b := bgkittest.Bus(t)
+	nc, reqs := rawService(t, b)
+	marks := make(chan *nats.Msg, 1)
+	if _, err := b.Conn().ChanSubscribe("test.mark", marks); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := controller.Connect(t.Context(), b, "ECHO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := goCall(t.Context(), c)
+	m := <-reqs
+	answer(t, m, "one")
+	answer(t, m, "dup")
+	// Published after the duplicate on the same connection, so received
+	// after it: once the mark is in, the duplicate waits in the slot.
+	if err := nc.Publish("test.mark", nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-out; r.err != nil || r.reply != "one" {
+		t.Fatalf("first call = %q, %v", r.reply, r.err)
+	}
+	<-marks
+	out = goCall(t.Context(), c)
+	answer(t, <-reqs, "two")
+	if r := <-out; r.err != nil || r.reply != "two" {
+		t.Fatalf("second call = %q, %v; want two", r.reply, r.err)
+	}
+}
+
+// A call in flight fails when its connection closes, not at its budget.
+func TestCallFailsWhenConnectionCloses(t *testing.T) {
+	b := bgkittest.Bus(t)
+	_, reqs := rawService(t, b)
+	jb, err := bus.Dial(t.Context(), b.Credentials())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := controller.Connect(t.Context(), jb, "ECHO", controller.WithTimeout(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := goCall(context.Background(), c)
+	<-reqs
+	jb.Close()
+	select {
+	case r := <-out:
+		if !errors.Is(r.err, nats.ErrConnectionClosed) {
+			t.Fatalf("call = %q, %v; want ErrConnectionClosed", r.reply, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("call still waiting 10 s after its connection closed")
+	}
+}
