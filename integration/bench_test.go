@@ -36,7 +36,7 @@ var quiet = spawn.WithLogger(slog.New(slog.DiscardHandler))
 // seconds (default 10) to PREFIX.<pid>.pprof. The parent's own profile is
 // go test's -cpuprofile.
 // BGKIT_BENCH_CHILD_ENV="K=V ..." adds entries to the environment of the
-// call benchmarks' children only (e.g. GOMAXPROCS=1), to measure them.
+// call benchmarks' children only (e.g. GOMAXPROCS=2), to measure them.
 const (
 	benchChildEnv            = "BGKIT_BENCH_CHILD_ENV"
 	benchChildProfileEnv     = "BGKIT_BENCH_CHILD_CPUPROFILE"

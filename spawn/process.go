@@ -430,10 +430,14 @@ func (p *process) exitError(err error) error {
 	return ee
 }
 
-// childEnv is the child's environment: ours, the child marker, extra
-// entries, and (for race-detector builds) no one-second sleep at exit.
+// childEnv is the child's environment: ours, the child marker, one P for
+// the Go scheduler unless GOMAXPROCS is set (see WithEnv), extra entries,
+// and (for race-detector builds) no one-second sleep at exit.
 func childEnv(extra []string) []string {
 	env := append(os.Environ(), envChild+"=1")
+	if os.Getenv("GOMAXPROCS") == "" {
+		env = append(env, "GOMAXPROCS=1")
+	}
 	if os.Getenv("GORACE") == "" {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}

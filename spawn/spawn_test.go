@@ -5,12 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/controller"
 )
 
 type pingArgs struct {
@@ -23,6 +25,9 @@ func newPing(a pingArgs) (*PingService, error)           { return &PingService{a
 func (*PingService) Initialize(context.Context) error    { return nil }
 func (*PingService) Shutdown(context.Context) error      { return nil }
 func (p *PingService) Port(context.Context) (int, error) { return p.args.Port, nil }
+
+// Procs is the child's GOMAXPROCS.
+func (*PingService) Procs(context.Context) (int, error) { return runtime.GOMAXPROCS(0), nil }
 
 func TestMain(m *testing.M) {
 	RegisterKind("ping", newPing)
@@ -101,5 +106,43 @@ func TestTailBuffer(t *testing.T) {
 	}
 	if got := tb.String(); got != "bbbb\ncccc" {
 		t.Fatalf("tail = %q", got)
+	}
+}
+
+// A child runs on one P unless its environment says otherwise (with
+// WithEnv, or inherited from the parent's).
+func TestChildGOMAXPROCS(t *testing.T) {
+	b := testBus(t)
+	procs := func(name string, opts ...Option) int {
+		t.Helper()
+		opts = append([]Option{WithName(name), WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+		h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 7}`), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Terminate(context.Background())
+		c, err := controller.Connect(context.Background(), b, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var n int
+		if err := c.Call(context.Background(), "procs", nil, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("GOMAXPROCS is set in the test's environment")
+	}
+	if n := procs("PROCS_DEFAULT"); n != 1 {
+		t.Errorf("child GOMAXPROCS = %d, want 1", n)
+	}
+	if n := procs("PROCS_SET", WithEnv("GOMAXPROCS=3")); n != 3 {
+		t.Errorf("child GOMAXPROCS with WithEnv(GOMAXPROCS=3) = %d, want 3", n)
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	if n := procs("PROCS_INHERITED"); n != 2 {
+		t.Errorf("child GOMAXPROCS with the parent's GOMAXPROCS=2 = %d, want 2", n)
 	}
 }

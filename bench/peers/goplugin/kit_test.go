@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,9 +52,11 @@ func kitBus(b *testing.B) *bus.Bus {
 	return bb
 }
 
+// kitStart spawns the bgkit child; BGKIT_BENCH_CHILD_ENV="K=V ..." adds
+// entries to its environment (e.g. GOMAXPROCS=2), to measure them.
 func kitStart(b *testing.B, bb *bus.Bus, name string) (*spawn.Handle, *controller.Controller) {
 	ctx := context.Background()
-	h, err := spawn.Run(ctx, bb, NewEchoService, EchoArgs{}, kitQuiet, spawn.WithName(name))
+	h, err := spawn.Run(ctx, bb, NewEchoService, EchoArgs{}, kitQuiet, spawn.WithName(name), spawn.WithEnv(strings.Fields(os.Getenv("BGKIT_BENCH_CHILD_ENV"))...))
 	if err != nil {
 		b.Fatal(err)
 	}
