@@ -479,21 +479,12 @@ func (h *Handler) Resend() (int, error) {
 	return n, nil
 }
 
-// Close publishes the end-of-log marker and flushes the connection. Records
-// handled after Close go to stderr. It is idempotent.
+// Close publishes the end-of-log marker and flushes the connection: when
+// it returns, the server has every record. Records handled after Close go
+// to stderr. It is idempotent.
 func (h *Handler) Close(ctx context.Context) error {
-	if h.pub.closed.Swap(true) {
-		return nil
-	}
-	hdr := nats.Header{EOFHeader: {"1"}}
-	if d := h.pub.dropped.Load() - h.pub.reported.Load(); d > 0 {
-		hdr.Set(DroppedHeader, fmt.Sprint(d)) // not yet reported in-band
-	}
-	h.pub.mu.Lock()
-	perr := h.pub.publishMarker(hdr)
-	h.pub.mu.Unlock()
-	if perr != nil {
-		return fmt.Errorf("logfwd: close: %w", perr)
+	if first, err := h.end(); !first || err != nil {
+		return err
 	}
 	var err error
 	if _, ok := ctx.Deadline(); ok {
@@ -507,4 +498,32 @@ func (h *Handler) Close(ctx context.Context) error {
 	// The acknowledgement subscription stays: a relay that misses records
 	// may still ask for them while the connection lives.
 	return nil
+}
+
+// End publishes the end-of-log marker, as Close does, but does not wait
+// for the server: for a connection whose bytes reach the server whatever
+// this process does next (a bgkit child whose parent holds its socket
+// open; nats.go's Close writes what is buffered). Records handled after
+// End go to stderr. Close after End returns nil.
+func (h *Handler) End() error {
+	_, err := h.end()
+	return err
+}
+
+// end publishes the marker the first time (first is true then).
+func (h *Handler) end() (first bool, err error) {
+	if h.pub.closed.Swap(true) {
+		return false, nil
+	}
+	hdr := nats.Header{EOFHeader: {"1"}}
+	if d := h.pub.dropped.Load() - h.pub.reported.Load(); d > 0 {
+		hdr.Set(DroppedHeader, fmt.Sprint(d)) // not yet reported in-band
+	}
+	h.pub.mu.Lock()
+	err = h.pub.publishMarker(hdr)
+	h.pub.mu.Unlock()
+	if err != nil {
+		return true, fmt.Errorf("logfwd: close: %w", err)
+	}
+	return true, nil
 }

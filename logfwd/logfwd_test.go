@@ -490,3 +490,41 @@ func TestDecodeLineOfAJSONHandler(t *testing.T) {
 		t.Fatalf("DecodeLine(%s) = %v %q %v attrs %d, %v", buf.Bytes(), r.Level, r.Message, r.Time, r.NumAttrs(), ok)
 	}
 }
+
+// End sends the marker without waiting for the server; closing the
+// connection right after it (what a bgkit child whose parent holds its
+// socket does) still delivers every record and the marker.
+func TestEndThenHangUp(t *testing.T) {
+	nc, srv := natsServer(t)
+	col := &collector{}
+	r, err := logfwd.NewRelay(nc, "log.X", col, slog.String("service", "X"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	pub, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := logfwd.NewHandler(pub, "log.X", nil)
+	l := slog.New(h)
+	const n = 20000
+	for i := range n {
+		l.Info("rec", "i", i)
+	}
+	if err := h.End(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(context.Background()); err != nil { // after End: nothing more to send
+		t.Fatal(err)
+	}
+	pub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.WaitEOF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.Count() != n {
+		t.Fatalf("relayed %d of %d", r.Count(), n)
+	}
+}

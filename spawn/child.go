@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -71,8 +72,11 @@ type child struct {
 	parentGone atomic.Bool
 	busDown    bool // the bus was unreachable or lost when the service returned
 	// logsFlushed: the end-of-log marker was flushed (a round trip after
-	// everything the child published).
+	// everything the child published), or written to the held connection.
 	logsFlushed bool
+	// held: the bus connection is the parent's, and the parent keeps its
+	// copy of the socket open until it has the end-of-log marker.
+	held bool
 
 	b    *bus.Bus
 	logs *logfwd.Handler
@@ -220,10 +224,12 @@ func (c *child) dial() error {
 	var b *bus.Bus
 	var err error
 	if addr, conn := c.premade(); conn != nil {
-		withConn := append(opts[:len(opts):len(opts)], bus.WithDialer(&oneShotDialer{addr: addr, conn: conn}))
+		d := &oneShotDialer{addr: addr, conn: conn}
+		withConn := append(opts[:len(opts):len(opts)], bus.WithDialer(d))
 		if b, err = bus.Dial(ctx, c.boot.Bus, withConn...); err != nil {
 			conn.Close() // the server dropped it meanwhile: dial anew
 		}
+		c.held = b != nil && c.boot.ConnFD != 0 && d.onlyPremade()
 	}
 	if b == nil {
 		if b, err = bus.Dial(ctx, c.boot.Bus, opts...); err != nil {
@@ -255,7 +261,16 @@ func (c *child) flushLogs() {
 	c.b.Conn().SetClosedHandler(nil)
 	ctx, cancel := context.WithDeadline(context.Background(), c.flushDeadline())
 	defer cancel()
-	if c.logs.Close(ctx) == nil {
+	var err error
+	if c.held {
+		// The parent holds the socket open until it has the marker: what
+		// is written reaches the server after this process is gone. No
+		// round trip; closeBus writes what nats.go buffered.
+		err = c.logs.End()
+	} else {
+		err = c.logs.Close(ctx)
+	}
+	if err == nil {
 		c.logsFlushed = true
 		// The parent waits for the end-of-log marker only when told.
 		c.st.write(status{Flushed: true})
@@ -308,6 +323,10 @@ func (c *child) serve() int {
 		service.WithOnReady(func(info service.Info) {
 			ready = true
 			c.st.write(status{Ready: true, ID: info.ID})
+			if os.Getenv("GOMAXPROCS") == "" {
+				// One P from now on (see WithEnv); the start had them all.
+				runtime.GOMAXPROCS(1)
+			}
 		}),
 	)
 	switch {

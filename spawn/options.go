@@ -46,12 +46,14 @@ func WithLogLevel(l slog.Level) Option { return func(o *options) { o.level = &l 
 
 // WithEnv adds KEY=VALUE entries to the child's environment.
 //
-// A child inherits the parent's environment, and runs with GOMAXPROCS=1
-// unless that environment or WithEnv sets GOMAXPROCS: background services
-// mostly wait on the bus, and one P spares every hand-off between
-// goroutines a wake-up of another thread (measured on a 2-core machine:
-// call p50 about 10 % lower, calls/s higher). A service that computes in
-// parallel asks for more, e.g. WithEnv("GOMAXPROCS=4").
+// A child inherits the parent's environment. Unless that environment or
+// WithEnv sets GOMAXPROCS, a child serves with one P (runtime.GOMAXPROCS(1)
+// once it is ready; its start has them all, and its own children's
+// environment is not changed): background services mostly wait on the bus,
+// and one P spares every hand-off between goroutines a wake-up of another
+// thread (measured on a 2-core machine: call p50 about 10 % lower, calls/s
+// higher). A service that computes in parallel asks for more, e.g.
+// WithEnv("GOMAXPROCS=4").
 func WithEnv(kv ...string) Option { return func(o *options) { o.env = append(o.env, kv...) } }
 
 func buildOptions(opts []Option) options {

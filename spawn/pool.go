@@ -189,7 +189,11 @@ type childProc struct {
 	status *os.File // read end of fd 4
 	stdout *os.File // read end
 	stderr *os.File // read end
-	conn   bool     // it has its bus connection as fd connFD
+	// conn is the parent's copy of the child's bus connection (fd connFD),
+	// nil if the child dials itself. Held until the child's logs are in:
+	// the child's exit then does not close the socket, so what it wrote
+	// reaches the server without the child waiting for it.
+	conn *os.File
 }
 
 // startChild is where a child process is launched: one taken from pool
@@ -202,10 +206,11 @@ func startChild(pool *Pool, name string, env []string, predial func() *os.File) 
 		}
 	}
 	conn := predial()
-	if conn != nil {
-		defer conn.Close() // the child has its copy
+	c, err := execChild(name, env, conn)
+	if err != nil && conn != nil {
+		conn.Close()
 	}
-	return execChild(name, env, conn)
+	return c, err
 }
 
 // execChild starts this binary as a child that waits for its bootstrap;
@@ -270,7 +275,7 @@ func execChild(name string, env []string, conn *os.File) (*childProc, error) {
 		errR.Close()
 		return nil, fmt.Errorf("exec %s: %w", exe, err)
 	}
-	return &childProc{cmd: cmd, boot: bootW, status: statusR, stdout: outR, stderr: errR, conn: conn != nil}, nil
+	return &childProc{cmd: cmd, boot: bootW, status: statusR, stdout: outR, stderr: errR, conn: conn}, nil
 }
 
 // alive reports whether the process has not exited (it is not reaped).
@@ -284,6 +289,14 @@ func (c *childProc) discard() {
 	c.status.Close()
 	c.stdout.Close()
 	c.stderr.Close()
+	c.closeConn()
+}
+
+// closeConn closes the parent's copy of the child's bus connection.
+func (c *childProc) closeConn() {
+	if c.conn != nil {
+		c.conn.Close()
+	}
 }
 
 // warmUpLine is what a pool sends an idle child before its bootstrap.

@@ -146,9 +146,17 @@ func (p *predialer) take(addr string) net.Conn {
 // oneShotDialer hands nats.go the predialed connection for its first
 // dial to that address, and dials anew for any other.
 type oneShotDialer struct {
-	mu   sync.Mutex
-	addr string
-	conn net.Conn
+	mu    sync.Mutex
+	addr  string
+	conn  net.Conn
+	fresh bool // it dialled anew
+}
+
+// onlyPremade reports that every dial got the premade connection.
+func (d *oneShotDialer) onlyPremade() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.fresh
 }
 
 func (d *oneShotDialer) Dial(network, address string) (net.Conn, error) {
@@ -156,6 +164,9 @@ func (d *oneShotDialer) Dial(network, address string) (net.Conn, error) {
 	c := d.conn
 	if address == d.addr {
 		d.conn = nil
+	}
+	if c == nil || address != d.addr {
+		d.fresh = true
 	}
 	d.mu.Unlock()
 	if c != nil && address == d.addr {

@@ -107,7 +107,8 @@ type bootstrap struct {
 	Grace time.Duration   `json:"grace"`
 	Level slog.Level      `json:"level"`
 	// ConnFD, if not 0, is a TCP connection to the bus the parent made
-	// for the child (see predialFor).
+	// for the child (see predialFor). The parent holds its own copy until
+	// it has the child's end-of-log marker (see childProc.conn).
 	ConnFD int `json:"conn_fd,omitempty"`
 }
 
@@ -216,6 +217,7 @@ type process struct {
 	logger *slog.Logger
 	boot   *os.File // write end of fd 3: bootstrap, then the lifeline
 	status *os.File // read end of fd 4
+	conn   *os.File // the parent's copy of the child's bus connection, or nil (childProc.conn)
 	out    sync.WaitGroup
 	tail   *tailBuffer
 }
@@ -233,26 +235,21 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag) (*process, e
 		name: name, pid: pid, stopping: stopping, grace: o.grace,
 		exited: make(chan struct{}), flushed: make(chan struct{}), statusEOF: make(chan struct{}),
 		observed: make(chan struct{}),
-		b:        b, cmd: cmd, logger: logger, boot: bootW, status: statusR, tail: &tailBuffer{max: 2048},
+		b:        b, cmd: cmd, logger: logger, boot: bootW, status: statusR, conn: c.conn, tail: &tailBuffer{max: 2048},
 	}
 	// Subscribe to the child's logs before it can publish: it waits for
 	// the bootstrap, which is written below.
 	p.relay, err = logfwd.NewRelay(b.Conn(), bus.LogSubject(name), o.logger.Handler(),
 		slog.String("service", name), slog.Int("pid", pid))
 	if err != nil {
-		killGroup(pid)
-		_ = cmd.Wait()
-		bootW.Close()
-		statusR.Close()
-		outR.Close()
-		errR.Close()
+		c.discard()
 		return nil, err
 	}
 	p.out.Add(2)
 	go p.readLines(outR, slog.LevelInfo, "stdout", nil)
 	go p.readLines(errR, slog.LevelWarn, "stderr", p.tail)
 	bs := bootstrap{Key: req.entry.key, Name: name, Args: req.args, Bus: creds, Grace: o.grace, Level: *o.level}
-	if c.conn {
+	if c.conn != nil {
 		bs.ConnFD = connFD
 	}
 	boot, _ := json.Marshal(bs)
@@ -395,6 +392,11 @@ func (p *process) finish() {
 	// relayed once the marker arrives. A child that said it flushed its logs
 	// sent one; a child that crashed did not.
 	budget.drainLogs(p.relay, p.b.Conn(), p.Flushed())
+	if p.conn != nil {
+		// What the child wrote has been read by the server (its marker came
+		// through, or it never sent one): the server may see it hang up.
+		p.conn.Close()
+	}
 	outDone := make(chan struct{})
 	go func() { p.out.Wait(); close(outDone) }()
 	budget.await("the output pipes to close", "a process that left the child's group holds them", outDone)
@@ -430,14 +432,10 @@ func (p *process) exitError(err error) error {
 	return ee
 }
 
-// childEnv is the child's environment: ours, the child marker, one P for
-// the Go scheduler unless GOMAXPROCS is set (see WithEnv), extra entries,
-// and (for race-detector builds) no one-second sleep at exit.
+// childEnv is the child's environment: ours, the child marker, extra
+// entries, and (for race-detector builds) no one-second sleep at exit.
 func childEnv(extra []string) []string {
 	env := append(os.Environ(), envChild+"=1")
-	if os.Getenv("GOMAXPROCS") == "" {
-		env = append(env, "GOMAXPROCS=1")
-	}
 	if os.Getenv("GORACE") == "" {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}

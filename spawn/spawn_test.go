@@ -3,9 +3,12 @@ package spawn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,8 +29,10 @@ func (*PingService) Initialize(context.Context) error    { return nil }
 func (*PingService) Shutdown(context.Context) error      { return nil }
 func (p *PingService) Port(context.Context) (int, error) { return p.args.Port, nil }
 
-// Procs is the child's GOMAXPROCS.
-func (*PingService) Procs(context.Context) (int, error) { return runtime.GOMAXPROCS(0), nil }
+// Procs is the child's GOMAXPROCS, and the variable its own children get.
+func (*PingService) Procs(context.Context) (string, error) {
+	return fmt.Sprintf("%d %q", runtime.GOMAXPROCS(0), os.Getenv("GOMAXPROCS")), nil
+}
 
 func TestMain(m *testing.M) {
 	RegisterKind("ping", newPing)
@@ -113,7 +118,7 @@ func TestTailBuffer(t *testing.T) {
 // WithEnv, or inherited from the parent's).
 func TestChildGOMAXPROCS(t *testing.T) {
 	b := testBus(t)
-	procs := func(name string, opts ...Option) int {
+	procs := func(name string, opts ...Option) string {
 		t.Helper()
 		opts = append([]Option{WithName(name), WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 		h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 7}`), opts...)
@@ -126,23 +131,84 @@ func TestChildGOMAXPROCS(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		var n int
-		if err := c.Call(context.Background(), "procs", nil, &n); err != nil {
+		var s string
+		if err := c.Call(context.Background(), "procs", nil, &s); err != nil {
 			t.Fatal(err)
 		}
-		return n
+		return s
 	}
 	if os.Getenv("GOMAXPROCS") != "" {
 		t.Skip("GOMAXPROCS is set in the test's environment")
 	}
-	if n := procs("PROCS_DEFAULT"); n != 1 {
-		t.Errorf("child GOMAXPROCS = %d, want 1", n)
+	// "1 \"\"": one P, and the service's own children get no GOMAXPROCS.
+	if s := procs("PROCS_DEFAULT"); s != `1 ""` {
+		t.Errorf("child GOMAXPROCS, environment = %s, want 1 \"\"", s)
 	}
-	if n := procs("PROCS_SET", WithEnv("GOMAXPROCS=3")); n != 3 {
-		t.Errorf("child GOMAXPROCS with WithEnv(GOMAXPROCS=3) = %d, want 3", n)
+	if s := procs("PROCS_SET", WithEnv("GOMAXPROCS=3")); s != `3 "3"` {
+		t.Errorf("with WithEnv(GOMAXPROCS=3): %s", s)
 	}
 	t.Setenv("GOMAXPROCS", "2")
-	if n := procs("PROCS_INHERITED"); n != 2 {
-		t.Errorf("child GOMAXPROCS with the parent's GOMAXPROCS=2 = %d, want 2", n)
+	if s := procs("PROCS_INHERITED"); s != `2 "2"` {
+		t.Errorf("with the parent's GOMAXPROCS=2: %s", s)
 	}
+}
+
+// The parent's copy of a child's bus connection (held until the child's
+// logs are in) is closed when Terminate returns: no client end of a
+// connection to the bus is left open in this process.
+func TestNoBusConnectionLeftAfterTerminate(t *testing.T) {
+	b := testBus(t)
+	u, err := url.Parse(b.Credentials().URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.ParseUint(u.Port(), 10, 16)
+	for i := range 5 {
+		h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 7}`),
+			WithName(fmt.Sprintf("FD%d", i)), WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := clientEnds(t, uint16(port)); n != 1 {
+			t.Errorf("spawn %d: %d client ends of bus connections open here while the child runs, want 1 (the held copy)", i, n)
+		}
+		if err := h.Terminate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := clientEnds(t, uint16(port)); n != 0 {
+			t.Fatalf("spawn %d: %d client ends of bus connections open here after Terminate", i, n)
+		}
+	}
+}
+
+// clientEnds counts this process's descriptors of TCP sockets connected
+// to port (client ends: the remote port is port).
+func clientEnds(t *testing.T, port uint16) int {
+	t.Helper()
+	tcp, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skip("no /proc/net/tcp:", err)
+	}
+	inodes := map[string]bool{}
+	for _, line := range strings.Split(string(tcp), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 10 {
+			continue
+		}
+		_, rem, _ := strings.Cut(f[2], ":")
+		if p, err := strconv.ParseUint(rem, 16, 16); err == nil && uint16(p) == port {
+			inodes["socket:["+f[9]+"]"] = true
+		}
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && inodes[l] {
+			n++
+		}
+	}
+	return n
 }
