@@ -70,7 +70,8 @@ type child struct {
 	stop       context.CancelFunc
 	stopAt     atomic.Int64 // unix nanoseconds when ctx was ended (the budget starts)
 	parentGone atomic.Bool
-	busDown    bool // the bus was unreachable or lost when the service returned
+	booted     atomic.Bool // the bootstrap was read
+	busDown    bool        // the bus was unreachable or lost when the service returned
 	// logsFlushed: the end-of-log marker was flushed (a round trip after
 	// everything the child published), or written to the held connection.
 	logsFlushed bool
@@ -85,12 +86,21 @@ type child struct {
 // run is the child's life in steps; its result is the exit code.
 func (c *child) run() int {
 	os.Unsetenv(envChild) // grandchildren are not bgkit children
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	defer c.stop()
+	// The first signal.Notify starts a thread of its own (a few hundred
+	// µs here): done while this child waits for its bootstrap (an idle pool
+	// child) or dials, and awaited before the service starts.
+	signalsWatched := make(chan struct{})
+	go func() {
+		c.watchSignals()
+		close(signalsWatched)
+	}()
 	if code, ok := c.readBootstrap(); !ok {
 		return code
 	}
-	c.ctx, c.stop = context.WithCancel(context.Background())
-	defer c.stop()
-	c.watch()
+	c.booted.Store(true)
+	c.watchLifeline()
 	// While the dial waits on the network, warm what constructing the
 	// service will use (its args' decoder and validator: a fresh process
 	// builds their caches on first use).
@@ -103,6 +113,7 @@ func (c *child) run() int {
 		return c.st.fail("%v", err)
 	}
 	defer c.closeBus()
+	<-signalsWatched
 	c.startLogs()
 	defer c.flushLogs()
 	code := c.serve()
@@ -173,8 +184,9 @@ func (c *child) lost(why string) {
 	}
 }
 
-// watch ends ctx on SIGTERM/SIGINT and when the lifeline reaches EOF.
-func (c *child) watch() {
+// watchSignals ends ctx on SIGTERM/SIGINT. Before the bootstrap is read
+// there is no service to stop: the signal does what it would by default.
+func (c *child) watchSignals() {
 	// With the parent gone, writes to stderr fail with EPIPE instead of
 	// killing the process before it has cleaned up.
 	signal.Ignore(syscall.SIGPIPE)
@@ -182,11 +194,20 @@ func (c *child) watch() {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		select {
-		case <-sigs:
+		case sig := <-sigs:
+			if !c.booted.Load() {
+				signal.Reset(sig)
+				_ = syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+				return
+			}
 			c.end()
 		case <-c.ctx.Done():
 		}
 	}()
+}
+
+// watchLifeline ends ctx when the lifeline reaches EOF: the parent is gone.
+func (c *child) watchLifeline() {
 	go func() {
 		_, _ = io.Copy(io.Discard, c.lifeline)
 		c.lost("parent exited")

@@ -88,6 +88,27 @@ func TestPool(t *testing.T) {
 			}
 			h.Terminate(context.Background())
 		}},
+		{"an idle child dies of SIGTERM, as a process that catches nothing", func(t *testing.T, pool *Pool) {
+			c := pool.take()
+			if c == nil {
+				t.Fatal("no idle child")
+			}
+			defer c.discard()
+			if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- c.cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("pid %d still running 10 s after SIGTERM", c.cmd.Process.Pid)
+			}
+			ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+				t.Errorf("idle child ended with %v, want killed by SIGTERM", c.cmd.ProcessState)
+			}
+		}},
 		{"an idle child exits when its parent's end of the bootstrap closes", func(t *testing.T, pool *Pool) {
 			c := pool.take()
 			if c == nil {
