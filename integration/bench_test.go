@@ -21,6 +21,7 @@ import (
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
 )
 
@@ -274,16 +275,44 @@ func BenchmarkSpawnWarmPool(b *testing.B) {
 // BenchmarkCallDeadline: what a ctx deadline adds to a call (the timeout
 // header, the child's context). Calls with and without a deadline
 // alternate, so that both see the same load.
+//
+// raw-header-cost-µs is the same difference for a bare nats.go responder
+// on a plain nats-server, called like the controller calls (a reply
+// subject of its own, the same header): what NATS itself spends on a
+// header, in the same run.
 func BenchmarkCallDeadline(b *testing.B) {
 	bb := benchBus(b)
 	_, c := benchCounter(b, bb)
+	raw := startRawResponder(b)
+	replies := make(chan *nats.Msg, 1)
+	if _, err := raw.ChanSubscribe("_INBOX.deadline.1", replies); err != nil {
+		b.Fatal(err)
+	}
+	rawCall := func(h nats.Header) {
+		if err := raw.PublishMsg(&nats.Msg{Subject: "raw.echo", Reply: "_INBOX.deadline.1", Header: h, Data: []byte("1")}); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-replies:
+		case <-time.After(5 * time.Second):
+			b.Fatal("raw responder: no reply")
+		}
+	}
 	ctx := context.Background()
 	const n = 10000
 	with := make([]time.Duration, n)
 	without := make([]time.Duration, n)
+	rawWith := make([]time.Duration, n)
+	rawWithout := make([]time.Duration, n)
 	for range b.N {
 		for i := range n {
 			t0 := time.Now()
+			rawCall(nil)
+			rawWithout[i] = time.Since(t0)
+			t0 = time.Now()
+			rawCall(nats.Header{service.TimeoutHeader: {"10000"}})
+			rawWith[i] = time.Since(t0)
+			t0 = time.Now()
 			if err := c.Call(ctx, "add", 1, nil); err != nil {
 				b.Fatal(err)
 			}
@@ -302,6 +331,7 @@ func BenchmarkCallDeadline(b *testing.B) {
 	b.ReportMetric(pw, "deadline-p50-µs")
 	b.ReportMetric(po, "no-deadline-p50-µs")
 	b.ReportMetric(pw-po, "deadline-cost-µs")
+	b.ReportMetric(us(percentile(rawWith, 0.5))-us(percentile(rawWithout, 0.5)), "raw-header-cost-µs")
 }
 
 // counting is a handler that counts records.

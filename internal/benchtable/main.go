@@ -192,6 +192,9 @@ func compare(w io.Writer, figs []figure) {
 	}
 	if d, ok := get(bgkitPkg, "CallDeadline", "deadline-cost-µs"); ok {
 		own = append(own, fmt.Sprintf("| call p50 with a ctx deadline − without (µs) | %s | ≤ 5 | %s |", num(d), mark(d <= 5)))
+		if r, ok := get(bgkitPkg, "CallDeadline", "raw-header-cost-µs"); ok {
+			own = append(own, fmt.Sprintf("| the same header on a bare NATS responder − without (µs) | %s | — | — |", num(r)))
+		}
 	}
 	if v, ok := get(bgkitPkg, "LogThroughput", "records/s"); ok {
 		lost, _ := get(bgkitPkg, "LogThroughput", "lost")
