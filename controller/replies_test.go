@@ -3,6 +3,9 @@ package controller_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/service"
 )
 
 // rawService answers ECHO's ping itself and hands the test every request
@@ -180,5 +184,70 @@ func TestCallFailsWhenConnectionCloses(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("call still waiting 10 s after its connection closed")
+	}
+}
+
+// echoer's Echo answers n after a delay of n%4 ms.
+type echoer struct{}
+
+func (echoer) Initialize(context.Context) error { return nil }
+func (echoer) Shutdown(context.Context) error   { return nil }
+func (echoer) Echo(ctx context.Context, n int) (int, error) {
+	time.Sleep(time.Duration(n%4) * time.Millisecond)
+	return n, nil
+}
+
+// Many callers, budgets shorter than some replies take: every reply a call
+// gets is its own, however many slots were retired and reused around it.
+func TestRepliesUnderTimeoutsAreNeverCrossed(t *testing.T) {
+	b := bgkittest.Bus(t)
+	own, err := bus.Dial(t.Context(), b.Credentials())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, own, echoer{}, service.WithName("ECHOER"), service.WithLogger(slog.New(slog.DiscardHandler)),
+			service.WithOnReady(func(service.Info) { close(ready) }))
+	}()
+	<-ready
+	defer func() { cancel(); <-done }()
+	c, err := controller.Connect(t.Context(), b, "ECHOER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const callers, per = 16, 150
+	var ok, timedOut atomic.Int64
+	var wg sync.WaitGroup
+	for g := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				n := g*per + i
+				cctx, ccancel := context.WithTimeout(context.Background(), time.Duration(1+n%3)*time.Millisecond)
+				var got int
+				err := c.Call(cctx, "echo", n, &got)
+				ccancel()
+				switch {
+				case err == nil && got != n:
+					t.Errorf("call with %d got the reply %d", n, got)
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, context.DeadlineExceeded):
+					timedOut.Add(1)
+				default:
+					t.Errorf("call with %d: %v", n, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d answered, %d timed out", ok.Load(), timedOut.Load())
+	if ok.Load() == 0 || timedOut.Load() == 0 {
+		t.Fatalf("%d answered, %d timed out: the test needs both", ok.Load(), timedOut.Load())
 	}
 }
