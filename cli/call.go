@@ -124,7 +124,7 @@ func callStream(ctx context.Context, c *controller.Controller, method string, in
 			if ctx.Err() != nil {
 				return nil // interrupted: the stream is stopped
 			}
-			if timed && sctx.Err() != nil {
+			if timed && (sctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
 				return timedOut()
 			}
 			return callError(err)
@@ -134,18 +134,8 @@ func callStream(ctx context.Context, c *controller.Controller, method string, in
 			return fmt.Errorf("call %s: write: %w", method, err)
 		}
 	}
-	// The service ends the stream at the deadline it was sent (whole
-	// milliseconds, so a moment before ours): an end that comes that late
-	// is the timeout's, not the stream's own.
-	if dl, ok := sctx.Deadline(); ok && timed && ctx.Err() == nil && time.Until(dl) < streamDeadlineSlack {
-		return timedOut()
-	}
 	return nil
 }
-
-// streamDeadlineSlack: a stream that ends this close to its --timeout
-// ended by it.
-const streamDeadlineSlack = 50 * time.Millisecond
 
 func isJSONNumber(s string) bool {
 	var n json.Number

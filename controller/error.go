@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/bgkit/bgkit/service"
@@ -12,7 +13,7 @@ import (
 type ServiceError struct {
 	Service string
 	Method  string
-	Code    int    // 400, 404, 500, 503, or a code of the service's own
+	Code    int    // 400, 404, 500, 503, 504, or a code of the service's own
 	Message string // Nats-Service-Error
 }
 
@@ -20,8 +21,13 @@ func (e *ServiceError) Error() string {
 	return fmt.Sprintf("call %s.%s: %d %s", e.Service, e.Method, e.Code, e.Message)
 }
 
-// Is matches sentinel ServiceErrors by code.
+// Is matches sentinel ServiceErrors by code, and a 504 (the service ended
+// the call or stream at the caller's deadline) matches
+// context.DeadlineExceeded.
 func (e *ServiceError) Is(target error) bool {
+	if target == context.DeadlineExceeded {
+		return e.Code == service.CodeDeadline
+	}
 	t, ok := target.(*ServiceError)
 	return ok && t.Service == "" && t.Code == e.Code
 }

@@ -60,6 +60,31 @@ func (p *streamProbe) Fail(ctx context.Context) (iter.Seq2[int, error], error) {
 
 func (p *streamProbe) Plain(ctx context.Context) (int, error) { return 7, nil }
 
+// Slow yields an item every 10 ms until its ctx ends, and then returns
+// as a producer that honours its ctx does: without an error.
+func (p *streamProbe) Slow(ctx context.Context) (iter.Seq2[int, error], error) {
+	return func(yield func(int, error) bool) {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if !yield(i, nil) {
+					return
+				}
+			}
+		}
+	}, nil
+}
+
+// Hold returns its ctx's error when the ctx ends.
+func (p *streamProbe) Hold(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
 func startStreamProbe(t *testing.T) (*controller.Controller, *streamProbe) {
 	t.Helper()
 	b := bgkittest.Bus(t)
@@ -188,5 +213,35 @@ func TestStreamErrors(t *testing.T) {
 	// A plain call of a stream is refused with a clear message.
 	if err := c.Call(t.Context(), "count", 3, nil); !errors.Is(err, controller.ErrBadRequest) || !strings.Contains(err.Error(), "is a stream") {
 		t.Fatalf("Call of a stream: %v", err)
+	}
+}
+
+// A stream or call cut short by the caller's deadline says so: the
+// service sees the deadline (from the timeout header) a moment before the
+// caller, and its end must not read as a stream that ended by itself or
+// as the method's own failure.
+func TestDeadlineEndsAreDeadlines(t *testing.T) {
+	c, _ := startStreamProbe(t)
+	for range 5 {
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		items := 0
+		var err error
+		for _, e := range c.Stream(ctx, "slow", nil) {
+			if e != nil {
+				err = e
+				break
+			}
+			items++
+		}
+		cancel()
+		if items == 0 || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("stream cut by its deadline: %d items, err %v; want items and context.DeadlineExceeded", items, err)
+		}
+		ctx, cancel = context.WithTimeout(t.Context(), 100*time.Millisecond)
+		err = c.Call(ctx, "hold", nil, nil)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("call cut by its deadline: %v; want context.DeadlineExceeded", err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -11,6 +12,7 @@ const (
 	CodeUnknownMethod = 404 // no such method; the message lists the known ones
 	CodeInternal      = 500 // the method returned an error or panicked
 	CodeUnavailable   = 503 // the service is shutting down
+	CodeDeadline      = 504 // the caller's deadline (Bgkit-Timeout-Ms) passed: a call or stream cut short by it
 )
 
 // Error is an error with a wire code. A method that returns an *Error (or
@@ -33,6 +35,24 @@ func BadRequest(err error) error {
 		return nil
 	}
 	return &Error{Code: CodeBadRequest, Message: err.Error()}
+}
+
+// codeOfCall is codeOf for an error of a call or stream whose ctx is ctx:
+// the method giving up because the caller's deadline passed (its error is
+// context.DeadlineExceeded, and so is ctx's) is 504, not the method's own
+// failure. The caller sees the deadline a moment after the service (the
+// header carries whole milliseconds), so this is what it gets.
+func codeOfCall(ctx context.Context, err error) (int, string) {
+	if errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return CodeDeadline, err.Error()
+	}
+	return codeOf(err)
+}
+
+// deadlineEnd is the end reason of a stream that its caller's deadline cut
+// short.
+func deadlineEnd(name string) *Error {
+	return &Error{Code: CodeDeadline, Message: name + ": the caller's deadline passed"}
 }
 
 // codeOf maps an error returned by a method to its wire code and message.

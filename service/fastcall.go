@@ -49,7 +49,7 @@ func fastInOut[I, O any](fn any) fastCall {
 		if p := fastInvoke(func() { out, err = f(ctx, in) }); p != nil {
 			return s.panicked(ep, p)
 		}
-		return fastResult(ep, out, err)
+		return fastResult(ctx, ep, out, err)
 	}
 }
 
@@ -68,7 +68,7 @@ func fastIn[I any](fn any) fastCall {
 			return s.panicked(ep, p)
 		}
 		if err != nil {
-			code, msg := codeOf(err)
+			code, msg := codeOfCall(ctx, err)
 			return nil, code, msg
 		}
 		return nil, 0, ""
@@ -89,7 +89,7 @@ func fastOut[O any](fn any) fastCall {
 		if p := fastInvoke(func() { out, err = f(ctx) }); p != nil {
 			return s.panicked(ep, p)
 		}
-		return fastResult(ep, out, err)
+		return fastResult(ctx, ep, out, err)
 	}
 }
 
@@ -107,7 +107,7 @@ func fastNone(fn any) fastCall {
 			return s.panicked(ep, p)
 		}
 		if err != nil {
-			code, msg := codeOf(err)
+			code, msg := codeOfCall(ctx, err)
 			return nil, code, msg
 		}
 		return nil, 0, ""
@@ -120,9 +120,9 @@ func fastDecode(ep *endpoint, data []byte, in any) (int, string) {
 	return decodeArgument(ep, data, in)
 }
 
-func fastResult[O any](ep *endpoint, out O, err error) ([]byte, int, string) {
+func fastResult[O any](ctx context.Context, ep *endpoint, out O, err error) ([]byte, int, string) {
 	if err != nil {
-		code, msg := codeOf(err)
+		code, msg := codeOfCall(ctx, err)
 		return nil, code, msg
 	}
 	data, err := EncodeJSON(out)

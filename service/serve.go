@@ -455,7 +455,7 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 		return nil, CodeInternal, fmt.Sprintf("%s panicked: %v", ep.Name, panicked.v)
 	}
 	if errv := results[len(results)-1]; !errv.IsNil() {
-		code, msg := codeOf(errv.Interface().(error))
+		code, msg := codeOfCall(ctx, errv.Interface().(error))
 		return nil, code, msg
 	}
 	if ep.Out == nil {

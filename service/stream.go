@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"runtime/debug"
@@ -225,7 +226,7 @@ func (s *server) startStream(ctx context.Context, ep *endpoint, m *nats.Msg) (re
 		return reflect.Value{}, CodeInternal, fmt.Sprintf("%s panicked: %v", ep.Name, panicked.v)
 	}
 	if errv := results[1]; !errv.IsNil() {
-		code, msg := codeOf(errv.Interface().(error))
+		code, msg := codeOfCall(ctx, errv.Interface().(error))
 		return reflect.Value{}, code, msg
 	}
 	if results[0].IsNil() {
@@ -294,7 +295,7 @@ func (st *stream) produce(seq reflect.Value) {
 	yieldType := seq.Type().In(0)
 	yield := reflect.MakeFunc(yieldType, func(args []reflect.Value) []reflect.Value {
 		if errv := args[1]; !errv.IsNil() {
-			code, msg := codeOf(errv.Interface().(error))
+			code, msg := codeOfCall(st.ctx, errv.Interface().(error))
 			st.endErr = &Error{Code: code, Message: msg}
 			return []reflect.Value{falseValue}
 		}
@@ -422,12 +423,19 @@ func (st *stream) serve(p *nats.Msg, wait *time.Timer) (ended bool) {
 	return false
 }
 
-// endReason is the error that ended the producer, or why it was stopped.
+// endReason is the error that ended the producer, or why it was stopped,
+// or the caller's deadline if that is what ended it.
 func (st *stream) endReason() *Error {
 	if st.endErr != nil {
 		return st.endErr
 	}
-	return st.why()
+	if why := st.why(); why != nil {
+		return why
+	}
+	if errors.Is(st.ctx.Err(), context.DeadlineExceeded) {
+		return deadlineEnd(st.ep.Name)
+	}
+	return nil
 }
 
 func (st *stream) why() *Error {
