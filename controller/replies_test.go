@@ -41,6 +41,17 @@ func rawService(t *testing.T, b *bus.Bus) (*nats.Conn, chan *nats.Msg) {
 	return nc, reqs
 }
 
+// connectECHO is a controller for ECHO, closed at cleanup.
+func connectECHO(t *testing.T, b *bus.Bus) *controller.Controller {
+	t.Helper()
+	c, err := controller.Connect(t.Context(), b, "ECHO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 type callOut struct {
 	reply string
 	err   error
@@ -68,11 +79,7 @@ func answer(t *testing.T, m *nats.Msg, s string) {
 func TestCallReplySubjects(t *testing.T) {
 	b := bgkittest.Bus(t)
 	_, reqs := rawService(t, b)
-	c, err := controller.Connect(t.Context(), b, "ECHO")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := connectECHO(t, b)
 	seen := map[string]bool{}
 	for i := range 5 {
 		out := goCall(t.Context(), c)
@@ -103,11 +110,7 @@ func TestCallReplySubjects(t *testing.T) {
 func TestLateReplyReachesNoLaterCall(t *testing.T) {
 	b := bgkittest.Bus(t)
 	_, reqs := rawService(t, b)
-	c, err := controller.Connect(t.Context(), b, "ECHO")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := connectECHO(t, b)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	out := goCall(ctx, c)
@@ -136,11 +139,7 @@ func TestDuplicateReplyNotReadByNextCall(t *testing.T) {
 	if err := b.Conn().Flush(); err != nil {
 		t.Fatal(err)
 	}
-	c, err := controller.Connect(t.Context(), b, "ECHO")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := connectECHO(t, b)
 	out := goCall(t.Context(), c)
 	m := <-reqs
 	answer(t, m, "one")
