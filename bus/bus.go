@@ -234,13 +234,57 @@ func natsOptions(c Credentials, o options) ([]nats.Option, error) {
 }
 
 func asyncErrorLogger(l *slog.Logger) nats.ErrHandler {
-	return func(_ *nats.Conn, sub *nats.Subscription, err error) {
-		subject := ""
-		if sub != nil {
-			subject = sub.Subject
-		}
-		l.Warn("bus async error", "subject", subject, "err", err)
+	return (&asyncErrors{l: l, kinds: map[string]*errKind{}, now: time.Now}).handle
+}
+
+// asyncErrors logs nats.go's asynchronous errors (slow consumers,
+// permission violations): the first of a kind at once, then at most one a
+// second, with the number left out since the last, so that a flood — a
+// responder flooding its callers' reply subjects, say — is not a log
+// flood.
+type asyncErrors struct {
+	l     *slog.Logger
+	mu    sync.Mutex
+	kinds map[string]*errKind // by error text
+	now   func() time.Time
+}
+
+type errKind struct {
+	last       time.Time
+	suppressed int
+}
+
+// maxErrKinds bounds the kinds remembered (a permission error names its
+// subject); past it they are forgotten.
+const maxErrKinds = 256
+
+func (a *asyncErrors) handle(_ *nats.Conn, sub *nats.Subscription, err error) {
+	subject := ""
+	if sub != nil {
+		subject = sub.Subject
 	}
+	now := a.now()
+	a.mu.Lock()
+	k := a.kinds[err.Error()]
+	if k == nil {
+		if len(a.kinds) >= maxErrKinds {
+			clear(a.kinds)
+		}
+		k = &errKind{}
+		a.kinds[err.Error()] = k
+	} else if now.Sub(k.last) < time.Second {
+		k.suppressed++
+		a.mu.Unlock()
+		return
+	}
+	left := k.suppressed
+	k.last, k.suppressed = now, 0
+	a.mu.Unlock()
+	if left > 0 {
+		a.l.Warn("bus async error", "subject", subject, "err", err, "not_logged_since_last", left)
+		return
+	}
+	a.l.Warn("bus async error", "subject", subject, "err", err)
 }
 
 // redact drops user info from a URL list for messages.

@@ -250,3 +250,63 @@ func TestRepliesUnderTimeoutsAreNeverCrossed(t *testing.T) {
 		t.Fatalf("%d answered, %d timed out: the test needs both", ok.Load(), timedOut.Load())
 	}
 }
+
+// countingHandler counts the records whose message is msg.
+type countingHandler struct {
+	msg string
+	n   atomic.Int64
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// A responder that floods its callers' reply subjects overflows their
+// slots: the drops are reported, but not once per call.
+func TestReplyFloodIsNotALogFlood(t *testing.T) {
+	logs := &countingHandler{msg: "bus async error"}
+	b, err := bus.Start(t.Context(), bus.WithLogger(slog.New(logs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	nc, reqs := rawService(t, b)
+	c := connectECHO(t, b)
+	const calls, flood = 200, 20
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	defer func() { close(stop); <-stopped }()
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case m := <-reqs:
+				for range flood {
+					_ = nc.Publish(m.Reply, []byte(`"x"`))
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	for range calls {
+		var s string
+		if err := c.Call(t.Context(), "echo", nil, &s); err != nil || s != "x" {
+			t.Fatalf("call = %q, %v", s, err)
+		}
+	}
+	// The warnings come from nats.go's callback goroutine; a ping on the
+	// same connection orders after them.
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d calls, %d replies each: %d async error records", calls, flood, logs.n.Load())
+	if n := logs.n.Load(); n > 5 {
+		t.Errorf("%d records of bus async errors for %d flooded calls, want a few", n, calls)
+	}
+}
