@@ -21,10 +21,12 @@ import (
 // exit, a publish error) is unsubscribed and never used again, so a reply
 // that comes late reaches nobody. What reuse does allow: a responder that
 // answers one request twice can have its second answer read by the next
-// call on that slot. Slots belong to one controller, so only the service
-// the controller calls can do that (a child can publish into another
-// caller's slot only by guessing its random inbox token, as before), and
-// bgkit's services answer each request once.
+// call on that slot. Slots belong to one controller, so only an instance
+// of the service the controller calls can do that (a child can publish
+// into another caller's slot only by guessing its random inbox token, as
+// before), and bgkit's services answer each request once. What overflows
+// a slot is dropped (nats.go reports it; the bus logs such errors at most
+// once a second).
 type replyPool struct {
 	nc     *nats.Conn
 	base   string // a fresh inbox of nc; slot subjects are base.1, base.2, …
