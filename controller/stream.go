@@ -189,8 +189,15 @@ func (st *clientStream) next() ([][]byte, error) {
 			st.got++
 			st.stall.Reset(streamStall)
 			if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
-				// No responders: the stream's subscription is gone.
-				return nil, st.lost(op)
+				// No responders: the stream's subscription is gone. The
+				// service drops it just before it sends the end, so a pull
+				// that reached the server in between is answered first:
+				// the end may still be on its way.
+				end, ok := st.awaitEnd()
+				if !ok {
+					return nil, st.lost(op)
+				}
+				m = end
 			}
 			end := m.Header.Get(service.StreamEndHeader) != ""
 			items := split(m.Data)
@@ -221,6 +228,33 @@ func (st *clientStream) next() ([][]byte, error) {
 		}
 	}
 }
+
+// awaitEnd waits a moment, after a pull found no responders, for the
+// next answer from the service (its end); other answers of no responders
+// are skipped.
+func (st *clientStream) awaitEnd() (*nats.Msg, bool) {
+	t := time.NewTimer(endAfterGone)
+	defer t.Stop()
+	for {
+		select {
+		case m := <-st.batches:
+			st.got++
+			if len(m.Data) > 0 || m.Header.Get("Status") != "503" {
+				return m, true
+			}
+		case <-t.C:
+			return nil, false
+		case <-st.ctx.Done():
+			return nil, false
+		case <-st.epoch.Done():
+			return nil, false
+		}
+	}
+}
+
+// endAfterGone is how long a stream whose subscription is gone waits for
+// its end marker.
+const endAfterGone = 200 * time.Millisecond
 
 // lost waits briefly for an exit event to explain a vanished stream.
 func (st *clientStream) lost(op string) error {

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/bgkit/bgkit/bgkittest"
+	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/service"
 )
@@ -222,7 +225,7 @@ func TestStreamErrors(t *testing.T) {
 // as the method's own failure.
 func TestDeadlineEndsAreDeadlines(t *testing.T) {
 	c, _ := startStreamProbe(t)
-	for range 5 {
+	for range 3 {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		items := 0
 		var err error
@@ -243,5 +246,63 @@ func TestDeadlineEndsAreDeadlines(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("call cut by its deadline: %v; want context.DeadlineExceeded", err)
 		}
+	}
+}
+
+// The service drops a stream's subscription just before it sends the end:
+// a pull that reaches the server in between is answered "no responders"
+// before the end arrives. That stream ended; it is not lost.
+func TestStreamEndAfterNoResponders(t *testing.T) {
+	b := bgkittest.Bus(t)
+	nc, _ := rawService(t, b)
+	pulls := make(chan *nats.Msg, 100)
+	if _, err := nc.ChanSubscribe("test.stream.1", pulls); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Subscribe(bus.ServiceSubject("ECHO", "items"), func(m *nats.Msg) {
+		r := nats.NewMsg(m.Reply)
+		r.Header.Set(service.StreamHeader, "test.stream.1")
+		_ = m.RespondMsg(r)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c := connectECHO(t, b)
+	done := make(chan struct{})
+	var items []string
+	var streamErr error
+	go func() {
+		defer close(done)
+		for it, err := range c.Stream(t.Context(), "items", nil) {
+			if err != nil {
+				streamErr = err
+				return
+			}
+			items = append(items, string(it))
+		}
+	}()
+	first, second := <-pulls, <-pulls // the window's first two pulls
+	if err := first.Respond([]byte("1\n2\n")); err != nil {
+		t.Fatal(err)
+	}
+	// What the server says to a pull once the subscription is gone...
+	gone := nats.NewMsg(second.Reply)
+	gone.Header.Set("Status", "503")
+	if err := nc.PublishMsg(gone); err != nil {
+		t.Fatal(err)
+	}
+	// ...then the end, answering a pull the service still had.
+	third := <-pulls
+	end := nats.NewMsg(third.Reply)
+	end.Data = []byte("3\n")
+	end.Header.Set(service.StreamEndHeader, "1")
+	if err := nc.PublishMsg(end); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if streamErr != nil || strings.Join(items, ",") != "1,2,3" {
+		t.Fatalf("items %v, err %v; want 1,2,3 and a clean end", items, streamErr)
 	}
 }
