@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -491,9 +492,10 @@ func TestDecodeLineOfAJSONHandler(t *testing.T) {
 	}
 }
 
-// End sends the marker without waiting for the server; closing the
-// connection right after it (what a bgkit child whose parent holds its
-// socket does) still delivers every record and the marker.
+// End sends the marker without waiting for the server. A bgkit child
+// whose parent holds its socket open then hangs up at once: every record
+// and the marker still reach the relay. (Without the held copy the
+// hang-up may reset the connection before the server has read it all.)
 func TestEndThenHangUp(t *testing.T) {
 	nc, srv := natsServer(t)
 	col := &collector{}
@@ -502,7 +504,20 @@ func TestEndThenHangUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	pub, err := nats.Connect(srv.ClientURL())
+	u, err := url.Parse(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := conn.(*net.TCPConn).File() // the parent's copy
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	pub, err := nats.Connect(srv.ClientURL(), nats.SetCustomDialer(givenConn{conn}), nats.NoReconnect())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,3 +543,8 @@ func TestEndThenHangUp(t *testing.T) {
 		t.Fatalf("relayed %d of %d", r.Count(), n)
 	}
 }
+
+// givenConn hands nats.go one connection made beforehand.
+type givenConn struct{ c net.Conn }
+
+func (g givenConn) Dial(string, string) (net.Conn, error) { return g.c, nil }
