@@ -188,12 +188,20 @@ func (st *clientStream) next() ([][]byte, error) {
 		case m := <-st.batches:
 			st.got++
 			st.stall.Reset(streamStall)
+			if err := st.ctx.Err(); err != nil {
+				// The caller's ctx ended (its stop is on the way): that is
+				// the end, whatever the service answered meanwhile.
+				return nil, fmt.Errorf("%s: %w", op, err)
+			}
 			if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 				// No responders: the stream's subscription is gone. The
 				// service drops it just before it sends the end, so a pull
 				// that reached the server in between is answered first:
 				// the end may still be on its way.
 				end, ok := st.awaitEnd()
+				if err := st.ctx.Err(); err != nil {
+					return nil, fmt.Errorf("%s: %w", op, err)
+				}
 				if !ok {
 					return nil, st.lost(op)
 				}
