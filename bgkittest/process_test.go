@@ -37,6 +37,11 @@ func TestOwnedProcessesChild(t *testing.T) {
 	if !ok {
 		t.Fatalf("child %d not found", pid)
 	}
+	// Found while it still execs, it has no command line yet (its name
+	// shows as [sleep]): look again until it has one.
+	for deadline := time.Now().Add(5 * time.Second); p.cmdline == "[sleep]" && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		p, _ = findProcess(t, nil, pid)
+	}
 	if p.ppid != os.Getpid() || p.pgrp != syscall.Getpgrp() || p.cmdline != "sleep 30" {
 		t.Errorf("found %v; want parent %d, group %d, command sleep 30", p, os.Getpid(), syscall.Getpgrp())
 	}
