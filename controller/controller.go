@@ -120,11 +120,33 @@ func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([
 			return nil, fmt.Errorf("call %s.%s: %w", c.name, method, ErrNoService)
 		}
 		if code, msg, failed := bus.ReplyError(reply); failed {
+			atDeadline(ctx, code)
 			return nil, &ServiceError{Service: c.name, Method: method, Code: code, Message: msg}
 		}
 	}
 	return reply.Data, nil
 }
+
+// atDeadline waits, for a 504, until ctx has ended too (at most
+// deadlineSlack): the service ends a call or stream at the caller's
+// deadline a moment before the caller's own ctx ends (the timeout header
+// carries whole milliseconds), and a caller that checks ctx.Err() after
+// the error should find its deadline passed.
+func atDeadline(ctx context.Context, code int) {
+	if _, ok := ctx.Deadline(); !ok || code != service.CodeDeadline {
+		return
+	}
+	t := time.NewTimer(deadlineSlack)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// deadlineSlack bounds atDeadline's wait: a service that answers 504
+// well before the caller's deadline is not waited for.
+const deadlineSlack = 5 * time.Millisecond
 
 func (c *Controller) request(ctx context.Context, method string, data []byte) (*nats.Msg, error) {
 	if err := ctx.Err(); err != nil {

@@ -211,6 +211,9 @@ func (st *clientStream) next() ([][]byte, error) {
 			items := split(m.Data)
 			if err := replyError(st.c.name, st.method, m); err != nil {
 				st.done = true
+				if se, ok := err.(*ServiceError); ok {
+					atDeadline(st.ctx, se.Code)
+				}
 				if end && errors.Is(err, ErrUnknownMethod) {
 					return items, st.lost(op) // the service no longer has it
 				}

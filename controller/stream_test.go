@@ -236,15 +236,17 @@ func TestDeadlineEndsAreDeadlines(t *testing.T) {
 			}
 			items++
 		}
+		ctxErr := ctx.Err() // when the loop ends: the caller's deadline has passed
 		cancel()
-		if items == 0 || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("stream cut by its deadline: %d items, err %v; want items and context.DeadlineExceeded", items, err)
+		if items == 0 || !errors.Is(err, context.DeadlineExceeded) || ctxErr == nil {
+			t.Fatalf("stream cut by its deadline: %d items, err %v, ctx %v; want items, context.DeadlineExceeded and the ctx done", items, err, ctxErr)
 		}
 		ctx, cancel = context.WithTimeout(t.Context(), 100*time.Millisecond)
 		err = c.Call(ctx, "hold", nil, nil)
+		ctxErr = ctx.Err()
 		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("call cut by its deadline: %v; want context.DeadlineExceeded", err)
+		if !errors.Is(err, context.DeadlineExceeded) || ctxErr == nil {
+			t.Fatalf("call cut by its deadline: %v, ctx %v; want context.DeadlineExceeded and the ctx done", err, ctxErr)
 		}
 	}
 }
