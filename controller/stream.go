@@ -193,17 +193,17 @@ func (st *clientStream) next() ([][]byte, error) {
 				// the end, whatever the service answered meanwhile.
 				return nil, fmt.Errorf("%s: %w", op, err)
 			}
-			if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
-				// No responders: the stream's subscription is gone. The
-				// service drops it just before it sends the end, so a pull
-				// that reached the server in between is answered first:
-				// the end may still be on its way.
+			if noResponders(m) {
+				// The stream's subscription is gone. The service drops it
+				// just before it sends the end, so a pull that reached the
+				// server in between is answered first: the end may still
+				// be on its way.
 				end, ok := st.awaitEnd()
 				if err := st.ctx.Err(); err != nil {
 					return nil, fmt.Errorf("%s: %w", op, err)
 				}
-				if !ok {
-					return nil, st.lost(op)
+				if !ok { // awaitEnd watched for an exit event meanwhile
+					return nil, st.lostNow(op)
 				}
 				m = end
 			}
@@ -242,7 +242,7 @@ func (st *clientStream) next() ([][]byte, error) {
 
 // awaitEnd waits a moment, after a pull found no responders, for the
 // next answer from the service (its end); other answers of no responders
-// are skipped.
+// are skipped. It gives up at once when ctx ends or the service exits.
 func (st *clientStream) awaitEnd() (*nats.Msg, bool) {
 	t := time.NewTimer(endAfterGone)
 	defer t.Stop()
@@ -250,7 +250,7 @@ func (st *clientStream) awaitEnd() (*nats.Msg, bool) {
 		select {
 		case m := <-st.batches:
 			st.got++
-			if len(m.Data) > 0 || m.Header.Get("Status") != "503" {
+			if !noResponders(m) {
 				return m, true
 			}
 		case <-t.C:
@@ -264,19 +264,25 @@ func (st *clientStream) awaitEnd() (*nats.Msg, bool) {
 }
 
 // endAfterGone is how long a stream whose subscription is gone waits for
-// its end marker.
+// its end marker, and for an exit event to explain a vanished stream.
 const endAfterGone = 200 * time.Millisecond
 
 // lost waits briefly for an exit event to explain a vanished stream.
 func (st *clientStream) lost(op string) error {
-	t := time.NewTimer(200 * time.Millisecond)
+	t := time.NewTimer(endAfterGone)
 	defer t.Stop()
 	select {
 	case <-st.epoch.Done():
-		if exit, ok := exitCause(st.epoch); ok {
-			return fmt.Errorf("%s: %w", op, exit)
-		}
 	case <-t.C:
+	}
+	return st.lostNow(op)
+}
+
+// lostNow is the error of a vanished stream: its service's exit if one
+// was seen, else ErrStreamLost.
+func (st *clientStream) lostNow(op string) error {
+	if exit, ok := exitCause(st.epoch); ok {
+		return fmt.Errorf("%s: %w", op, exit)
 	}
 	st.done = true
 	return fmt.Errorf("%s: %w", op, ErrStreamLost)

@@ -289,11 +289,6 @@ func (c *childProc) discard() {
 	c.status.Close()
 	c.stdout.Close()
 	c.stderr.Close()
-	c.closeConn()
-}
-
-// closeConn closes the parent's copy of the child's bus connection.
-func (c *childProc) closeConn() {
 	if c.conn != nil {
 		c.conn.Close()
 	}
