@@ -127,11 +127,21 @@ func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([
 	return reply.Data, nil
 }
 
+// budgetMS is the time left until dl for TimeoutHeader, in whole
+// milliseconds rounded up: the service's deadline (its receipt plus the
+// budget) then never comes before the caller's, so that a call or stream
+// it ends at the deadline (504) ends after the caller's ctx has; and a
+// budget under a millisecond is still one.
+func budgetMS(dl time.Time) string {
+	left := time.Until(dl)
+	return strconv.FormatInt(int64((left+time.Millisecond-1)/time.Millisecond), 10)
+}
+
 // atDeadline waits, for a 504, until ctx has ended too (at most
-// deadlineSlack): the service ends a call or stream at the caller's
-// deadline a moment before the caller's own ctx ends (the timeout header
-// carries whole milliseconds), and a caller that checks ctx.Err() after
-// the error should find its deadline passed.
+// deadlineSlack). The service's deadline is not before the caller's (see
+// budgetMS), but a ctx ends when its timer has run, which can be a moment
+// after the service's has: a caller that checks ctx.Err() after the error
+// should find its deadline passed.
 func atDeadline(ctx context.Context, code int) {
 	if _, ok := ctx.Deadline(); !ok || code != service.CodeDeadline {
 		return
@@ -155,7 +165,7 @@ func (c *Controller) request(ctx context.Context, method string, data []byte) (*
 	m := &nats.Msg{Subject: bus.ServiceSubject(c.name, method), Data: data}
 	dl, deadline := ctx.Deadline()
 	if deadline {
-		m.Header = nats.Header{service.TimeoutHeader: {strconv.FormatInt(time.Until(dl).Milliseconds(), 10)}}
+		m.Header = nats.Header{service.TimeoutHeader: {budgetMS(dl)}}
 	}
 	s, err := c.replies.get()
 	if err != nil {

@@ -128,7 +128,7 @@ func (c *Controller) openStream(ctx context.Context, method string, in any) (*cl
 	m.Header.Set(service.StreamHeader, "open")
 	m.Header.Set(service.StreamIdleHeader, strconv.FormatInt(StreamIdle.Milliseconds(), 10))
 	if dl, ok := ctx.Deadline(); ok {
-		m.Header.Set(service.TimeoutHeader, strconv.FormatInt(time.Until(dl).Milliseconds(), 10))
+		m.Header.Set(service.TimeoutHeader, budgetMS(dl))
 	}
 	epoch := c.life.epoch()
 	octx, cancel := joinEpoch(ctx, epoch)
