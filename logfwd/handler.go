@@ -427,13 +427,24 @@ func NewHandler(nc *nats.Conn, subject string, opts *slog.HandlerOptions) *Handl
 
 // durationsAsText returns a ReplaceAttr that writes durations as text,
 // then applies next (if any).
+//
+// It also hands the JSON handler the record's level as its string: any
+// ReplaceAttr makes slog pass the level as an Attr holding a slog.Level,
+// which it then writes through encoding/json (Level.MarshalJSON) — a
+// fifth of a child's CPU per record when it logs fast. The text is the
+// same ("INFO", "WARN+2"); next still sees the slog.Level.
 func durationsAsText(next func([]string, slog.Attr) slog.Attr) func([]string, slog.Attr) slog.Attr {
 	return func(groups []string, a slog.Attr) slog.Attr {
 		if a.Value.Kind() == slog.KindDuration {
 			a.Value = slog.StringValue(a.Value.Duration().String())
 		}
 		if next != nil {
-			return next(groups, a)
+			a = next(groups, a)
+		}
+		if a.Value.Kind() == slog.KindAny {
+			if l, ok := a.Value.Any().(slog.Level); ok {
+				a.Value = slog.StringValue(l.String())
+			}
 		}
 		return a
 	}
