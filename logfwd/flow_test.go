@@ -301,3 +301,86 @@ func TestTwoRelaysPaceBySlowest(t *testing.T) {
 		}
 	}
 }
+
+// gateHandler blocks on its first record "r" until gate is closed, after
+// closing started.
+type gateHandler struct {
+	started, gate chan struct{}
+	once          sync.Once
+	mu            sync.Mutex
+	got           []slog.Record
+}
+
+func (h *gateHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *gateHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "r" {
+		h.once.Do(func() { close(h.started); <-h.gate })
+	}
+	h.mu.Lock()
+	h.got = append(h.got, r.Clone())
+	h.mu.Unlock()
+	return nil
+}
+func (h *gateHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *gateHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestRelayCloseCountsWhatItHeld: records the relay received but had not
+// handed over when Close came — those its worker had already taken from
+// the queue included — are not relayed, and are reported dropped, once.
+func TestRelayCloseCountsWhatItHeld(t *testing.T) {
+	nc := natsConn(t)
+	h := &gateHandler{started: make(chan struct{}), gate: make(chan struct{})}
+	r, err := logfwd.NewRelay(nc, "log.C", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	for i := range n {
+		m := nats.NewMsg("log.C")
+		m.Header.Set(logfwd.SeqHeader, fmt.Sprint(i+1))
+		m.Data = fmt.Appendf(nil, `{"level":"INFO","msg":"r","i":%d}`, i)
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-h.started
+	waitFor(t, "the relay holds every record", func() bool { return r.Queued() == n })
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	waitFor(t, "Close begins", r.Closing)
+	close(h.gate)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var relayed, reported int
+	for _, rec := range h.got {
+		switch rec.Message {
+		case "r":
+			relayed++
+		default:
+			rec.Attrs(func(a slog.Attr) bool {
+				if a.Key == "dropped" {
+					reported += int(a.Value.Int64())
+				}
+				return true
+			})
+		}
+	}
+	if relayed != 1 || reported != n-1 || r.Dropped() != n-1 {
+		t.Fatalf("relayed %d, reported %d dropped (Dropped %d); want 1 and %d", relayed, reported, r.Dropped(), n-1)
+	}
+}
+
+// waitFor polls cond (there is no event for it) for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -56,9 +56,9 @@ type Relay struct {
 	sub       *nats.Subscription
 	h         slog.Handler
 	opts      RelayOptions
-	queue     chan queued
 	qbytes    atomic.Int64
 	done      chan struct{} // closed by Close: the worker stops
+	closing   atomic.Bool   // set by Close before done is closed
 	wg        sync.WaitGroup
 	eof       chan struct{}
 	eofOnce   sync.Once
@@ -69,6 +69,14 @@ type Relay struct {
 	dropped atomic.Int64
 	lost    atomic.Int64
 	dups    atomic.Int64
+
+	// The queue: filled by the subscription's callback (under mu), taken
+	// whole by run's goroutine, so that a burst costs one hand-off per
+	// batch rather than a channel operation per record.
+	qmu   sync.Mutex
+	q     []queued      // under qmu
+	qlen  atomic.Int64  // queued and not yet handled (in q or taken by run)
+	ready chan struct{} // one token: q has records again
 
 	// Ordering by sequence number, under mu: the subscription's callback
 	// and the gap timer.
@@ -117,7 +125,7 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 		h = h.WithAttrs(attrs)
 	}
 	// One more than QueueRecords: the end-of-log marker always fits.
-	r := &Relay{id: []byte(nuid.Next()), nc: nc, h: h, opts: opts, queue: make(chan queued, opts.QueueRecords+1),
+	r := &Relay{id: []byte(nuid.Next()), nc: nc, h: h, opts: opts, ready: make(chan struct{}, 1),
 		done: make(chan struct{}), eof: make(chan struct{}), next: 1, held: map[uint64]*nats.Msg{}}
 	sub, err := nc.Subscribe(subject, r.onMsg)
 	if err != nil {
@@ -165,20 +173,80 @@ func (r *Relay) run() {
 	tick := time.NewTicker(subCheck)
 	defer tick.Stop()
 	r.reconnects = r.nc.Stats().Reconnects
+	var batch []queued
 	for {
-		select {
-		case q := <-r.queue:
+		batch = r.take(batch)
+		for i, q := range batch {
+			if r.closing.Load() {
+				r.putBack(batch[i:])
+				return
+			}
 			r.handle(ctx, q)
+			r.qlen.Add(-1)
+		}
+		clear(batch) // the messages are garbage now
+		if len(batch) > 0 {
+			select { // a burst keeps the queue full: look at the clock too
+			case now := <-tick.C:
+				if !r.tick(ctx, now) {
+					return
+				}
+			default:
+			}
+			continue
+		}
+		select {
+		case <-r.ready:
 		case <-r.done:
 			return
 		case now := <-tick.C:
-			if !r.sub.IsValid() {
-				r.stopped(ctx)
+			if !r.tick(ctx, now) {
 				return
 			}
-			r.checkMissed(now)
 		}
 	}
+}
+
+// tick is run's periodic check; false when the subscription has ended.
+func (r *Relay) tick(ctx context.Context, now time.Time) bool {
+	if !r.sub.IsValid() {
+		r.stopped(ctx)
+		return false
+	}
+	r.checkMissed(now)
+	return true
+}
+
+// push queues q for run; r.mu is held.
+func (r *Relay) push(q queued) {
+	r.qlen.Add(1)
+	r.qmu.Lock()
+	r.q = append(r.q, q)
+	first := len(r.q) == 1
+	r.qmu.Unlock()
+	if first {
+		select {
+		case r.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take returns what is queued, giving the queue spare's array.
+func (r *Relay) take(spare []queued) []queued {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	b := r.q
+	r.q = spare[:0]
+	return b
+}
+
+// putBack returns records run took but did not handle to the front of
+// the queue, for Close to count.
+func (r *Relay) putBack(left []queued) {
+	r.qmu.Lock()
+	defer r.qmu.Unlock()
+	r.q = append(append([]queued(nil), left...), r.q...)
 }
 
 // checkMissed asks the publisher for the records this relay may have
@@ -204,8 +272,8 @@ func (r *Relay) checkMissed(now time.Time) {
 	}
 	// Drops are reported with the next record queued; with none coming,
 	// report them once the queue has room, not later.
-	if r.pendingDrop > 0 && len(r.queue) < r.opts.QueueRecords {
-		r.queue <- queued{dropped: r.pendingDrop}
+	if r.pendingDrop > 0 && r.qlen.Load() < int64(r.opts.QueueRecords) {
+		r.push(queued{dropped: r.pendingDrop})
 		r.pendingDrop = 0
 	}
 }
@@ -224,14 +292,11 @@ func (r *Relay) askResend(now time.Time) {
 // connection was closed): nothing more can be relayed.
 func (r *Relay) stopped(ctx context.Context) {
 	// Hand over what is queued: it arrived.
-	for {
-		select {
-		case q := <-r.queue:
+	for batch := r.take(nil); len(batch) > 0; batch = r.take(nil) {
+		for _, q := range batch {
 			r.handle(ctx, q)
-			continue
-		default:
+			r.qlen.Add(-1)
 		}
-		break
 	}
 	err := nats.ErrBadSubscription
 	if r.nc.IsClosed() {
@@ -399,24 +464,19 @@ func (r *Relay) enqueue(m *nats.Msg, seq uint64) {
 	if m.Header != nil && m.Header.Get(EOFHeader) != "" {
 		// The last slot is kept for it (a second marker, without a
 		// sequence number, may find it taken).
-		select {
-		case r.queue <- q:
+		if r.qlen.Load() <= int64(r.opts.QueueRecords) {
+			r.push(q)
 			r.pendingDrop, r.pendingLost = 0, 0
-		default:
 		}
 		return
 	}
-	if len(r.queue) >= r.opts.QueueRecords || r.qbytes.Load()+int64(len(m.Data)) > int64(r.opts.QueueBytes) {
+	if r.qlen.Load() >= int64(r.opts.QueueRecords) || r.qbytes.Load()+int64(len(m.Data)) > int64(r.opts.QueueBytes) {
 		r.pendingDrop++
 		return
 	}
-	select {
-	case r.queue <- q:
-		r.qbytes.Add(int64(len(m.Data)))
-		r.pendingDrop, r.pendingLost = 0, 0
-	default:
-		r.pendingDrop++
-	}
+	r.qbytes.Add(int64(len(m.Data)))
+	r.push(q)
+	r.pendingDrop, r.pendingLost = 0, 0
 }
 
 func (r *Relay) deliver(ctx context.Context, m *nats.Msg) {
@@ -494,6 +554,7 @@ func (r *Relay) Close() error {
 		if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubscription) {
 			err = nil
 		}
+		r.closing.Store(true)
 		close(r.done)
 		r.wg.Wait()
 		r.mu.Lock()
@@ -504,17 +565,11 @@ func (r *Relay) Close() error {
 		left := r.pendingDrop + int64(len(r.held))
 		r.pendingDrop = 0
 		clear(r.held)
-		for {
-			select {
-			case q := <-r.queue:
-				if q.m != nil && (q.m.Header == nil || q.m.Header.Get(EOFHeader) == "") {
-					left++
-				}
-				left += q.dropped
-				continue
-			default:
+		for _, q := range r.take(nil) {
+			if q.m != nil && (q.m.Header == nil || q.m.Header.Get(EOFHeader) == "") {
+				left++
 			}
-			break
+			left += q.dropped
 		}
 		r.mu.Unlock()
 		if left > 0 {
