@@ -1,6 +1,7 @@
 package logfwd_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -384,3 +385,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestRelayQueueBytesBalanced: what the relay counts as queued returns to
+// zero once all is handled, whatever the publisher sent — end-of-log
+// markers with a body included. A hostile child that sent large markers
+// must not widen its relay's byte bound for the records after them.
+func TestRelayQueueBytesBalanced(t *testing.T) {
+	nc := natsConn(t)
+	h := &countHandler{}
+	r, err := logfwd.NewRelay(nc, "log.B", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	body := bytes.Repeat([]byte("x"), 900)
+	for range 20 {
+		m := nats.NewMsg("log.B")
+		m.Header.Set(logfwd.EOFHeader, "1")
+		m.Data = body
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Publish("log.B", []byte(`{"level":"INFO","msg":"r"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every record handled", func() bool { return h.n.Load() == 20 && r.Queued() == 0 })
+	if b := r.QueuedBytes(); b != 0 {
+		t.Fatalf("the relay counts %d bytes queued with nothing queued, want 0", b)
+	}
+}
+
+type countHandler struct{ n atomic.Int64 }
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (h *countHandler) Handle(context.Context, slog.Record) error { h.n.Add(1); return nil }
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h *countHandler) WithGroup(string) slog.Handler             { return h }

@@ -461,9 +461,10 @@ func (r *Relay) skipGap() {
 // own. r.mu is held.
 func (r *Relay) enqueue(m *nats.Msg, seq uint64) {
 	q := queued{m: m, seq: seq, dropped: r.pendingDrop, lost: r.pendingLost}
-	if m.Header != nil && m.Header.Get(EOFHeader) != "" {
+	if m.Header != nil && m.Header.Get(EOFHeader) != "" && len(m.Data) == 0 {
 		// The last slot is kept for it (a second marker, without a
-		// sequence number, may find it taken).
+		// sequence number, may find it taken). A "marker" with a body
+		// (not a Handler's) is bounded as a record is, below.
 		if r.qlen.Load() <= int64(r.opts.QueueRecords) {
 			r.push(q)
 			r.pendingDrop, r.pendingLost = 0, 0
