@@ -84,6 +84,7 @@ type Relay struct {
 	closed      bool
 	next        uint64
 	held        map[uint64]*nats.Msg
+	heldBytes   int // of the messages in held
 	heldSince   time.Time
 	gapTimer    *time.Timer
 	pendingDrop int64     // dropped since the last record queued
@@ -150,7 +151,8 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 
 // gapWait is how long the relay holds records that came after a gap for
 // the missing ones (a publisher resends after a reconnect) before it
-// reports them lost. At most QueueRecords records are held meanwhile.
+// reports them lost. At most QueueRecords records and QueueBytes of them
+// are held meanwhile.
 const gapWait = 3 * time.Second
 
 // natsPendingMin is the least number of messages (and KiB) the client
@@ -374,7 +376,11 @@ func (r *Relay) onMsg(m *nats.Msg) {
 			r.armGapTimer(resendEvery)
 		}
 		r.held[seq] = m
-		if len(r.held) > r.opts.QueueRecords {
+		r.heldBytes += len(m.Data)
+		// Bounded as the queue is: past it, the gap is given up (each
+		// message held then lets at least one go, so what is held stays
+		// within the bounds plus one message).
+		if len(r.held) > r.opts.QueueRecords || r.heldBytes > r.opts.QueueBytes {
 			r.skipGap()
 		}
 		return
@@ -431,6 +437,7 @@ func (r *Relay) drainHeld() {
 			break
 		}
 		delete(r.held, r.next)
+		r.heldBytes -= len(m.Data)
 		r.enqueue(m, r.next)
 		r.next++
 	}
@@ -566,6 +573,7 @@ func (r *Relay) Close() error {
 		left := r.pendingDrop + int64(len(r.held))
 		r.pendingDrop = 0
 		clear(r.held)
+		r.heldBytes = 0
 		for _, q := range r.take(nil) {
 			if q.m != nil && (q.m.Header == nil || q.m.Header.Get(EOFHeader) == "") {
 				left++

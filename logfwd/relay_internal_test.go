@@ -2,6 +2,7 @@ package logfwd
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -37,5 +38,34 @@ func TestRelayMarkersKeepTheByteBound(t *testing.T) {
 	r.mu.Unlock()
 	if r.qlen.Load() != before+1 {
 		t.Fatalf("the end-of-log marker found no slot in a queue of %d", before)
+	}
+}
+
+// TestRelayHeldAfterGapBounded: the records held after a gap, waiting
+// for the missing ones, are bounded in bytes as the queue is — a child
+// that skips a sequence number and then sends large records must not
+// make its parent hold them all for the gap's wait.
+func TestRelayHeldAfterGapBounded(t *testing.T) {
+	r := &Relay{opts: RelayOptions{QueueRecords: 1000, QueueBytes: 64 << 10, NoAck: true},
+		ready: make(chan struct{}, 1), held: map[uint64]*nats.Msg{}, next: 1}
+	defer func() {
+		if r.gapTimer != nil {
+			r.gapTimer.Stop()
+		}
+	}()
+	big := bytes.Repeat([]byte("x"), 4<<10)
+	most := 0
+	for seq := 2; seq <= 300; seq++ { // 1 never comes
+		r.onMsg(&nats.Msg{Subject: "log.X", Reply: fmt.Sprintf("_INBOX.x.%d", seq), Data: big})
+		r.mu.Lock()
+		held := 0
+		for _, m := range r.held {
+			held += len(m.Data)
+		}
+		r.mu.Unlock()
+		most = max(most, held)
+	}
+	if limit := r.opts.QueueBytes + len(big); most > limit {
+		t.Fatalf("held up to %d bytes after the gap, want at most %d", most, limit)
 	}
 }
