@@ -127,6 +127,12 @@ func (s *CounterService) Stderr(ctx context.Context, line string) error {
 	return err
 }
 
+// StderrLong writes a line of n 'x' to stderr.
+func (s *CounterService) StderrLong(ctx context.Context, n int) error {
+	_, err := fmt.Fprintln(os.Stderr, strings.Repeat("x", n))
+	return err
+}
+
 // Crash panics in a goroutine of its own, which kills the process.
 func (s *CounterService) Crash(ctx context.Context) error {
 	go func() { panic("crash test") }()

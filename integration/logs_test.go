@@ -100,3 +100,53 @@ func TestStderrAndPanicRelayed(t *testing.T) {
 		return r.Level == slog.LevelError && r.Message == "service exited unexpectedly"
 	})
 }
+
+// TestStderrOddLinesRelayed: a child's stderr keeps being relayed after a
+// line longer than the relay's line limit (the line itself arrives cut,
+// saying so; before, the parent stopped reading and the child's next
+// write failed with EPIPE) and after a line that looks like the start of
+// a panic while the child goes on running (it arrives while the child
+// runs, not when it exits).
+func TestStderrOddLinesRelayed(t *testing.T) {
+	ctx := context.Background()
+	b := bgkittest.Bus(t)
+	rec := newRecorder()
+	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Terminate(ctx)
+	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
+	if err := c.Call(ctx, "stderr_long", 3<<20, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx, "stderr", "after the long line", nil); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, 5*time.Second, msgIs("after the long line"))
+	long := rec.wait(t, time.Second, func(r slog.Record) bool { return strings.HasPrefix(r.Message, "xxxx") })
+	if n := len(long.Message); n >= 3<<20 || n < 1<<10 {
+		t.Errorf("the long line arrived with %d bytes, want it cut", n)
+	}
+	if attrs(long)["truncated_bytes"].Int64() != int64(3<<20-len(long.Message)) {
+		t.Errorf("the long line's record does not say how much was cut: %v", attrs(long))
+	}
+	// A line that looks like a panic starts a trace record; a pause ends
+	// it while the child runs, and what comes after is relayed as usual.
+	if err := c.Call(ctx, "stderr", "panic: recovered, going on", nil); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, 5*time.Second, msgIs("panic: recovered, going on"))
+	select {
+	case <-h.Done():
+		t.Fatal("the child exited")
+	default:
+	}
+	if err := c.Call(ctx, "stderr", "still running", nil); err != nil {
+		t.Fatal(err)
+	}
+	r := rec.wait(t, 5*time.Second, msgIs("still running"))
+	if r.Level != slog.LevelWarn {
+		t.Errorf("the line after the trace: level %v, want WARN (a stderr line)", r.Level)
+	}
+}

@@ -29,7 +29,10 @@
 // re-emits every record into the logger given with [WithLogger] with its
 // original time, level, message and attributes plus service and pid.
 // Lines the child writes to stdout and stderr become records too (INFO and
-// WARN); a panic's trace becomes one ERROR record.
+// WARN; a line past 64 KiB is cut, with attribute truncated_bytes); a
+// panic's trace becomes one ERROR record (up to 1 MiB, ended by a 100 ms
+// pause). The parent reads both to their end whatever comes, so a child's
+// writes there never block or fail.
 //
 // # Stopping
 //

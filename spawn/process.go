@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -442,35 +444,129 @@ func childEnv(extra []string) []string {
 	return append(env, extra...)
 }
 
+// Limits of what a child's stdout and stderr become: a line longer than
+// maxLine is cut (its record says how much was), and a panic's trace
+// longer than maxTrace loses its end (the panicking goroutine comes
+// first). A trace is written at once: a pause of traceIdle ends it, so
+// that a line that only looks like a panic ("panic: recovered …") does
+// not hold back what the child writes after it.
+const (
+	maxLine   = 64 << 10
+	maxTrace  = 1 << 20
+	traceIdle = 100 * time.Millisecond
+)
+
 // readLines relays a child's stdout or stderr, a record per line. A Go
 // panic or fatal error becomes one ERROR record holding the whole trace.
-func (p *process) readLines(r io.ReadCloser, level slog.Level, stream string, tail *tailBuffer) {
+// It reads to EOF whatever comes, so that the child's writes never block
+// or fail.
+func (p *process) readLines(f *os.File, level slog.Level, stream string, tail *tailBuffer) {
 	defer p.out.Done()
-	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	defer f.Close()
+	lr := &lineReader{br: bufio.NewReaderSize(f, 64<<10), max: maxLine}
 	var trace []string
-	for sc.Scan() {
-		line := sc.Text()
+	traceBytes, traceCut := 0, 0
+	endTrace := func() {
+		attrs := []slog.Attr{slog.String("stream", stream), slog.String("trace", strings.Join(trace, "\n"))}
+		if traceCut > 0 {
+			attrs = append(attrs, slog.Int("trace_lines_cut", traceCut))
+		}
+		p.emit(slog.LevelError, trace[0], attrs...)
+		trace, traceBytes, traceCut = nil, 0, 0
+		_ = f.SetReadDeadline(time.Time{})
+	}
+	for {
+		b, cut, err := lr.next()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if trace != nil {
+				endTrace()
+			}
+			_ = f.SetReadDeadline(time.Time{})
+			continue
+		}
+		if err != nil {
+			break
+		}
+		line := string(b)
 		if tail != nil {
 			tail.add(line)
 		}
 		if trace != nil {
-			trace = append(trace, line)
+			if traceBytes+len(line) > maxTrace {
+				traceCut++
+			} else {
+				trace, traceBytes = append(trace, line), traceBytes+len(line)+1
+			}
+			_ = f.SetReadDeadline(time.Now().Add(traceIdle))
 			continue
 		}
 		if stream == "stderr" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ")) {
-			trace = []string{line}
+			trace, traceBytes = []string{line}, len(line)+1
+			_ = f.SetReadDeadline(time.Now().Add(traceIdle))
 			continue
 		}
-		if r, ok := logfwd.DecodeLine(sc.Bytes()); ok { // a record written while the bus was down
+		if r, ok := logfwd.DecodeLine(b); ok && cut == 0 { // a record written while the bus was down
 			p.relay.Emit(context.Background(), r)
 			continue
 		}
-		p.emit(level, line, slog.String("stream", stream))
+		attrs := []slog.Attr{slog.String("stream", stream)}
+		if cut > 0 {
+			attrs = append(attrs, slog.Int("truncated_bytes", cut))
+		}
+		p.emit(level, line, attrs...)
 	}
 	if trace != nil {
-		p.emit(slog.LevelError, trace[0], slog.String("stream", stream), slog.String("trace", strings.Join(trace, "\n")))
+		endTrace()
+	}
+}
+
+// lineReader splits a stream into lines of at most max bytes.
+type lineReader struct {
+	br  *bufio.Reader
+	max int
+	buf []byte // the line so far
+	cut int    // bytes of it past max, dropped
+}
+
+// next returns the next line (without its "\n" or "\r\n"; valid until the
+// next call) and how many of its bytes were cut. A read error — a
+// deadline — keeps the line so far for the next call; at EOF an
+// unterminated last line comes first, then io.EOF.
+func (l *lineReader) next() ([]byte, int, error) {
+	for {
+		frag, err := l.br.ReadSlice('\n')
+		end := len(frag) > 0 && frag[len(frag)-1] == '\n'
+		if end {
+			frag = frag[:len(frag)-1]
+		}
+		if room := l.max - len(l.buf); room >= len(frag) {
+			l.buf = append(l.buf, frag...)
+		} else {
+			l.buf = append(l.buf, frag[:max(room, 0)]...)
+			l.cut += len(frag) - max(room, 0)
+		}
+		if !end && errors.Is(err, io.EOF) && (len(l.buf) > 0 || l.cut > 0) {
+			end = true
+		}
+		if end {
+			line, cut := l.buf, l.cut
+			l.buf, l.cut = l.buf[:0], 0
+			if cut == 0 {
+				line = bytes.TrimSuffix(line, []byte("\r"))
+			} else {
+				// Not in the middle of a character.
+				for i := 0; i < utf8.UTFMax-1 && len(line) > 0; i++ {
+					if r, size := utf8.DecodeLastRune(line); r != utf8.RuneError || size != 1 {
+						break
+					}
+					line, cut = line[:len(line)-1], cut+1
+				}
+			}
+			return line, cut, nil
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, 0, err
+		}
 	}
 }
 
