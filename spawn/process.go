@@ -343,10 +343,12 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 // goes to first; a later {"flushed":true} says its logs are all sent.
 func (p *process) readStatus(first chan<- status) {
 	defer close(p.statusEOF)
-	r := bufio.NewReader(p.status)
+	// A status line is short; a longer one (only a hostile child writes
+	// one) is cut, so fails to decode, and costs no more memory.
+	r := &lineReader{br: bufio.NewReader(p.status), max: 4 << 10}
 	n := 0
 	for {
-		line, err := r.ReadBytes('\n')
+		line, _, err := r.next()
 		if err != nil {
 			if n == 0 {
 				close(first)
@@ -361,7 +363,7 @@ func (p *process) readStatus(first chan<- status) {
 			first <- st
 		}
 		n++
-		if st.Flushed {
+		if st.Flushed && !isClosed(p.flushed) { // said once; a second time is not a crash
 			close(p.flushed)
 		}
 	}
