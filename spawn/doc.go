@@ -30,7 +30,7 @@
 // original time, level, message and attributes plus service and pid.
 // Lines the child writes to stdout and stderr become records too (INFO and
 // WARN; a line past 64 KiB is cut, with attribute truncated_bytes); a
-// panic's trace becomes one ERROR record (up to 1 MiB, ended by a 100 ms
+// panic's trace becomes one ERROR record (up to 1 MiB, ended by a 250 ms
 // pause). The parent reads both to their end whatever comes, so a child's
 // writes there never block or fail.
 //

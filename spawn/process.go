@@ -455,7 +455,7 @@ func childEnv(extra []string) []string {
 const (
 	maxLine   = 64 << 10
 	maxTrace  = 1 << 20
-	traceIdle = 100 * time.Millisecond
+	traceIdle = 250 * time.Millisecond
 )
 
 // readLines relays a child's stdout or stderr, a record per line. A Go
