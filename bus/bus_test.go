@@ -111,3 +111,27 @@ func TestConnectErrors(t *testing.T) {
 		t.Fatalf("missing nkey file: %v", err)
 	}
 }
+
+func TestIsInbox(t *testing.T) {
+	for reply, want := range map[string]bool{
+		"_INBOX.abc":                 true,
+		"_INBOX.bgkit_X.abc.1":       true,
+		"_INBOX_custom.x":            true,
+		"_INBOX.":                    false,
+		"_INBOX.a..b":                false,
+		"_INBOX.*":                   false,
+		"_INBOX.a.>":                 false,
+		"_INBOX.a b":                 false,
+		"_INBOX.a\tb":                false,
+		"svc.X.m":                    false,
+		"_INBOXES.x":                 false,
+		"life.X":                     false,
+		"_INBOX.a.*.c":               false,
+		"_INBOX.ok." + "\x7f":        false,
+		"_INBOX.gYpFm2Kf8VJ2nO3Zq.7": true,
+	} {
+		if got := bus.IsInbox(reply); got != want {
+			t.Errorf("IsInbox(%q) = %v, want %v", reply, got, want)
+		}
+	}
+}

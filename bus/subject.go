@@ -95,11 +95,28 @@ func validateToken(what, s string) error {
 }
 
 // IsInbox reports whether a reply subject lies in the reply namespace of
-// NATS clients: _INBOX.… or a custom prefix _INBOX_….  Responders of bgkit
+// NATS clients: _INBOX.… or a custom prefix _INBOX_…, and is one literal
+// subject (no wildcard, empty token or white space). Responders of bgkit
 // answer only such subjects, so that no request can make them publish onto
-// log., evt., life. or $SRV. subjects.
+// log., evt., life. or $SRV. subjects, nor onto many inboxes at once.
 func IsInbox(reply string) bool {
-	return strings.HasPrefix(reply, "_INBOX.") || strings.HasPrefix(reply, "_INBOX_")
+	if !strings.HasPrefix(reply, "_INBOX.") && !strings.HasPrefix(reply, "_INBOX_") {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(reply); i++ {
+		if i == len(reply) || reply[i] == '.' {
+			if tok := reply[start:i]; tok == "" || tok == "*" || tok == ">" {
+				return false
+			}
+			start = i + 1
+			continue
+		}
+		if c := reply[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // AgentSubject is a subject of the agent called agent outside its service

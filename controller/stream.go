@@ -151,6 +151,11 @@ func (c *Controller) openStream(ctx context.Context, method string, in any) (*cl
 	if subject == "" {
 		return nil, fmt.Errorf("%s: the reply opens no stream (is %s a streaming method?)", op, method)
 	}
+	if !bus.IsInbox(subject) {
+		// This process sends pulls, pings and "stop" there with its own
+		// credentials: a service must not choose where.
+		return nil, fmt.Errorf("%s: the service named the stream subject %q, which is not one inbox subject (_INBOX.…): refused", op, subject)
+	}
 	st := &clientStream{c: c, method: method, ctx: ctx, epoch: epoch, subject: subject,
 		inbox: c.nc.NewInbox(), batches: make(chan *nats.Msg, streamWindow+2)}
 	if st.sub, err = c.nc.ChanSubscribe(st.inbox+".*", st.batches); err != nil {

@@ -258,12 +258,13 @@ func TestStreamEndAfterNoResponders(t *testing.T) {
 	b := bgkittest.Bus(t)
 	nc, _ := rawService(t, b)
 	pulls := make(chan *nats.Msg, 100)
-	if _, err := nc.ChanSubscribe("test.stream.1", pulls); err != nil {
+	streamSubject := nc.NewInbox()
+	if _, err := nc.ChanSubscribe(streamSubject, pulls); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := nc.Subscribe(bus.ServiceSubject("ECHO", "items"), func(m *nats.Msg) {
 		r := nats.NewMsg(m.Reply)
-		r.Header.Set(service.StreamHeader, "test.stream.1")
+		r.Header.Set(service.StreamHeader, streamSubject)
 		_ = m.RespondMsg(r)
 	}); err != nil {
 		t.Fatal(err)
@@ -306,5 +307,49 @@ func TestStreamEndAfterNoResponders(t *testing.T) {
 	<-done
 	if streamErr != nil || strings.Join(items, ",") != "1,2,3" {
 		t.Fatalf("items %v, err %v; want 1,2,3 and a clean end", items, streamErr)
+	}
+}
+
+// TestStreamSubjectMustBeAnInbox: the subject a service names for its
+// stream is where the controller sends pulls, pings and "stop" with its
+// own, unscoped credentials. One outside the inbox namespace (here
+// another service's method) is refused, and nothing is sent there:
+// otherwise a hostile service could make its caller call anything.
+func TestStreamSubjectMustBeAnInbox(t *testing.T) {
+	b := bgkittest.Bus(t)
+	nc, _ := rawService(t, b)
+	victim := make(chan *nats.Msg, 100)
+	if _, err := b.Conn().ChanSubscribe("svc.VICTIM.>", victim); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"svc.VICTIM.reset", "svc.VICTIM.*", "_INBOX.ok but spaced"} {
+		if _, err := nc.Subscribe(bus.ServiceSubject("ECHO", "items"), func(m *nats.Msg) {
+			r := nats.NewMsg(m.Reply)
+			r.Header.Set(service.StreamHeader, target)
+			_ = m.RespondMsg(r)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		c := connectECHO(t, b)
+		var streamErr error
+		for _, err := range c.Stream(t.Context(), "items", nil) {
+			streamErr = err
+			break
+		}
+		if streamErr == nil || !strings.Contains(streamErr.Error(), "stream subject") {
+			t.Errorf("stream subject %q: err %v, want it refused", target, streamErr)
+		}
+		nc.Close()
+		nc, _ = rawService(t, b)
+	}
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(victim) > 0 {
+		m := <-victim
+		t.Fatalf("the controller sent %q to %s", m.Data, m.Subject)
 	}
 }
