@@ -166,6 +166,13 @@ func (a *agent) Shutdown(ctx context.Context) error {
 
 // Spawn starts a registered kind (or type key) under a requester's lease.
 func (a *agent) Spawn(ctx context.Context, req agentSpawn) (agentSpawned, error) {
+	if req.Lease == "" {
+		return agentSpawned{}, service.Errorf(400, "spawn request without a lease")
+	}
+	// The lease is a token of the exit events' subject.
+	if err := bus.ValidateTopic(req.Lease); err != nil {
+		return agentSpawned{}, service.Errorf(400, "bad lease: %v", err)
+	}
 	var e *entry
 	var ok bool
 	switch {
@@ -176,9 +183,6 @@ func (a *agent) Spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 	}
 	if !ok {
 		return agentSpawned{}, service.Errorf(404, "agent %s: %v: kind %q key %q (known kinds: %v)", a.name, ErrNotRegistered, req.Kind, req.Key, Kinds())
-	}
-	if req.Lease == "" {
-		return agentSpawned{}, service.Errorf(400, "spawn request without a lease")
 	}
 	a.touch(req.Lease)
 	o := buildOptions([]Option{WithName(req.Name), WithGrace(req.Grace), WithLogger(a.logger), WithLogLevel(req.Level)})
