@@ -104,7 +104,9 @@
 //     Optional headers: Bgkit-Stream-Idle-Ms (how long the service keeps a
 //     stream whose caller sends nothing; default 30000) and Bgkit-Timeout-Ms
 //     (a deadline for the whole stream). The reply is either an error (the
-//     Nats-Service-Error headers, as for a call: 400, 404, 500, 503) or an
+//     Nats-Service-Error headers, as for a call: 400, 404, 500, 503 — 503
+//     also when the service already holds as many open streams as it
+//     handles calls at once, WithConcurrency) or an
 //     empty message whose Bgkit-Stream header is the stream's subject, an
 //     inbox of the service's own connection (_INBOX.…; in a child,
 //     _INBOX.bgkit_<NAME>.<ID>), which only that instance subscribes to and

@@ -64,7 +64,8 @@ func WithShutdownTimeout(d time.Duration) Option { return func(o *options) { o.g
 
 // WithConcurrency bounds the calls handled at once (default 1024); further
 // calls wait in a queue of 65,536 requests (past it the connection drops
-// them as a slow consumer, and logs it).
+// them as a slow consumer, and logs it). It bounds the streams open at
+// once too: past it, an open is answered 503.
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
 
 // WithMetadata adds entries to the metadata reported by $SRV.INFO/PING/STATS.

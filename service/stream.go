@@ -51,18 +51,41 @@ type streamSet struct {
 	wg    sync.WaitGroup
 }
 
-func (ss *streamSet) add(st *stream) bool {
+// add registers st, unless the set is ended or already holds max
+// streams; the error says which.
+func (ss *streamSet) add(st *stream, max int) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.ended {
-		return false
+		return errShuttingDown
+	}
+	if len(ss.open) >= max {
+		return errTooManyStreams
 	}
 	if ss.open == nil {
 		ss.open = map[string]*stream{}
 	}
 	ss.open[st.subject] = st
 	ss.wg.Add(2) // producer and responder
-	return true
+	return nil
+}
+
+var (
+	errShuttingDown   = errors.New("shutting down")
+	errTooManyStreams = errors.New("too many open streams")
+)
+
+// tooManyStreams says why an open was refused. A stream runs its method
+// until it is closed or idle: a service holds as many at once as it
+// handles calls (WithConcurrency).
+func tooManyStreams(name string, max int) string {
+	return fmt.Sprintf("%s has %d streams open, its most (WithConcurrency): close one, or let one end", name, max)
+}
+
+func (ss *streamSet) count() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.open)
 }
 
 func (ss *streamSet) remove(st *stream) {
@@ -167,6 +190,11 @@ func (s *server) openStream(ep *endpoint, m *nats.Msg) {
 		st.idle = time.Duration(ms) * time.Millisecond
 	}
 	st.seen.Store(time.Now().UnixNano())
+	if s.streams.count() >= s.o.concurrency { // before the method starts (add decides)
+		cancel()
+		_ = s.respondError(m, ep, CodeUnavailable, tooManyStreams(s.o.name, s.o.concurrency))
+		return
+	}
 	seq, code, msg := s.startStream(ctx, ep, m)
 	if code != 0 {
 		cancel()
@@ -180,10 +208,14 @@ func (s *server) openStream(ep *endpoint, m *nats.Msg) {
 		return
 	}
 	st.sub = sub
-	if !s.streams.add(st) {
+	if err := s.streams.add(st, s.o.concurrency); err != nil {
 		cancel()
 		_ = sub.Unsubscribe()
-		_ = s.respondError(m, ep, CodeUnavailable, s.o.name+" is shutting down")
+		msg := s.o.name + " is shutting down"
+		if errors.Is(err, errTooManyStreams) {
+			msg = tooManyStreams(s.o.name, s.o.concurrency)
+		}
+		_ = s.respondError(m, ep, CodeUnavailable, msg)
 		return
 	}
 	go st.produce(seq)

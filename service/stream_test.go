@@ -148,3 +148,42 @@ func TestStreamEndsAtShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type holder struct{}
+
+func (holder) Initialize(context.Context) error { return nil }
+func (holder) Shutdown(context.Context) error   { return nil }
+
+// Hold yields nothing until its ctx ends.
+func (holder) Hold(ctx context.Context) (iter.Seq2[int, error], error) {
+	return func(yield func(int, error) bool) { <-ctx.Done() }, nil
+}
+
+// TestStreamsOpenBounded: a service holds at most as many open streams as
+// it handles calls at once (WithConcurrency); past it, an open is answered
+// 503 — so that callers who open streams and never close them (or ask
+// for an idle time of years) cannot make it run producers without end.
+func TestStreamsOpenBounded(t *testing.T) {
+	b := bgkittest.Bus(t)
+	const limit = 8
+	bgkittest.Serve(t, b, holder{}, service.WithConcurrency(limit))
+	open := func() *nats.Msg {
+		m := nats.NewMsg("svc.HOLDER.hold")
+		m.Header.Set(service.StreamHeader, "open")
+		m.Header.Set(service.StreamIdleHeader, "315360000000") // ten years
+		r, err := b.Conn().RequestMsg(m, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for i := range limit {
+		if r := open(); r.Header.Get(service.StreamHeader) == "" {
+			t.Fatalf("open %d: %v %q", i, r.Header, r.Data)
+		}
+	}
+	r := open()
+	if code := r.Header.Get("Nats-Service-Error-Code"); code != "503" || r.Header.Get(service.StreamHeader) != "" {
+		t.Fatalf("open %d of a service of concurrency %d: code %q header %v, want 503", limit+1, limit, code, r.Header)
+	}
+}
