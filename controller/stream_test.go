@@ -262,16 +262,7 @@ func TestStreamEndAfterNoResponders(t *testing.T) {
 	if _, err := nc.ChanSubscribe(streamSubject, pulls); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nc.Subscribe(bus.ServiceSubject("ECHO", "items"), func(m *nats.Msg) {
-		r := nats.NewMsg(m.Reply)
-		r.Header.Set(service.StreamHeader, streamSubject)
-		_ = m.RespondMsg(r)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	opensStreamAt(t, nc, streamSubject)
 	c := connectECHO(t, b)
 	done := make(chan struct{})
 	var items []string
@@ -323,16 +314,7 @@ func TestStreamSubjectMustBeAnInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, target := range []string{"svc.VICTIM.reset", "svc.VICTIM.*", "_INBOX.ok but spaced"} {
-		if _, err := nc.Subscribe(bus.ServiceSubject("ECHO", "items"), func(m *nats.Msg) {
-			r := nats.NewMsg(m.Reply)
-			r.Header.Set(service.StreamHeader, target)
-			_ = m.RespondMsg(r)
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if err := nc.Flush(); err != nil {
-			t.Fatal(err)
-		}
+		opensStreamAt(t, nc, target)
 		c := connectECHO(t, b)
 		var streamErr error
 		for _, err := range c.Stream(t.Context(), "items", nil) {
@@ -351,5 +333,21 @@ func TestStreamSubjectMustBeAnInbox(t *testing.T) {
 	if len(victim) > 0 {
 		m := <-victim
 		t.Fatalf("the controller sent %q to %s", m.Data, m.Subject)
+	}
+}
+
+// opensStreamAt makes nc answer every open of ECHO.items with stream
+// subject subject, and waits until the server has the subscription.
+func opensStreamAt(t *testing.T, nc *nats.Conn, subject string) {
+	t.Helper()
+	if _, err := nc.Subscribe(bus.ServiceSubject("ECHO", "items"), func(m *nats.Msg) {
+		r := nats.NewMsg(m.Reply)
+		r.Header.Set(service.StreamHeader, subject)
+		_ = m.RespondMsg(r)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }

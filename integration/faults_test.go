@@ -35,11 +35,7 @@ import (
 func TestFaultKillDuringConcurrentCalls(t *testing.T) {
 	ctx := context.Background()
 	b := bgkittest.Bus(t)
-	rec := newRecorder()
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, rec := spawnRecorded(t, b)
 	t.Cleanup(func() { h.Terminate(ctx) })
 	c, err := controller.Connect(ctx, b, h.ServiceName())
 	if err != nil {
@@ -173,11 +169,7 @@ func TestFaultKillDuringConcurrentCalls(t *testing.T) {
 func TestFaultDropConnection(t *testing.T) {
 	ctx := context.Background()
 	b := bgkittest.Bus(t)
-	rec := newRecorder()
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, rec := spawnRecorded(t, b)
 	t.Cleanup(func() { h.Terminate(ctx) })
 	c, err := controller.Connect(ctx, b, h.ServiceName())
 	if err != nil {
@@ -339,11 +331,7 @@ func TestFaultShutdownBlocksKilledAtGrace(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	ctx := context.Background()
 	b := bgkittest.Bus(t)
-	rec := newRecorder()
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, rec := spawnRecorded(t, b)
 	t.Cleanup(func() { h.Terminate(ctx) })
 	nc := b.Conn()
 	limit := int(nc.MaxPayload())
@@ -551,11 +539,7 @@ func TestBadInput(t *testing.T) {
 func TestBadInputHugeErrorMessage(t *testing.T) {
 	ctx := context.Background()
 	b := bgkittest.Bus(t)
-	rec := newRecorder()
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := spawnRecorded(t, b)
 	t.Cleanup(func() { h.Terminate(ctx) })
 	nc := b.Conn()
 	// fail answers 500 "failing: <its argument>".

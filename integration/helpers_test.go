@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/spawn"
 )
 
 // recorder is a slog.Handler that keeps records for assertions.
@@ -20,6 +23,18 @@ type recorder struct {
 	records []slog.Record
 	attrs   []slog.Attr
 	parent  *recorder
+}
+
+// spawnRecorded spawns COUNTER_SERVICE (step 1) on b, its records going
+// to a fresh recorder.
+func spawnRecorded(t *testing.T, b *bus.Bus) (*spawn.Handle, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	h, err := spawn.Run(context.Background(), b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, rec
 }
 
 func newRecorder() *recorder {

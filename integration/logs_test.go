@@ -9,7 +9,6 @@ import (
 
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/controller"
-	"github.com/bgkit/bgkit/spawn"
 )
 
 func TestLogRecordReachesParent(t *testing.T) {
@@ -65,11 +64,7 @@ func TestShutdownLogsAllArrive(t *testing.T) {
 func TestStderrAndPanicRelayed(t *testing.T) {
 	ctx := context.Background()
 	b := bgkittest.Bus(t)
-	rec := newRecorder()
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, rec := spawnRecorded(t, b)
 	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
 	if err := c.Call(ctx, "stderr", "plain stderr line", nil); err != nil {
 		t.Fatal(err)
@@ -110,11 +105,7 @@ func TestStderrAndPanicRelayed(t *testing.T) {
 func TestStderrOddLinesRelayed(t *testing.T) {
 	ctx := context.Background()
 	b := bgkittest.Bus(t)
-	rec := newRecorder()
-	h, err := spawn.Run(ctx, b, NewCounterService, CounterArgs{Step: 1}, spawn.WithLogger(slog.New(rec)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, rec := spawnRecorded(t, b)
 	defer h.Terminate(ctx)
 	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
 	if err := c.Call(ctx, "stderr_long", 3<<20, nil); err != nil {
