@@ -16,8 +16,12 @@ import (
 )
 
 // EventBuffer is how many events a [Subscription] holds for a callback that
-// is busy; further events are dropped and counted (see [Event].Missed).
-const EventBuffer = 65536
+// is busy, and EventBufferBytes how many bytes of them; further events are
+// dropped and counted (see [Event].Missed).
+const (
+	EventBuffer      = 65536
+	EventBufferBytes = 64 << 20
+)
 
 // Event is one event a service emitted with service.Emit.
 type Event struct {
@@ -45,12 +49,15 @@ func (e Event) Decode(v any) error {
 // time and in the order of each instance. Stop it when done.
 type Subscription struct {
 	sub  *nats.Subscription
-	msgs chan *nats.Msg
-	quit chan struct{}
-	done chan struct{}
+	fn   func(Event)
 	once sync.Once
+	stop func() bool // of the context.AfterFunc that stops it with its ctx
+	// mu is held while fn runs, so that Stop can wait for it; stopped
+	// (under mu) keeps fn from running again.
+	mu      sync.Mutex
+	stopped bool
 	// last sequence number seen per instance and topic; used by the
-	// delivery goroutine only.
+	// delivery goroutine only (the client library's, one per subscription).
 	last map[seqKey]uint64
 }
 
@@ -74,17 +81,20 @@ func (c *Controller) Subscribe(ctx context.Context, topic string, fn func(Event)
 		}
 		subject = bus.EventSubject(c.name, topic)
 	}
-	s := &Subscription{
-		msgs: make(chan *nats.Msg, EventBuffer),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
-		last: map[seqKey]uint64{},
-	}
-	sub, err := c.nc.ChanSubscribe(subject, s.msgs)
+	s := &Subscription{fn: fn, last: map[seqKey]uint64{}}
+	// An asynchronous subscription: the client library delivers on one
+	// goroutine of its own, in order, and bounds what waits in number and
+	// bytes (a channel subscription bounds only the number: 65,536 events
+	// of 1 MiB would all wait).
+	sub, err := c.nc.Subscribe(subject, s.deliver)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
 	}
 	s.sub = sub
+	if err := sub.SetPendingLimits(EventBuffer, EventBufferBytes); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
+	}
 	fctx, cancel := c.withDeadline(ctx)
 	err = c.nc.FlushWithContext(fctx)
 	cancel()
@@ -92,25 +102,28 @@ func (c *Controller) Subscribe(ctx context.Context, topic string, fn func(Event)
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("subscribe %s: %w", subject, err)
 	}
-	go s.run(ctx, fn)
+	s.stop = context.AfterFunc(ctx, s.end)
 	return s, nil
 }
 
-func (s *Subscription) run(ctx context.Context, fn func(Event)) {
-	defer close(s.done)
-	for {
-		select {
-		case m := <-s.msgs:
-			if e, ok := s.event(m); ok {
-				fn(e)
-			}
-		case <-ctx.Done():
-			_ = s.sub.Unsubscribe()
-			return
-		case <-s.quit:
-			return
-		}
+// deliver is the subscription's callback.
+func (s *Subscription) deliver(m *nats.Msg) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
 	}
+	if e, ok := s.event(m); ok {
+		s.fn(e)
+	}
+}
+
+// end unsubscribes and waits for a callback in progress.
+func (s *Subscription) end() {
+	s.once.Do(func() { _ = s.sub.Unsubscribe() })
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 }
 
 // maxSources bounds the per-instance sequence table.
@@ -152,11 +165,8 @@ func (s *Subscription) event(m *nats.Msg) (Event, bool) {
 // Stop ends the subscription and returns after the callback has returned
 // (do not call it from the callback). It is idempotent.
 func (s *Subscription) Stop() {
-	s.once.Do(func() {
-		_ = s.sub.Unsubscribe()
-		close(s.quit)
-	})
-	<-s.done
+	s.stop()
+	s.end()
 }
 
 // Dropped is how many events were dropped because the callback did not

@@ -3,9 +3,14 @@ package controller_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
@@ -30,6 +35,12 @@ func (eventsProbe) Fire(ctx context.Context, n int) error {
 
 func startEventsProbe(t *testing.T) *controller.Controller {
 	t.Helper()
+	c, _ := startEventsProbeBus(t)
+	return c
+}
+
+func startEventsProbeBus(t *testing.T) (*controller.Controller, *bus.Bus) {
+	t.Helper()
 	b := bgkittest.Bus(t)
 	bgkittest.Serve(t, b, eventsProbe{}, service.WithName("PROBE"))
 	c, err := controller.Connect(t.Context(), b, "PROBE")
@@ -37,7 +48,7 @@ func startEventsProbe(t *testing.T) *controller.Controller {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c
+	return c, b
 }
 
 func TestEventsSubscribeOrderAndTopics(t *testing.T) {
@@ -178,4 +189,44 @@ func TestEventsStopWhenCtxEnds(t *testing.T) {
 	}
 	cancel()
 	sub.Stop() // returns: the goroutine ended with ctx
+}
+
+// TestEventsBufferBoundedInBytes: the events waiting for a busy callback
+// are bounded in bytes too (EventBufferBytes), not only in number: 200
+// events of 512 KiB for a stuck callback do not all wait in memory.
+func TestEventsBufferBoundedInBytes(t *testing.T) {
+	c, b := startEventsProbeBus(t)
+	release := make(chan struct{})
+	var delivered atomic.Int64
+	sub, err := c.Subscribe(t.Context(), "big", func(controller.Event) {
+		<-release
+		delivered.Add(1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Stop()
+	nc := b.Conn()
+	const n, size = 200, 512 << 10
+	data := []byte(`"` + strings.Repeat("x", size-2) + `"`)
+	for i := 1; i <= n; i++ {
+		m := nats.NewMsg(bus.EventSubject("PROBE", "big"))
+		m.Header.Set(service.EventSeqHeader, strconv.Itoa(i))
+		m.Header.Set(service.EventSourceHeader, "test")
+		m.Data = data
+		if err := nc.PublishMsg(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same connection: once the flush returns, every event was
+	// offered to the subscription.
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	dropped := sub.Dropped()
+	close(release)
+	if most := controller.EventBufferBytes/size + 2; n-dropped > most {
+		t.Fatalf("%d of %d events of %d KiB waited for the callback (%d dropped); at most %d fit %d MiB",
+			n-dropped, n, size>>10, dropped, most, controller.EventBufferBytes>>20)
+	}
 }
