@@ -29,3 +29,41 @@ func TestLineReader(t *testing.T) {
 		t.Fatalf("after the last line: %v, want EOF", err)
 	}
 }
+
+// FuzzLineReader: whatever a child writes, every line fits the limit, the
+// reader ends, and it yields one line per newline (plus an unterminated
+// last one).
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("a\r\nbb\nccc"), 2)
+	f.Add([]byte("\n\n\xff\xfe\n"), 1)
+	f.Add([]byte(strings.Repeat("é", 40)+"\n"), 7)
+	f.Fuzz(func(t *testing.T, data []byte, max int) {
+		if max < 1 || max > 1<<10 {
+			return
+		}
+		lr := &lineReader{br: bufio.NewReaderSize(strings.NewReader(string(data)), 16), max: max}
+		lines := 0
+		for {
+			b, cut, err := lr.next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Fatal(err)
+				}
+				break
+			}
+			if len(b) > max || cut < 0 {
+				t.Fatalf("line of %d bytes (cut %d) past the limit %d", len(b), cut, max)
+			}
+			if lines++; lines > len(data)+1 {
+				t.Fatal("more lines than bytes")
+			}
+		}
+		want := strings.Count(string(data), "\n")
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			want++
+		}
+		if lines != want {
+			t.Fatalf("%d lines, want %d", lines, want)
+		}
+	})
+}
