@@ -43,9 +43,10 @@
 //
 // Events of one instance arrive in the order it emitted them, one at a
 // time. A callback that cannot keep up never slows the service: up to
-// [EventBuffer] events wait, later ones are dropped, and the next event
-// delivered carries in [Event].Missed how many of its topic were lost
-// (from the per-topic sequence numbers in the Bgkit-Event-Seq header).
+// [EventBuffer] events and [EventBufferBytes] of them wait, later ones are
+// dropped, and the next event delivered carries in [Event].Missed how many
+// of its topic were lost (from the per-topic sequence numbers in the
+// Bgkit-Event-Seq header).
 //
 // # Streams
 //
