@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -377,11 +378,9 @@ func (r *Relay) onMsg(m *nats.Msg) {
 		}
 		r.held[seq] = m
 		r.heldBytes += len(m.Data)
-		// Bounded as the queue is: past it, the gap is given up (each
-		// message held then lets at least one go, so what is held stays
-		// within the bounds plus one message).
+		// Bounded as the queue is: past it, every gap is given up at once.
 		if len(r.held) > r.opts.QueueRecords || r.heldBytes > r.opts.QueueBytes {
-			r.skipGap()
+			r.skipAllGaps()
 		}
 		return
 	}
@@ -461,6 +460,25 @@ func (r *Relay) skipGap() {
 	r.pendingLost += int64(first - r.next)
 	r.next = first
 	r.drainHeld()
+}
+
+// skipAllGaps gives up on every missing message before the last held one:
+// what is held is queued in order, the missing counted lost with the next
+// record. (Giving up one gap per message that arrives would scan all that
+// is held for each, with a gap between every two.) r.mu is held.
+func (r *Relay) skipAllGaps() {
+	seqs := make([]uint64, 0, len(r.held))
+	for seq := range r.held {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		r.pendingLost += int64(seq - r.next)
+		r.enqueue(r.held[seq], seq)
+		r.next = seq + 1
+	}
+	clear(r.held)
+	r.heldBytes = 0
 }
 
 // enqueue queues m for the handler, or drops and counts it when the queue

@@ -3,6 +3,7 @@ package logfwd
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -67,5 +68,64 @@ func TestRelayHeldAfterGapBounded(t *testing.T) {
 	}
 	if limit := r.opts.QueueBytes + len(big); most > limit {
 		t.Fatalf("held up to %d bytes after the gap, want at most %d", most, limit)
+	}
+}
+
+// TestRelayPastBoundsGivesUpEveryGap: once what a relay holds after gaps
+// passes its bounds, it stops waiting for every missing record at once —
+// all it holds is queued in order and the missing ones counted lost —
+// rather than one gap per record that arrives (which, with a gap between
+// every two records, cost a scan of all it held for each).
+func TestRelayPastBoundsGivesUpEveryGap(t *testing.T) {
+	const q = 100
+	r := &Relay{opts: RelayOptions{QueueRecords: q, QueueBytes: 1 << 20, NoAck: true},
+		ready: make(chan struct{}, 1), held: map[uint64]*nats.Msg{}, next: 1}
+	defer func() {
+		if r.gapTimer != nil {
+			r.gapTimer.Stop()
+		}
+	}()
+	for i := 1; i <= q+1; i++ { // 2, 4, …: a gap before each
+		seq := 2 * i
+		r.onMsg(&nats.Msg{Subject: "log.X", Reply: fmt.Sprintf("_INBOX.x.%d", seq), Data: []byte(`{"msg":"r"}`)})
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var prev uint64
+	lost := r.pendingLost
+	for _, it := range r.q {
+		if it.seq <= prev {
+			t.Fatalf("queued out of order: %d after %d", it.seq, prev)
+		}
+		prev, lost = it.seq, lost+it.lost
+	}
+	// The queue holds QueueRecords too: what does not fit is dropped,
+	// counted.
+	if len(r.held) != 0 || len(r.q)+int(r.pendingDrop) != q+1 || lost != q+1 || r.next != 2*(q+1)+1 {
+		t.Fatalf("held %d, queued %d + dropped %d, lost %d, next %d; want 0, %d in all, %d, %d",
+			len(r.held), len(r.q), r.pendingDrop, lost, r.next, q+1, q+1, 2*(q+1)+1)
+	}
+}
+
+// BenchmarkRelayAlternatingGaps: a record with a gap before each, past
+// the relay's bounds (what a hostile child can send): ns per record.
+func BenchmarkRelayAlternatingGaps(b *testing.B) {
+	r := &Relay{opts: RelayOptions{QueueRecords: DefaultQueueRecords, QueueBytes: DefaultQueueBytes, NoAck: true},
+		ready: make(chan struct{}, 1), held: map[uint64]*nats.Msg{}, next: 1}
+	defer func() {
+		if r.gapTimer != nil {
+			r.gapTimer.Stop()
+		}
+	}()
+	data := []byte(`{"msg":"r"}`)
+	seq := uint64(0)
+	for b.Loop() {
+		seq += 2
+		r.onMsg(&nats.Msg{Subject: "log.X", Reply: "_INBOX.x." + strconv.FormatUint(seq, 10), Data: data})
+		if r.qlen.Load() > DefaultQueueRecords/2 { // the worker's part: empty the queue
+			r.take(nil)
+			r.qlen.Store(0)
+			r.qbytes.Store(0)
+		}
 	}
 }
