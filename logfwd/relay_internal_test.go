@@ -14,7 +14,7 @@ import (
 // publisher sends one) is bounded like a record, so that a flood of them
 // cannot fill memory past QueueBytes.
 func TestRelayMarkersKeepTheByteBound(t *testing.T) {
-	r := &Relay{opts: RelayOptions{QueueRecords: 10, QueueBytes: 4096}, ready: make(chan struct{}, 1), held: map[uint64]*nats.Msg{}}
+	r := bareRelay(t, RelayOptions{QueueRecords: 10, QueueBytes: 4096})
 	body := bytes.Repeat([]byte("x"), 900)
 	r.mu.Lock()
 	for range 50 {
@@ -47,13 +47,7 @@ func TestRelayMarkersKeepTheByteBound(t *testing.T) {
 // that skips a sequence number and then sends large records must not
 // make its parent hold them all for the gap's wait.
 func TestRelayHeldAfterGapBounded(t *testing.T) {
-	r := &Relay{opts: RelayOptions{QueueRecords: 1000, QueueBytes: 64 << 10, NoAck: true},
-		ready: make(chan struct{}, 1), held: map[uint64]*nats.Msg{}, next: 1}
-	defer func() {
-		if r.gapTimer != nil {
-			r.gapTimer.Stop()
-		}
-	}()
+	r := bareRelay(t, RelayOptions{QueueRecords: 1000, QueueBytes: 64 << 10, NoAck: true})
 	big := bytes.Repeat([]byte("x"), 4<<10)
 	most := 0
 	for seq := 2; seq <= 300; seq++ { // 1 never comes
@@ -78,13 +72,7 @@ func TestRelayHeldAfterGapBounded(t *testing.T) {
 // every two records, cost a scan of all it held for each).
 func TestRelayPastBoundsGivesUpEveryGap(t *testing.T) {
 	const q = 100
-	r := &Relay{opts: RelayOptions{QueueRecords: q, QueueBytes: 1 << 20, NoAck: true},
-		ready: make(chan struct{}, 1), held: map[uint64]*nats.Msg{}, next: 1}
-	defer func() {
-		if r.gapTimer != nil {
-			r.gapTimer.Stop()
-		}
-	}()
+	r := bareRelay(t, RelayOptions{QueueRecords: q, QueueBytes: 1 << 20, NoAck: true})
 	for i := 1; i <= q+1; i++ { // 2, 4, …: a gap before each
 		seq := 2 * i
 		r.onMsg(&nats.Msg{Subject: "log.X", Reply: fmt.Sprintf("_INBOX.x.%d", seq), Data: []byte(`{"msg":"r"}`)})
@@ -110,13 +98,7 @@ func TestRelayPastBoundsGivesUpEveryGap(t *testing.T) {
 // BenchmarkRelayAlternatingGaps: a record with a gap before each, past
 // the relay's bounds (what a hostile child can send): ns per record.
 func BenchmarkRelayAlternatingGaps(b *testing.B) {
-	r := &Relay{opts: RelayOptions{QueueRecords: DefaultQueueRecords, QueueBytes: DefaultQueueBytes, NoAck: true},
-		ready: make(chan struct{}, 1), held: map[uint64]*nats.Msg{}, next: 1}
-	defer func() {
-		if r.gapTimer != nil {
-			r.gapTimer.Stop()
-		}
-	}()
+	r := bareRelay(b, RelayOptions{QueueRecords: DefaultQueueRecords, QueueBytes: DefaultQueueBytes, NoAck: true})
 	data := []byte(`{"msg":"r"}`)
 	seq := uint64(0)
 	for b.Loop() {
@@ -128,4 +110,18 @@ func BenchmarkRelayAlternatingGaps(b *testing.B) {
 			r.qbytes.Store(0)
 		}
 	}
+}
+
+// bareRelay is a Relay without a connection or worker, to drive its
+// ordering and queue directly (with NoAck it publishes nothing).
+func bareRelay(tb testing.TB, opts RelayOptions) *Relay {
+	r := &Relay{opts: opts, ready: make(chan struct{}, 1), held: map[uint64]*nats.Msg{}, next: 1}
+	tb.Cleanup(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.gapTimer != nil {
+			r.gapTimer.Stop()
+		}
+	})
+	return r
 }
