@@ -126,7 +126,6 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 	if len(attrs) > 0 {
 		h = h.WithAttrs(attrs)
 	}
-	// One more than QueueRecords: the end-of-log marker always fits.
 	r := &Relay{id: []byte(nuid.Next()), nc: nc, h: h, opts: opts, ready: make(chan struct{}, 1),
 		done: make(chan struct{}), eof: make(chan struct{}), next: 1, held: map[uint64]*nats.Msg{}}
 	sub, err := nc.Subscribe(subject, r.onMsg)
