@@ -125,3 +125,28 @@ func bareRelay(tb testing.TB, opts RelayOptions) *Relay {
 	})
 	return r
 }
+
+// TestRelayFromInbox: the relay's quick check of a record's reply subject
+// (its publisher's inbox and a number) accepts exactly what bus.IsInbox
+// does.
+func TestRelayFromInbox(t *testing.T) {
+	r := bareRelay(t, RelayOptions{})
+	r.inbox = "_INBOX.bgkit_X.AbCd"
+	for reply, want := range map[string]bool{
+		r.inbox + ".1":      true,
+		r.inbox + ".123456": true,
+		r.inbox + ".12a":    true, // not a number, still one inbox subject
+		r.inbox + ".*":      false,
+		r.inbox + ".>":      false,
+		r.inbox + ".1 2":    false,
+		r.inbox + ".":       false,
+		r.inbox + "..1":     false,
+		r.inbox:             true,
+		"svc.X.m":           false,
+		"_INBOX.other.7":    true,
+	} {
+		if got := r.fromInbox(reply); got != want {
+			t.Errorf("fromInbox(%q) = %v, want %v", reply, got, want)
+		}
+	}
+}
