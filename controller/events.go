@@ -50,7 +50,6 @@ func (e Event) Decode(v any) error {
 type Subscription struct {
 	sub  *nats.Subscription
 	fn   func(Event)
-	once sync.Once
 	stop func() bool // of the context.AfterFunc that stops it with its ctx
 	// mu is held while fn runs, so that Stop can wait for it; stopped
 	// (under mu) keeps fn from running again.
@@ -118,12 +117,14 @@ func (s *Subscription) deliver(m *nats.Msg) {
 	}
 }
 
-// end unsubscribes and waits for a callback in progress.
+// end waits for a callback in progress and unsubscribes.
 func (s *Subscription) end() {
-	s.once.Do(func() { _ = s.sub.Unsubscribe() })
 	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if !s.stopped {
+		s.stopped = true
+		_ = s.sub.Unsubscribe()
+	}
 }
 
 // maxSources bounds the per-instance sequence table.
