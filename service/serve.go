@@ -39,13 +39,14 @@ const Version = "0.1.0"
 type Option func(*options)
 
 type options struct {
-	name        string
-	onReady     func(Info)
-	logger      *slog.Logger
-	grace       time.Duration
-	concurrency int
-	metadata    map[string]string
-	description string
+	name         string
+	onReady      func(Info)
+	onSubscribed func(Info)
+	logger       *slog.Logger
+	grace        time.Duration
+	concurrency  int
+	metadata     map[string]string
+	description  string
 }
 
 // WithName serves the service under name instead of the one derived from
@@ -54,6 +55,14 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 
 // WithOnReady calls f once the service answers requests.
 func WithOnReady(f func(Info)) Option { return func(o *options) { o.onReady = f } }
+
+// WithOnSubscribed calls f once the service's subscriptions are written
+// on its connection, before they are flushed: a message f publishes on
+// the same connection reaches the server after them, so whoever receives
+// it through that server can call the service at once (a spawned child
+// tells its parent so, a round trip sooner than WithOnReady's f, which
+// follows once the server has confirmed them). f must not block.
+func WithOnSubscribed(f func(Info)) Option { return func(o *options) { o.onSubscribed = f } }
 
 // WithLogger sets the logger for the server's own records (panics, errors
 // of calls). Default: slog.Default().
@@ -127,7 +136,14 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	calls, endCalls := context.WithCancel(life)
 	defer endCalls()
 	s := newServer(b.Conn(), o, eps, calls)
-	if err := s.start(); err != nil {
+	err = s.start()
+	if err == nil && o.onSubscribed != nil {
+		o.onSubscribed(Info{Name: o.name, ID: s.id, Endpoints: eps})
+	}
+	if err == nil {
+		err = s.nc.Flush()
+	}
+	if err != nil {
 		s.stop()
 		return errors.Join(fmt.Errorf("serve %s: %w", o.name, err), shutdown(svc, life, o.grace))
 	}
@@ -222,6 +238,7 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	return s
 }
 
+// start subscribes (Run flushes).
 func (s *server) start() error {
 	sub, err := s.nc.ChanQueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.calls)
 	if err != nil {
@@ -238,7 +255,7 @@ func (s *server) start() error {
 			s.subs = append(s.subs, sub)
 		}
 	}
-	return s.nc.Flush()
+	return nil
 }
 
 func (s *server) stop() {
