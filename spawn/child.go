@@ -70,9 +70,8 @@ type child struct {
 	stop       context.CancelFunc
 	stopAt     atomic.Int64 // unix nanoseconds when ctx was ended (the budget starts)
 	parentGone atomic.Bool
-	booted     atomic.Bool   // the bootstrap was read
-	oneP       chan struct{} // closed once the scheduler has its Ps for serving
-	busDown    bool          // the bus was unreachable or lost when the service returned
+	booted     atomic.Bool // the bootstrap was read
+	busDown    bool        // the bus was unreachable or lost when the service returned
 	// logsFlushed: the end-of-log marker was flushed (a round trip after
 	// everything the child published), or written to the held connection.
 	logsFlushed bool
@@ -114,17 +113,6 @@ func (c *child) run() int {
 		return c.st.fail("%v", err)
 	}
 	defer c.closeBus()
-	c.oneP = make(chan struct{})
-	go func() {
-		defer close(c.oneP)
-		if os.Getenv("GOMAXPROCS") == "" {
-			// One P from when it serves (see WithEnv): its init and dial
-			// had them all. Off the main path, since GOMAXPROCS waits for
-			// a garbage collection in progress (0.6 ms measured, right
-			// after the start); awaited before the ready status.
-			runtime.GOMAXPROCS(1)
-		}
-	}()
 	<-signalsWatched
 	c.startLogs()
 	defer c.flushLogs()
@@ -233,6 +221,9 @@ func (c *child) premade() (string, net.Conn) {
 	var conn net.Conn
 	if c.boot.ConnFD != 0 {
 		conn = inheritedConn(c.boot.ConnFD)
+		if conn != nil && c.boot.ConnHello != "" {
+			conn = &authedConn{Conn: conn, sent: []byte(c.boot.ConnHello)}
+		}
 	}
 	u, err := url.Parse(c.boot.Bus.URL)
 	if err != nil {
@@ -252,7 +243,7 @@ func (c *child) dial() error {
 	defer cancel()
 	// The bus's own records (disconnects) go to stderr as JSON, which the
 	// parent turns back into records (logfwd.DecodeLine).
-	opts := []bus.Option{bus.WithClientName("bgkit " + c.boot.Name),
+	opts := []bus.Option{bus.WithClientName(clientName(c.boot.Name)),
 		bus.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, nil)))}
 	var b *bus.Bus
 	var err error
@@ -342,6 +333,14 @@ func exitReserve(grace time.Duration) time.Duration { return min(grace/20, 50*ti
 // flushReserve is the part kept for the log flush, after drain and Shutdown.
 func flushReserve(grace time.Duration) time.Duration { return min(grace/5, 500*time.Millisecond) }
 
+// onePAfter is how long after its ready status a child switches to one P
+// (see WithEnv). The switch stops the world, 0.1-0.6 ms here (every
+// thread must stop, on a VM whose threads take ~70 µs to wake): before
+// ready it held up the start, at ready the first calls; a moment later it
+// costs one call at most that much, once, and a child stopped sooner never
+// pays it.
+const onePAfter = 50 * time.Millisecond
+
 // serve constructs the service and runs it until ctx ends.
 func (c *child) serve() int {
 	svc, err := c.entry.construct(c.boot.Args)
@@ -353,10 +352,22 @@ func (c *child) serve() int {
 		service.WithName(c.boot.Name),
 		service.WithLogger(slog.Default()),
 		service.WithShutdownTimeout(c.boot.Grace-flushReserve(c.boot.Grace)-exitReserve(c.boot.Grace)),
+		service.WithOnSubscribed(func(info service.Info) {
+			if c.boot.Ready != "" {
+				st, _ := json.Marshal(status{Ready: true, ID: info.ID})
+				_ = c.b.Conn().Publish(c.boot.Ready, st)
+			}
+		}),
 		service.WithOnReady(func(info service.Info) {
 			ready = true
-			<-c.oneP
 			c.st.write(status{Ready: true, ID: info.ID})
+			if os.Getenv("GOMAXPROCS") == "" {
+				time.AfterFunc(onePAfter, func() {
+					if c.ctx.Err() == nil { // not while it stops
+						runtime.GOMAXPROCS(1)
+					}
+				})
+			}
 		}),
 	)
 	switch {

@@ -194,23 +194,30 @@ type childProc struct {
 	// the child's exit then does not close the socket, so what it wrote
 	// reaches the server without the child waiting for it.
 	conn *os.File
+	// hello, if not nil, is the CONNECT and PING the parent sent on conn
+	// (predialFor).
+	hello []byte
 }
 
 // startChild is where a child process is launched: one taken from pool
 // when there is one and env is empty, else a fresh exec of this binary
 // with the child marker and env, and the bus connection predial makes.
-func startChild(pool *Pool, name string, env []string, predial func() *os.File) (*childProc, error) {
+func startChild(pool *Pool, name string, env []string, predial func() (*os.File, []byte)) (*childProc, error) {
 	if pool != nil && len(env) == 0 {
 		if c := pool.take(); c != nil {
 			return c, nil
 		}
 	}
-	conn := predial()
+	conn, hello := predial()
 	c, err := execChild(name, env, conn)
-	if err != nil && conn != nil {
-		conn.Close()
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		return nil, err
 	}
-	return c, err
+	c.hello = hello
+	return c, nil
 }
 
 // execChild starts this binary as a child that waits for its bootstrap;

@@ -1,10 +1,17 @@
 package spawn
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"net"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/bgkit/bgkit/bus"
 )
 
 // TestPredialer: an idle pool child's connection to the bus is handed to
@@ -87,5 +94,107 @@ func waitConn(p *predialer) {
 			return
 		}
 		runtime.Gosched()
+	}
+}
+
+// recordConn keeps what is written on it.
+type recordConn struct {
+	net.Conn
+	mu    sync.Mutex
+	wrote []byte
+}
+
+func (c *recordConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.wrote = append(c.wrote, b...)
+	c.mu.Unlock()
+	return c.Conn.Write(b)
+}
+
+type recordDialer struct{ conns chan *recordConn }
+
+func (d recordDialer) Dial(network, address string) (net.Conn, error) {
+	c, err := net.Dial(network, address)
+	if err != nil {
+		return nil, err
+	}
+	rc := &recordConn{Conn: c}
+	d.conns <- rc
+	return rc, nil
+}
+
+// The CONNECT and PING a parent sends for its child are byte for byte what
+// nats.go writes first with the child's options: otherwise every child
+// would refuse the connection its parent made (authedConn) and dial anew.
+func TestConnectLinesAreWhatNATSWrites(t *testing.T) {
+	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	creds, err := b.Grant("HELLO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := recordDialer{conns: make(chan *recordConn, 4)}
+	cb, err := bus.Dial(context.Background(), creds, bus.WithClientName(clientName("HELLO")), bus.WithDialer(d),
+		bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	rc := <-d.conns
+	rc.mu.Lock()
+	wrote := string(rc.wrote)
+	rc.mu.Unlock()
+	want := string(connectLines(creds, clientName("HELLO")))
+	if !strings.HasPrefix(wrote, want) {
+		t.Errorf("nats.go wrote first\n%q\nthe parent sends\n%q", wrote[:min(len(wrote), len(want)+40)], want)
+	}
+}
+
+// authedConn drops what the parent sent, however nats.go splits it, passes
+// on what follows, and fails a first write that differs.
+func TestAuthedConn(t *testing.T) {
+	hello := "CONNECT {\"user\":\"A\"}\r\nPING\r\n"
+	for _, tc := range []struct {
+		name   string
+		writes []string
+		err    bool
+		passed string
+	}{
+		{"as nats.go writes", []string{"CONNECT {\"user\":\"A\"}\r\n", "PING\r\n", "SUB a 1\r\n"}, false, "SUB a 1\r\n"},
+		{"in one write, with more", []string{hello + "SUB a 1\r\n", "PING\r\n"}, false, "SUB a 1\r\nPING\r\n"},
+		{"byte by byte", strings.Split(hello, ""), false, ""},
+		{"another user", []string{"CONNECT {\"user\":\"B\"}\r\n", "PING\r\n"}, true, ""},
+		{"different after a good start", []string{"CONNECT {\"user\"", ":\"B\"}\r\n"}, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			server, client := net.Pipe()
+			defer server.Close()
+			got := make(chan string)
+			go func() {
+				b, _ := io.ReadAll(server)
+				got <- string(b)
+			}()
+			c := &authedConn{Conn: client, sent: []byte(hello)}
+			var err error
+			for _, w := range tc.writes {
+				var n int
+				if n, err = c.Write([]byte(w)); err != nil {
+					break
+				}
+				if n != len(w) {
+					t.Errorf("Write(%q) = %d", w, n)
+				}
+			}
+			if (err != nil) != tc.err {
+				t.Errorf("error %v, want one: %v", err, tc.err)
+			}
+			client.Close()
+			if p := <-got; p != tc.passed {
+				t.Errorf("passed on %q, want %q", p, tc.passed)
+			}
+		})
 	}
 }

@@ -112,6 +112,13 @@ type bootstrap struct {
 	// for the child (see predialFor). The parent holds its own copy until
 	// it has the child's end-of-log marker (see childProc.conn).
 	ConnFD int `json:"conn_fd,omitempty"`
+	// ConnHello, if not empty, is the CONNECT and PING the parent sent on
+	// ConnFD for the child (see authedConn).
+	ConnHello string `json:"conn_hello,omitempty"`
+	// Ready, if not empty, is an inbox of the parent's where the child
+	// publishes its ready status too, right after its subscriptions: the
+	// parent has it a round trip before the status pipe's.
+	Ready string `json:"ready,omitempty"`
 }
 
 // status is what the child writes to fd 4.
@@ -220,13 +227,17 @@ type process struct {
 	boot   *os.File // write end of fd 3: bootstrap, then the lifeline
 	status *os.File // read end of fd 4
 	conn   *os.File // the parent's copy of the child's bus connection, or nil (childProc.conn)
-	out    sync.WaitGroup
-	tail   *tailBuffer
+	// ready, if not nil, gets the ready status the child publishes on the
+	// bus (bootstrap.Ready), which comes before the status pipe's.
+	ready    chan status
+	readySub *nats.Subscription
+	out      sync.WaitGroup
+	tail     *tailBuffer
 }
 
 func launch(req request, creds bus.Credentials, stopping *chanFlag) (*process, error) {
 	b, name, o := req.bus, req.name, req.opts
-	c, err := startChild(o.pool, name, o.env, func() *os.File { return predialFor(b, creds) })
+	c, err := startChild(o.pool, name, o.env, func() (*os.File, []byte) { return predialFor(b, creds, name) })
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +263,13 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag) (*process, e
 	go p.readLines(errR, slog.LevelWarn, "stderr", p.tail)
 	bs := bootstrap{Key: req.entry.key, Name: name, Args: req.args, Bus: creds, Grace: o.grace, Level: *o.level}
 	if c.conn != nil {
-		bs.ConnFD = connFD
+		bs.ConnFD, bs.ConnHello = connFD, string(c.hello)
+	}
+	if c.hello != nil {
+		// The child's connection is to the server this process's is to:
+		// what the child publishes after its subscriptions comes here after
+		// the server has them.
+		bs.Ready = p.watchReady()
 	}
 	boot, _ := json.Marshal(bs)
 	if _, err := bootW.Write(append(boot, '\n')); err != nil {
@@ -295,16 +312,25 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	go p.readStatus(first)
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	if p.readySub != nil {
+		defer p.readySub.Unsubscribe()
+	}
+	started := func(id, via string) error {
+		p.logger.Debug("child ready", "id", id, "via", via)
+		p.id, p.started = id, true
+		publishLife(p.b.Conn(), p.logger, bus.LifeEvent{Event: bus.LifeStarted, Name: p.name, ID: p.id, PID: p.pid})
+		go p.finish()
+		return nil
+	}
 	var why string
 	childSaid := false
 	select {
+	case st := <-p.ready: // a nil channel (no bus ready) never
+		return started(st.ID, "bus")
 	case st, ok := <-first:
 		switch {
 		case ok && st.Ready:
-			p.id, p.started = st.ID, true
-			publishLife(p.b.Conn(), p.logger, bus.LifeEvent{Event: bus.LifeStarted, Name: p.name, ID: p.id, PID: p.pid})
-			go p.finish()
-			return nil
+			return started(st.ID, "status pipe")
 		case ok && st.Error != "":
 			why, childSaid = st.Error, true
 		default:
@@ -337,6 +363,28 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 		}
 	}
 	return fmt.Errorf("%w: %s", ErrStart, msg)
+}
+
+// watchReady subscribes to a fresh inbox for the child's ready status on
+// the bus and returns it ("" if it cannot: the status pipe still says).
+func (p *process) watchReady() string {
+	nc := p.b.Conn()
+	inbox := nc.NewInbox()
+	ready := make(chan status, 1)
+	sub, err := nc.Subscribe(inbox, func(m *nats.Msg) {
+		var st status
+		if json.Unmarshal(m.Data, &st) == nil && st.Ready {
+			select {
+			case ready <- st:
+			default: // one is enough
+			}
+		}
+	})
+	if err != nil {
+		return ""
+	}
+	p.ready, p.readySub = ready, sub
+	return inbox
 }
 
 // readStatus reads the child's status lines: the first (ready or error)

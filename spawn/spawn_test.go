@@ -8,9 +8,12 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -114,11 +117,16 @@ func TestTailBuffer(t *testing.T) {
 	}
 }
 
-// A child runs on one P unless its environment says otherwise (with
-// WithEnv, or inherited from the parent's).
+// A child runs on one P a moment after it is ready (onePAfter) unless its
+// environment says otherwise (with WithEnv, or inherited from the parent's).
 func TestChildGOMAXPROCS(t *testing.T) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		t.Skip("GOMAXPROCS is set in the test's environment")
+	}
 	b := testBus(t)
-	procs := func(name string, opts ...Option) string {
+	// procs calls the child's Procs every few ms for twice onePAfter, or
+	// until it says until (if not empty); it returns every answer.
+	procs := func(name, until string, opts ...Option) []string {
 		t.Helper()
 		opts = append([]Option{WithName(name), WithLogger(slog.New(slog.DiscardHandler))}, opts...)
 		h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 7}`), opts...)
@@ -131,25 +139,30 @@ func TestChildGOMAXPROCS(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		var s string
-		if err := c.Call(context.Background(), "procs", nil, &s); err != nil {
-			t.Fatal(err)
+		var seen []string
+		for end := time.Now().Add(2 * onePAfter); ; time.Sleep(5 * time.Millisecond) {
+			var s string
+			if err := c.Call(context.Background(), "procs", nil, &s); err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) == 0 || seen[len(seen)-1] != s {
+				seen = append(seen, s)
+			}
+			if s == until || (until == "" && time.Now().After(end)) || time.Since(end) > 5*time.Second {
+				return seen
+			}
 		}
-		return s
-	}
-	if os.Getenv("GOMAXPROCS") != "" {
-		t.Skip("GOMAXPROCS is set in the test's environment")
 	}
 	// "1 \"\"": one P, and the service's own children get no GOMAXPROCS.
-	if s := procs("PROCS_DEFAULT"); s != `1 ""` {
-		t.Errorf("child GOMAXPROCS, environment = %s, want 1 \"\"", s)
+	if s := procs("PROCS_DEFAULT", `1 ""`); s[len(s)-1] != `1 ""` {
+		t.Errorf("child GOMAXPROCS, environment: %q, want 1 \"\" in the end", s)
 	}
-	if s := procs("PROCS_SET", WithEnv("GOMAXPROCS=3")); s != `3 "3"` {
-		t.Errorf("with WithEnv(GOMAXPROCS=3): %s", s)
+	if s := procs("PROCS_SET", "", WithEnv("GOMAXPROCS=3")); len(s) != 1 || s[0] != `3 "3"` {
+		t.Errorf("with WithEnv(GOMAXPROCS=3): %q", s)
 	}
 	t.Setenv("GOMAXPROCS", "2")
-	if s := procs("PROCS_INHERITED"); s != `2 "2"` {
-		t.Errorf("with the parent's GOMAXPROCS=2: %s", s)
+	if s := procs("PROCS_INHERITED", ""); len(s) != 1 || s[0] != `2 "2"` {
+		t.Errorf("with the parent's GOMAXPROCS=2: %q", s)
 	}
 }
 
@@ -211,4 +224,93 @@ func clientEnds(t *testing.T, port uint16) int {
 		}
 	}
 	return n
+}
+
+// serverEnds counts the established TCP connections that the server on
+// port accepted (their local port is port), in any process.
+func serverEnds(t *testing.T, port uint16) int {
+	t.Helper()
+	tcp, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skip("no /proc/net/tcp:", err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(tcp), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 10 || f[3] != "01" { // ESTABLISHED
+			continue
+		}
+		_, loc, _ := strings.Cut(f[1], ":")
+		if p, err := strconv.ParseUint(loc, 16, 16); err == nil && uint16(p) == port {
+			n++
+		}
+	}
+	return n
+}
+
+// readyRecords keeps the "child ready" records of a spawn's logger.
+type readyRecords struct {
+	mu  sync.Mutex
+	via []string
+}
+
+func (h *readyRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (h *readyRecords) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *readyRecords) WithGroup(string) slog.Handler            { return h }
+func (h *readyRecords) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "child ready" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "via" {
+				h.mu.Lock()
+				h.via = append(h.via, a.Value.String())
+				h.mu.Unlock()
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// A child of an embedded bus serves on the connection its parent made and
+// authenticated for it (one connection, no second dial), and its parent
+// learns it is ready from the bus, right after its subscriptions: calls
+// made at once find it.
+func TestChildServesOnItsParentsConnection(t *testing.T) {
+	b := testBus(t)
+	u, err := url.Parse(b.Credentials().URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.ParseUint(u.Port(), 10, 16)
+	rec := &readyRecords{}
+	const n = 10
+	for i := range n {
+		name := fmt.Sprintf("HANDSHAKE%d", i)
+		h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 7}`), WithName(name), WithLogger(slog.New(rec)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := controller.Connect(context.Background(), b, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p int
+		if err := c.Call(context.Background(), "port", nil, &p); err != nil || p != 7 {
+			t.Errorf("%s: port() = %d, %v right after the spawn", name, p, err)
+		}
+		c.Close()
+		if got := serverEnds(t, uint16(port)); got != 1 {
+			t.Errorf("%s: %d connections to the server while the child runs, want 1 (the one its parent made)", name, got)
+		}
+		if err := h.Terminate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if bus := slices.Index(rec.via, "bus"); len(rec.via) != n || bus < 0 {
+		t.Errorf("ready via %q: want %d, the bus among them", rec.via, n)
+	} else {
+		t.Logf("ready via %q", rec.via)
+	}
 }
