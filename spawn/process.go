@@ -173,11 +173,14 @@ func start(ctx context.Context, req request) (*Handle, error) {
 // startLocal starts one child process and waits until it serves.
 func startLocal(ctx context.Context, req request, stopping *chanFlag) (*process, error) {
 	b, name := req.bus, req.name
-	if served(ctx, b.Conn(), name) {
-		return nil, fmt.Errorf("spawn %s: %w: %s already answers on this bus", name, ErrDuplicateName, name)
-	}
+	// Whether another process answers for name is a round trip on the bus:
+	// asked while the child is exec'd, answered before its bootstrap, which
+	// it needs to serve.
+	dup := make(chan bool, 1)
+	go func() { dup <- served(ctx, b.Conn(), name) }()
 	creds, err := b.Grant(name)
 	if err != nil {
+		<-dup
 		if errors.Is(err, bus.ErrGranted) {
 			err = fmt.Errorf("%w: %s is already spawned from this process", ErrDuplicateName, name)
 		}
@@ -186,7 +189,12 @@ func startLocal(ctx context.Context, req request, stopping *chanFlag) (*process,
 	if req.opts.pool != nil {
 		defer req.opts.pool.refill()
 	}
-	p, err := launch(req, creds, stopping)
+	p, err := launch(req, creds, stopping, func() error {
+		if <-dup {
+			return fmt.Errorf("%w: %s already answers on this bus", ErrDuplicateName, name)
+		}
+		return nil
+	})
 	if err != nil {
 		b.Revoke(name)
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
@@ -235,9 +243,16 @@ type process struct {
 	tail     *tailBuffer
 }
 
-func launch(req request, creds bus.Credentials, stopping *chanFlag) (*process, error) {
+// launch starts the child; check, if it fails, stops it before its
+// bootstrap.
+func launch(req request, creds bus.Credentials, stopping *chanFlag, check func() error) (*process, error) {
 	b, name, o := req.bus, req.name, req.opts
 	c, err := startChild(o.pool, name, o.env, func() (*os.File, []byte) { return predialFor(b, creds, name) })
+	if err == nil {
+		if err = check(); err != nil {
+			c.discard()
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/service"
 )
 
 type pingArgs struct {
@@ -312,5 +314,66 @@ func TestChildServesOnItsParentsConnection(t *testing.T) {
 		t.Errorf("ready via %q: want %d, the bus among them", rec.via, n)
 	} else {
 		t.Logf("ready via %q", rec.via)
+	}
+}
+
+// childPIDs are the processes whose parent is this one.
+func childPIDs(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	var pids []string
+	me := strconv.Itoa(os.Getpid())
+	for _, e := range ents {
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, not ')'.
+		if f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:])); len(f) > 1 && f[1] == me {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+// A name another process serves is refused (409), and the child exec'd
+// meanwhile is gone when spawn returns.
+func TestSpawnRefusesANameServedElsewhere(t *testing.T) {
+	b := testBus(t)
+	other, err := bus.Dial(context.Background(), b.Credentials(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, other, &PingService{}, service.WithName("TAKEN"),
+			service.WithLogger(slog.New(slog.DiscardHandler)), service.WithOnReady(func(service.Info) { close(ready) }))
+	}()
+	<-ready
+	stopOther := sync.OnceValue(func() error { cancel(); return <-done })
+	defer stopOther()
+	before := childPIDs(t)
+	_, err = RunKind(context.Background(), b, "ping", []byte(`{"port": 7}`), WithName("TAKEN"), WithLogger(slog.New(slog.DiscardHandler)))
+	if !errors.Is(err, ErrDuplicateName) || !strings.Contains(err.Error(), "already answers on this bus") {
+		t.Fatalf("spawn of a name served elsewhere: %v, want ErrDuplicateName", err)
+	}
+	if after := childPIDs(t); len(after) != len(before) {
+		t.Errorf("children before the spawn %v, after %v", before, after)
+	}
+	// The name is free again for this process once the other stops.
+	if err := stopOther(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 7}`), WithName("TAKEN"), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Terminate(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
