@@ -2,7 +2,9 @@ package spawn
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,6 +119,21 @@ func TestPool(t *testing.T) {
 			c.boot.Close() // what the parent's exit does
 			poolAwaitExit(t, c)
 			c.discard()
+		}},
+		{"a warm child says ready over the bus too", func(t *testing.T, pool *Pool) {
+			rec := &readyRecords{}
+			for i := range 4 {
+				poolAwaitIdle(t, pool, 2)
+				h := poolTestSpawn(t, pool.b, pool, fmt.Sprintf("POOL_READY%d", i), WithLogger(slog.New(rec)))
+				if err := h.Terminate(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if len(rec.via) != 4 || !slices.Contains(rec.via, "bus") {
+				t.Errorf("ready via %q, want 4, the bus among them", rec.via)
+			}
 		}},
 	}
 	for _, tt := range tests {

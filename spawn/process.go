@@ -280,10 +280,10 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag, check func()
 	if c.conn != nil {
 		bs.ConnFD, bs.ConnHello = connFD, string(c.hello)
 	}
-	if c.hello != nil {
-		// The child's connection is to the server this process's is to:
-		// what the child publishes after its subscriptions comes here after
-		// the server has them.
+	if b.Embedded() {
+		// The child's connection is to the server this process's is to
+		// (this process runs it): what the child publishes after its
+		// subscriptions comes here after the server has them.
 		bs.Ready = p.watchReady()
 	}
 	boot, _ := json.Marshal(bs)
