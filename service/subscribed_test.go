@@ -1,49 +1,15 @@
 package service_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/internal/wiretap"
 	"github.com/bgkit/bgkit/service"
 )
-
-// recordingDialer keeps what nats.go writes on the connections it dials.
-type recordingDialer struct {
-	mu    sync.Mutex
-	wrote bytes.Buffer
-}
-
-func (d *recordingDialer) Dial(network, address string) (net.Conn, error) {
-	c, err := net.Dial(network, address)
-	if err != nil {
-		return nil, err
-	}
-	return &recordingConn{Conn: c, d: d}, nil
-}
-
-func (d *recordingDialer) lines() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return strings.Split(d.wrote.String(), "\r\n")
-}
-
-type recordingConn struct {
-	net.Conn
-	d *recordingDialer
-}
-
-func (c *recordingConn) Write(b []byte) (int, error) {
-	c.d.mu.Lock()
-	c.d.wrote.Write(b)
-	c.d.mu.Unlock()
-	return c.Conn.Write(b)
-}
 
 // WithOnSubscribed's f runs after every subscription of the service is
 // written on its connection and before WithOnReady's: what it publishes
@@ -54,7 +20,7 @@ func TestOnSubscribedFollowsTheSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	d := &recordingDialer{}
+	d := &wiretap.Dialer{}
 	sb, err := bus.Dial(context.Background(), b.Credentials(), bus.WithDialer(d), bus.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +57,7 @@ func TestOnSubscribedFollowsTheSubscriptions(t *testing.T) {
 	}
 	var subs []string
 	pub := -1
-	for i, l := range d.lines() {
+	for i, l := range d.Lines() {
 		switch {
 		case strings.HasPrefix(l, "SUB "):
 			subs = append(subs, l)
@@ -103,7 +69,7 @@ func TestOnSubscribedFollowsTheSubscriptions(t *testing.T) {
 		}
 	}
 	if pub < 0 {
-		t.Fatalf("the message published in WithOnSubscribed was not written; wrote %q", d.lines())
+		t.Fatalf("the message published in WithOnSubscribed was not written; wrote %q", d.Lines())
 	}
 	// The method wildcard and $SRV's PING, INFO and STATS (all, by name, by id).
 	if !strings.Contains(strings.Join(subs, "\n"), "svc.ORDER.") || len(subs) < 10 {

@@ -7,11 +7,11 @@ import (
 	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/internal/wiretap"
 )
 
 // TestPredialer: an idle pool child's connection to the bus is handed to
@@ -97,32 +97,6 @@ func waitConn(p *predialer) {
 	}
 }
 
-// recordConn keeps what is written on it.
-type recordConn struct {
-	net.Conn
-	mu    sync.Mutex
-	wrote []byte
-}
-
-func (c *recordConn) Write(b []byte) (int, error) {
-	c.mu.Lock()
-	c.wrote = append(c.wrote, b...)
-	c.mu.Unlock()
-	return c.Conn.Write(b)
-}
-
-type recordDialer struct{ conns chan *recordConn }
-
-func (d recordDialer) Dial(network, address string) (net.Conn, error) {
-	c, err := net.Dial(network, address)
-	if err != nil {
-		return nil, err
-	}
-	rc := &recordConn{Conn: c}
-	d.conns <- rc
-	return rc, nil
-}
-
 // The CONNECT and PING a parent sends for its child are byte for byte what
 // nats.go writes first with the child's options: otherwise every child
 // would refuse the connection its parent made (authedConn) and dial anew.
@@ -136,17 +110,14 @@ func TestConnectLinesAreWhatNATSWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := recordDialer{conns: make(chan *recordConn, 4)}
+	d := &wiretap.Dialer{}
 	cb, err := bus.Dial(context.Background(), creds, bus.WithClientName(clientName("HELLO")), bus.WithDialer(d),
 		bus.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cb.Close()
-	rc := <-d.conns
-	rc.mu.Lock()
-	wrote := string(rc.wrote)
-	rc.mu.Unlock()
+	wrote := d.Written()
 	want := string(connectLines(creds, clientName("HELLO")))
 	if !strings.HasPrefix(wrote, want) {
 		t.Errorf("nats.go wrote first\n%q\nthe parent sends\n%q", wrote[:min(len(wrote), len(want)+40)], want)
