@@ -1,6 +1,8 @@
 package service
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -8,8 +10,8 @@ import (
 
 // How calls reach methods.
 //
-// The service subscription delivers requests into a channel; readers take
-// them from it, and each handles the call it took itself, reply included:
+// The service subscription queues requests; readers take them from it
+// (NextMsgWithContext), and each handles the call it took itself, reply included:
 // a call costs no hand-off between goroutines, as with a bare nats.go
 // responder (a hand-off per call cost about a fifth of the child's CPU).
 // Under load one reader takes call after call without ever parking.
@@ -21,10 +23,12 @@ import (
 // (timers here fire with ~1 ms granularity), never for the slow call. A
 // reader that finds another waiting after its call ends.
 const (
-	// callQueue is how many requests may wait for a reader; past it the
-	// connection drops them as a slow consumer (and says so in the log).
-	callQueue  = 1 << 16
-	stallAfter = time.Millisecond
+	// callQueue is how many requests may wait for a reader, and
+	// callQueueBytes how many bytes they may hold in all; past either the
+	// connection drops them as a slow consumer's (and says so in the log).
+	callQueue      = 1 << 16
+	callQueueBytes = 64 << 20
+	stallAfter     = time.Millisecond
 )
 
 // startReader starts a reader unless WithConcurrency are running or the
@@ -59,15 +63,15 @@ func (s *server) read() {
 	defer stall.Stop()
 	for {
 		s.idle.Add(1)
-		var m *nats.Msg
-		select {
-		case m = <-s.calls:
-		case <-s.quit:
-			s.idle.Add(-1)
+		m, err := s.calls.NextMsgWithContext(s.quitCtx)
+		s.idle.Add(-1)
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			continue // requests were dropped: the connection's error handler says so
+		}
+		if err != nil { // stopping
 			s.readers.Add(-1)
 			return
 		}
-		s.idle.Add(-1)
 		stall.Reset(stallAfter)
 		s.onRequest(m)
 		stall.Stop()
@@ -96,23 +100,36 @@ func (s *server) stalled() {
 	if s.idle.Load() > 0 {
 		return
 	}
-	for range len(s.calls) + 1 {
+	queued, _, _ := s.calls.Pending()
+	for range queued + 1 {
 		if !s.startReader() {
 			return
 		}
 	}
 }
 
-// refuseQueued answers the requests still queued when the server stops.
+// refuseQueued answers the requests still queued when the server stops
+// (the readers take none once quit is closed), then ends the subscription.
 func (s *server) refuseQueued() {
+	if s.calls == nil {
+		return
+	}
+	defer s.calls.Unsubscribe()
 	for {
-		select {
-		case m := <-s.calls:
-			if s.replyAllowed(m) {
-				_ = s.respondError(m, nil, CodeUnavailable, s.o.name+" is shutting down")
-			}
-		default:
+		if n, _, err := s.calls.Pending(); err != nil || n == 0 {
 			return
+		}
+		// One is queued: a short wait only guards against a reader that
+		// took it as quit closed.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		m, err := s.calls.NextMsgWithContext(ctx)
+		cancel()
+		switch {
+		case errors.Is(err, nats.ErrSlowConsumer):
+		case err != nil:
+			return
+		case s.replyAllowed(m):
+			_ = s.respondError(m, nil, CodeUnavailable, s.o.name+" is shutting down")
 		}
 	}
 }

@@ -194,8 +194,10 @@ type server struct {
 	eps      map[string]*endpoint
 	names    []string // sorted endpoint names, for 404 messages
 	life     context.Context
-	calls    chan *nats.Msg // requests for readers (readers.go)
+	calls    *nats.Subscription // requests for readers (readers.go), nil until start
 	quit     chan struct{}
+	quitCtx  context.Context // ends when quit closes (readers wait on it)
+	endQuit  context.CancelFunc
 	readers  atomic.Int64 // running
 	idle     atomic.Int64 // waiting for a request
 	readerWG sync.WaitGroup
@@ -226,8 +228,9 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	s := &server{
 		nc: nc, o: o, id: nuid.Next(), started: time.Now().UTC(),
 		eps: make(map[string]*endpoint, len(eps)), life: life,
-		calls: make(chan *nats.Msg, callQueue), quit: make(chan struct{}),
+		quit: make(chan struct{}),
 	}
+	s.quitCtx, s.endQuit = context.WithCancel(context.Background())
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
 		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In),
@@ -240,11 +243,17 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 
 // start subscribes (Run flushes).
 func (s *server) start() error {
-	sub, err := s.nc.ChanQueueSubscribe(bus.ServiceWildcard(s.o.name), QueueGroup, s.calls)
+	sub, err := s.nc.QueueSubscribeSync(bus.ServiceWildcard(s.o.name), QueueGroup)
 	if err != nil {
 		return err
 	}
-	s.subs = append(s.subs, sub)
+	s.calls = sub
+	// A synchronous subscription, for its limits: a channel subscription
+	// is bounded by count only, and callQueue requests of up to the
+	// server's max_payload each would be gigabytes.
+	if err := sub.SetPendingLimits(callQueue, callQueueBytes); err != nil {
+		return err
+	}
 	s.startReader()
 	for _, verb := range []micro.Verb{micro.PingVerb, micro.InfoVerb, micro.StatsVerb} {
 		for _, subj := range bus.ControlSubjects(verb, s.o.name, s.id) {
@@ -259,6 +268,11 @@ func (s *server) start() error {
 }
 
 func (s *server) stop() {
+	if s.calls != nil {
+		// No new requests (the server is told at once), but those queued
+		// stay, to be answered 503 below.
+		_ = s.calls.Drain()
+	}
 	for _, sub := range s.subs {
 		_ = sub.Unsubscribe()
 	}
@@ -268,6 +282,7 @@ func (s *server) stop() {
 	// end-of-log marker.
 	s.readersMu.Lock()
 	close(s.quit)
+	s.endQuit()
 	s.readersMu.Unlock()
 	s.refuseQueued()
 	// Readers finish the call they are in; one stuck past the grace period
