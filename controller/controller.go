@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/internal/localsvc"
 	"github.com/bgkit/bgkit/service"
 )
 
@@ -40,7 +41,9 @@ func WithTimeout(d time.Duration) Option { return func(c *Controller) { c.timeou
 
 // Connect returns a controller for the service called name on b. It checks
 // that the service answers (a $SRV.PING) and returns ErrNoService at once
-// when nobody serves the name.
+// when nobody serves the name; a service that a child of this process,
+// spawned on b, serves needs no check (spawn saw it ready and sees its
+// exit), which spares a spawn-then-connect the round trip.
 func Connect(ctx context.Context, b *bus.Bus, name string, opts ...Option) (*Controller, error) {
 	if err := bus.ValidateName(name); err != nil {
 		return nil, fmt.Errorf("connect %s: %w", name, err)
@@ -54,6 +57,11 @@ func Connect(ctx context.Context, b *bus.Bus, name string, opts ...Option) (*Con
 		return nil, fmt.Errorf("connect %s: %w", name, err)
 	}
 	c.life = life
+	if localsvc.Serving(c.nc, name) {
+		// This process's own child serves it: spawn saw it ready, and
+		// sees its exit.
+		return c, nil
+	}
 	if err := c.Ping(ctx); err != nil {
 		life.close()
 		return nil, fmt.Errorf("connect %s: %w", name, err)

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/internal/localsvc"
 	"github.com/bgkit/bgkit/logfwd"
 	"github.com/bgkit/bgkit/service"
 )
@@ -239,8 +240,10 @@ type process struct {
 	// bus (bootstrap.Ready), which comes before the status pipe's.
 	ready    chan status
 	readySub *nats.Subscription
-	out      sync.WaitGroup
-	tail     *tailBuffer
+	// unlist, once ready, takes it out of localsvc (at its exit).
+	unlist func()
+	out    sync.WaitGroup
+	tail   *tailBuffer
 }
 
 // launch starts the child; check, if it fails, stops it before its
@@ -333,6 +336,7 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	started := func(id, via string) error {
 		p.logger.Debug("child ready", "id", id, "via", via)
 		p.id, p.started = id, true
+		p.unlist = localsvc.Add(p.b.Conn(), p.name)
 		publishLife(p.b.Conn(), p.logger, bus.LifeEvent{Event: bus.LifeStarted, Name: p.name, ID: p.id, PID: p.pid})
 		go p.finish()
 		return nil
@@ -437,6 +441,9 @@ func (p *process) readStatus(first chan<- status) {
 func (p *process) finish() {
 	waitErr := p.cmd.Wait()
 	exitAt := time.Now()
+	if p.unlist != nil {
+		p.unlist()
+	}
 	// Grandchildren left behind die with the group.
 	killGroup(p.pid)
 	close(p.observed)

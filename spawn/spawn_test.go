@@ -377,3 +377,34 @@ func TestSpawnRefusesANameServedElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// controller.Connect asks no $SRV.PING of a service this process's own
+// child serves (spawn has seen it ready); once the child has exited it
+// asks again, and finds nobody.
+func TestConnectTrustsItsOwnChild(t *testing.T) {
+	b := testBus(t)
+	h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 7}`), WithName("TRUSTED"), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := b.Conn().Stats().OutMsgs
+	c, err := controller.Connect(context.Background(), b, "TRUSTED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if n := b.Conn().Stats().OutMsgs - before; n != 0 {
+		t.Errorf("Connect to this process's child published %d messages (a ping), want none", n)
+	}
+	var p int
+	if err := c.Call(context.Background(), "port", nil, &p); err != nil || p != 7 {
+		t.Errorf("port() = %d, %v", p, err)
+	}
+	if err := h.Terminate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Without a ping Connect would not know.
+	if _, err := controller.Connect(context.Background(), b, "TRUSTED"); !errors.Is(err, controller.ErrNoService) {
+		t.Errorf("Connect after Terminate: %v, want ErrNoService", err)
+	}
+}
