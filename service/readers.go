@@ -36,7 +36,7 @@ const (
 func (s *server) startReader() bool {
 	s.readersMu.Lock()
 	defer s.readersMu.Unlock()
-	if s.readers.Load() >= int64(s.o.concurrency) || isDone(s.quit) {
+	if s.readers.Load() >= int64(s.o.concurrency) || s.quit.Err() != nil {
 		return false
 	}
 	s.readers.Add(1)
@@ -63,7 +63,7 @@ func (s *server) read() {
 	defer stall.Stop()
 	for {
 		s.idle.Add(1)
-		m, err := s.calls.NextMsgWithContext(s.quitCtx)
+		m, err := s.calls.NextMsgWithContext(s.quit)
 		s.idle.Add(-1)
 		if errors.Is(err, nats.ErrSlowConsumer) {
 			continue // requests were dropped: the connection's error handler says so
@@ -109,7 +109,7 @@ func (s *server) stalled() {
 }
 
 // refuseQueued answers the requests still queued when the server stops
-// (the readers take none once quit is closed), then ends the subscription.
+// (the readers take none once quit has ended), then ends the subscription.
 func (s *server) refuseQueued() {
 	if s.calls == nil {
 		return

@@ -195,13 +195,12 @@ type server struct {
 	names    []string // sorted endpoint names, for 404 messages
 	life     context.Context
 	calls    *nats.Subscription // requests for readers (readers.go), nil until start
-	quit     chan struct{}
-	quitCtx  context.Context // ends when quit closes (readers wait on it)
+	quit     context.Context    // ends when the server stops: readers leave
 	endQuit  context.CancelFunc
 	readers  atomic.Int64 // running
 	idle     atomic.Int64 // waiting for a request
 	readerWG sync.WaitGroup
-	// readersMu orders starting a reader with closing quit, so that no
+	// readersMu orders starting a reader with ending quit, so that no
 	// reader starts once stop waits for them.
 	readersMu sync.Mutex
 	inflight  sync.WaitGroup
@@ -228,9 +227,8 @@ func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *
 	s := &server{
 		nc: nc, o: o, id: nuid.Next(), started: time.Now().UTC(),
 		eps: make(map[string]*endpoint, len(eps)), life: life,
-		quit: make(chan struct{}),
 	}
-	s.quitCtx, s.endQuit = context.WithCancel(context.Background())
+	s.quit, s.endQuit = context.WithCancel(context.Background())
 	for _, ep := range eps {
 		subj := bus.ServiceSubject(o.name, ep.Name)
 		s.eps[ep.Name] = &endpoint{Endpoint: ep, subject: subj, strict: hasStruct(ep.In),
@@ -281,7 +279,6 @@ func (s *server) stop() {
 	// (which writes what is buffered); a child flushes once, after its
 	// end-of-log marker.
 	s.readersMu.Lock()
-	close(s.quit)
 	s.endQuit()
 	s.readersMu.Unlock()
 	s.refuseQueued()
