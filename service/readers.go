@@ -40,7 +40,7 @@ func (s *server) startReader() bool {
 		return false
 	}
 	s.readers.Add(1)
-	s.readerWG.Add(1)
+	s.alive++
 	go s.read()
 	return true
 }
@@ -57,7 +57,7 @@ func isDone(ch <-chan struct{}) bool {
 // read is a reader: it takes requests and handles them until the server
 // stops, or until it finds another reader waiting after a call.
 func (s *server) read() {
-	defer s.readerWG.Done()
+	defer s.readerGone()
 	stall := time.AfterFunc(time.Hour, s.stalled)
 	stall.Stop()
 	defer stall.Stop()
@@ -79,6 +79,17 @@ func (s *server) read() {
 			return
 		}
 	}
+}
+
+// readerGone counts a returning reader out of alive; the last one once
+// quit has ended tells stop.
+func (s *server) readerGone() {
+	s.readersMu.Lock()
+	s.alive--
+	if s.alive == 0 && s.quit.Err() != nil {
+		close(s.gone)
+	}
+	s.readersMu.Unlock()
 }
 
 // leave counts a reader out, unless it is the last.

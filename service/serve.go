@@ -155,21 +155,24 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	deadline := time.Now().Add(o.grace)
 	s.stopMu.Lock()
 	s.stopping = true
+	busy := s.active.Load() > 0
 	s.stopMu.Unlock()
 	// Streams first: each gets its reason (503) before its ctx, a child of
 	// the calls', ends; else a producer that returns on ctx could end its
 	// stream with no reason given.
 	s.streams.end()
 	endCalls()
-	drained := make(chan struct{})
-	go func() { s.inflight.Wait(); close(drained) }()
-	timer := time.NewTimer(o.grace)
-	select {
-	case <-drained:
-	case <-timer.C:
-		o.logger.Warn("calls still running at shutdown: their methods ignore ctx", "service", o.name)
+	if busy { // else no call runs, and none starts once stopping is set
+		drained := make(chan struct{})
+		go func() { s.inflight.Wait(); close(drained) }()
+		timer := time.NewTimer(o.grace)
+		select {
+		case <-drained:
+		case <-timer.C:
+			o.logger.Warn("calls still running at shutdown: their methods ignore ctx", "service", o.name)
+		}
+		timer.Stop()
 	}
-	timer.Stop()
 	err = shutdown(svc, life, max(time.Until(deadline), 0))
 	s.o.grace = max(time.Until(deadline), 0) // what stop may wait for readers
 	s.stop()
@@ -199,11 +202,13 @@ type server struct {
 	endQuit  context.CancelFunc
 	readers  atomic.Int64 // running
 	idle     atomic.Int64 // waiting for a request
-	readerWG sync.WaitGroup
 	// readersMu orders starting a reader with ending quit, so that no
 	// reader starts once stop waits for them.
 	readersMu sync.Mutex
+	alive     int           // reader goroutines not yet returned; guarded by readersMu
+	gone      chan struct{} // closed once quit has ended and no reader is alive
 	inflight  sync.WaitGroup
+	active    atomic.Int64 // calls in inflight, counted like it: read under stopMu
 	stopMu    sync.Mutex
 	stopping  bool // guarded by stopMu
 	subs      []*nats.Subscription
@@ -226,7 +231,7 @@ type endpoint struct {
 func newServer(nc *nats.Conn, o options, eps []Endpoint, life context.Context) *server {
 	s := &server{
 		nc: nc, o: o, id: nuid.Next(), started: time.Now().UTC(),
-		eps: make(map[string]*endpoint, len(eps)), life: life,
+		eps: make(map[string]*endpoint, len(eps)), life: life, gone: make(chan struct{}),
 	}
 	s.quit, s.endQuit = context.WithCancel(context.Background())
 	for _, ep := range eps {
@@ -266,10 +271,30 @@ func (s *server) start() error {
 }
 
 func (s *server) stop() {
+	// The readers are told first and waited for before the steps below
+	// wake other goroutines of this process (nats.go's flusher, the
+	// drain's, each subscription's own): on a stopping child they are not
+	// queued behind those. Requests that come meanwhile wait in the
+	// subscription, to be answered 503 below.
+	s.readersMu.Lock()
+	s.endQuit()
+	if s.alive == 0 {
+		close(s.gone)
+	}
+	s.readersMu.Unlock()
+	// Readers finish the call they are in; one stuck past the grace period
+	// is left behind (a child is killed by its parent then).
+	t := time.NewTimer(s.o.grace)
+	select {
+	case <-s.gone:
+	case <-t.C:
+	}
+	t.Stop()
 	if s.calls != nil {
 		// No new requests (the server is told at once), but those queued
-		// stay, to be answered 503 below.
+		// stay, to be answered 503.
 		_ = s.calls.Drain()
+		s.refuseQueued()
 	}
 	for _, sub := range s.subs {
 		_ = sub.Unsubscribe()
@@ -278,18 +303,6 @@ func (s *server) stop() {
 	// No flush here: whoever owns the connection flushes it or closes it
 	// (which writes what is buffered); a child flushes once, after its
 	// end-of-log marker.
-	s.readersMu.Lock()
-	s.endQuit()
-	s.readersMu.Unlock()
-	s.refuseQueued()
-	// Readers finish the call they are in; one stuck past the grace period
-	// is left behind (a child is killed by its parent then).
-	done := make(chan struct{})
-	go func() { s.readerWG.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(s.o.grace):
-	}
 }
 
 func (s *server) identity() micro.ServiceIdentity {
@@ -413,8 +426,10 @@ func (s *server) onRequest(m *nats.Msg) {
 		return
 	}
 	s.inflight.Add(1)
+	s.active.Add(1)
 	s.stopMu.Unlock()
 	s.handle(ep, m)
+	s.active.Add(-1)
 	s.inflight.Done()
 }
 
