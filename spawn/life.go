@@ -1,7 +1,6 @@
 package spawn
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -27,11 +26,7 @@ func publishLife(nc *nats.Conn, logger *slog.Logger, ev bus.LifeEvent) {
 	if ev.Host == "" {
 		ev.Host = hostname
 	}
-	data, err := json.Marshal(ev)
-	if err == nil {
-		err = nc.Publish(bus.LifeSubject(ev.Name), data)
-	}
-	if err != nil {
+	if err := nc.Publish(bus.LifeSubject(ev.Name), ev.AppendJSON(make([]byte, 0, 256))); err != nil {
 		logger.Debug("publish lifecycle event", "event", ev.Event, "err", err)
 	}
 }
