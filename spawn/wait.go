@@ -29,16 +29,21 @@ const killedFloor = 250 * time.Millisecond
 // server, to arrive: nothing else says when its last record is in.
 const crashSettle = 100 * time.Millisecond
 
-// stopBudget bounds the waits after one instance's exit.
+// stopBudget bounds the waits after one instance's exit. Its timer is
+// made by the first wait that has to block: after a clean stop every
+// event has come by the reap, and nothing is waited for.
 type stopBudget struct {
-	ctx    context.Context
-	logger *slog.Logger
-	grace  time.Duration
+	deadline time.Time
+	logger   *slog.Logger
+	grace    time.Duration
+	ctx      context.Context // nil until a wait blocks
+	cancel   context.CancelFunc
 }
 
 // newStopBudget starts the budget of an instance that exited at exitAt;
-// termAt is when it was asked to stop (zero if it was not).
-func newStopBudget(logger *slog.Logger, grace time.Duration, termAt, exitAt time.Time) (stopBudget, context.CancelFunc) {
+// termAt is when it was asked to stop (zero if it was not). Call the
+// returned func when done with the budget.
+func newStopBudget(logger *slog.Logger, grace time.Duration, termAt, exitAt time.Time) (*stopBudget, func()) {
 	deadline := exitAt.Add(grace)
 	if !termAt.IsZero() {
 		deadline = termAt.Add(grace)
@@ -46,13 +51,27 @@ func newStopBudget(logger *slog.Logger, grace time.Duration, termAt, exitAt time
 	if floor := exitAt.Add(killedFloor); deadline.Before(floor) {
 		deadline = floor
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	return stopBudget{ctx: ctx, logger: logger, grace: grace}, cancel
+	b := &stopBudget{deadline: deadline, logger: logger, grace: grace}
+	return b, b.release
+}
+
+// context is the budget's ctx, made on first use.
+func (b *stopBudget) context() context.Context {
+	if b.ctx == nil {
+		b.ctx, b.cancel = context.WithDeadline(context.Background(), b.deadline)
+	}
+	return b.ctx
+}
+
+func (b *stopBudget) release() {
+	if b.cancel != nil {
+		b.cancel()
+	}
 }
 
 // await waits for ch to close. When the budget runs out first it logs
 // what it gave up on and why, and returns false.
-func (b stopBudget) await(what, why string, ch <-chan struct{}) bool {
+func (b *stopBudget) await(what, why string, ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
@@ -61,7 +80,7 @@ func (b stopBudget) await(what, why string, ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true
-	case <-b.ctx.Done():
+	case <-b.context().Done():
 		b.logger.Warn("gave up waiting for "+what, "why", why, "grace", b.grace)
 		return false
 	}
@@ -69,18 +88,18 @@ func (b stopBudget) await(what, why string, ch <-chan struct{}) bool {
 
 // drainLogs waits until the instance's records have been relayed: for the
 // end-of-log marker if the child said it sent one, else for crashSettle.
-func (b stopBudget) drainLogs(relay *logfwd.Relay, nc *nats.Conn, flushed bool) {
+func (b *stopBudget) drainLogs(relay *logfwd.Relay, nc *nats.Conn, flushed bool) {
 	if flushed {
 		b.await("the end of the log", "the end-of-log marker the child sent has not arrived", relay.EOF())
 		return
 	}
-	if err := nc.FlushWithContext(b.ctx); err != nil {
+	if err := nc.FlushWithContext(b.context()); err != nil {
 		b.logger.Debug("flush before relaying a crashed child's last records", "err", err)
 	}
 	t := time.NewTimer(crashSettle)
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-b.ctx.Done():
+	case <-b.context().Done():
 	}
 }

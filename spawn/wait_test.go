@@ -26,7 +26,7 @@ func TestStopBudget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b, cancel := newStopBudget(slog.New(slog.DiscardHandler), tc.grace, tc.termAt, tc.exitAt)
 			defer cancel()
-			if dl, _ := b.ctx.Deadline(); !dl.Equal(tc.deadline) {
+			if dl, _ := b.context().Deadline(); !dl.Equal(tc.deadline) {
 				t.Errorf("deadline %v after now, want %v", dl.Sub(now), tc.deadline.Sub(now))
 			}
 		})
