@@ -30,8 +30,9 @@ type CounterArgs struct {
 
 // CounterService counts.
 type CounterService struct {
-	args CounterArgs
-	n    atomic.Int64
+	args     CounterArgs
+	n        atomic.Int64
+	stubborn atomic.Bool // IgnoreTerm was called
 }
 
 func NewCounterService(args CounterArgs) (*CounterService, error) {
@@ -51,6 +52,9 @@ func (s *CounterService) Initialize(ctx context.Context) error {
 
 func (s *CounterService) Shutdown(ctx context.Context) error {
 	slog.Info("shutdown started")
+	if s.stubborn.Load() {
+		select {} // until the parent's SIGKILL
+	}
 	for i := range s.args.ShutdownLogs {
 		slog.Info("bye", "i", i)
 	}
@@ -139,9 +143,12 @@ func (s *CounterService) Crash(ctx context.Context) error {
 	select {}
 }
 
-// IgnoreTerm makes the process ignore SIGTERM.
+// IgnoreTerm makes the service refuse to stop: the process ignores
+// SIGTERM, and Shutdown, which the parent's stop request (on the
+// lifeline) still starts, never returns.
 func (s *CounterService) IgnoreTerm(ctx context.Context) error {
 	signal.Ignore(syscall.SIGTERM)
+	s.stubborn.Store(true)
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -142,6 +141,10 @@ func (c *child) exit(code int) {
 
 // readBootstrap reads what the parent wrote on fd 3 and finds the service.
 func (c *child) readBootstrap() (int, bool) {
+	// Read through the runtime's poller, not by a thread blocked in read:
+	// such a thread, woken by the parent's stop request, would go back to
+	// its read holding the P that the stopping service was queued on.
+	setNonblock(lifelineFD)
 	bootF := os.NewFile(lifelineFD, "bgkit-bootstrap")
 	statusF := os.NewFile(statusFD, "bgkit-status")
 	if bootF == nil || statusF == nil {
@@ -206,10 +209,21 @@ func (c *child) watchSignals() {
 	}()
 }
 
-// watchLifeline ends ctx when the lifeline reaches EOF: the parent is gone.
+// watchLifeline ends ctx when the parent asks the service to stop (any
+// byte after the bootstrap: Terminate's request, like SIGTERM) and when
+// the lifeline reaches EOF: the parent is gone.
 func (c *child) watchLifeline() {
 	go func() {
-		_, _ = io.Copy(io.Discard, c.lifeline)
+		buf := make([]byte, 16)
+		for {
+			n, err := c.lifeline.Read(buf)
+			if n > 0 {
+				c.end()
+			}
+			if err != nil {
+				break
+			}
+		}
 		c.lost("parent exited")
 	}()
 }

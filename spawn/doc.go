@@ -36,14 +36,17 @@
 //
 // # Stopping
 //
-// [Handle.Terminate] sends SIGTERM and gives the child one budget, the
-// grace period ([WithGrace], default 5 s): the child answers new calls 503,
-// ends the ctx of calls in flight and waits for them, runs Shutdown with
-// what is left, and flushes its logs, keeping a reserve of the budget for
-// the flush and its exit; at the end of the budget the parent SIGKILLs the
-// process group. A service whose methods honour ctx is never killed.
-// Terminate returns after every record the child wrote has reached the
-// parent. After the exit the parent waits on events only (the status pipe,
+// [Handle.Terminate] sends SIGTERM (after the same request as a byte on
+// the child's lifeline, which its poller reads sooner) and gives the child
+// one budget, the grace period ([WithGrace], default 5 s): the child
+// answers new calls 503, ends the ctx of calls in flight and waits for
+// them, runs Shutdown with what is left, and flushes its logs, keeping a
+// reserve of the budget for the flush and its exit; at the end of the
+// budget the parent SIGKILLs the process group. A service whose methods
+// honour ctx is never killed. Terminate returns after every record the
+// child wrote has reached the parent. Once the child's end-of-log marker
+// has come, the parent releases its bus (credentials, relay) while the
+// child exits; after the exit it waits on events only (the status pipe,
 // the end-of-log marker, the output pipes), within the same budget; a
 // wait that gives up logs why (see wait.go).
 //

@@ -35,8 +35,6 @@ type Handle struct {
 
 	stopping *chanFlag // set when Terminate asked the service to stop
 	termOnce sync.Once
-	termErr  error
-	termDone chan struct{}
 }
 
 // instance is one run of a service: a local child process, or one an agent
@@ -136,16 +134,26 @@ func (h *Handle) Wait(ctx context.Context) error {
 // the parent's logger, with Err's value. It stops restarts, is idempotent
 // and is safe to call from several goroutines.
 func (h *Handle) Terminate(ctx context.Context) error {
+	// The first call asks the service to stop, then the grace timer runs
+	// in the background. A local child gets its SIGTERM from this
+	// goroutine, at once; an agent's child in the background (the
+	// agent's answer is a round trip, up to its timeout).
 	h.termOnce.Do(func() {
-		h.termDone = make(chan struct{})
+		h.stopping.set()
+		cur := h.current()
+		if p, ok := cur.(*process); ok {
+			p.Term()
+			go h.killAfterGrace()
+			return
+		}
 		go func() {
-			defer close(h.termDone)
-			h.termErr = h.terminate()
+			cur.Term()
+			h.killAfterGrace()
 		}()
 	})
 	select {
-	case <-h.termDone:
-		return h.termErr
+	case <-h.done:
+		return h.err
 	case <-ctx.Done():
 		h.stopping.set()
 		cur := h.current()
@@ -153,25 +161,23 @@ func (h *Handle) Terminate(ctx context.Context) error {
 		// Until the exit is observed: a local child dies at once; an agent
 		// reports its child's exit, or is found lost within its lease.
 		select {
-		case <-h.termDone:
+		case <-h.done:
 		case <-cur.Observed():
 		}
 		return fmt.Errorf("terminate %s: %w", h.name, ctx.Err())
 	}
 }
 
-func (h *Handle) terminate() error {
-	h.stopping.set()
-	h.current().Term()
+// killAfterGrace kills the service if it has not stopped within the grace
+// period of Terminate.
+func (h *Handle) killAfterGrace() {
 	timer := time.NewTimer(h.grace)
 	defer timer.Stop()
 	select {
 	case <-h.done:
 	case <-timer.C:
 		h.current().Kill()
-		<-h.done
 	}
-	return h.err
 }
 
 // supervise follows the current instance until the service stops for good,
