@@ -297,8 +297,6 @@ func (c *child) startLogs() {
 // left of the budget.
 func (c *child) flushLogs() {
 	c.b.Conn().SetClosedHandler(nil)
-	ctx, cancel := context.WithDeadline(context.Background(), c.flushDeadline())
-	defer cancel()
 	var err error
 	if c.held {
 		// The parent holds the socket open until it has the marker: what
@@ -306,12 +304,14 @@ func (c *child) flushLogs() {
 		// round trip; closeBus writes what nats.go buffered.
 		err = c.logs.End()
 	} else {
+		ctx, cancel := context.WithDeadline(context.Background(), c.flushDeadline())
 		err = c.logs.Close(ctx)
+		cancel()
 	}
 	if err == nil {
 		c.logsFlushed = true
 		// The parent waits for the end-of-log marker only when told.
-		c.st.write(status{Flushed: true})
+		c.st.writeLine(flushedLine)
 	}
 	c.st.close()
 }
@@ -410,6 +410,21 @@ func (s *statusWriter) write(st status) bool {
 	}
 	data, _ := json.Marshal(st)
 	_, err := s.f.Write(append(data, '\n'))
+	return err == nil
+}
+
+// flushedLine is status{Flushed: true} as write writes it
+// (TestFlushedLine).
+var flushedLine = []byte(`{"flushed":true}` + "\n")
+
+// writeLine writes one status line already encoded.
+func (s *statusWriter) writeLine(line []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return false
+	}
+	_, err := s.f.Write(line)
 	return err == nil
 }
 

@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"runtime"
 	"testing"
@@ -57,5 +58,17 @@ func TestStatusFlushedTwice(t *testing.T) {
 	p.readStatus(make(chan status, 1))
 	if !p.Flushed() {
 		t.Fatal("flushed not reported")
+	}
+}
+
+// TestFlushedLine: the child's pre-encoded flushed status is what write
+// would write, and the parent reads it as flushed.
+func TestFlushedLine(t *testing.T) {
+	data, err := json.Marshal(status{Flushed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := string(data) + "\n"; string(flushedLine) != want {
+		t.Fatalf("flushedLine = %q, want %q", flushedLine, want)
 	}
 }
