@@ -291,9 +291,16 @@ func (s *server) stop() {
 	}
 	t.Stop()
 	if s.calls != nil {
-		// No new requests (the server is told at once), but those queued
-		// stay, to be answered 503.
+		// The server is told to send no more requests; a round trip later
+		// every request it routed here before is in the subscription (they
+		// come before its answer), to be answered 503: none is left to time
+		// out (TestStopAnswersEveryRequest).
 		_ = s.calls.Drain()
+		if s.o.grace > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), s.o.grace)
+			_ = s.nc.FlushWithContext(ctx)
+			cancel()
+		}
 		s.refuseQueued()
 	}
 	for _, sub := range s.subs {
