@@ -190,18 +190,18 @@ func shutdown(svc Service, life context.Context, grace time.Duration) error {
 
 // server is the NATS side of Run.
 type server struct {
-	nc       *nats.Conn
-	o        options
-	id       string
-	started  time.Time
-	eps      map[string]*endpoint
-	names    []string // sorted endpoint names, for 404 messages
-	life     context.Context
-	calls    *nats.Subscription // requests for readers (readers.go), nil until start
-	quit     context.Context    // ends when the server stops: readers leave
-	endQuit  context.CancelFunc
-	readers  atomic.Int64 // running
-	idle     atomic.Int64 // waiting for a request
+	nc      *nats.Conn
+	o       options
+	id      string
+	started time.Time
+	eps     map[string]*endpoint
+	names   []string // sorted endpoint names, for 404 messages
+	life    context.Context
+	calls   *nats.Subscription // requests for readers (readers.go), nil until start
+	quit    context.Context    // ends when the server stops: readers leave
+	endQuit context.CancelFunc
+	readers atomic.Int64 // running
+	idle    atomic.Int64 // waiting for a request
 	// readersMu orders starting a reader with ending quit, so that no
 	// reader starts once stop waits for them.
 	readersMu sync.Mutex
