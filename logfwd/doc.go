@@ -22,9 +22,10 @@
 // A relay's memory is bounded: it queues at most [DefaultQueueRecords]
 // records and [DefaultQueueBytes] bytes for a slow handler (set others with
 // [NewRelayWith] and [RelayOptions]). It acknowledges every [AckEvery]-th
-// record to the publisher once handled, and a [Handler] more than [Window]
-// records ahead of the acknowledgements waits: a parent whose handler is
-// slow slows the child down, and loses nothing. A handler that gets no
+// record (and each [AckBytes] handled) to the publisher once handled, and
+// a [Handler] more than [Window] records or [WindowBytes] bytes ahead of
+// the acknowledgements waits: a parent whose handler is slow slows the
+// child down, and loses nothing, large records included. A handler that gets no
 // acknowledgement for [StallWait] goes on without waiting (the parent's
 // handler is stuck, or no relay listens); a relay that then finds its
 // queue full drops records, counts them ([Relay.Dropped]) and hands the

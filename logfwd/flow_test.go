@@ -425,3 +425,45 @@ func (h *countHandler) Enabled(context.Context, slog.Level) bool  { return true 
 func (h *countHandler) Handle(context.Context, slog.Record) error { h.n.Add(1); return nil }
 func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
 func (h *countHandler) WithGroup(string) slog.Handler             { return h }
+
+// TestSlowHandlerPacesLargeRecords: with records of 4 KiB, far fewer
+// than Window of them fill the relay's queue bytes (DefaultQueueBytes):
+// the publisher is paced by bytes as well (WindowBytes), and a slow
+// handler loses none of them.
+func TestSlowHandlerPacesLargeRecords(t *testing.T) {
+	nc, srv := natsServer(t)
+	pub, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	var published atomic.Int64
+	h := &slowHandler{per: 50 * time.Microsecond, published: &published}
+	r, err := logfwd.NewRelay(nc, "log.P", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	lh := logfwd.NewHandler(pub, "log.P", nil)
+	l := slog.New(lh)
+	pad := string(bytes.Repeat([]byte("x"), 4<<10))
+	const n = 12000 // 48 MiB: three relay queues
+	for i := range n {
+		l.Info("r", "i", i, "pad", pad)
+		published.Add(1)
+	}
+	if err := lh.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.WaitEOF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h.handled.Load() != n || r.Dropped() != 0 || lh.Stalls() != 0 {
+		t.Fatalf("handled %d of %d, dropped %d, stalls %d", h.handled.Load(), n, r.Dropped(), lh.Stalls())
+	}
+	if max, bound := h.maxAhead.Load(), int64(logfwd.WindowBytes/(4<<10)+logfwd.AckEvery+1); max > bound {
+		t.Fatalf("the publisher ran %d records of 4 KiB ahead of the handler, want at most %d", max, bound)
+	}
+}

@@ -55,11 +55,25 @@ const (
 // does not fit its queue, and says how many). A publisher that has no
 // relay acknowledging (nobody listens, or only followers) waits StallWait
 // once.
+//
+// The window is counted in bytes as well (WindowBytes, the payloads past
+// the slowest relay's acknowledgement), so that large records do not
+// overflow a relay's queue (DefaultQueueBytes); a relay also acknowledges
+// each time it has handled AckBytes since its last acknowledgement, so
+// that a publisher held by bytes always has one to wait for.
 const (
-	AckEvery  = 512
-	Window    = 4096
-	StallWait = time.Second
+	AckEvery    = 512
+	AckBytes    = 1 << 20
+	Window      = 12288
+	WindowBytes = 4 << 20
+	StallWait   = time.Second
 )
+
+// cumSlots numbers the running totals of published bytes the window looks
+// up (by sequence number modulo cumSlots): more than a window of records.
+const cumSlots = 16384
+
+var _ [cumSlots - Window - 1]struct{} // cumSlots > Window
 
 // A relay that misses records (a gap in the sequence, or its own
 // connection reconnected) publishes on REPLY-inbox.resend the first
@@ -77,16 +91,21 @@ type publisher struct {
 	closed   atomic.Bool
 
 	// Flow control: the relay's acknowledgements arrive on inbox.<seq>.
-	inbox   string
-	ackSub  *nats.Subscription
-	pubSeq  atomic.Uint64 // = seq, for the pacing outside mu
-	credit  sync.Mutex    // guards what follows
-	acked   uint64        // the highest sequence number acknowledged
-	relays  map[string]*relayAcks
-	floor   uint64        // the lowest acked of relays when last computed
-	wake    chan struct{} // closed and replaced at each acknowledgement
-	unpaced bool          // waited StallWait in vain: do not wait until acked again
-	stalls  atomic.Int64
+	inbox  string
+	ackSub *nats.Subscription
+	pubSeq atomic.Uint64 // = seq, for the pacing outside mu
+	credit sync.Mutex    // guards what follows
+	acked  uint64        // the highest sequence number acknowledged
+	relays map[string]*relayAcks
+	floor  uint64 // the lowest acked of relays when last computed
+	// Bytes of the records published (not resent), and for each of the
+	// last cumSlots sequence numbers the total once it was published:
+	// written under mu, read by pace without it.
+	pubBytes atomic.Uint64
+	cum      atomic.Pointer[[cumSlots]atomic.Uint64] // made at the first record
+	wake     chan struct{}                           // closed and replaced at each acknowledgement
+	unpaced  bool                                    // waited StallWait in vain: do not wait until acked again
+	stalls   atomic.Int64
 	// A resend asked by a relay runs; resendFrom (if not 0) is where the
 	// next must start.
 	resending  bool
@@ -156,7 +175,32 @@ func (p *publisher) publish(data []byte) error {
 	p.seq++
 	p.pubSeq.Store(p.seq)
 	p.keep(p.seq, data)
+	p.count(len(data))
 	return nil
+}
+
+// count adds a record of n bytes, the one numbered p.seq, to the running
+// total; p.mu is held.
+func (p *publisher) count(n int) {
+	c := p.cum.Load()
+	if c == nil {
+		c = new([cumSlots]atomic.Uint64)
+		p.cum.Store(c)
+	}
+	c[p.seq%cumSlots].Store(p.pubBytes.Add(uint64(n)))
+}
+
+// within reports whether the publisher may go on with a relay at floor:
+// less than Window records and WindowBytes bytes ahead of it.
+func (p *publisher) within(floor uint64) bool {
+	if p.pubSeq.Load() >= floor+Window {
+		return false
+	}
+	var at uint64 // the total once floor was published; 0 before record 1
+	if c := p.cum.Load(); c != nil && floor > 0 {
+		at = c[floor%cumSlots].Load()
+	}
+	return p.pubBytes.Load()-at < WindowBytes
 }
 
 // publishMarker sends the end-of-log marker (with hdr) with the next
@@ -169,6 +213,7 @@ func (p *publisher) publishMarker(hdr nats.Header) error {
 	p.seq++
 	p.pubSeq.Store(p.seq)
 	p.keep(p.seq, nil)
+	p.count(0)
 	p.ring[(p.head+p.n-1)%len(p.ring)].hdr = hdr // a relay may miss it too
 	return nil
 }
@@ -277,8 +322,8 @@ func (p *publisher) resendAsked(m *nats.Msg) {
 	}()
 }
 
-// pace waits while the publisher is Window records ahead of the relay's
-// acknowledgements, for at most StallWait.
+// pace waits while the publisher is Window records or WindowBytes ahead
+// of the relay's acknowledgements, for at most StallWait.
 func (p *publisher) pace() {
 	if p.ackSub == nil {
 		return
@@ -286,7 +331,7 @@ func (p *publisher) pace() {
 	var timer *time.Timer
 	for {
 		p.credit.Lock()
-		if p.unpaced || p.pubSeq.Load() < p.floor+Window || p.pubSeq.Load() < p.limit(time.Now())+Window {
+		if p.unpaced || p.within(p.floor) || p.within(p.limit(time.Now())) {
 			p.credit.Unlock()
 			break
 		}

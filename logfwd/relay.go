@@ -58,6 +58,7 @@ type Relay struct {
 	h         slog.Handler
 	opts      RelayOptions
 	qbytes    atomic.Int64
+	unacked   int           // bytes handled since the last acknowledgement (the worker's)
 	done      chan struct{} // closed by Close: the worker stops
 	closing   atomic.Bool   // set by Close before done is closed
 	wg        sync.WaitGroup
@@ -324,9 +325,11 @@ func (r *Relay) handle(ctx context.Context, q queued) {
 	}
 	r.qbytes.Add(-int64(len(q.m.Data)))
 	r.deliver(ctx, q.m)
-	if q.seq%AckEvery == 0 && q.seq > 0 && q.m.Reply != "" && !r.opts.NoAck {
+	r.unacked += len(q.m.Data)
+	if (q.seq%AckEvery == 0 || r.unacked >= AckBytes) && q.seq > 0 && q.m.Reply != "" && !r.opts.NoAck {
 		// The publisher's pace: every record up to this one is handled.
 		_ = r.nc.Publish(q.m.Reply, r.id)
+		r.unacked = 0
 	}
 }
 
