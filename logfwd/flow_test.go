@@ -69,6 +69,17 @@ func (h *slowHandler) dropped() int64 {
 // publisher holds the publisher back: it is never much more than Window
 // records ahead of the handler, and nothing is dropped.
 func TestSlowHandlerPacesPublisher(t *testing.T) {
+	// Window, plus the records between two acknowledgements, plus one
+	// being logged.
+	paceThroughSlowHandler(t, 20000, 20*time.Microsecond, "", logfwd.Window+logfwd.AckEvery+1)
+}
+
+// paceThroughSlowHandler logs n records (with attribute pad if not empty)
+// to a relay whose handler takes per a record, and checks that all are
+// handled, none dropped, no stall, and that the publisher was never more
+// than maxAhead records ahead of the handler.
+func paceThroughSlowHandler(t *testing.T, n int, per time.Duration, pad string, maxAhead int64) {
+	t.Helper()
 	nc, srv := natsServer(t)
 	pub, err := nats.Connect("", nats.InProcessServer(srv))
 	if err != nil {
@@ -76,7 +87,7 @@ func TestSlowHandlerPacesPublisher(t *testing.T) {
 	}
 	defer pub.Close()
 	var published atomic.Int64
-	h := &slowHandler{per: 20 * time.Microsecond, published: &published}
+	h := &slowHandler{per: per, published: &published}
 	r, err := logfwd.NewRelay(nc, "log.P", h)
 	if err != nil {
 		t.Fatal(err)
@@ -84,26 +95,27 @@ func TestSlowHandlerPacesPublisher(t *testing.T) {
 	defer r.Close()
 	lh := logfwd.NewHandler(pub, "log.P", nil)
 	l := slog.New(lh)
-	const n = 20000
 	for i := range n {
-		l.Info("r", "i", i)
+		if pad != "" {
+			l.Info("r", "i", i, "pad", pad)
+		} else {
+			l.Info("r", "i", i)
+		}
 		published.Add(1)
 	}
 	if err := lh.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := r.WaitEOF(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if h.handled.Load() != n || r.Dropped() != 0 || lh.Stalls() != 0 {
+	if h.handled.Load() != int64(n) || r.Dropped() != 0 || lh.Stalls() != 0 {
 		t.Fatalf("handled %d of %d, dropped %d, stalls %d", h.handled.Load(), n, r.Dropped(), lh.Stalls())
 	}
-	// Window, plus the records between two acknowledgements, plus one
-	// being logged.
-	if max := h.maxAhead.Load(); max > logfwd.Window+logfwd.AckEvery+1 {
-		t.Fatalf("the publisher ran %d records ahead of the handler, want at most %d", max, logfwd.Window+logfwd.AckEvery+1)
+	if max := h.maxAhead.Load(); max > maxAhead {
+		t.Fatalf("the publisher ran %d records ahead of the handler, want at most %d", max, maxAhead)
 	}
 }
 
@@ -431,39 +443,8 @@ func (h *countHandler) WithGroup(string) slog.Handler             { return h }
 // the publisher is paced by bytes as well (WindowBytes), and a slow
 // handler loses none of them.
 func TestSlowHandlerPacesLargeRecords(t *testing.T) {
-	nc, srv := natsServer(t)
-	pub, err := nats.Connect("", nats.InProcessServer(srv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	var published atomic.Int64
-	h := &slowHandler{per: 50 * time.Microsecond, published: &published}
-	r, err := logfwd.NewRelay(nc, "log.P", h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	lh := logfwd.NewHandler(pub, "log.P", nil)
-	l := slog.New(lh)
-	pad := string(bytes.Repeat([]byte("x"), 4<<10))
-	const n = 12000 // 48 MiB: three relay queues
-	for i := range n {
-		l.Info("r", "i", i, "pad", pad)
-		published.Add(1)
-	}
-	if err := lh.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := r.WaitEOF(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if h.handled.Load() != n || r.Dropped() != 0 || lh.Stalls() != 0 {
-		t.Fatalf("handled %d of %d, dropped %d, stalls %d", h.handled.Load(), n, r.Dropped(), lh.Stalls())
-	}
-	if max, bound := h.maxAhead.Load(), int64(logfwd.WindowBytes/(4<<10)+logfwd.AckEvery+1); max > bound {
-		t.Fatalf("the publisher ran %d records of 4 KiB ahead of the handler, want at most %d", max, bound)
-	}
+	const size = 4 << 10
+	// 12,000 records: 48 MiB, three relay queues.
+	paceThroughSlowHandler(t, 12000, 50*time.Microsecond, string(bytes.Repeat([]byte("x"), size)),
+		int64(logfwd.WindowBytes/size+logfwd.AckEvery+1))
 }

@@ -14,15 +14,7 @@ import (
 // request is a byte on the lifeline: a lifeline with that byte unread
 // and its writer open is not closed.
 func TestLifelineClosed(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	fd := int(r.Fd())
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		t.Fatal(err)
-	}
+	fd, w := lifelinePipe(t)
 	if lifelineClosed(fd, 0) {
 		t.Fatal("an empty lifeline with its writer open is closed")
 	}
@@ -44,18 +36,26 @@ func TestLifelineClosed(t *testing.T) {
 	}
 }
 
-// TestLifelineClosedWaits: with a timeout, the EOF that comes within it
-// is seen.
-func TestLifelineClosedWaits(t *testing.T) {
+// lifelinePipe is a pipe like a child's lifeline: its read end's fd,
+// non-blocking, and the write end (the parent's).
+func lifelinePipe(t *testing.T) (int, *os.File) {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close(); w.Close() })
 	fd := int(r.Fd())
 	if err := syscall.SetNonblock(fd, true); err != nil {
 		t.Fatal(err)
 	}
+	return fd, w
+}
+
+// TestLifelineClosedWaits: with a timeout, the EOF that comes within it
+// is seen.
+func TestLifelineClosedWaits(t *testing.T) {
+	fd, w := lifelinePipe(t)
 	_, _ = w.Write(stopRequest)
 	go func() {
 		time.Sleep(10 * time.Millisecond) // the parent's end closes a moment later
