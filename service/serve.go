@@ -307,9 +307,9 @@ func (s *server) stop() {
 		_ = sub.Unsubscribe()
 	}
 	s.streams.wait(s.o.grace)
-	// No flush here: whoever owns the connection flushes it or closes it
-	// (which writes what is buffered); a child flushes once, after its
-	// end-of-log marker.
+	// What is buffered (the 503s, the unsubscribes) is not flushed here:
+	// whoever owns the connection flushes or closes it (which writes it);
+	// a child writes it with its end-of-log marker.
 }
 
 func (s *server) identity() micro.ServiceIdentity {
