@@ -56,10 +56,17 @@ func deadlineEnd(name string) *Error {
 }
 
 // codeOf maps an error returned by a method to its wire code and message.
+// An error whose message is empty (errors.New("")) is named by its type,
+// so that the caller still reads something.
 func codeOf(err error) (int, string) {
+	code := CodeInternal
 	var se *Error
 	if errors.As(err, &se) && se.Code >= 400 && se.Code <= 599 {
-		return se.Code, err.Error()
+		code = se.Code
 	}
-	return CodeInternal, err.Error()
+	msg := err.Error()
+	if msg == "" {
+		msg = fmt.Sprintf("an error with an empty message (%T)", err)
+	}
+	return code, msg
 }
