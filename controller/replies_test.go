@@ -22,13 +22,19 @@ import (
 // to svc.ECHO.echo, so that the test decides when and how often to answer.
 func rawService(t *testing.T, b *bus.Bus) (*nats.Conn, chan *nats.Msg) {
 	t.Helper()
+	return rawServicePong(t, b, "{}")
+}
+
+// rawServicePong is rawService answering its ping with pong.
+func rawServicePong(t *testing.T, b *bus.Bus, pong string) (*nats.Conn, chan *nats.Msg) {
+	t.Helper()
 	own, err := bus.Dial(t.Context(), b.Credentials())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { own.Close() })
 	nc := own.Conn()
-	if _, err := nc.Subscribe(bus.ControlSubject(micro.PingVerb, "ECHO", ""), func(m *nats.Msg) { m.Respond([]byte("{}")) }); err != nil {
+	if _, err := nc.Subscribe(bus.ControlSubject(micro.PingVerb, "ECHO", ""), func(m *nats.Msg) { m.Respond([]byte(pong)) }); err != nil {
 		t.Fatal(err)
 	}
 	reqs := make(chan *nats.Msg, 100)

@@ -28,6 +28,20 @@
 // Input and output travel as JSON. Struct inputs are decoded strictly
 // (unknown fields are refused) and their validate tags are checked.
 //
+// # Deadlines
+//
+// A caller's time budget gives the method's ctx a deadline. It travels in
+// the header Bgkit-Timeout-Ms (milliseconds; `nats req -H
+// Bgkit-Timeout-Ms:500 …`), or ahead of the JSON in the body: RS (0x1E),
+// the milliseconds in decimal digits, LF ("\x1e500\n{...}"; see
+// [AppendTimeoutPrefix]). The Go controller sends the prefix to services
+// whose $SRV.PING metadata has [MetadataTimeoutPrefix] "1" (every service
+// of this version), because NATS charges a message with a header 5–10 µs
+// here and the same bytes in the body nothing measurable; to others, the
+// header. With both, the shorter budget counts. A header that is not a
+// budget is ignored (no deadline); a body that starts with RS but is not
+// a prefix is a 400. A method that gives up at its deadline answers 504.
+//
 // # Describing
 //
 // $SRV.INFO reports, for each endpoint, its doc (metadata "doc") and the

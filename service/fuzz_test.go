@@ -192,6 +192,18 @@ func FuzzRequest(f *testing.F) {
 		{"refuse", "-1", ""},
 		{"left", "", "250"},
 		{"left", "", "-5"},
+		{"left", "\x1e250\n", ""},
+		{"left", "\x1e250\n", "100"},
+		{"left", "\x1e100\n", "250"},
+		{"left", "\x1e0\n", ""},
+		{"left", "\x1e\n", ""},
+		{"left", "\x1e9223372036855\n", ""},
+		{"left", "\x1e9223372036854\n", ""},
+		{"int", "\x1e12\n 5", ""},
+		{"int", "\x1e12x\n5", ""},
+		{"int", "\x1e1234567890123456789012\n5", ""},
+		{"int", "\x1e12", ""},
+		{"none", "\x1e5\n", ""},
 		{"left", "", "abc"},
 		{"left", "", strconv.FormatInt(maxSafeTimeoutMs, 10)},
 		{"nope", "{}", ""},
@@ -220,15 +232,28 @@ func FuzzRequest(f *testing.F) {
 		if msErr == nil && ms > maxSafeTimeoutMs {
 			t.Skip("timeouts past time.Duration's range: see TestTimeoutHeaderOverflow")
 		}
+		if msErr != nil || ms <= 0 {
+			ms, msErr = 0, nil
+		}
 		out, code, msg := s.call(ep, m)
-		checkCall(t, ep, bytes.TrimSpace(data), out, code, msg)
+		input, prefixMS, prefixOK := refTimeoutPrefix(data)
+		if !prefixOK {
+			if code != CodeBadRequest || !strings.Contains(msg, "timeout prefix") {
+				t.Fatalf("%s(%q): malformed timeout prefix answered %d %s, want 400", ep.Name, data, code, msg)
+			}
+			return
+		}
+		if prefixMS > 0 && (ms == 0 || prefixMS < ms) {
+			ms = prefixMS
+		}
+		checkCall(t, ep, bytes.TrimSpace(input), out, code, msg)
 		if ep.Name == "left" && code == 0 {
 			var left int64
 			if err := json.Unmarshal(out, &left); err != nil {
 				t.Fatalf("left: output %q: %v", out, err)
 			}
 			switch {
-			case msErr != nil || ms <= 0:
+			case ms == 0:
 				if left != -1 {
 					t.Fatalf("timeout %q gave a deadline %d ms away", timeout, left)
 				}
@@ -240,6 +265,24 @@ func FuzzRequest(f *testing.F) {
 }
 
 // checkCall checks the result of s.call for trimmed input data.
+// refTimeoutPrefix is the budget prefix as documented, read another way:
+// a body that starts with RS must go on with 1 to 19 digits, a budget of
+// 1 to maxSafeTimeoutMs ms, and LF; ok is false when it does not.
+func refTimeoutPrefix(data []byte) (input []byte, ms int64, ok bool) {
+	if !bytes.HasPrefix(data, []byte{0x1e}) {
+		return data, 0, true
+	}
+	digits, rest, found := bytes.Cut(data[1:], []byte{'\n'})
+	if !found || len(digits) == 0 || len(digits) > 19 || bytes.ContainsFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) {
+		return nil, 0, false
+	}
+	n, err := strconv.ParseInt(string(digits), 10, 64)
+	if err != nil || n < 1 || n > maxSafeTimeoutMs {
+		return nil, 0, false
+	}
+	return rest, n, true
+}
+
 func checkCall(t *testing.T, ep *endpoint, data, out []byte, code int, msg string) {
 	t.Helper()
 	switch code {

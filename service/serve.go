@@ -116,6 +116,7 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	o.metadata[MetadataTimeoutPrefix] = "1" // what the service reads, whatever WithMetadata said
 	if o.name == "" {
 		o.name = nameOf(svc)
 	}
@@ -475,15 +476,16 @@ func (s *server) call(ep *endpoint, m *nats.Msg) (out []byte, code int, msg stri
 	var argv [2]reflect.Value
 	args := argv[:1]
 	ctx := s.life
-	if v := m.Header.Get(TimeoutHeader); v != "" { // ParseInt("") allocates its error
-		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMS {
-			cc := newCallCtx(ctx, time.Duration(ms)*time.Millisecond)
-			defer cc.end()
-			ctx = cc
-		}
+	ms, data, code, msg := budgetOf(ep, m)
+	if code != 0 {
+		return nil, code, msg
+	}
+	if ms > 0 {
+		cc := newCallCtx(ctx, time.Duration(ms)*time.Millisecond)
+		defer cc.end()
+		ctx = cc
 	}
 	args[0] = reflect.ValueOf(ctx)
-	data := bytes.TrimSpace(m.Data)
 	if ep.fast != nil {
 		return ep.fast(s, ep, ctx, data)
 	}
@@ -532,6 +534,23 @@ func invoke(fn reflect.Value, args []reflect.Value) (results []reflect.Value, p 
 		}
 	}()
 	return fn.Call(args), nil
+}
+
+// budgetOf returns a request's time budget in milliseconds (0: none),
+// from its TimeoutHeader or its body's prefix (see AppendTimeoutPrefix;
+// with both, the shorter), and its input, trimmed. A TimeoutHeader that is
+// not a budget is ignored; a malformed prefix is a 400 (code).
+func budgetOf(ep *endpoint, m *nats.Msg) (ms int64, input []byte, code int, msg string) {
+	ms, input, err := cutTimeoutPrefix(m.Data)
+	if err != nil {
+		return 0, nil, CodeBadRequest, ep.Name + ": " + err.Error()
+	}
+	if v := m.Header.Get(TimeoutHeader); v != "" { // ParseInt("") allocates its error
+		if h, err := strconv.ParseInt(v, 10, 64); err == nil && h > 0 && h <= maxTimeoutMS && (ms == 0 || h < ms) {
+			ms = h
+		}
+	}
+	return ms, bytes.TrimSpace(input), 0, ""
 }
 
 // maxTimeoutMS is the largest caller budget taken from TimeoutHeader; a

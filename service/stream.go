@@ -170,9 +170,14 @@ func (s *server) openStream(ep *endpoint, m *nats.Msg) {
 	case m.Reply == "":
 		return
 	}
+	ms, data, code, msg := budgetOf(ep, m)
+	if code != 0 {
+		_ = s.respondError(m, ep, code, msg)
+		return
+	}
 	var ctx context.Context
 	var cancel context.CancelFunc
-	if ms, err := strconv.ParseInt(m.Header.Get(TimeoutHeader), 10, 64); err == nil && ms > 0 && ms <= maxTimeoutMS {
+	if ms > 0 {
 		ctx, cancel = context.WithTimeout(s.life, time.Duration(ms)*time.Millisecond)
 	} else {
 		ctx, cancel = context.WithCancel(s.life)
@@ -195,7 +200,7 @@ func (s *server) openStream(ep *endpoint, m *nats.Msg) {
 		_ = s.respondError(m, ep, CodeUnavailable, tooManyStreams(s.o.name, s.o.concurrency))
 		return
 	}
-	seq, code, msg := s.startStream(ctx, ep, m)
+	seq, code, msg := s.startStream(ctx, ep, data)
 	if code != 0 {
 		cancel()
 		_ = s.respondError(m, ep, code, msg)
@@ -230,11 +235,10 @@ func (s *server) openStream(ep *endpoint, m *nats.Msg) {
 	ep.mu.Unlock()
 }
 
-// startStream decodes the input and calls the method, which returns the
+// startStream decodes the input (trimmed) and calls the method, which returns the
 // iterator (a reflect.Value of an iter.Seq2) or an error.
-func (s *server) startStream(ctx context.Context, ep *endpoint, m *nats.Msg) (reflect.Value, int, string) {
+func (s *server) startStream(ctx context.Context, ep *endpoint, data []byte) (reflect.Value, int, string) {
 	args := []reflect.Value{reflect.ValueOf(ctx)}
-	data := bytes.TrimSpace(m.Data)
 	if ep.In != nil {
 		if len(data) == 0 {
 			return reflect.Value{}, CodeBadRequest, fmt.Sprintf("%s takes an argument of type %s; got none", ep.Name, ep.In)
