@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,9 +22,13 @@ const eventsExamples = `  bgkit events                                  # every 
   bgkit events --json | jq -c 'select(.topic == "ecu_lost")'
 `
 
-// eventsBuffer is how many messages events holds for a slow terminal
-// before the server drops some (it then says how many).
-const eventsBuffer = 1 << 16
+// followBuffer and followBufferBytes bound what `events` and `logs`
+// hold for a slow terminal; past either, they drop messages and then say
+// how many.
+const (
+	followBuffer      = 1 << 16
+	followBufferBytes = 64 << 20
+)
 
 func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("events", "[NAME [TOPIC]] [flags]", eventsExamples, stderr)
@@ -75,8 +80,13 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		subjects = append(subjects, bus.LifeSubject(name))
 	}
 	// One channel for both subscriptions keeps their messages in the order
-	// they arrived.
-	msgs := make(chan *nats.Msg, eventsBuffer)
+	// they arrived; a goroutine moves them to a queue bounded in bytes too
+	// (a channel subscription bounds only the number).
+	msgs := make(chan *nats.Msg, 4096)
+	q := newFollowQueue()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop() // ends fill
+	go q.fill(ctx, msgs)
 	var subs []*nats.Subscription
 	defer func() {
 		for _, s := range subs {
@@ -96,19 +106,92 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := &eventPrinter{w: stdout, h: logger.Handler(), json: *asJSON}
 	var dropped int
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m := <-msgs:
-			if err := out.print(ctx, m, time.Now()); err != nil {
-				return err
+		m := q.take()
+		if m == nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-q.ready:
 			}
+		} else if err := out.print(ctx, m, time.Now()); err != nil {
+			return err
 		}
-		if n := droppedCount(subs); n > dropped {
+		if n := droppedCount(subs) + q.droppedCount(); n > dropped {
 			out.note(ctx, n-dropped)
 			dropped = n
 		}
 	}
+}
+
+// followQueue holds messages for a slow terminal in the order they came,
+// at most followBuffer of them and followBufferBytes of their bytes; it
+// drops and counts the rest.
+type followQueue struct {
+	mu      sync.Mutex
+	msgs    []*nats.Msg
+	bytes   int
+	dropped int
+	ready   chan struct{} // a token once a message is queued
+}
+
+func newFollowQueue() *followQueue { return &followQueue{ready: make(chan struct{}, 1)} }
+
+// fill queues what arrives on in until ctx ends.
+func (q *followQueue) fill(ctx context.Context, in <-chan *nats.Msg) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-in:
+			q.put(m)
+		}
+	}
+}
+
+func msgSize(m *nats.Msg) int { return len(m.Subject) + len(m.Data) }
+
+func (q *followQueue) put(m *nats.Msg) {
+	n := msgSize(m)
+	q.mu.Lock()
+	if len(q.msgs) >= followBuffer || q.bytes+n > followBufferBytes {
+		q.dropped++
+		q.mu.Unlock()
+		select {
+		case q.ready <- struct{}{}: // so that the drop is told even with nothing queued
+		default:
+		}
+		return
+	}
+	q.msgs = append(q.msgs, m)
+	q.bytes += n
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take removes and returns the oldest message, nil if none waits.
+func (q *followQueue) take() *nats.Msg {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.msgs) == 0 {
+		return nil
+	}
+	m := q.msgs[0]
+	q.msgs[0] = nil
+	q.msgs = q.msgs[1:]
+	if len(q.msgs) == 0 {
+		q.msgs = nil // let the array go
+	}
+	q.bytes -= msgSize(m)
+	return m
+}
+
+func (q *followQueue) droppedCount() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
 }
 
 func droppedCount(subs []*nats.Subscription) int {
@@ -205,14 +288,22 @@ func (p *eventPrinter) life(ctx context.Context, name string, data []byte) error
 	return p.handle(ctx, rec)
 }
 
-// note says that the server dropped n messages for a slow reader.
+// note says that n messages were dropped for a slow reader.
 func (p *eventPrinter) note(ctx context.Context, n int) {
 	if p.json {
 		return // stdout holds only events; the count is not one
 	}
-	rec := slog.NewRecord(time.Now(), slog.LevelWarn, "events dropped: the terminal could not keep up", 0)
+	droppedNote(ctx, p.h, "events", n)
+}
+
+// droppedNote says, in a WARN record, that a follower (events, logs)
+// dropped n messages for a slow terminal.
+func droppedNote(ctx context.Context, h slog.Handler, what string, n int) {
+	rec := slog.NewRecord(time.Now(), slog.LevelWarn, what+" dropped: the terminal could not keep up", 0)
 	rec.AddAttrs(slog.Int("dropped", n))
-	_ = p.handle(ctx, rec)
+	if h.Enabled(ctx, rec.Level) {
+		_ = h.Handle(ctx, rec)
+	}
 }
 
 func (p *eventPrinter) handle(ctx context.Context, rec slog.Record) error {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -80,7 +81,7 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("logs: %w", err)
 	}
 	defer sub.Unsubscribe()
-	_ = sub.SetPendingLimits(-1, -1)
+	_ = sub.SetPendingLimits(followBuffer, followBufferBytes) // past them: dropped, and said
 	if err := nc.Flush(); err != nil {
 		return fmt.Errorf("logs: %w", err)
 	}
@@ -97,8 +98,16 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		// restarted service numbers its records from 1 again).
 		pending, _, _ = sub.Pending()
 	}
+	dropped := 0
 	for {
 		m, err := sub.NextMsgWithContext(ctx)
+		if n, _ := sub.Dropped(); n > dropped {
+			droppedNote(ctx, h, "logs", n-dropped)
+			dropped = n
+		}
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			continue // the client library's word for the drop just told
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
