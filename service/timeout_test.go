@@ -87,3 +87,26 @@ func TestTimeoutPrefix(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTimeoutPrefix: what AppendTimeoutPrefix writes, cutTimeoutPrefix
+// reads back, the input after it untouched; any other body either has no
+// prefix (it is the input) or is refused, never misread.
+func FuzzTimeoutPrefix(f *testing.F) {
+	f.Add(int64(250), []byte(`{"n":1}`))
+	f.Add(int64(0), []byte(""))
+	f.Add(int64(-1), []byte("\x1e5\n"))
+	f.Add(maxSafeTimeoutMs+1, []byte(" 7 "))
+	f.Fuzz(func(t *testing.T, ms int64, input []byte) {
+		body := AppendTimeoutPrefix(nil, ms)
+		want := min(max(ms, 1), maxSafeTimeoutMs)
+		got, rest, err := cutTimeoutPrefix(append(body, input...))
+		if err != nil || got != want || string(rest) != string(input) {
+			t.Fatalf("budget %d, input %q: read %d, %q, %v", ms, input, got, rest, err)
+		}
+		got, rest, err = cutTimeoutPrefix(input)
+		refRest, refMS, ok := refTimeoutPrefix(input)
+		if ok != (err == nil) || ok && (got != refMS || string(rest) != string(refRest)) {
+			t.Fatalf("body %q: read %d, %q, %v; the documented reading: %d, %q, ok %v", input, got, rest, err, refMS, refRest, ok)
+		}
+	})
+}
