@@ -150,20 +150,17 @@ func (q *followQueue) fill(ctx context.Context, in <-chan *nats.Msg) {
 
 func msgSize(m *nats.Msg) int { return len(m.Subject) + len(m.Data) }
 
+// put queues m, or drops and counts it; either way the reader is woken
+// (a drop is told even with nothing queued).
 func (q *followQueue) put(m *nats.Msg) {
 	n := msgSize(m)
 	q.mu.Lock()
 	if len(q.msgs) >= followBuffer || q.bytes+n > followBufferBytes {
 		q.dropped++
-		q.mu.Unlock()
-		select {
-		case q.ready <- struct{}{}: // so that the drop is told even with nothing queued
-		default:
-		}
-		return
+	} else {
+		q.msgs = append(q.msgs, m)
+		q.bytes += n
 	}
-	q.msgs = append(q.msgs, m)
-	q.bytes += n
 	q.mu.Unlock()
 	select {
 	case q.ready <- struct{}{}:
