@@ -258,8 +258,13 @@ func (d *decoder) rawStr() ([]byte, error) {
 	}
 	start := d.pos
 	d.escaped = false
+	ascii := true
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
+		if plain[c] {
+			d.pos++
+			continue
+		}
 		switch {
 		case c == '\\':
 			d.escaped = true
@@ -268,7 +273,7 @@ func (d *decoder) rawStr() ([]byte, error) {
 		case c == '"':
 			raw := d.data[start:d.pos]
 			d.pos++
-			if !d.escaped && !utf8.Valid(raw) {
+			if !d.escaped && !ascii && !utf8.Valid(raw) {
 				d.escaped = true // json.Unmarshal replaces invalid bytes
 			}
 			if d.escaped {
@@ -283,10 +288,20 @@ func (d *decoder) rawStr() ([]byte, error) {
 		case c < 0x20:
 			return nil, d.errorf("control character in string")
 		}
+		ascii = false // c >= 0x80: utf8.Valid checks the string at its end
 		d.pos++
 	}
 	return nil, d.errorf("unterminated string")
 }
+
+// plain tells the bytes that stand for themselves in a JSON string and
+// are ASCII: all but '"', '\\', control characters and bytes >= 0x80.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // text is the string rawStr last returned raw.
 func (d *decoder) text(raw []byte) string {

@@ -129,6 +129,7 @@ func TestDecodeRecordErrors(t *testing.T) {
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add([]byte(`{"time":"2026-11-25T10:00:00Z","level":"INFO","msg":"hi","k":"v","g":{"a":1,"b":[1,"x"]}}`))
 	f.Add([]byte(`{"msg":"\u00e9\n","n":-1.5e3,"t":true,"z":null}`))
+	f.Add([]byte("{\"msg\":\"caf\xc3\xa9 \xff\",\"k\":\"\xe2\x82\",\"a\":\"\\\"\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec, err := logfwd.DecodeRecord(data)
 		if err != nil {
@@ -146,6 +147,23 @@ func FuzzDecodeRecord(f *testing.F) {
 		if again.Message != rec.Message || again.Level != rec.Level {
 			t.Fatalf("message/level changed: %q/%v vs %q/%v", again.Message, again.Level, rec.Message, rec.Level)
 		}
+		// The message and string attributes read as encoding/json reads
+		// them (escapes, invalid UTF-8 replaced).
+		var ref map[string]any
+		if json.Unmarshal(data, &ref) != nil {
+			return
+		}
+		if msg, ok := ref[slog.MessageKey].(string); ok && rec.Message != msg {
+			t.Fatalf("message %q, encoding/json reads %q", rec.Message, msg)
+		}
+		keys := map[string]int{} // a repeated key: encoding/json keeps the last
+		rec.Attrs(func(a slog.Attr) bool { keys[a.Key]++; return true })
+		rec.Attrs(func(a slog.Attr) bool {
+			if s, ok := ref[a.Key].(string); ok && keys[a.Key] == 1 && a.Value.Kind() == slog.KindString && a.Value.String() != s {
+				t.Fatalf("attribute %q: %q, encoding/json reads %q", a.Key, a.Value.String(), s)
+			}
+			return true
+		})
 	})
 }
 
