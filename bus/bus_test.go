@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -133,5 +134,52 @@ func TestIsInbox(t *testing.T) {
 		if got := bus.IsInbox(reply); got != want {
 			t.Errorf("IsInbox(%q) = %v, want %v", reply, got, want)
 		}
+	}
+}
+
+// An embedded bus's log relays have a connection of their own to the same
+// server, closed with the bus; an external bus has one connection.
+func TestLogConn(t *testing.T) {
+	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := b.LogConn()
+	if lc == b.Conn() || lc.IsClosed() {
+		t.Fatalf("LogConn is the bus's Conn (%v) or closed (%v)", lc == b.Conn(), lc.IsClosed())
+	}
+	if b.LogConn() != lc {
+		t.Fatal("a second call made another connection")
+	}
+	sub, err := lc.SubscribeSync("log.SAME")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Conn().Publish("log.SAME", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.NextMsg(5 * time.Second); err != nil || string(m.Data) != "x" {
+		t.Fatalf("published on Conn, on LogConn: %v, %v", m, err)
+	}
+
+	ext, err := bus.Connect(context.Background(), b.Credentials().URL,
+		bus.WithUserInfo(b.Credentials().User, b.Credentials().Password), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ext.LogConn() != ext.Conn() {
+		t.Error("an external bus made a second connection")
+	}
+	ext.Close()
+
+	b.Close()
+	if !lc.IsClosed() {
+		t.Error("Close left the relays' connection open")
+	}
+	if c := b.LogConn(); !c.IsClosed() {
+		t.Error("LogConn after Close made a connection")
 	}
 }

@@ -393,6 +393,45 @@ func BenchmarkLogThroughput(b *testing.B) {
 	b.ReportMetric(float64(lost), "lost")
 }
 
+// BenchmarkCallDuringLogBurst: the latency of one caller's calls to a
+// child while another child logs 1,000,000 records as fast as it can
+// (the calls made from its 10,000th record to the end of its log call).
+func BenchmarkCallDuringLogBurst(b *testing.B) {
+	const records = 1000000
+	bb := benchBus(b)
+	cnt := &counting{want: 10000, done: make(chan struct{})}
+	_, loud := benchCounter(b, bb, spawn.WithLogger(slog.New(cnt)), spawn.WithName("LOUD"))
+	_, quiet := benchCounter(b, bb, spawn.WithName("QUIET"))
+	ctx := context.Background()
+	var lat []time.Duration
+	for range b.N {
+		logged := make(chan error, 1)
+		go func() { logged <- loud.Call(ctx, "log", records, nil) }()
+		<-cnt.done
+	calls:
+		for {
+			select {
+			case err := <-logged:
+				if err != nil {
+					b.Fatal(err)
+				}
+				break calls
+			default:
+			}
+			t0 := time.Now()
+			if err := quiet.Call(ctx, "add", 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		cnt.n.Store(0)
+		cnt.done = make(chan struct{})
+	}
+	b.ReportMetric(float64(len(lat))/float64(b.N), "calls")
+	b.ReportMetric(us(percentile(lat, 0.50)), "p50-µs")
+	b.ReportMetric(us(percentile(lat, 0.99)), "p99-µs")
+}
+
 // rssMB is a process's resident memory (VmRSS) in MiB.
 func rssMB(pid int) float64 { return procMB("/proc/"+strconv.Itoa(pid)+"/status", "VmRSS:") }
 

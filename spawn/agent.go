@@ -369,7 +369,7 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 	if r.exitSub, err = nc.SubscribeSync(agentSubject(o.agent, "exit."+r.lease)); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	if r.relay, err = logfwd.NewRelay(nc, bus.LogSubject(name), o.logger.Handler(),
+	if r.relay, err = logfwd.NewRelay(sr.bus.LogConn(), bus.LogSubject(name), o.logger.Handler(),
 		slog.String("service", name), slog.String("agent", o.agent)); err != nil {
 		_ = r.exitSub.Unsubscribe()
 		return nil, fmt.Errorf("spawn %s: %w", name, err)

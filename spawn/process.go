@@ -273,7 +273,7 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag, check func()
 	}
 	// Subscribe to the child's logs before it can publish: it waits for
 	// the bootstrap, which is written below.
-	p.relay, err = logfwd.NewRelay(b.Conn(), bus.LogSubject(name), o.logger.Handler(),
+	p.relay, err = logfwd.NewRelay(b.LogConn(), bus.LogSubject(name), o.logger.Handler(),
 		slog.String("service", name), slog.Int("pid", pid))
 	if err != nil {
 		c.discard()
