@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
 	"github.com/bgkit/bgkit/bus"
@@ -181,5 +183,63 @@ func TestLogConn(t *testing.T) {
 	}
 	if c := b.LogConn(); !c.IsClosed() {
 		t.Error("LogConn after Close made a connection")
+	}
+}
+
+// A child of an embedded bus gets a short inbox of its own for its log
+// acknowledgements: it may subscribe under it, another child may not.
+func TestGrantLogInbox(t *testing.T) {
+	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	form := regexp.MustCompile(`^_INBOX\.[0-9A-Za-z]{8}$`)
+	ca, err := b.Grant("LOG_A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := b.Grant("LOG_B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !form.MatchString(ca.LogInbox) || !form.MatchString(cb.LogInbox) || ca.LogInbox == cb.LogInbox {
+		t.Fatalf("log inboxes %q, %q", ca.LogInbox, cb.LogInbox)
+	}
+	denied := make(chan error, 4)
+	a, err := bus.Dial(context.Background(), ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.Conn().SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { denied <- err })
+	own, err := a.Conn().SubscribeSync(ca.LogInbox + ".h1.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Conn().SubscribeSync(cb.LogInbox + ".>"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-denied:
+		if !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), cb.LogInbox) {
+			t.Fatalf("subscribe under another child's log inbox: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a child subscribed under another child's log inbox")
+	}
+	if err := b.Conn().Publish(ca.LogInbox+".h1.7", []byte("ack")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := own.NextMsg(5 * time.Second); err != nil || string(m.Data) != "ack" {
+		t.Fatalf("under its own log inbox: %v, %v", m, err)
+	}
+	select {
+	case err := <-denied:
+		t.Fatalf("its own log inbox: %v", err)
+	default:
 	}
 }

@@ -19,6 +19,11 @@ type Credentials struct {
 	TLSCA     string `json:"tls_ca,omitempty"` // CA bundle to verify the server
 	// InboxPrefix replaces _INBOX for replies to this process's requests.
 	InboxPrefix string `json:"inbox_prefix,omitempty"`
+	// LogInbox is a short inbox prefix of this process's own for the
+	// acknowledgements of its log records, which carry it in their reply
+	// subject (see logfwd.NewHandlerInbox): granted to a child of an
+	// embedded bus. Empty: under InboxPrefix.
+	LogInbox string `json:"log_inbox,omitempty"`
 	// Embedded marks the parent's embedded server: when the connection drops
 	// the parent is gone, so the client does not try to reconnect.
 	Embedded bool `json:"embedded,omitempty"`

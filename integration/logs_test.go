@@ -3,11 +3,13 @@ package integration
 import (
 	"context"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bgkit/bgkit/bgkittest"
+	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
 )
 
@@ -36,6 +38,37 @@ func TestLogRecordReachesParent(t *testing.T) {
 	}
 	// Records logged during Initialize arrived too.
 	logs.WaitFor(t, bgkittest.Message("counter ready"), time.Second)
+}
+
+// TestLogRecordsCarryTheShortInbox: a child of the embedded bus numbers
+// its records under the short log inbox granted to it
+// (_INBOX.<8>.<8>.<seq>), not under its name's inbox prefix.
+func TestLogRecordsCarryTheShortInbox(t *testing.T) {
+	ctx := context.Background()
+	b := bgkittest.Bus(t)
+	sub, err := b.Conn().SubscribeSync(bus.LogSubject("COUNTER_SERVICE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Conn().Flush()
+	bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 1})
+	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
+	if err := c.Call(ctx, "hello", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	form := regexp.MustCompile(`^_INBOX\.[0-9A-Za-z]{8}\.[0-9A-Za-z_-]{8}\.[1-9][0-9]*$`)
+	for {
+		m, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !form.MatchString(m.Reply) {
+			t.Fatalf("record %s has reply subject %q", m.Data, m.Reply)
+		}
+		if strings.Contains(string(m.Data), `"msg":"hello"`) {
+			return
+		}
+	}
 }
 
 // TestShutdownLogsAllArrive: 10,000 records logged in Shutdown all reach

@@ -438,16 +438,20 @@ func (p *publisher) fallbackWrite(b []byte) {
 	}
 }
 
-// shortInbox is an inbox of nc with a last token of 8 characters instead
-// of nats.go's 22: every record carries it in its reply subject, and each
-// byte of a message's protocol line costs the server and the relay's
-// client their parsing. 48 random bits tell apart the handlers of one
-// connection (whose inbox prefix is the child's own).
-func shortInbox(nc *nats.Conn) string {
-	full := nc.NewInbox()
+// shortInbox is an inbox under prefix (nc's inbox prefix when empty)
+// with a last token of 8 characters instead of nats.go's 22: every record
+// carries it in its reply subject, and each byte of a message's protocol
+// line costs the server and the relay's client their parsing. 48 random
+// bits tell apart the handlers of one connection (whose inbox prefix is
+// the child's own).
+func shortInbox(nc *nats.Conn, prefix string) string {
+	if prefix == "" {
+		full := nc.NewInbox()
+		prefix = full[:strings.LastIndexByte(full, '.')]
+	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return full[:strings.LastIndexByte(full, '.')+1] + base64.RawURLEncoding.EncodeToString(b[:])
+	return prefix + "." + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // NewHandler returns a handler that publishes records on subject. opts are
@@ -461,8 +465,17 @@ func shortInbox(nc *nats.Conn) string {
 // The handler subscribes to an inbox of nc for the relay's
 // acknowledgements (see Window); if it cannot, it publishes without pace.
 func NewHandler(nc *nats.Conn, subject string, opts *slog.HandlerOptions) *Handler {
+	return NewHandlerInbox(nc, subject, "", opts)
+}
+
+// NewHandlerInbox is NewHandler with the acknowledgements under inbox, a
+// prefix nc may subscribe under (inbox.>), instead of nc's inbox prefix:
+// records carry it in their reply subject, and a short one costs the
+// server and the relays less (a bgkit child gets one with its
+// credentials, bus.Credentials.LogInbox). Empty: NewHandler.
+func NewHandlerInbox(nc *nats.Conn, subject, inbox string, opts *slog.HandlerOptions) *Handler {
 	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr, wake: make(chan struct{})}
-	p.inbox = shortInbox(nc)
+	p.inbox = shortInbox(nc, inbox)
 	if sub, err := nc.Subscribe(p.inbox+".*", p.onAck); err == nil {
 		p.ackSub = sub
 	}

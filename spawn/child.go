@@ -282,7 +282,7 @@ func (c *child) dial() error {
 // startLogs makes slog.Default() publish on log.<NAME>.
 func (c *child) startLogs() {
 	nc := c.b.Conn()
-	c.logs = logfwd.NewHandler(nc, bus.LogSubject(c.boot.Name), &slog.HandlerOptions{Level: c.boot.Level})
+	c.logs = logfwd.NewHandlerInbox(nc, bus.LogSubject(c.boot.Name), c.boot.Bus.LogInbox, &slog.HandlerOptions{Level: c.boot.Level})
 	slog.SetDefault(slog.New(c.logs))
 	// After a failover to another server of a cluster, send the recent
 	// records again: those in flight to the dead server are lost otherwise.
