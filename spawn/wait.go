@@ -87,7 +87,8 @@ func (b *stopBudget) await(what, why string, ch <-chan struct{}) bool {
 }
 
 // drainLogs waits until the instance's records have been relayed: for the
-// end-of-log marker if the child said it sent one, else for crashSettle.
+// end-of-log marker if the child said it sent one, else (a crash) for a
+// round trip on nc, the relay's connection, and crashSettle.
 func (b *stopBudget) drainLogs(relay *logfwd.Relay, nc *nats.Conn, flushed bool) {
 	if flushed {
 		b.await("the end of the log", "the end-of-log marker the child sent has not arrived", relay.EOF())
