@@ -318,9 +318,11 @@ func (b *Bus) Conn() *nats.Conn { return b.nc }
 // (calls to a quiet child while another logged flat out: p99 23-29 ms on
 // one connection, 9-10 ms with the relays on their own), and the kernel's
 // socket buffer lets the server write the records without waiting for
-// the relay's reads, which the in-process pipe does not. On an external
-// bus, or if the second connection cannot be made (a WARN says so), it is
-// Conn. Do not close it; close the Bus.
+// the relay's reads, which the in-process pipe does not. If the server
+// closes it (a slow consumer's), it comes back at once and the relays ask
+// their children for the records they missed. On an external bus, or if
+// the second connection cannot be made (a WARN says so), it is Conn. Do
+// not close it; close the Bus.
 func (b *Bus) LogConn() *nats.Conn {
 	if b.srv == nil {
 		return b.nc
@@ -336,8 +338,19 @@ func (b *Bus) LogConn() *nats.Conn {
 	nc, err := nats.Connect(b.creds.URL,
 		nats.UserInfo(b.creds.User, b.creds.Password),
 		nats.Name(b.name+" logs"),
-		nats.NoReconnect(),
+		// The server is in this process: it closes this connection only
+		// as a slow consumer's (the relays' handlers starved of CPU for
+		// long). Come back at once; the relays then ask their publishers
+		// for what they missed (logfwd's resend).
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(10*time.Millisecond),
+		nats.ReconnectJitter(0, 0),
 		nats.ErrorHandler(asyncErrorLogger(b.log)),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: Close
+				b.log.Warn("bus: the log relays' connection dropped; reconnecting", "err", err)
+			}
+		}),
 	)
 	if err != nil {
 		b.log.Warn("bus: no second connection for the log relays: they share the bus's", "err", err)

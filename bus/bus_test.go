@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/logfwd"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -241,5 +243,76 @@ func TestGrantLogInbox(t *testing.T) {
 	case err := <-denied:
 		t.Fatalf("its own log inbox: %v", err)
 	default:
+	}
+}
+
+// countRecords counts the records a relay hands it and says when it has
+// seen want of them.
+type countRecords struct {
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+}
+
+func (c *countRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (c *countRecords) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "rec" && c.n.Add(1) == c.want {
+		close(c.done)
+	}
+	return nil
+}
+func (c *countRecords) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *countRecords) WithGroup(string) slog.Handler      { return c }
+
+// The relays' connection comes back when the server closes it (as it
+// closes a slow consumer's), and the relays on it get what was published
+// meanwhile from their publishers: nothing is lost.
+func TestLogConnReconnects(t *testing.T) {
+	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n = 500
+	h := &countRecords{want: n / 2, done: make(chan struct{})}
+	r, err := logfwd.NewRelay(b.LogConn(), "log.KICKED", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c := b.Credentials()
+	pub, err := nats.Connect(c.URL, nats.UserInfo(c.User, c.Password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	lh := logfwd.NewHandler(pub, "log.KICKED", nil)
+	l := slog.New(lh)
+	for i := range n / 2 {
+		l.Info("rec", "i", i)
+	}
+	// The relay has had records of this publisher (it knows whom to ask
+	// for what it misses).
+	select {
+	case <-h.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d of %d records relayed before the drop", h.n.Load(), n/2)
+	}
+	if err := bus.KickLogConn(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n / 2 {
+		l.Info("rec", "i", n/2+i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := lh.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WaitEOF(ctx); err != nil {
+		t.Fatalf("%v: %d records relayed, %d lost, %d dropped", err, r.Count(), r.Lost(), r.Dropped())
+	}
+	if got := h.n.Load(); got != n || r.Lost() != 0 || r.Dropped() != 0 {
+		t.Fatalf("%d of %d records relayed, %d lost, %d dropped", got, n, r.Lost(), r.Dropped())
 	}
 }

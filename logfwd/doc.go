@@ -36,7 +36,10 @@
 // # Across a failover
 //
 // Each record's reply subject is an inbox of the publisher followed by the
-// record's sequence number (1, 2, …; no header to encode or parse). A relay
+// record's sequence number (1, 2, …; no header to encode or parse): under
+// its connection's inbox prefix, or under a short prefix of its own
+// ([NewHandlerInbox]; a bgkit child of an embedded bus is granted one),
+// which both parsers on the way walk for every record. A relay
 // puts records in that order and drops duplicates. The publisher keeps the
 // last 65,536 records (8 MiB) and [Handler.Resend] publishes again those not
 // yet acknowledged: a bgkit child calls it when its connection reconnects.
