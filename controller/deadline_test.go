@@ -3,10 +3,15 @@ package controller_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
 	"github.com/bgkit/bgkit/bgkittest"
+	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/service"
 )
 
@@ -57,5 +62,87 @@ func TestDeadlineTravels(t *testing.T) {
 				t.Fatalf("call: %q %v", o.reply, o.err)
 			}
 		})
+	}
+}
+
+// An instance that does not read the prefix although the one pinged at
+// Connect did (replaced by, or joined by, one of an earlier version)
+// refuses the body: its 400 names the RS byte, which no body the
+// controller writes holds otherwise, or, for a method without input,
+// says it got bytes. The call is sent again with the header (the method
+// did not run), and the controller sends the header from then on. Any
+// other 400 is the caller's. The refusals are those of bgkit at 7343b04.
+func TestDeadlineFallsBackToTheHeader(t *testing.T) {
+	for _, refusal := range []string{
+		`echo: bad argument: invalid JSON at byte 1: invalid character '\x1e' looking for beginning of value`,
+		`echo takes no argument; got 4 bytes`,
+	} {
+		t.Run(refusal[:20], func(t *testing.T) {
+			b := bgkittest.Bus(t)
+			_, reqs := rawServicePong(t, b, `{"name":"ECHO","metadata":{"timeout_prefix":"1"}}`)
+			c := connectECHO(t, b)
+			refuse := func(m *nats.Msg, msg string) {
+				t.Helper()
+				r := nats.NewMsg(m.Reply)
+				r.Header.Set(micro.ErrorCodeHeader, "400")
+				r.Header.Set(micro.ErrorHeader, msg)
+				if err := m.RespondMsg(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
+			defer cancel()
+
+			// A 400 of its own: returned, not sent again.
+			out := goCall(ctx, c)
+			m := nextRequest(t, reqs)
+			if !bytes.HasPrefix(m.Data, []byte("\x1e")) {
+				t.Fatalf("first call: body %q, want the prefix", m.Data)
+			}
+			refuse(m, "echo: the ECU did not answer")
+			var se *controller.ServiceError
+			if o := <-out; !errors.As(o.err, &se) || se.Code != 400 {
+				t.Fatalf("a 400 of the method's: %v", o.err)
+			}
+
+			// The prefix refused: sent again with the header, and answered.
+			out = goCall(ctx, c)
+			m = nextRequest(t, reqs)
+			if !bytes.HasPrefix(m.Data, []byte("\x1e")) {
+				t.Fatalf("second call: body %q, want the prefix", m.Data)
+			}
+			refuse(m, refusal)
+			m = nextRequest(t, reqs)
+			if h := m.Header.Get(service.TimeoutHeader); h == "" || len(m.Data) != 0 {
+				t.Fatalf("sent again: header %q, body %q; want the header alone", h, m.Data)
+			}
+			answer(t, m, "a")
+			if o := <-out; o.err != nil || o.reply != "a" {
+				t.Fatalf("call sent again: %q %v", o.reply, o.err)
+			}
+
+			// From then on, the header.
+			out = goCall(ctx, c)
+			m = nextRequest(t, reqs)
+			if h := m.Header.Get(service.TimeoutHeader); h == "" || len(m.Data) != 0 {
+				t.Fatalf("next call: header %q, body %q; want the header alone", h, m.Data)
+			}
+			answer(t, m, "b")
+			if o := <-out; o.err != nil || o.reply != "b" {
+				t.Fatalf("next call: %q %v", o.reply, o.err)
+			}
+		})
+	}
+}
+
+// nextRequest is the next request the raw service got, within 5 s.
+func nextRequest(t *testing.T, reqs chan *nats.Msg) *nats.Msg {
+	t.Helper()
+	select {
+	case m := <-reqs:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no request came")
+		return nil
 	}
 }

@@ -38,7 +38,9 @@
 // whose $SRV.PING metadata has [MetadataTimeoutPrefix] "1" (every service
 // of this version), because NATS charges a message with a header 5–10 µs
 // here and the same bytes in the body nothing measurable; to others, the
-// header. With both, the shorter budget counts. A header that is not a
+// header (and, when an instance refuses the prefix as input — one of an
+// earlier version answering under the name — that call again, and
+// every call after it). With both, the shorter budget counts. A header that is not a
 // budget is ignored (no deadline); a body that starts with RS but is not
 // a prefix is a 400. A method that gives up at its deadline answers 504.
 //
