@@ -315,8 +315,8 @@ func (b *Bus) Conn() *nats.Conn { return b.nc }
 // loopback TCP, made at the first call: a child that logs as fast as it
 // can would otherwise put its records ahead of the replies to this
 // process's calls, to every service, in Conn's one stream from the server
-// (calls to a quiet child while another logged flat out: p99 23-29 ms on
-// one connection, 9-10 ms with the relays on their own), and the kernel's
+// (calls to a quiet child while another logged flat out: p99 30-34 ms on
+// one connection, 8-10 ms with the relays on their own), and the kernel's
 // socket buffer lets the server write the records without waiting for
 // the relay's reads, which the in-process pipe does not. If the server
 // closes it (a slow consumer's), it comes back at once and the relays ask
