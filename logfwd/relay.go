@@ -575,6 +575,9 @@ func (r *Relay) WaitEOF(ctx context.Context) error {
 	}
 }
 
+// Conn is the connection the relay subscribes on.
+func (r *Relay) Conn() *nats.Conn { return r.nc }
+
 // Count is the number of records relayed so far.
 func (r *Relay) Count() int64 { return r.count.Load() }
 

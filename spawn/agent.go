@@ -346,7 +346,6 @@ type remote struct {
 	pid      int
 	host     string // the agent's machine
 	relay    *logfwd.Relay
-	relayNC  *nats.Conn // the relay's (the bus's LogConn)
 	exitSub  *nats.Subscription
 	grace    time.Duration
 	termAt   time.Time // set by Term; read by watch after observed
@@ -370,8 +369,7 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 	if r.exitSub, err = nc.SubscribeSync(agentSubject(o.agent, "exit."+r.lease)); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	r.relayNC = sr.bus.LogConn()
-	if r.relay, err = logfwd.NewRelay(r.relayNC, bus.LogSubject(name), o.logger.Handler(),
+	if r.relay, err = logfwd.NewRelay(sr.bus.LogConn(), bus.LogSubject(name), o.logger.Handler(),
 		slog.String("service", name), slog.String("agent", o.agent)); err != nil {
 		_ = r.exitSub.Unsubscribe()
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
@@ -455,7 +453,7 @@ func (r *remote) watch() {
 	termAt := r.termAt
 	r.termMu.Unlock()
 	budget, cancel := newStopBudget(r.logger, r.grace, termAt, exitAt)
-	budget.drainLogs(r.relay, r.relayNC, ev.Flushed)
+	budget.drainLogs(r.relay, ev.Flushed)
 	cancel()
 	_ = r.relay.Close()
 	_ = r.exitSub.Unsubscribe()

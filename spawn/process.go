@@ -478,7 +478,7 @@ func (p *process) finish() {
 	// Every record published before the child's end-of-log marker has been
 	// relayed once the marker arrives. A child that said it flushed its logs
 	// sent one; a child that crashed did not.
-	budget.drainLogs(p.relay, p.b.LogConn(), p.Flushed())
+	budget.drainLogs(p.relay, p.Flushed())
 	p.releaseBus()
 	budget.await("the output pipes to close", "a process that left the child's group holds them", outDone)
 	if ee, ok := exitErr.(*ExitError); ok {

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/bgkit/bgkit/logfwd"
 )
 
@@ -88,13 +86,13 @@ func (b *stopBudget) await(what, why string, ch <-chan struct{}) bool {
 
 // drainLogs waits until the instance's records have been relayed: for the
 // end-of-log marker if the child said it sent one, else (a crash) for a
-// round trip on nc, the relay's connection, and crashSettle.
-func (b *stopBudget) drainLogs(relay *logfwd.Relay, nc *nats.Conn, flushed bool) {
+// round trip on the relay's connection and crashSettle.
+func (b *stopBudget) drainLogs(relay *logfwd.Relay, flushed bool) {
 	if flushed {
 		b.await("the end of the log", "the end-of-log marker the child sent has not arrived", relay.EOF())
 		return
 	}
-	if err := nc.FlushWithContext(b.context()); err != nil {
+	if err := relay.Conn().FlushWithContext(b.context()); err != nil {
 		b.logger.Debug("flush before relaying a crashed child's last records", "err", err)
 	}
 	t := time.NewTimer(crashSettle)
