@@ -46,6 +46,9 @@ func (w *heldWriter) Write(p []byte) (int, error) {
 // overflowed (and held any number of bytes until then: 65,536 records of
 // 1 MiB); `events` bounded only the number.
 func TestFollowersOutlastABurst(t *testing.T) {
+	dropped := make(chan func() int, 1)
+	followingForTest = func(n func() int) { dropped <- n }
+	defer func() { followingForTest = nil }()
 	b := bgkittest.Bus(t)
 	url := b.Credentials().ShareURL()
 	nc := b.Conn()
@@ -85,6 +88,13 @@ func TestFollowersOutlastABurst(t *testing.T) {
 						}
 					}
 				}()
+				var droppedSoFar func() int
+				select {
+				case droppedSoFar = <-dropped:
+				case err := <-done:
+					ended = true
+					t.Fatalf("%s ended before it followed: %v", tc.name, err)
+				}
 				// Following once a record shows.
 				for w.lines.Load() == 0 {
 					if err := nc.Publish(tc.subject, tc.message("probe", 0)); err != nil {
@@ -105,6 +115,16 @@ func TestFollowersOutlastABurst(t *testing.T) {
 				}
 				if err := nc.Flush(); err != nil {
 					t.Fatal(err)
+				}
+				// The terminal stays stalled until the follower has had to
+				// drop (the server may still be delivering the burst).
+				for wait := time.After(60 * time.Second); droppedSoFar() == 0; {
+					select {
+					case <-wait:
+						w.hold.Unlock()
+						t.Fatalf("%s: %d messages of %d bytes to a stalled terminal, none dropped in 60 s", tc.name, burst.n, burst.pad)
+					case <-time.After(5 * time.Millisecond):
+					}
 				}
 				w.hold.Unlock()
 				deadline := time.After(60 * time.Second)

@@ -103,6 +103,9 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := nc.Flush(); err != nil {
 		return fmt.Errorf("events: %w", err)
 	}
+	if followingForTest != nil {
+		followingForTest(func() int { return droppedCount(subs) + q.droppedCount() })
+	}
 	out := &eventPrinter{w: stdout, h: logger.Handler(), json: *asJSON}
 	var dropped int
 	for {
@@ -190,6 +193,12 @@ func (q *followQueue) droppedCount() int {
 	defer q.mu.Unlock()
 	return q.dropped
 }
+
+// followingForTest, set by tests only, is handed each follower's count
+// of the messages it dropped so far, once it follows: a test that stalls
+// the terminal can await the drop instead of guessing when the server has
+// delivered a burst.
+var followingForTest func(dropped func() int)
 
 func droppedCount(subs []*nats.Subscription) int {
 	n := 0

@@ -85,6 +85,9 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := nc.Flush(); err != nil {
 		return fmt.Errorf("logs: %w", err)
 	}
+	if followingForTest != nil {
+		followingForTest(func() int { return droppedCount([]*nats.Subscription{sub}) })
+	}
 	h := logger.Handler()
 	var shown map[string]bool
 	pending := 0
