@@ -38,3 +38,36 @@ func TestResendWindowGrows(t *testing.T) {
 			len(p.ring), p.n, p.ring[p.head].seq, resendRecords, resendRecords)
 	}
 }
+
+// TestMarkerAloneMakesNoTotals: a publisher that counted no byte (a child
+// that logged nothing, then its 0-byte end-of-log marker) has no table of
+// running totals; the first record with bytes makes it, with the totals
+// of the records before it (0) and its own, and the window reads them.
+func TestMarkerAloneMakesNoTotals(t *testing.T) {
+	p := &publisher{}
+	p.seq = 1
+	p.count(0)
+	if p.cum.Load() != nil {
+		t.Fatal("a 0-byte record made the table of totals")
+	}
+	if !p.within(1) {
+		t.Fatal("not within the window with nothing published")
+	}
+	p.seq = 2
+	p.count(100)
+	c := p.cum.Load()
+	if c == nil {
+		t.Fatal("no table of totals after a record of 100 bytes")
+	}
+	if c[1].Load() != 0 || c[2].Load() != 100 {
+		t.Fatalf("totals %d, %d; want 0, 100", c[1].Load(), c[2].Load())
+	}
+	p.pubSeq.Store(2)
+	p.pubBytes.Store(WindowBytes + 50) // as if record 3 were that large
+	if p.within(1) {
+		t.Fatal("within the window though WindowBytes past record 1")
+	}
+	if !p.within(2) {
+		t.Fatal("not within the window though less than WindowBytes past record 2")
+	}
+}
