@@ -427,6 +427,33 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 	return c, nil
 }
 
+// StopCalls has the embedded server route no more calls to service name
+// (svc.NAME.>, which only the child granted name may serve): from now on
+// a request to it finds no responder, as once the service has
+// unsubscribed, and every call the server routed to it before is ahead,
+// on the child's connection, of what is published to the child after
+// StopCalls returns (CallsStoppedSubject). Revoke routes calls to the
+// name again. It reports false on an external bus (its server is the
+// operator's) and for a name not granted.
+func (b *Bus) StopCalls(name string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.granted[name]; !ok || b.srv == nil || b.closed {
+		return false
+	}
+	if err := b.srv.Divert(ServiceWildcard(name)); err != nil {
+		b.log.Warn("bus: stop calls", "name", name, "err", err)
+		return false
+	}
+	return true
+}
+
+// CallsStoppedSubject is where a parent tells its child of the embedded
+// bus that the server routes no more calls to it (StopCalls), in a message
+// without data: under the child's log inbox (Credentials.LogInbox), which
+// only the child may subscribe to and only it and its parent know.
+func CallsStoppedSubject(logInbox string) string { return logInbox + ".stopped" }
+
 // ChildInboxPrefix is the inbox prefix of the child serving name:
 // _INBOX.bgkit_NAME. The '_' keeps it apart from nats.go's own inboxes
 // (_INBOX.<nuid>, whose tokens are letters and digits only).
@@ -459,11 +486,15 @@ var ErrNoGrant = errors.New("this process may not grant credentials")
 var ErrGranted = errors.New("name in use")
 
 // Revoke ends a grant: the name may be granted again, and on the embedded
-// server the user is removed and its connections closed.
+// server the user is removed and its connections closed, and calls to
+// the name are routed again (StopCalls).
 func (b *Bus) Revoke(name string) {
 	b.mu.Lock()
 	remote, ok := b.granted[name]
 	delete(b.granted, name)
+	if ok && b.srv != nil {
+		b.srv.Undivert(ServiceWildcard(name)) // StopCalls'
+	}
 	b.mu.Unlock()
 	switch {
 	case b.srv != nil:

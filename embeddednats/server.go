@@ -151,6 +151,27 @@ func (s *Server) RemoveUser(name string) {
 	}
 }
 
+// Divert has the server route what is published on subject (a subject or
+// a wildcard) to no subscriber from now on, under $BGKIT.DIVERTED.: a
+// request finds no responder (a requester that accepts headers is
+// answered 503 at once), as if no one subscribed. What was routed before
+// is already in the subscribers' queues. Undivert routes it again.
+func (s *Server) Divert(subject string) error {
+	if err := s.ns.GlobalAccount().AddMapping(subject, divertedPrefix+subject); err != nil {
+		return fmt.Errorf("embeddednats: divert %s: %w", subject, err)
+	}
+	return nil
+}
+
+// Undivert ends Divert(subject); it reports whether subject was diverted.
+func (s *Server) Undivert(subject string) bool {
+	return s.ns.GlobalAccount().RemoveMapping(subject)
+}
+
+// divertedPrefix is where Divert sends what it diverts: no user may
+// subscribe under it but the administrator.
+const divertedPrefix = "$BGKIT.DIVERTED."
+
 // Shutdown stops the server and waits for it. It is idempotent.
 func (s *Server) Shutdown() {
 	s.once.Do(func() {

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -85,5 +86,82 @@ func TestStopAnswersEveryRequest(t *testing.T) {
 		wg.Wait()
 		callers.Close()
 		t.Logf("round %d: %d answered, %d refused (503), %d no responders, %d left unanswered", round, ok.Load(), refused.Load(), gone.Load(), lost.Load())
+	}
+}
+
+// TestCallsStoppedStillRefusesWhatIsQueued: told that the bus routes no
+// more calls (WithCallsStopped), a stopping service skips the drain's
+// round trip but still answers 503 every request queued behind a slow
+// call, and the slow call its result.
+func TestCallsStoppedStillRefusesWhatIsQueued(t *testing.T) {
+	svc := &gateService{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopped := make(chan struct{})
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, b, svc, service.WithName("QUEUED"), service.WithConcurrency(1),
+			service.WithCallsStopped(stopped), service.WithLogger(slog.New(slog.DiscardHandler)),
+			service.WithOnReady(func(service.Info) { close(ready) }))
+	}()
+	<-ready
+	callers, err := bus.Dial(context.Background(), b.Credentials())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer callers.Close()
+	inbox := callers.Conn().NewInbox() // a reply subject the service accepts
+	replies, err := callers.Conn().SubscribeSync(inbox + ".>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := callers.Conn().PublishRequest("svc.QUEUED.block", inbox+".block", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-svc.entered // the one reader is in Block
+	const queued = 16
+	for i := range queued {
+		if err := callers.Conn().PublishRequest("svc.QUEUED.fast", fmt.Sprintf("%s.%d", inbox, i), []byte("1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The server has routed them (the callers' round trip), and the
+	// service's connection has read them (its own, after that).
+	if err := callers.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	close(stopped)
+	cancel()
+	refused := 0
+	for range queued + 1 {
+		m, err := replies.NextMsg(2 * time.Second)
+		if err != nil {
+			t.Fatalf("%d refused, then: %v", refused, err)
+		}
+		switch code := m.Header.Get("Nats-Service-Error-Code"); {
+		case m.Subject == inbox+".block":
+			if code != "" {
+				t.Errorf("the slow call: %s %q", code, m.Data)
+			}
+		case code == "503":
+			refused++
+		default:
+			t.Errorf("%s: %q %q", m.Subject, code, m.Data)
+		}
+	}
+	if refused != queued {
+		t.Fatalf("%d of %d queued requests refused", refused, queued)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
