@@ -429,12 +429,13 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 
 // StopCalls has the embedded server route no more calls to service name
 // (svc.NAME.>, which only the child granted name may serve): from now on
-// a request to it finds no responder, as once the service has
-// unsubscribed, and every call the server routed to it before is ahead,
-// on the child's connection, of what is published to the child after
-// StopCalls returns (CallsStoppedSubject). Revoke routes calls to the
-// name again. It reports false on an external bus (its server is the
-// operator's) and for a name not granted.
+// this process answers them 503 "NAME is shutting down", as the service
+// does while it stops, and every call the server routed to the service
+// before is ahead, on the child's connection, of what is published to the
+// child after StopCalls returns (CallsStoppedSubject). Revoke ends it:
+// a call finds the name's next child, or no responder. It reports false
+// on an external bus (its server is the operator's) and for a name not
+// granted.
 func (b *Bus) StopCalls(name string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -446,6 +447,17 @@ func (b *Bus) StopCalls(name string) bool {
 		return false
 	}
 	return true
+}
+
+// refuseDiverted answers a call that StopCalls diverted 503, "NAME is
+// shutting down", as the service itself does meanwhile; only to a reply
+// subject in the inbox namespace, like bgkit's responders.
+func refuseDiverted(m *nats.Msg) {
+	if m.Reply == "" || !IsInbox(m.Reply) {
+		return
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(m.Subject, embeddednats.Diverted(ServicePrefix)), ".")
+	_ = m.RespondMsg(ErrorReply(m.Reply, 503, name+" is shutting down"))
 }
 
 // CallsStoppedSubject is where a parent tells its child of the embedded

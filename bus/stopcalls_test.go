@@ -2,7 +2,6 @@ package bus_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -13,8 +12,9 @@ import (
 )
 
 // TestStopCalls: on the embedded bus, StopCalls has a granted name's calls
-// find no responder although its child still subscribes; Revoke routes
-// them again. Not for a name not granted, nor on an external bus.
+// answered 503 by the bus's owner although its child still subscribes
+// (and not for a reply subject outside the inbox namespace); Revoke
+// routes them again. Not for a name not granted, nor on an external bus.
 func TestStopCalls(t *testing.T) {
 	quiet := bus.WithLogger(slog.New(slog.DiscardHandler))
 	b, err := bus.Start(context.Background(), quiet)
@@ -52,8 +52,32 @@ func TestStopCalls(t *testing.T) {
 	if !b.StopCalls("STOP_SERVICE") {
 		t.Fatal("StopCalls of a granted name on the embedded bus reported false")
 	}
-	if err := call(); !errors.Is(err, nats.ErrNoResponders) {
-		t.Fatalf("after StopCalls: %v, want no responders", err)
+	m, err := b.Conn().Request(bus.ServiceSubject("STOP_SERVICE", "m"), nil, 2*time.Second)
+	if err != nil {
+		t.Fatalf("after StopCalls: %v", err)
+	}
+	if code, msg, ok := bus.ReplyError(m); !ok || code != 503 || msg != "STOP_SERVICE is shutting down" {
+		t.Fatalf("after StopCalls: %d %q %v, want 503 STOP_SERVICE is shutting down", code, msg, ok)
+	}
+	// A hostile reply subject gets nothing from the bus's owner.
+	spy, err := b.Conn().SubscribeSync("log.STOP_SERVICE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Conn().PublishRequest(bus.ServiceSubject("STOP_SERVICE", "m"), "log.STOP_SERVICE", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// A call after it, answered by the same responder after it.
+	if m, err := b.Conn().Request(bus.ServiceSubject("STOP_SERVICE", "m"), nil, 2*time.Second); err != nil {
+		t.Fatal(err)
+	} else if code, _, _ := bus.ReplyError(m); code != 503 {
+		t.Fatalf("second call after StopCalls: code %d", code)
+	}
+	if n, _, _ := spy.Pending(); n != 0 { // it would have come before that call's answer
+		t.Fatalf("the bus's owner answered %d times onto log.STOP_SERVICE", n)
 	}
 	b.Revoke("STOP_SERVICE")
 	// The revoked child's connection is closed: serve the name again.

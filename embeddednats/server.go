@@ -152,12 +152,13 @@ func (s *Server) RemoveUser(name string) {
 }
 
 // Divert has the server route what is published on subject (a subject or
-// a wildcard) to no subscriber from now on, under $BGKIT.DIVERTED.: a
-// request finds no responder (a requester that accepts headers is
-// answered 503 at once), as if no one subscribed. What was routed before
-// is already in the subscribers' queues. Undivert routes it again.
+// a wildcard) to Diverted(subject) instead from now on, where no user but
+// the administrator may subscribe: a request finds no responder (a
+// requester that accepts headers is answered 503 at once) unless the
+// administrator answers there. What was routed before is already in the
+// subscribers' queues. Undivert routes it again.
 func (s *Server) Divert(subject string) error {
-	if err := s.ns.GlobalAccount().AddMapping(subject, divertedPrefix+subject); err != nil {
+	if err := s.ns.GlobalAccount().AddMapping(subject, Diverted(subject)); err != nil {
 		return fmt.Errorf("embeddednats: divert %s: %w", subject, err)
 	}
 	return nil
@@ -168,9 +169,9 @@ func (s *Server) Undivert(subject string) bool {
 	return s.ns.GlobalAccount().RemoveMapping(subject)
 }
 
-// divertedPrefix is where Divert sends what it diverts: no user may
-// subscribe under it but the administrator.
-const divertedPrefix = "$BGKIT.DIVERTED."
+// Diverted is where Divert sends what is published on subject:
+// $BGKIT.DIVERTED.<subject>.
+func Diverted(subject string) string { return "$BGKIT.DIVERTED." + subject }
 
 // Shutdown stops the server and waits for it. It is idempotent.
 func (s *Server) Shutdown() {

@@ -16,10 +16,11 @@ import (
 
 // TestTerminateAnswersEveryCall: callers that keep calling a child of the
 // embedded bus while Terminate stops it each get an answer — a result, a
-// 503, or at once "no responders" once the server routes its calls no
-// more (Bus.StopCalls) — none is left to time out. The child stops
-// without the drain's round trip when the news that the server stopped
-// routing comes first: what was routed before is then already queued.
+// 503 (from the child, or from the parent once its server routes the
+// calls no more: Bus.StopCalls), or at once "no responders" once the
+// child is gone — none is left to time out. The child stops without the
+// drain's round trip when the news that the server stopped routing comes
+// first: what was routed before is then already queued.
 func TestTerminateAnswersEveryCall(t *testing.T) {
 	b := testBus(t)
 	quiet := WithLogger(slog.New(slog.DiscardHandler))
