@@ -25,39 +25,42 @@ func TestStopCalls(t *testing.T) {
 	if b.StopCalls("STOP_SERVICE") {
 		t.Fatal("StopCalls of a name not granted")
 	}
-	creds, err := b.Grant("STOP_SERVICE")
-	if err != nil {
-		t.Fatal(err)
+	// serve grants STOP_SERVICE and serves it as its child would.
+	serve := func() {
+		creds, err := b.Grant("STOP_SERVICE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		child, err := bus.Dial(context.Background(), creds, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { child.Close() })
+		if _, err := child.Conn().Subscribe(bus.ServiceSubject("STOP_SERVICE", "m"), func(m *nats.Msg) { _ = m.Respond([]byte("ok")) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := child.Conn().Flush(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	child, err := bus.Dial(context.Background(), creds, quiet)
-	if err != nil {
-		t.Fatal(err)
+	// call returns the error code of the answer (0: a result) and message.
+	call := func(when string) (int, string) {
+		m, err := b.Conn().Request(bus.ServiceSubject("STOP_SERVICE", "m"), nil, 2*time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		code, msg, _ := bus.ReplyError(m)
+		return code, msg
 	}
-	defer child.Close()
-	sub, err := child.Conn().Subscribe(bus.ServiceSubject("STOP_SERVICE", "m"), func(m *nats.Msg) { _ = m.Respond([]byte("ok")) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	if err := child.Conn().Flush(); err != nil {
-		t.Fatal(err)
-	}
-	call := func() error {
-		_, err := b.Conn().Request(bus.ServiceSubject("STOP_SERVICE", "m"), nil, 2*time.Second)
-		return err
-	}
-	if err := call(); err != nil {
-		t.Fatalf("before StopCalls: %v", err)
+	serve()
+	if code, msg := call("before StopCalls"); code != 0 {
+		t.Fatalf("before StopCalls: %d %s", code, msg)
 	}
 	if !b.StopCalls("STOP_SERVICE") {
 		t.Fatal("StopCalls of a granted name on the embedded bus reported false")
 	}
-	m, err := b.Conn().Request(bus.ServiceSubject("STOP_SERVICE", "m"), nil, 2*time.Second)
-	if err != nil {
-		t.Fatalf("after StopCalls: %v", err)
-	}
-	if code, msg, ok := bus.ReplyError(m); !ok || code != 503 || msg != "STOP_SERVICE is shutting down" {
-		t.Fatalf("after StopCalls: %d %q %v, want 503 STOP_SERVICE is shutting down", code, msg, ok)
+	if code, msg := call("after StopCalls"); code != 503 || msg != "STOP_SERVICE is shutting down" {
+		t.Fatalf("after StopCalls: %d %q, want 503 STOP_SERVICE is shutting down", code, msg)
 	}
 	// A hostile reply subject gets nothing from the bus's owner.
 	spy, err := b.Conn().SubscribeSync("log.STOP_SERVICE")
@@ -67,39 +70,16 @@ func TestStopCalls(t *testing.T) {
 	if err := b.Conn().PublishRequest(bus.ServiceSubject("STOP_SERVICE", "m"), "log.STOP_SERVICE", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Conn().Flush(); err != nil {
-		t.Fatal(err)
-	}
-	// A call after it, answered by the same responder after it.
-	if m, err := b.Conn().Request(bus.ServiceSubject("STOP_SERVICE", "m"), nil, 2*time.Second); err != nil {
-		t.Fatal(err)
-	} else if code, _, _ := bus.ReplyError(m); code != 503 {
-		t.Fatalf("second call after StopCalls: code %d", code)
+	if code, _ := call("after a hostile request"); code != 503 { // answered after it
+		t.Fatalf("after a hostile request: code %d", code)
 	}
 	if n, _, _ := spy.Pending(); n != 0 { // it would have come before that call's answer
 		t.Fatalf("the bus's owner answered %d times onto log.STOP_SERVICE", n)
 	}
-	b.Revoke("STOP_SERVICE")
-	// The revoked child's connection is closed: serve the name again.
-	creds, err = b.Grant("STOP_SERVICE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := bus.Dial(context.Background(), creds, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
-	sub2, err := again.Conn().Subscribe(bus.ServiceSubject("STOP_SERVICE", "m"), func(m *nats.Msg) { _ = m.Respond([]byte("ok")) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub2.Unsubscribe()
-	if err := again.Conn().Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := call(); err != nil {
-		t.Fatalf("after Revoke and a new grant: %v", err)
+	b.Revoke("STOP_SERVICE") // closes the child's connection
+	serve()
+	if code, msg := call("after Revoke and a new grant"); code != 0 {
+		t.Fatalf("after Revoke and a new grant: %d %s", code, msg)
 	}
 
 	ext, err := bus.Connect(context.Background(), b.Credentials().URL,
