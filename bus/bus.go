@@ -457,8 +457,12 @@ func refuseDiverted(m *nats.Msg) {
 		return
 	}
 	name, _, _ := strings.Cut(strings.TrimPrefix(m.Subject, embeddednats.Diverted(ServicePrefix)), ".")
-	_ = m.RespondMsg(ErrorReply(m.Reply, 503, name+" is shutting down"))
+	_ = m.RespondMsg(ErrorReply(m.Reply, 503, ShuttingDown(name)))
 }
+
+// ShuttingDown is the message of the 503 that answers a call to service
+// name while it stops.
+func ShuttingDown(name string) string { return name + " is shutting down" }
 
 // CallsStoppedSubject is where a parent tells its child of the embedded
 // bus that the server routes no more calls to it (StopCalls), in a message

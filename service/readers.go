@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/bgkit/bgkit/bus"
 )
 
 // How calls reach methods.
@@ -140,7 +142,7 @@ func (s *server) refuseQueued() {
 		case err != nil:
 			return
 		case s.replyAllowed(m):
-			_ = s.respondError(m, nil, CodeUnavailable, s.o.name+" is shutting down")
+			_ = s.respondError(m, nil, CodeUnavailable, bus.ShuttingDown(s.o.name))
 		}
 	}
 }

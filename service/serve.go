@@ -460,7 +460,7 @@ func (s *server) onRequest(m *nats.Msg) {
 	s.stopMu.Lock()
 	if s.stopping {
 		s.stopMu.Unlock()
-		s.respondError(m, nil, CodeUnavailable, s.o.name+" is shutting down")
+		s.respondError(m, nil, CodeUnavailable, bus.ShuttingDown(s.o.name))
 		return
 	}
 	s.inflight.Add(1)

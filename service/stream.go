@@ -216,7 +216,7 @@ func (s *server) openStream(ep *endpoint, m *nats.Msg) {
 	if err := s.streams.add(st, s.o.concurrency); err != nil {
 		cancel()
 		_ = sub.Unsubscribe()
-		msg := s.o.name + " is shutting down"
+		msg := bus.ShuttingDown(s.o.name)
 		if errors.Is(err, errTooManyStreams) {
 			msg = tooManyStreams(s.o.name, s.o.concurrency)
 		}

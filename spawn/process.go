@@ -274,11 +274,11 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag, check func()
 		observed: make(chan struct{}),
 		b:        b, cmd: cmd, logger: logger, boot: bootW, status: statusR, conn: c.conn, tail: &tailBuffer{max: 2048},
 	}
-	// Subscribe to the child's logs before it can publish: it waits for
-	// the bootstrap, which is written below.
 	if creds.LogInbox != "" {
 		p.callsStopped = bus.CallsStoppedSubject(creds.LogInbox)
 	}
+	// Subscribe to the child's logs before it can publish: it waits for
+	// the bootstrap, which is written below.
 	p.relay, err = logfwd.NewRelay(b.LogConn(), bus.LogSubject(name), o.logger.Handler(),
 		slog.String("service", name), slog.Int("pid", pid))
 	if err != nil {
