@@ -438,6 +438,12 @@ func (r *remote) watch() {
 	var ev agentExit
 	for {
 		m, err := r.exitSub.NextMsgWithContext(context.Background())
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			// Messages were dropped: a flood (only the agent publishes
+			// here, once), not an exit. Were the agent's event among
+			// them, the lease's next renewal finds the service gone.
+			continue
+		}
 		if err != nil {
 			ev = agentExit{Error: err.Error()}
 			break

@@ -3,6 +3,7 @@ package spawn
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -58,3 +59,53 @@ func (h *readyHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h *readyHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h *readyHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestAgentExitSubjectFloodIsNoExit: junk flooding the subject of a
+// remote service's exit event, past what its subscription holds (a slow
+// consumer), is not taken for the service's exit: it keeps answering,
+// and Terminate stops it, with its exit status.
+func TestAgentExitSubjectFloodIsNoExit(t *testing.T) {
+	b := testBus(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	ready := &readyHandler{msg: "agent ready", ch: make(chan struct{})}
+	go func() { served <- ServeAgent(ctx, b, "FLOOD", slog.New(ready)) }()
+	defer func() {
+		cancel()
+		<-served
+	}()
+	<-ready.ch
+	h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 82}`), OnAgent("FLOOD"),
+		WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := h.current().(*remote)
+	if !ok {
+		t.Fatalf("instance %T, want *remote", h.current())
+	}
+	// 4 KiB that json.Unmarshal scans before it fails: the subscription's
+	// 64 MiB fill up long before the watcher has read them.
+	junk := []byte(strings.Repeat("[", 4096))
+	subject := agentSubject("FLOOD", "exit."+r.lease)
+	for range 30000 {
+		if err := b.Conn().Publish(subject, junk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.Conn().Request("svc.PING_SERVICE.port", nil, 10*time.Second)
+	if err != nil || string(m.Data) != "82" {
+		t.Fatalf("call after the flood: %v", err)
+	}
+	select {
+	case <-h.Done():
+		t.Fatalf("the flood ended the service: %v", h.Err())
+	default:
+	}
+	if err := h.Terminate(context.Background()); err != nil {
+		t.Fatalf("Terminate: %v", err)
+	}
+}
