@@ -379,7 +379,9 @@ func (b *Bus) Logger() *slog.Logger { return b.log }
 // log.NAME and evt.NAME.>, use virtual CAN buses, call and discover other
 // services and follow events and lifecycle; it may also subscribe under
 // a short inbox of its own for its log acknowledgements
-// (Credentials.LogInbox). On an external bus the child shares this
+// (Credentials.LogInbox), and publish under $BGKIT.DIVERTED.svc. (where
+// the server maps the calls StopCalls diverts, and checks them: the bus's
+// owner answers them 503). On an external bus the child shares this
 // process's credentials (scope them with per-service users on the server,
 // see ChildPermissions) with its own inbox prefix, which its log
 // acknowledgements use too. Revoke the grant when the child has exited.
@@ -403,6 +405,9 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 		c.LogInbox = logInbox()
 		perms := ChildPermissions(name, inbox)
 		perms.Subscribe = append(perms.Subscribe, c.LogInbox+".>")
+		// The server checks a publish against the subject StopCalls maps
+		// a call to: a child calling a stopping service gets its 503.
+		perms.Publish = append(perms.Publish, embeddednats.Diverted(ServicePrefix+">"))
 		pass, err := b.srv.AddUser(name, perms)
 		if err != nil {
 			if errors.Is(err, embeddednats.ErrUserExists) {

@@ -20,16 +20,26 @@ import (
 // calls no more: Bus.StopCalls), or at once "no responders" once the
 // child is gone — none is left to time out. The child stops without the
 // drain's round trip when the news that the server stopped routing comes
-// first: what was routed before is then already queued.
+// first: what was routed before is then already queued. Half the callers
+// are another service's (its scoped credentials), half the bus owner's.
 func TestTerminateAnswersEveryCall(t *testing.T) {
 	b := testBus(t)
 	quiet := WithLogger(slog.New(slog.DiscardHandler))
+	scoped, err := b.Grant("CALLER_SERVICE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Revoke("CALLER_SERVICE")
 	for round := range 5 {
 		h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 80}`), quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
-		callers, err := bus.Dial(context.Background(), b.Credentials())
+		owners, err := bus.Dial(context.Background(), b.Credentials())
+		if err != nil {
+			t.Fatal(err)
+		}
+		others, err := bus.Dial(context.Background(), scoped)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +47,11 @@ func TestTerminateAnswersEveryCall(t *testing.T) {
 		var wg sync.WaitGroup
 		started := make(chan struct{})
 		var once sync.Once
-		for range 32 {
+		for i := range 32 {
+			callers := owners
+			if i%2 == 1 {
+				callers = others
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -69,7 +83,8 @@ func TestTerminateAnswersEveryCall(t *testing.T) {
 			t.Fatal(err)
 		}
 		wg.Wait()
-		callers.Close()
+		owners.Close()
+		others.Close()
 		if gone.Load() != 32 {
 			t.Errorf("round %d: %d callers saw the service gone, want 32", round, gone.Load())
 		}
