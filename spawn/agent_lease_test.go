@@ -17,19 +17,7 @@ import (
 // before anything starts.
 func TestAgentRefusesBadLease(t *testing.T) {
 	b := testBus(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	ready := &readyHandler{msg: "agent ready", ch: make(chan struct{})}
-	go func() { served <- ServeAgent(ctx, b, "LT", slog.New(ready)) }()
-	defer func() {
-		cancel()
-		<-served
-	}()
-	select {
-	case <-ready.ch:
-	case err := <-served:
-		t.Fatalf("agent ended: %v", err)
-	}
+	serveAgent(t, b, "LT")
 	subject := bus.ServiceSubject(agentServiceName("LT"), "spawn")
 	for _, lease := range []string{"a.>", "*", "a b", "a.b"} {
 		req := `{"kind":"ping","name":"LEASED","lease":"` + lease + `"}`
@@ -40,6 +28,23 @@ func TestAgentRefusesBadLease(t *testing.T) {
 		if code := m.Header.Get("Nats-Service-Error-Code"); code != "400" {
 			t.Errorf("lease %q: answered %q (code %q), want 400", lease, m.Data, code)
 		}
+	}
+}
+
+// serveAgent serves agent name on b until the test ends.
+func serveAgent(t *testing.T, b *bus.Bus, name string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	ready := &readyHandler{msg: "agent ready", ch: make(chan struct{})}
+	go func() { served <- ServeAgent(ctx, b, name, slog.New(ready)) }()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+	})
+	select {
+	case <-ready.ch:
+	case err := <-served:
+		t.Fatalf("agent ended: %v", err)
 	}
 }
 
@@ -66,15 +71,7 @@ func (h *readyHandler) WithGroup(string) slog.Handler      { return h }
 // and Terminate stops it, with its exit status.
 func TestAgentExitSubjectFloodIsNoExit(t *testing.T) {
 	b := testBus(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	ready := &readyHandler{msg: "agent ready", ch: make(chan struct{})}
-	go func() { served <- ServeAgent(ctx, b, "FLOOD", slog.New(ready)) }()
-	defer func() {
-		cancel()
-		<-served
-	}()
-	<-ready.ch
+	serveAgent(t, b, "FLOOD")
 	h, err := RunKind(context.Background(), b, "ping", []byte(`{"port": 82}`), OnAgent("FLOOD"),
 		WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
