@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 
 	"github.com/bgkit/bgkit/bgkittest"
+	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
 	"github.com/bgkit/bgkit/service"
 )
@@ -83,11 +83,20 @@ func TestDeadlineFallsBackToTheHeader(t *testing.T) {
 			c := connectECHO(t, b)
 			refuse := func(m *nats.Msg, msg string) {
 				t.Helper()
-				r := nats.NewMsg(m.Reply)
-				r.Header.Set(micro.ErrorCodeHeader, "400")
-				r.Header.Set(micro.ErrorHeader, msg)
-				if err := m.RespondMsg(r); err != nil {
+				if err := m.RespondMsg(bus.ErrorReply(m.Reply, 400, msg)); err != nil {
 					t.Fatal(err)
+				}
+			}
+			// headerOnly: m, the request of the call out, carries its deadline
+			// in the header alone; answered reply, the call returns it.
+			headerOnly := func(what string, m *nats.Msg, out chan callOut, reply string) {
+				t.Helper()
+				if h := m.Header.Get(service.TimeoutHeader); h == "" || len(m.Data) != 0 {
+					t.Fatalf("%s: header %q, body %q; want the header alone", what, h, m.Data)
+				}
+				answer(t, m, reply)
+				if o := <-out; o.err != nil || o.reply != reply {
+					t.Fatalf("%s: %q %v", what, o.reply, o.err)
 				}
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
@@ -112,25 +121,11 @@ func TestDeadlineFallsBackToTheHeader(t *testing.T) {
 				t.Fatalf("second call: body %q, want the prefix", m.Data)
 			}
 			refuse(m, refusal)
-			m = nextRequest(t, reqs)
-			if h := m.Header.Get(service.TimeoutHeader); h == "" || len(m.Data) != 0 {
-				t.Fatalf("sent again: header %q, body %q; want the header alone", h, m.Data)
-			}
-			answer(t, m, "a")
-			if o := <-out; o.err != nil || o.reply != "a" {
-				t.Fatalf("call sent again: %q %v", o.reply, o.err)
-			}
+			headerOnly("sent again", nextRequest(t, reqs), out, "a")
 
 			// From then on, the header.
 			out = goCall(ctx, c)
-			m = nextRequest(t, reqs)
-			if h := m.Header.Get(service.TimeoutHeader); h == "" || len(m.Data) != 0 {
-				t.Fatalf("next call: header %q, body %q; want the header alone", h, m.Data)
-			}
-			answer(t, m, "b")
-			if o := <-out; o.err != nil || o.reply != "b" {
-				t.Fatalf("next call: %q %v", o.reply, o.err)
-			}
+			headerOnly("next call", nextRequest(t, reqs), out, "b")
 		})
 	}
 }
