@@ -63,6 +63,15 @@ type agentSpawn struct {
 	Lease string          `json:"lease"`
 }
 
+// agentLeaseReply answers a renewal. Exit is the exit event of the
+// lease's service when it has exited in the last leaseTTL: the event is a
+// plain message and may have been lost on its way (a full subscription,
+// a reconnect), and the requester learns from the renewal how its
+// service ended instead of taking its agent for lost.
+type agentLeaseReply struct {
+	Exit *agentExit `json:"exit,omitempty"`
+}
+
 type agentSpawned struct {
 	PID  int    `json:"pid"`
 	Host string `json:"host"`
@@ -96,7 +105,7 @@ func ServeAgent(ctx context.Context, b *bus.Bus, name string, logger *slog.Logge
 	if served(ctx, b.Conn(), svcName) {
 		return fmt.Errorf("agent %s: another agent of that name answers on this bus", name)
 	}
-	a := &agent{name: name, b: b, logger: logger.With("agent", name), services: map[string]*agentChild{}}
+	a := &agent{name: name, b: b, logger: logger.With("agent", name), services: map[string]*agentChild{}, ended: map[string]endedLease{}}
 	err := service.Run(ctx, b, a,
 		service.WithName(svcName),
 		service.WithLogger(a.logger),
@@ -123,7 +132,14 @@ type agent struct {
 
 	mu       sync.Mutex
 	services map[string]*agentChild // by service name
+	ended    map[string]endedLease  // lease id → how its service exited, kept leaseTTL
 	leases   sync.Map               // lease id → *leaseState
+}
+
+// endedLease is a lease whose service exited at at.
+type endedLease struct {
+	exit agentExit
+	at   time.Time
 }
 
 type agentChild struct {
@@ -217,7 +233,9 @@ func (a *agent) Spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 		_ = a.b.Conn().Publish(agentSubject(a.name, "exit."+req.Lease), data)
 		a.mu.Lock()
 		delete(a.services, req.Name)
-		a.dropLeaseIfUnused(req.Lease)
+		if a.dropLeaseIfUnused(req.Lease) {
+			a.ended[req.Lease] = endedLease{exit: ev, at: time.Now()}
+		}
 		a.mu.Unlock()
 	}()
 	return agentSpawned{PID: h.PID(), Host: hostname}, nil
@@ -265,28 +283,39 @@ type agentLease struct {
 	Lease string `json:"lease"`
 }
 
-// Lease renews a lease. A lease this agent does not hold — it never
-// granted it, or its services have exited — is answered 404, so that a
-// requester whose agent was replaced learns its service is gone.
-func (a *agent) Lease(ctx context.Context, l agentLease) (bool, error) {
+// Lease renews a lease. A lease whose service exited in the last
+// leaseTTL is answered with its exit event. One this agent does not hold
+// — it never granted it, or its service exited longer ago — is answered
+// 404, so that a requester whose agent was replaced learns its service
+// is gone.
+func (a *agent) Lease(ctx context.Context, l agentLease) (agentLeaseReply, error) {
 	if l.Lease == "" {
-		return true, nil
+		return agentLeaseReply{}, nil
 	}
-	if _, ok := a.leases.Load(l.Lease); !ok {
-		return false, service.Errorf(404, "agent %s holds no lease %s", a.name, l.Lease)
+	if _, ok := a.leases.Load(l.Lease); ok {
+		a.touch(l.Lease)
+		return agentLeaseReply{}, nil
 	}
-	a.touch(l.Lease)
-	return true, nil
+	// The lease is dropped and its end recorded under a.mu at once.
+	a.mu.Lock()
+	e, ok := a.ended[l.Lease]
+	a.mu.Unlock()
+	if !ok {
+		return agentLeaseReply{}, service.Errorf(404, "agent %s holds no lease %s", a.name, l.Lease)
+	}
+	return agentLeaseReply{Exit: &e.exit}, nil
 }
 
-// dropLeaseIfUnused forgets a lease no service holds; a.mu is held.
-func (a *agent) dropLeaseIfUnused(lease string) {
+// dropLeaseIfUnused forgets a lease no service holds, and reports whether
+// it did; a.mu is held.
+func (a *agent) dropLeaseIfUnused(lease string) bool {
 	for _, s := range a.services {
 		if s.lease == lease {
-			return
+			return false
 		}
 	}
 	a.leases.Delete(lease)
+	return true
 }
 
 func (a *agent) touch(lease string) {
@@ -297,9 +326,15 @@ func (a *agent) touch(lease string) {
 	ls.mu.Unlock()
 }
 
-// expireLeases terminates the services of requesters that went quiet.
+// expireLeases terminates the services of requesters that went quiet,
+// and forgets the ends of leases older than leaseTTL.
 func (a *agent) expireLeases() {
 	a.mu.Lock()
+	for lease, e := range a.ended {
+		if time.Since(e.at) > leaseTTL {
+			delete(a.ended, lease)
+		}
+	}
 	var stale []*agentChild
 	for _, s := range a.services {
 		v, ok := a.leases.Load(s.lease)
@@ -347,6 +382,8 @@ type remote struct {
 	host     string // the agent's machine
 	relay    *logfwd.Relay
 	exitSub  *nats.Subscription
+	exits    chan *nats.Msg // exitSub's messages
+	verdict  chan agentExit // the renewals' word on the service's end
 	grace    time.Duration
 	termAt   time.Time // set by Term; read by watch after observed
 	termMu   sync.Mutex
@@ -364,9 +401,12 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 	}
 	r := &remote{nc: nc, agent: o.agent, name: name, lease: nuid.Next(), grace: o.grace,
 		observed: make(chan struct{}), exited: make(chan struct{}), stop: make(chan struct{}),
+		exits: make(chan *nats.Msg, 16), verdict: make(chan agentExit, 1),
 		logger: o.logger.With("service", name, "agent", o.agent)}
 	var err error
-	if r.exitSub, err = nc.SubscribeSync(agentSubject(o.agent, "exit."+r.lease)); err != nil {
+	// A channel that junk can fill drops what comes next, the real
+	// event too: the renewals then bring it (agentLeaseReply).
+	if r.exitSub, err = nc.ChanSubscribe(agentSubject(o.agent, "exit."+r.lease), r.exits); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
 	if r.relay, err = logfwd.NewRelay(sr.bus.LogConn(), bus.LogSubject(name), o.logger.Handler(),
@@ -402,11 +442,13 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 	return r, nil
 }
 
-// renew keeps the lease alive; an agent that stops answering is lost.
+// renew keeps the lease alive. Its answer after the service exited is
+// the exit event; an agent that stops answering, or no longer knows the
+// lease, is lost. Either is told to watch on r.verdict.
 func (r *remote) renew() {
 	t := time.NewTicker(leaseRenew)
 	defer t.Stop()
-	data, _ := json.Marshal(map[string]string{"lease": r.lease})
+	data, _ := json.Marshal(agentLease{Lease: r.lease})
 	lastOK := time.Now()
 	for {
 		select {
@@ -415,19 +457,21 @@ func (r *remote) renew() {
 		case <-t.C:
 		}
 		reply, err := r.nc.Request(agentCall(r.agent, "lease"), data, leaseRenew)
-		if code, msg, failed := bus.ReplyError(reply); err == nil && failed && code == 404 {
-			// The agent does not know our lease: it was replaced, or our
-			// service's exit event was lost. Either way the service is gone.
-			ev, _ := json.Marshal(agentExit{PID: r.pid, Lost: true, Error: msg})
-			_ = r.nc.Publish(r.exitSub.Subject, ev)
+		code, msg, failed := bus.ReplyError(reply)
+		var lr agentLeaseReply
+		switch {
+		case err == nil && failed && code == 404:
+			// The agent does not know our lease: it was replaced (or our
+			// service exited long ago). Either way the service is gone.
+			r.verdict <- agentExit{PID: r.pid, Lost: true, Error: msg}
 			return
-		}
-		if err == nil {
+		case err == nil && !failed && json.Unmarshal(reply.Data, &lr) == nil && lr.Exit != nil:
+			r.verdict <- *lr.Exit
+			return
+		case err == nil:
 			lastOK = time.Now()
-		} else if time.Since(lastOK) > leaseTTL {
-			// Report it as an exit event of our own making.
-			ev, _ := json.Marshal(agentExit{PID: r.pid, Lost: true, Error: err.Error()})
-			_ = r.nc.Publish(r.exitSub.Subject, ev)
+		case time.Since(lastOK) > leaseTTL:
+			r.verdict <- agentExit{PID: r.pid, Lost: true, Error: err.Error()}
 			return
 		}
 	}
@@ -436,20 +480,17 @@ func (r *remote) renew() {
 // watch waits for the exit event, then for the logs, and closes exited.
 func (r *remote) watch() {
 	var ev agentExit
-	for {
-		m, err := r.exitSub.NextMsgWithContext(context.Background())
-		if errors.Is(err, nats.ErrSlowConsumer) {
-			// Messages were dropped: a flood (only the agent publishes
-			// here, once), not an exit. Were the agent's event among
-			// them, the lease's next renewal finds the service gone.
-			continue
-		}
-		if err != nil {
-			ev = agentExit{Error: err.Error()}
-			break
-		}
-		if json.Unmarshal(m.Data, &ev) == nil {
-			break
+	for done := false; !done; {
+		select {
+		case m := <-r.exits:
+			// Only the agent publishes here, once, with the service's
+			// PID: anything else is junk, not an exit.
+			var e agentExit
+			if json.Unmarshal(m.Data, &e) == nil && e.PID == r.pid {
+				ev, done = e, true
+			}
+		case ev = <-r.verdict:
+			done = true
 		}
 	}
 	exitAt := time.Now()
