@@ -402,7 +402,7 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 	c.InboxPrefix = inbox
 	remote := false
 	if b.srv != nil {
-		c.LogInbox = logInbox()
+		c.LogInbox = logInbox("_INBOX")
 		perms := ChildPermissions(name, inbox)
 		perms.Subscribe = append(perms.Subscribe, c.LogInbox+".>")
 		// The server checks a publish against the subject StopCalls maps
@@ -426,6 +426,10 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 		}
 		if ok {
 			c, remote = rc, true
+		} else {
+			// Under the child's inbox prefix, which its user (scoped
+			// with ChildPermissions) may subscribe under.
+			c.LogInbox = logInbox(inbox)
 		}
 	}
 	b.granted[name] = remote
@@ -472,8 +476,10 @@ func ShuttingDown(name string) string { return name + " is shutting down" }
 // CallsStoppedSubject is where a parent tells its child of the embedded
 // bus that the server routes no more calls to it (StopCalls), in a message
 // without data: under the child's log inbox (Credentials.LogInbox), which
-// only the child may subscribe to and only it and its parent know.
-func CallsStoppedSubject(logInbox string) string { return logInbox + ".stopped" }
+// only the child may subscribe to and only it and its parent know, and
+// two tokens below it, where the child's log handler (acknowledgements
+// and resend requests, one token below) does not listen.
+func CallsStoppedSubject(logInbox string) string { return logInbox + ".calls.stopped" }
 
 // ChildInboxPrefix is the inbox prefix of the child serving name:
 // _INBOX.bgkit_NAME. The '_' keeps it apart from nats.go's own inboxes
@@ -488,14 +494,14 @@ func ChildInboxPrefix(name string) string { return "_INBOX.bgkit_" + name }
 // name of 25 characters: 417 k records/s against 376 k, 8 rounds). It
 // cannot be the prefix of another child (those have a '_') nor one of
 // nats.go's own inboxes (22 characters).
-func logInbox() string {
+func logInbox(prefix string) string {
 	const letters = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	for i := range b {
 		b[i] = letters[int(b[i])%len(letters)]
 	}
-	return "_INBOX." + string(b[:])
+	return prefix + "." + string(b[:])
 }
 
 // ErrNoGrant is returned by Grant in a child of an embedded bus: only the

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
@@ -314,5 +315,37 @@ func TestLogConnReconnects(t *testing.T) {
 	}
 	if got := h.n.Load(); got != n || r.Lost() != 0 || r.Dropped() != 0 {
 		t.Fatalf("%d of %d records relayed, %d lost, %d dropped", got, n, r.Lost(), r.Dropped())
+	}
+}
+
+// On a bus whose server is the operator's, a child's log inbox is under
+// its inbox prefix (which a user scoped with ChildPermissions may
+// subscribe under), one of its own, known to the granting process before
+// the child logs anything.
+func TestGrantLogInboxExternal(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	if !srv.ReadyForConnections(5 * time.Second) {
+		t.Fatal("not ready")
+	}
+	ext, err := bus.Connect(context.Background(), srv.ClientURL(), bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ext.Close()
+	ca, errA := ext.Grant("LOG_A")
+	cb, errB := ext.Grant("LOG_B")
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	for name, c := range map[string]bus.Credentials{"LOG_A": ca, "LOG_B": cb} {
+		form := regexp.MustCompile(`^` + regexp.QuoteMeta(bus.ChildInboxPrefix(name)) + `\.[0-9A-Za-z]{8}$`)
+		if !form.MatchString(c.LogInbox) || c.InboxPrefix != bus.ChildInboxPrefix(name) {
+			t.Errorf("%s: log inbox %q (inbox prefix %q)", name, c.LogInbox, c.InboxPrefix)
+		}
 	}
 }

@@ -19,10 +19,13 @@ type Credentials struct {
 	TLSCA     string `json:"tls_ca,omitempty"` // CA bundle to verify the server
 	// InboxPrefix replaces _INBOX for replies to this process's requests.
 	InboxPrefix string `json:"inbox_prefix,omitempty"`
-	// LogInbox is a short inbox prefix of this process's own for the
-	// acknowledgements of its log records, which carry it in their reply
-	// subject (see logfwd.NewHandlerInbox): granted to a child of an
-	// embedded bus. Empty: under InboxPrefix.
+	// LogInbox is an inbox of this process's own for the acknowledgements
+	// of its log records, which carry it in their reply subject (see
+	// logfwd.NewHandlerInbox); granted with a child's credentials (a short
+	// one on the embedded bus, under InboxPrefix on another), so that its
+	// parent's relay knows it before the first record (and can ask for
+	// what it missed across a reconnect). Empty: under InboxPrefix, chosen
+	// by the process.
 	LogInbox string `json:"log_inbox,omitempty"`
 	// Embedded marks the parent's embedded server: when the connection drops
 	// the parent is gone, so the client does not try to reconnect.

@@ -38,14 +38,16 @@
 // Each record's reply subject is an inbox of the publisher followed by the
 // record's sequence number (1, 2, …; no header to encode or parse): under
 // its connection's inbox prefix, or under a short prefix of its own
-// ([NewHandlerInbox]; a bgkit child of an embedded bus is granted one),
+// ([NewHandlerInbox]; a bgkit child is granted one with its credentials),
 // which both parsers on the way walk for every record. A relay
 // puts records in that order and drops duplicates. The publisher keeps the
 // last 65,536 records (8 MiB) and [Handler.Resend] publishes again those not
 // yet acknowledged: a bgkit child calls it when its connection reconnects.
 // A relay that sees a gap, or whose own connection reconnected (the
 // publisher's resend may have come before its subscription was back), asks
-// the publisher on its inbox to resend from the first number it misses,
+// the publisher on its inbox (learned from its first record, or given
+// beforehand: [RelayOptions].Inbox, so that records lost before the first
+// one that came are asked for too) to resend from the first number it misses,
 // every 250 ms, for 3 s; then it reports the records that never came as
 // lost, with a WARN record.
 //

@@ -445,17 +445,14 @@ func (p *publisher) fallbackWrite(b []byte) {
 	}
 }
 
-// shortInbox is an inbox under prefix (nc's inbox prefix when empty)
-// with a last token of 8 characters instead of nats.go's 22: every record
-// carries it in its reply subject, and each byte of a message's protocol
-// line costs the server and the relay's client their parsing. 48 random
-// bits tell apart the handlers of one connection (whose inbox prefix is
-// the child's own).
-func shortInbox(nc *nats.Conn, prefix string) string {
-	if prefix == "" {
-		full := nc.NewInbox()
-		prefix = full[:strings.LastIndexByte(full, '.')]
-	}
+// shortInbox is an inbox under nc's inbox prefix with a last token of 8
+// characters instead of nats.go's 22: every record carries it in its
+// reply subject, and each byte of a message's protocol line costs the
+// server and the relay's client their parsing. 48 random bits tell apart
+// the handlers of one connection.
+func shortInbox(nc *nats.Conn) string {
+	full := nc.NewInbox()
+	prefix := full[:strings.LastIndexByte(full, '.')]
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return prefix + "." + base64.RawURLEncoding.EncodeToString(b[:])
@@ -475,14 +472,20 @@ func NewHandler(nc *nats.Conn, subject string, opts *slog.HandlerOptions) *Handl
 	return NewHandlerInbox(nc, subject, "", opts)
 }
 
-// NewHandlerInbox is NewHandler with the acknowledgements under inbox, a
-// prefix nc may subscribe under (inbox.>), instead of nc's inbox prefix:
-// records carry it in their reply subject, and a short one costs the
-// server and the relays less (a bgkit child gets one with its
-// credentials, bus.Credentials.LogInbox). Empty: NewHandler.
+// NewHandlerInbox is NewHandler with inbox as the handler's inbox, instead
+// of one under nc's inbox prefix: records carry it in their reply subject
+// (inbox.SEQ), and the handler subscribes to inbox.* for the relays'
+// acknowledgements and resend requests, so nc must be allowed to. Given
+// to a relay (RelayOptions.Inbox), it lets a relay that has received no
+// record yet ask for what it missed; a short one costs the server and the
+// relays less. A bgkit child gets one with its credentials
+// (bus.Credentials.LogInbox). Empty: NewHandler.
 func NewHandlerInbox(nc *nats.Conn, subject, inbox string, opts *slog.HandlerOptions) *Handler {
 	p := &publisher{nc: nc, subject: subject, fallback: os.Stderr, wake: make(chan struct{})}
-	p.inbox = shortInbox(nc, inbox)
+	p.inbox = inbox
+	if inbox == "" {
+		p.inbox = shortInbox(nc)
+	}
 	if sub, err := nc.Subscribe(p.inbox+".*", p.onAck); err == nil {
 		p.ackSub = sub
 	}

@@ -41,6 +41,13 @@ type RelayOptions struct {
 	// reads another relay's records (bgkit logs) sets it, so that only
 	// the parent's relay sets the child's pace.
 	NoAck bool
+	// Inbox is the publisher's inbox, when known beforehand: its records'
+	// reply subjects without the sequence number (NewHandlerInbox's
+	// inbox). A relay learns it from the first record it receives
+	// otherwise, and one whose connection reconnects before that, or
+	// whose first records were lost, cannot ask for what it missed. A
+	// bgkit parent sets its child's (bus.Credentials.LogInbox).
+	Inbox string
 }
 
 // Relay re-emits the records published on one subject into a handler.
@@ -91,7 +98,8 @@ type Relay struct {
 	gapTimer    *time.Timer
 	pendingDrop int64     // dropped since the last record queued
 	pendingLost int64     // lost in transit, to report with the next record
-	inbox       string    // the publisher's, from its records' reply subjects
+	inbox       string    // the publisher's, from its records' reply subjects or RelayOptions.Inbox
+	joined      bool      // the publisher was told where this relay stands
 	lastAsk     time.Time // of the last resend request
 
 	// Used by run's goroutine only.
@@ -124,10 +132,13 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 	if opts.QueueBytes <= 0 {
 		opts.QueueBytes = DefaultQueueBytes
 	}
+	if opts.Inbox != "" && !bus.IsInbox(opts.Inbox+".1") {
+		return nil, fmt.Errorf("logfwd: relay %s: publisher's inbox %q is no inbox subject", subject, opts.Inbox)
+	}
 	if len(attrs) > 0 {
 		h = h.WithAttrs(attrs)
 	}
-	r := &Relay{id: []byte(nuid.Next()), nc: nc, h: h, opts: opts, ready: make(chan struct{}, 1),
+	r := &Relay{inbox: opts.Inbox, id: []byte(nuid.Next()), nc: nc, h: h, opts: opts, ready: make(chan struct{}, 1),
 		done: make(chan struct{}), eof: make(chan struct{}), next: 1, held: map[uint64]*nats.Msg{}}
 	sub, err := nc.Subscribe(subject, r.onMsg)
 	if err != nil {
@@ -352,14 +363,19 @@ func (r *Relay) onMsg(m *nats.Msg) {
 		r.enqueue(m, 0)
 		return
 	}
-	if r.inbox == "" && m.Reply != "" {
-		r.inbox = m.Reply[:strings.LastIndexByte(m.Reply, '.')]
+	if !r.joined && m.Reply != "" && (r.inbox == "" || r.fromInbox(m.Reply)) {
+		r.joined = true
+		handled := r.next - 1
+		if r.inbox == "" {
+			// Following from this record: what came before is not ours.
+			r.inbox = m.Reply[:strings.LastIndexByte(m.Reply, '.')]
+			handled = seq - 1
+		}
 		if !r.opts.NoAck {
-			// Join the publisher's pace at once, as having handled
-			// nothing before this record: until its first
+			// Join the publisher's pace at once: until its first
 			// acknowledgement of handled records it would not know this
 			// relay, and would run as far ahead as the fastest relay let it.
-			_ = r.nc.Publish(r.inbox+"."+strconv.FormatUint(seq-1, 10), r.id)
+			_ = r.nc.Publish(r.inbox+"."+strconv.FormatUint(handled, 10), r.id)
 		}
 	}
 	switch {
@@ -389,6 +405,30 @@ func (r *Relay) onMsg(m *nats.Msg) {
 	r.enqueue(m, seq)
 	r.next++
 	r.drainHeld()
+}
+
+// SetInbox tells the relay its publisher's inbox (see RelayOptions.Inbox)
+// when it is learned after the relay was made: from the answer of the
+// request that started the publisher, for example. It is ignored when the
+// relay knows one already, or when inbox is no inbox subject.
+func (r *Relay) SetInbox(inbox string) {
+	if inbox == "" || !bus.IsInbox(inbox+".1") {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inbox == "" {
+		r.inbox = inbox
+	}
+}
+
+// Inbox is the publisher's inbox this relay asks for what it misses
+// (RelayOptions.Inbox, or learned from the first record); empty while it
+// knows none.
+func (r *Relay) Inbox() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.inbox
 }
 
 // fromInbox reports whether reply is one inbox subject (bus.IsInbox):

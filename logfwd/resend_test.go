@@ -67,62 +67,120 @@ func TestRelayAsksForAGap(t *testing.T) {
 // relay asks for them after its own reconnect and gets them all, before
 // its gap timer would give up.
 func TestRelayRecoversWhatItMissedReconnecting(t *testing.T) {
-	s1, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	f := startFailover(t)
+	col := &collector{}
+	r, err := logfwd.NewRelay(f.relay, "log.M", col)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s1.Start()
-	if !s1.ReadyForConnections(5 * time.Second) {
-		t.Fatal("not ready")
+	defer r.Close()
+	h := logfwd.NewHandler(f.pub, "log.M", nil)
+	l := slog.New(h)
+	l.Info("before", "i", 0)
+	if err := f.pub.Flush(); err != nil {
+		t.Fatal(err)
 	}
-	port := s1.Addr().(*net.TCPAddr).Port
-	reconnected := make(chan string, 2)
+	f.restart(func() {
+		for i := 1; i <= 100; i++ {
+			l.Info("while down", "i", i) // into the publisher's reconnect buffer
+		}
+	})
+	l.Info("after", "i", 101)
+	closeAndCheck(t, h, r, col, 102)
+}
+
+// TestRelayRecoversBeforeItsFirstRecord: as above, but the relay had no
+// record before the server died, and none comes after but the end-of-log
+// marker (which has no reply subject): it learns nothing of the
+// publisher's inbox from what it receives. Told the inbox beforehand
+// (RelayOptions.Inbox: a bgkit parent grants its child's), it asks after
+// its reconnect all the same and gets every record.
+func TestRelayRecoversBeforeItsFirstRecord(t *testing.T) {
+	f := startFailover(t)
+	col := &collector{}
+	const inbox = "_INBOX.LOGM"
+	r, err := logfwd.NewRelayWith(f.relay, "log.M", col, logfwd.RelayOptions{Inbox: inbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	h := logfwd.NewHandlerInbox(f.pub, "log.M", inbox, nil)
+	l := slog.New(h)
+	f.restart(func() {
+		for i := 0; i < 100; i++ {
+			l.Info("while down", "i", i)
+		}
+	})
+	closeAndCheck(t, h, r, col, 100)
+}
+
+// failover is a server that restart replaces with another on its port,
+// and two connections to it: the publisher's, which reconnects at once,
+// and the relay's, which reconnects after the publisher has flushed what
+// it buffered while the server was down.
+type failover struct {
+	t          *testing.T
+	s          *server.Server
+	pub, relay *nats.Conn
+	reconnects chan string
+}
+
+func startFailover(t *testing.T) *failover {
+	f := &failover{t: t, reconnects: make(chan string, 2)}
+	f.s = f.serve(-1)
 	conn := func(name string, wait time.Duration) *nats.Conn {
-		nc, err := nats.Connect(s1.ClientURL(), nats.ReconnectWait(wait), nats.MaxReconnects(-1), nats.ReconnectJitter(0, 0),
-			nats.ReconnectHandler(func(*nats.Conn) { reconnected <- name }))
+		nc, err := nats.Connect(f.s.ClientURL(), nats.ReconnectWait(wait), nats.MaxReconnects(-1), nats.ReconnectJitter(0, 0),
+			nats.ReconnectHandler(func(*nats.Conn) { f.reconnects <- name }))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(nc.Close)
 		return nc
 	}
-	pub := conn("publisher", 10*time.Millisecond)
-	sub := conn("relay", 500*time.Millisecond)
-	col := &collector{}
-	r, err := logfwd.NewRelay(sub, "log.M", col)
+	f.pub = conn("publisher", 10*time.Millisecond)
+	f.relay = conn("relay", 500*time.Millisecond)
+	return f
+}
+
+func (f *failover) serve(port int) *server.Server {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true})
 	if err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
-	defer r.Close()
-	h := logfwd.NewHandler(pub, "log.M", nil)
-	l := slog.New(h)
-	l.Info("before", "i", 0)
-	if err := pub.Flush(); err != nil {
-		t.Fatal(err)
+	go s.Start()
+	f.t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	if !s.ReadyForConnections(5 * time.Second) {
+		f.t.Fatal("not ready")
 	}
-	s1.Shutdown()
-	s1.WaitForShutdown()
-	for i := 1; i <= 100; i++ {
-		l.Info("while down", "i", i) // into the publisher's reconnect buffer
-	}
-	s2, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s2.Start()
-	defer func() { s2.Shutdown(); s2.WaitForShutdown() }()
-	if !s2.ReadyForConnections(5 * time.Second) {
-		t.Fatal("not ready")
-	}
+	return s
+}
+
+// restart stops the server, runs whileDown, starts the new server and
+// waits until both connections are back and the relay's subscriptions
+// are registered again.
+func (f *failover) restart(whileDown func()) {
+	port := f.s.Addr().(*net.TCPAddr).Port
+	f.s.Shutdown()
+	f.s.WaitForShutdown()
+	whileDown()
+	f.s = f.serve(port)
 	for range 2 {
 		select {
-		case who := <-reconnected:
-			t.Logf("%s reconnected", who)
+		case who := <-f.reconnects:
+			f.t.Logf("%s reconnected", who)
 		case <-time.After(10 * time.Second):
-			t.Fatal("no reconnect")
+			f.t.Fatal("no reconnect")
 		}
 	}
-	l.Info("after", "i", 101)
+	if err := f.relay.Flush(); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// closeAndCheck closes h and checks that r relayed records i=0…n-1, in
+// order, and lost none.
+func closeAndCheck(t *testing.T, h *logfwd.Handler, r *logfwd.Relay, col *collector, n int) {
+	t.Helper()
 	t0 := time.Now()
 	if err := h.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -144,8 +202,8 @@ func TestRelayRecoversWhatItMissedReconnecting(t *testing.T) {
 			return true
 		})
 	}
-	if len(got) != 102 || r.Lost() != 0 {
-		t.Fatalf("relayed %d records (lost %d), want 102 and 0: %v", len(got), r.Lost(), got)
+	if len(got) != n || r.Lost() != 0 {
+		t.Fatalf("relayed %d records (lost %d), want %d and 0: %v", len(got), r.Lost(), n, got)
 	}
 	for i, v := range got {
 		if v != int64(i) {

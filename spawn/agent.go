@@ -75,6 +75,9 @@ type agentLeaseReply struct {
 type agentSpawned struct {
 	PID  int    `json:"pid"`
 	Host string `json:"host"`
+	// LogInbox is the child's log handler's inbox: the requester's relay
+	// asks there for records it missed before its first.
+	LogInbox string `json:"log_inbox,omitempty"`
 }
 
 type agentExit struct {
@@ -238,7 +241,11 @@ func (a *agent) Spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 		}
 		a.mu.Unlock()
 	}()
-	return agentSpawned{PID: h.PID(), Host: hostname}, nil
+	sp := agentSpawned{PID: h.PID(), Host: hostname}
+	if p, ok := h.current().(*process); ok {
+		sp.LogInbox = p.relay.Inbox()
+	}
+	return sp, nil
 }
 
 // agentTarget names a service an agent runs.
@@ -437,6 +444,7 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 		return nil, fmt.Errorf("spawn %s on agent %s: %w", name, o.agent, err)
 	}
 	r.pid, r.host = sp.PID, sp.Host
+	r.relay.SetInbox(sp.LogInbox)
 	go r.renew()
 	go r.watch()
 	return r, nil

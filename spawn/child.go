@@ -239,8 +239,8 @@ func (c *child) watchLifeline() {
 // the drain's round trip to the server (service.WithCallsStopped).
 func (c *child) watchCallsStopped() {
 	inbox := c.boot.Bus.LogInbox
-	if inbox == "" {
-		return
+	if inbox == "" || !c.boot.Bus.Embedded {
+		return // only the owner of an embedded server stops calls so
 	}
 	stopped := make(chan struct{})
 	var once sync.Once

@@ -274,13 +274,13 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag, check func()
 		observed: make(chan struct{}),
 		b:        b, cmd: cmd, logger: logger, boot: bootW, status: statusR, conn: c.conn, tail: &tailBuffer{max: 2048},
 	}
-	if creds.LogInbox != "" {
+	if creds.LogInbox != "" && b.Embedded() {
 		p.callsStopped = bus.CallsStoppedSubject(creds.LogInbox)
 	}
 	// Subscribe to the child's logs before it can publish: it waits for
 	// the bootstrap, which is written below.
-	p.relay, err = logfwd.NewRelay(b.LogConn(), bus.LogSubject(name), o.logger.Handler(),
-		slog.String("service", name), slog.Int("pid", pid))
+	p.relay, err = logfwd.NewRelayWith(b.LogConn(), bus.LogSubject(name), o.logger.Handler(),
+		logfwd.RelayOptions{Inbox: creds.LogInbox}, slog.String("service", name), slog.Int("pid", pid))
 	if err != nil {
 		c.discard()
 		return nil, err

@@ -34,6 +34,12 @@ func (*PingService) Initialize(context.Context) error    { return nil }
 func (*PingService) Shutdown(context.Context) error      { return nil }
 func (p *PingService) Port(context.Context) (int, error) { return p.args.Port, nil }
 
+// Say logs msg at INFO.
+func (*PingService) Say(_ context.Context, msg string) (bool, error) {
+	slog.Info(msg)
+	return true, nil
+}
+
 // Procs is the child's GOMAXPROCS, and the variable its own children get.
 func (*PingService) Procs(context.Context) (string, error) {
 	return fmt.Sprintf("%d %q", runtime.GOMAXPROCS(0), os.Getenv("GOMAXPROCS")), nil
