@@ -105,6 +105,10 @@ func checkGrant(t *testing.T, b *bus.Bus) {
 	b.Revoke("AUTH_PROBE")
 	want := b.Credentials()
 	want.InboxPrefix = c.InboxPrefix
+	if !strings.HasPrefix(c.LogInbox, c.InboxPrefix+".") {
+		t.Fatalf("grant's log inbox %q is not under its inbox prefix %q", c.LogInbox, c.InboxPrefix)
+	}
+	want.LogInbox = c.LogInbox
 	if c != want {
 		t.Fatalf("grant on an external bus differs from the parent's credentials in %v", credsDiff(c, want))
 	}
