@@ -486,14 +486,16 @@ func CallsStoppedSubject(logInbox string) string { return logInbox + ".calls.sto
 // (_INBOX.<nuid>, whose tokens are letters and digits only).
 func ChildInboxPrefix(name string) string { return "_INBOX.bgkit_" + name }
 
-// logInbox is a fresh log inbox prefix for a child of the embedded bus:
-// _INBOX. and 8 random letters and digits (47 bits). Every record of the
-// child carries it in its reply subject, and each byte of a message's
-// protocol line costs the server and the relay's client their parsing:
-// _INBOX.bgkit_NAME is 13 bytes and the name (BenchmarkLogThroughput's
-// name of 25 characters: 417 k records/s against 376 k, 8 rounds). It
-// cannot be the prefix of another child (those have a '_') nor one of
-// nats.go's own inboxes (22 characters).
+// logInbox is a fresh log inbox for a child: prefix, a dot and 8 random
+// letters and digits (47 bits). On the embedded bus prefix is _INBOX:
+// every record of the child carries the inbox in its reply subject, and
+// each byte of a message's protocol line costs the server and the relay's
+// client their parsing (_INBOX.bgkit_NAME is 13 bytes and the name;
+// BenchmarkLogThroughput's name of 25 characters: 417 k records/s against
+// 376 k, 8 rounds); _INBOX.<8> cannot be the prefix of another child's
+// (those have a '_') nor of nats.go's own inboxes (22 characters). On
+// another bus it is the child's inbox prefix, which a user scoped with
+// ChildPermissions may subscribe under.
 func logInbox(prefix string) string {
 	const letters = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	var b [8]byte

@@ -132,7 +132,7 @@ func NewRelayWith(nc *nats.Conn, subject string, h slog.Handler, opts RelayOptio
 	if opts.QueueBytes <= 0 {
 		opts.QueueBytes = DefaultQueueBytes
 	}
-	if opts.Inbox != "" && !bus.IsInbox(opts.Inbox+".1") {
+	if opts.Inbox != "" && !isPublisherInbox(opts.Inbox) {
 		return nil, fmt.Errorf("logfwd: relay %s: publisher's inbox %q is no inbox subject", subject, opts.Inbox)
 	}
 	if len(attrs) > 0 {
@@ -363,7 +363,7 @@ func (r *Relay) onMsg(m *nats.Msg) {
 		r.enqueue(m, 0)
 		return
 	}
-	if !r.joined && m.Reply != "" && (r.inbox == "" || r.fromInbox(m.Reply)) {
+	if !r.joined && m.Reply != "" { // an inbox subject: checked above
 		r.joined = true
 		handled := r.next - 1
 		if r.inbox == "" {
@@ -412,7 +412,7 @@ func (r *Relay) onMsg(m *nats.Msg) {
 // request that started the publisher, for example. It is ignored when the
 // relay knows one already, or when inbox is no inbox subject.
 func (r *Relay) SetInbox(inbox string) {
-	if inbox == "" || !bus.IsInbox(inbox+".1") {
+	if !isPublisherInbox(inbox) {
 		return
 	}
 	r.mu.Lock()
@@ -421,6 +421,10 @@ func (r *Relay) SetInbox(inbox string) {
 		r.inbox = inbox
 	}
 }
+
+// isPublisherInbox reports whether inbox can be a publisher's: its records'
+// reply subjects, inbox.SEQ, are inbox subjects.
+func isPublisherInbox(inbox string) bool { return inbox != "" && bus.IsInbox(inbox+".1") }
 
 // Inbox is the publisher's inbox this relay asks for what it misses
 // (RelayOptions.Inbox, or learned from the first record); empty while it
