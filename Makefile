@@ -36,7 +36,7 @@ $(BIN)/.nats-server-$(NATS_SERVER_VERSION):
 test: tools
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
-	cd bench/peers/goplugin && $(GO) vet ./...   # the peer module still builds against this tree
+	cd bench/peers/goplugin && $(GO) vet ./... && $(GO) test -count=1 ./...   # the peer module still builds and works against this tree
 	BGKIT_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 8m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 2m ./logfwd/   # flow control also at full speed (the race detector slows the publisher)
 	@rest=$$($(GO) list ./... | grep -v -E '/(bus|embeddednats|service|spawn|controller|logfwd|can|uds|bgkittest|services|integration)(/|$$)' || true); \
