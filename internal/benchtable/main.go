@@ -42,28 +42,39 @@ func run(r io.Reader, w io.Writer) error {
 	return nil
 }
 
-// parse reads `go test -bench` output.
+// parse reads `go test -bench` output. A benchmark's name is written
+// before it runs and its figures after: what the process writes to stderr
+// meanwhile (go-plugin's yamux logs there) ends the name's line, and the
+// figures come on a line of their own, which is taken for the name.
 func parse(r io.Reader) ([]figure, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	pkg := ""
+	pkg, pending := "", ""
 	var figs []figure
 	for sc.Scan() {
 		line := sc.Text()
 		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
-			pkg = strings.TrimPrefix(p, "github.com/bgkit/bgkit/")
-			continue
-		}
-		if !strings.HasPrefix(line, "Benchmark") {
+			pkg, pending = strings.TrimPrefix(p, "github.com/bgkit/bgkit/"), ""
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) < 4 {
+		name := ""
+		switch {
+		case strings.HasPrefix(line, "Benchmark") && len(f) > 0:
+			name = procs.ReplaceAllString(strings.TrimPrefix(f[0], "Benchmark"), "")
+			f = f[1:]
+			if !isResult(f) {
+				pending = name // its figures follow other output
+				continue
+			}
+		case pending != "" && isResult(f):
+			name = pending
+		default:
 			continue
 		}
-		name := procs.ReplaceAllString(strings.TrimPrefix(f[0], "Benchmark"), "")
+		pending = ""
 		var rows, std []figure
-		for i := 2; i+1 < len(f); i += 2 {
+		for i := 1; i+1 < len(f); i += 2 {
 			if _, err := strconv.ParseFloat(f[i], 64); err != nil {
 				break
 			}
@@ -81,6 +92,16 @@ func parse(r io.Reader) ([]figure, error) {
 		figs = append(figs, rows...)
 	}
 	return figs, sc.Err()
+}
+
+// isResult reports whether fields are a benchmark's result after its name:
+// the iterations, then value and unit pairs, ns/op first.
+func isResult(f []string) bool {
+	if len(f) < 3 || f[2] != "ns/op" {
+		return false
+	}
+	_, err := strconv.Atoi(f[0])
+	return err == nil
 }
 
 // Packages of the comparison.
@@ -116,6 +137,8 @@ var vsRows = []struct {
 	{"calls/s, 64 callers", "VsCall", "calls/s", "calls/s-ratio", false, "≥ 1.2"},
 	{"spawn → first answered call p50 (ms)", "VsSpawnCall", "spawn-call-p50-ms", "spawn-call-ratio", true, "≤ 1.0"},
 	{"terminate p50 (ms)", "VsSpawnCall", "terminate-p50-ms", "terminate-ratio", true, "≤ 1.0"},
+	// No target: where the terminate ratio's gap is (notes/perf.md).
+	{"parent's CPU per terminate p50 (µs)", "VsSpawnCall", "terminate-cpu-µs", "terminate-cpu-ratio", true, ""},
 }
 
 // compare writes the side-by-side table bgkit / go-plugin and the table
@@ -161,6 +184,10 @@ func compare(w io.Writer, figs []figure) {
 		b, okB := get(peerPkg, r.bench, "goplugin-"+r.metric)
 		ratio, okR := get(peerPkg, r.bench, r.ratio)
 		if !okA || !okB || !okR {
+			continue
+		}
+		if r.target == "" {
+			vs = append(vs, fmt.Sprintf("| %s | %s | %s | %.2f | — | — |", r.label, num(a), num(b), ratio))
 			continue
 		}
 		ok := ratio <= 1.0

@@ -94,7 +94,7 @@ BenchmarkCallThroughput-2 1 1 ns/op 30000 calls/s
 			name: "alternating rounds in one process",
 			in: `pkg: github.com/bgkit/bgkit/bench/peers/goplugin
 BenchmarkVsCall-2 1 1 ns/op 47558 bgkit-calls/s 63.84 bgkit-p50-µs 171.7 bgkit-p99-µs 1.070 calls/s-ratio 44828 goplugin-calls/s 70.15 goplugin-p50-µs 162.1 goplugin-p99-µs 0.9101 p50-ratio 1.059 p99-ratio
-BenchmarkVsSpawnCall-2 1 1 ns/op 11.53 bgkit-spawn-call-p50-ms 2.036 bgkit-terminate-p50-ms 9.839 goplugin-spawn-call-p50-ms 1.721 goplugin-terminate-p50-ms 1.171 spawn-call-ratio 1.183 terminate-ratio
+BenchmarkVsSpawnCall-2 1 1 ns/op 11.53 bgkit-spawn-call-p50-ms 2.036 bgkit-terminate-p50-ms 9.839 goplugin-spawn-call-p50-ms 1.721 goplugin-terminate-p50-ms 1.171 spawn-call-ratio 1.183 terminate-ratio 612.0 bgkit-terminate-cpu-µs 306.0 goplugin-terminate-cpu-µs 2.000 terminate-cpu-ratio
 pkg: github.com/bgkit/bgkit/integration
 BenchmarkThroughputVsRawNATS-2 1 1 ns/op 33124 calls/s 0.5913 ratio 71220 raw-calls/s
 BenchmarkBaselineRawNATS-2 1 1 ns/op 30.0 p50-µs 90.0 p99-µs 80000 calls/s
@@ -106,9 +106,29 @@ BenchmarkCallThroughput-2 1 1 ns/op 60000 calls/s
 				"| calls/s, 64 callers | 47558 | 44828 | 1.07 | ≥ 1.2 | no |",
 				"| spawn → first answered call p50 (ms) | 11.5 | 9.84 | 1.17 | ≤ 1.0 | no |",
 				"| terminate p50 (ms) | 2.04 | 1.72 | 1.18 | ≤ 1.0 | no |",
+				"| parent's CPU per terminate p50 (µs) | 612 | 306 | 2.00 | — | — |",
 				"| calls/s: bgkit / raw NATS (alternating rounds) | 0.59 | ≥ 0.85 | no |",
 			},
 			absent: []string{"| calls/s: bgkit / raw NATS | 0.75"},
+		},
+		{
+			// go-plugin's yamux logs to stderr while the benchmark runs:
+			// its line comes between the name and the figures, which go
+			// on the next line.
+			name: "output between a benchmark's name and its figures",
+			in: `pkg: github.com/bgkit/bgkit/bench/peers/goplugin
+BenchmarkVsSpawnCall-2   	2026/12/02 15:56:27 [ERR] yamux: Failed to write header: write unix @->/tmp/plugin1428360874: write: broken pipe
+2026/12/02 15:56:27 [ERR] yamux: Failed to write header: write unix @->/tmp/plugin3311747538: write: broken pipe
+       2	 365278790 ns/op	         6.925 bgkit-spawn-call-p50-ms	         1.070 bgkit-terminate-p50-ms	         7.000 goplugin-spawn-call-p50-ms	         0.8560 goplugin-terminate-p50-ms	         0.9893 spawn-call-ratio	         1.250 terminate-ratio
+BenchmarkVsCall-2	1	1 ns/op	47558 bgkit-calls/s
+PASS
+`,
+			want: []string{
+				"| bench/peers/goplugin | VsSpawnCall | terminate-ratio | 1.250 |",
+				"| terminate p50 (ms) | 1.07 | 0.856 | 1.25 | ≤ 1.0 | no |",
+				"| bench/peers/goplugin | VsCall | bgkit-calls/s | 47558 |",
+			},
+			absent: []string{"2026/12/02"},
 		},
 		{
 			name: "deadline costs more than the target",
