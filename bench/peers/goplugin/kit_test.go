@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -160,6 +161,7 @@ func BenchmarkVsSpawnCall(b *testing.B) {
 	ctx := context.Background()
 	const n = 20
 	var kSpawn, kTerm, pSpawn, pTerm []time.Duration
+	var kCPU, pCPU []float64 // the parent's CPU time per terminate, µs
 	for range b.N {
 		for i := range n {
 			t0 := time.Now()
@@ -168,11 +170,13 @@ func BenchmarkVsSpawnCall(b *testing.B) {
 				b.Fatal(err)
 			}
 			kSpawn = append(kSpawn, time.Since(t0))
+			cpu := processCPU()
 			t0 = time.Now()
 			if err := h.Terminate(ctx); err != nil {
 				b.Fatal(err)
 			}
 			kTerm = append(kTerm, time.Since(t0))
+			kCPU = append(kCPU, us(processCPU()-cpu))
 
 			t0 = time.Now()
 			pc, e := start(b)
@@ -181,9 +185,11 @@ func BenchmarkVsSpawnCall(b *testing.B) {
 				b.Fatal(err)
 			}
 			pSpawn = append(pSpawn, time.Since(t0))
+			cpu = processCPU()
 			t0 = time.Now()
 			pc.Kill()
 			pTerm = append(pTerm, time.Since(t0))
+			pCPU = append(pCPU, us(processCPU()-cpu))
 		}
 	}
 	ks, ps := us(percentile(kSpawn, 0.5))/1e3, us(percentile(pSpawn, 0.5))/1e3
@@ -194,4 +200,20 @@ func BenchmarkVsSpawnCall(b *testing.B) {
 	b.ReportMetric(kt, "bgkit-terminate-p50-ms")
 	b.ReportMetric(pt, "goplugin-terminate-p50-ms")
 	b.ReportMetric(kt/pt, "terminate-ratio")
+	kc, pc := median(kCPU), median(pCPU)
+	b.ReportMetric(kc, "bgkit-terminate-cpu-µs")
+	b.ReportMetric(pc, "goplugin-terminate-cpu-µs")
+	b.ReportMetric(kc/pc, "terminate-cpu-ratio")
+}
+
+// processCPU is the CPU time this process (the parent) has used, user
+// and system, all its threads. Per terminate it is a steadier figure than
+// the wall time: on two cores the parent's work while its child stops and
+// exits is CPU the child's exit waits for.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
