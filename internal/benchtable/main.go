@@ -60,7 +60,7 @@ func parse(r io.Reader) ([]figure, error) {
 		f := strings.Fields(line)
 		name := ""
 		switch {
-		case strings.HasPrefix(line, "Benchmark") && len(f) > 0:
+		case strings.HasPrefix(line, "Benchmark"):
 			name = procs.ReplaceAllString(strings.TrimPrefix(f[0], "Benchmark"), "")
 			f = f[1:]
 			if !isResult(f) {

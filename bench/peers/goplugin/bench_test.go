@@ -35,9 +35,9 @@ func TestMain(m *testing.M) {
 // Once its child has exited, go-plugin's Kill syncs os.Stderr before it
 // returns (client.go: os.Stderr.Sync()): on a regular file that is an
 // fsync, ~0.2 ms here, which made its terminate slower (and bgkit's ratio
-// look better: 0.93–1.03 against 1.19–1.26 in alternating runs) when the
-// test binary's output was redirected to a file; on a pipe or a terminal
-// it fails at once. go test and make bench give the binary a pipe.
+// look better: 0.93–1.07 against 1.19–1.30, runs in turns) when the test
+// binary's output was redirected to a file; on a pipe or a terminal it
+// fails at once. go test and make bench give the binary a pipe.
 func throughPipe(f **os.File) (restore func()) {
 	fi, err := (*f).Stat()
 	if err != nil || !fi.Mode().IsRegular() {
