@@ -57,6 +57,10 @@ func parse(r io.Reader) ([]figure, error) {
 			pkg, pending = strings.TrimPrefix(p, "github.com/bgkit/bgkit/"), ""
 			continue
 		}
+		if strings.HasPrefix(line, "--- ") || line == "FAIL" || line == "PASS" || strings.HasPrefix(line, "ok ") {
+			pending = "" // the benchmark ended (failed or skipped) without figures
+			continue
+		}
 		f := strings.Fields(line)
 		name := ""
 		switch {

@@ -131,6 +131,19 @@ PASS
 			absent: []string{"2026/12/02"},
 		},
 		{
+			// A benchmark that failed has no figures: a figures line after
+			// its failure is nobody's.
+			name: "a failed benchmark's name is closed",
+			in: `pkg: github.com/bgkit/bgkit/bench/peers/goplugin
+BenchmarkVsSpawnCall-2   	noise on stderr
+--- FAIL: BenchmarkVsSpawnCall
+    kit_test.go:173: ECHO7: killed by SIGKILL after the grace period
+FAIL
+       1	 5 ns/op	 1.250 terminate-ratio
+`,
+			absent: []string{"terminate-ratio", "terminate p50"},
+		},
+		{
 			name: "deadline costs more than the target",
 			in: `pkg: github.com/bgkit/bgkit/integration
 BenchmarkCallDeadline-2 1 1 ns/op 60.0 deadline-p50-µs 50.0 no-deadline-p50-µs 10.0 deadline-cost-µs

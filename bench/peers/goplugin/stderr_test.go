@@ -3,6 +3,7 @@ package goplugin
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -29,12 +30,18 @@ func TestThroughPipe(t *testing.T) {
 	if _, err := f.WriteString("through the pipe\n"); err != nil {
 		t.Fatal(err)
 	}
+	// More than a pipe holds (64 KiB), written before restore: the copy
+	// keeps up, and restore waits for the end of it.
+	big := strings.Repeat("x", 1<<20)
+	if _, err := f.WriteString(big); err != nil {
+		t.Fatal(err)
+	}
 	restore()
 	if f != file {
 		t.Fatal("restore did not put the file back")
 	}
-	if got, _ := os.ReadFile(path); string(got) != "through the pipe\n" {
-		t.Fatalf("the file holds %q", got)
+	if got, _ := os.ReadFile(path); string(got) != "through the pipe\n"+big {
+		t.Fatalf("the file holds %d bytes, want %d", len(got), len("through the pipe\n")+len(big))
 	}
 
 	r, w, err := os.Pipe()
