@@ -177,6 +177,7 @@ func BenchmarkVsSpawnCall(b *testing.B) {
 			}
 			kTerm = append(kTerm, time.Since(t0))
 			kCPU = append(kCPU, us(processCPU()-cpu))
+			c.Close()
 
 			t0 = time.Now()
 			pc, e := start(b)
