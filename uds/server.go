@@ -171,13 +171,19 @@ func (s *Server) serveMessage(ctx context.Context, req []byte, send func(context
 
 // Serve reads requests from t, handles them one at a time and writes the
 // responses to t. It returns ctx.Err() when ctx ends, or the transport's
-// error.
+// error. An error that loses one message only — a garbled request or a
+// response the tester refused, reported by an error with a MessageLost
+// method returning true, as isotp's are — is skipped: one bad frame from
+// a tester does not stop the ECU.
 func (s *Server) Serve(ctx context.Context, t Transport) error {
 	for {
 		req, err := t.Recv(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if messageLost(err) {
+				continue // one request was garbled; the transport goes on
 			}
 			return fmt.Errorf("uds serve: receive: %w", err)
 		}
@@ -189,9 +195,19 @@ func (s *Server) Serve(ctx context.Context, t Transport) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if messageLost(err) {
+				continue // the tester refused this response; serve the next request
+			}
 			return fmt.Errorf("uds serve: send: %w", err)
 		}
 	}
+}
+
+// messageLost reports whether err lost one message and left the transport
+// working (see Serve).
+func messageLost(err error) bool {
+	var lost interface{ MessageLost() bool }
+	return errors.As(err, &lost) && lost.MessageLost()
 }
 
 // FunctionalSuppressed reports whether resp, the response to a

@@ -109,10 +109,10 @@ func (c *Conn) stopErr() error {
 // Recv waits for the next message from the peer. A reception that fails
 // (wrong sequence number, N_Cr timeout, a frame shorter than announced, an
 // unexpected first or single frame) is reported as an error by the Recv
-// that would have returned the message; the next Recv continues with the
-// following message. Up to 64 messages wait for Recv; while that many are
-// queued, further single frames are dropped and first frames are answered
-// with FC OVFLW.
+// that would have returned the message, whose MessageLost method reports
+// true; the next Recv continues with the following message. Up to 64
+// messages wait for Recv; while that many are queued, further single
+// frames are dropped and first frames are answered with FC OVFLW.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	m, err := c.RecvMessage(ctx)
 	return m.Data, err
@@ -144,7 +144,7 @@ func (c *Conn) RecvMessage(ctx context.Context) (Message, error) {
 
 func (r result) unwrap() (Message, error) {
 	if r.err != nil {
-		return Message{}, fmt.Errorf("isotp recv: %w", r.err)
+		return Message{}, fmt.Errorf("isotp recv: %w", lostError{r.err})
 	}
 	return Message{Data: r.msg, Functional: r.functional}, nil
 }
@@ -330,3 +330,12 @@ func (d *deadlineCtx) stop() {
 		d.cancel()
 	}
 }
+
+// lostError is a failed reception or a refused send: one message is
+// lost, the Conn goes on. MessageLost lets uds.Server.Serve tell it from a
+// broken transport (uds.Transport).
+type lostError struct{ err error }
+
+func (e lostError) Error() string     { return e.err.Error() }
+func (e lostError) Unwrap() error     { return e.err }
+func (e lostError) MessageLost() bool { return true }

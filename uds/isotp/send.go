@@ -2,6 +2,7 @@ package isotp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -15,9 +16,16 @@ import (
 // Send transmits msg to the peer: in a single frame when it fits, else as a
 // first frame and consecutive frames paced by the receiver's flow control.
 // Concurrent calls are serialised. Messages longer than 4095 bytes use the
-// 32-bit first frame length of ISO 15765-2:2016.
+// 32-bit first frame length of ISO 15765-2:2016. When the receiver refuses
+// the message (FC OVFLW, no flow control within N_Bs, more WAITs than
+// N_WFTmax, a reserved flow status) the error's MessageLost method reports
+// true: the Conn sends the next message normally.
 func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if err := c.send(ctx, msg); err != nil {
+		if errors.Is(err, ErrTimeoutBs) || errors.Is(err, ErrOverflow) ||
+			errors.Is(err, ErrWaitLimit) || errors.Is(err, ErrInvalidFlowStatus) {
+			err = lostError{err} // the receiver refused this message; the Conn goes on
+		}
 		return fmt.Errorf("isotp send: %w", err)
 	}
 	return nil
