@@ -224,8 +224,8 @@ func (c *Conn) handle(ctx context.Context, f *can.Frame) {
 	p, err := decodePDU(data)
 	switch t {
 	case SingleFrame:
-		if err != nil {
-			return // an invalid SF is ignored
+		if err != nil || p.Escape != (int(f.Len) > can.MaxClassicLen) {
+			return // invalid, or its SF_DL form does not fit CAN_DL: ignored
 		}
 		if c.rx.active && !functional {
 			c.abort(ErrUnexpectedPDU)

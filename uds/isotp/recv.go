@@ -35,13 +35,14 @@ func (c *Conn) maxSFLen(rxDL int) int {
 
 // firstFrame starts a reception with p, received in a frame of rxDL bytes.
 func (c *Conn) firstFrame(ctx context.Context, rxDL int, p PDU) {
-	if c.rx.active {
-		c.abort(ErrUnexpectedPDU)
-	}
 	// A first frame fills its frame (which sets RX_DL) and announces more
-	// than a single frame of that size could carry; others are ignored.
+	// than a single frame of that size could carry; others are ignored,
+	// and do not disturb a reception in progress.
 	if rxDL < can.MaxClassicLen || uint64(p.Length) <= uint64(c.maxSFLen(rxDL)) {
 		return
+	}
+	if c.rx.active {
+		c.abort(ErrUnexpectedPDU)
 	}
 	if uint64(p.Length) > uint64(c.c.maxMsg) || len(c.rxq) == cap(c.rxq) {
 		_ = c.sendFC(ctx, FlowOverflow) // nothing to abort if it fails
