@@ -82,8 +82,12 @@ func (e *LogEntry) validate() error {
 		return fmt.Errorf("%w: empty interface name", ErrInvalidEntry)
 	case strings.ContainsAny(e.Interface, " \t\r\n"):
 		return fmt.Errorf("%w: interface name %q contains white space", ErrInvalidEntry, e.Interface)
+	case strings.ContainsFunc(e.Interface, func(r rune) bool { return r < 0x20 || r == 0x7F }):
+		return fmt.Errorf("%w: interface name %q contains a control character", ErrInvalidEntry, e.Interface)
 	case e.Time.Unix() < 0:
 		return fmt.Errorf("%w: time %v is before 1970", ErrInvalidEntry, e.Time)
+	case e.Time.Unix() > maxLogSeconds:
+		return fmt.Errorf("%w: time %v needs more than 12 digits of seconds", ErrInvalidEntry, e.Time)
 	case e.Dir != 0 && e.Dir != 'R' && e.Dir != 'T':
 		return fmt.Errorf("%w: direction %q is not R or T", ErrInvalidEntry, e.Dir)
 	}
@@ -92,6 +96,9 @@ func (e *LogEntry) validate() error {
 	}
 	return nil
 }
+
+// maxLogSeconds is the largest timestamp ParseLogLine reads (12 digits).
+const maxLogSeconds = 999_999_999_999
 
 // appendLogEntry formats e with 6 decimals, or 9 when nano is set.
 func appendLogEntry(dst []byte, e *LogEntry, nano bool) []byte {

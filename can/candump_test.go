@@ -378,3 +378,29 @@ func TestReadLog(t *testing.T) {
 		t.Fatalf("ReadLog with a bad line = %v, %v", got, err)
 	}
 }
+
+// An entry AppendText (and so LogWriter) accepts is one ParseLogLine
+// reads back: a control character in the interface name, or more than 12
+// digits of seconds, is refused when written.
+func TestLogEntryWrittenIsReadBack(t *testing.T) {
+	f := frame(0x123, 0xDE, 0xAD)
+	for _, e := range []LogEntry{
+		{Time: time.Unix(1700000000, 0), Interface: "can\x000", Frame: f},
+		{Time: time.Unix(1700000000, 0), Interface: "can\x7f", Frame: f},
+		{Time: time.Unix(1700000000, 0), Interface: "can\v0", Frame: f},
+		{Time: time.Unix(1700000000, 0), Interface: "can\f0", Frame: f},
+		{Time: time.Unix(1_000_000_000_000, 0), Interface: "can0", Frame: f}, // 13 digits of seconds
+		{Time: time.Unix(999_999_999_999, 0), Interface: "can0", Frame: f},   // 12: fine
+	} {
+		b, err := e.AppendText(nil)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidEntry) {
+				t.Errorf("AppendText(%q, %d): %v, want ErrInvalidEntry", e.Interface, e.Time.Unix(), err)
+			}
+			continue
+		}
+		if _, err := ParseLogLine(string(b)); err != nil {
+			t.Errorf("AppendText(%q, %d) = %q, which ParseLogLine refuses: %v", e.Interface, e.Time.Unix(), b, err)
+		}
+	}
+}
