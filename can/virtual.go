@@ -233,6 +233,15 @@ func (v *Virtual) Recv(ctx context.Context) (Received, error) {
 		return Received{}, ErrClosed
 	case <-ctx.Done():
 		return Received{}, ctx.Err()
+	case <-v.subDone: // the connection closed under the node
+		select {
+		case r := <-v.ch:
+			return r, nil
+		case <-v.done:
+			return Received{}, ErrClosed
+		default:
+			return Received{}, fmt.Errorf("can: virtual bus %s: %w", v.name, nats.ErrConnectionClosed)
+		}
 	}
 }
 

@@ -387,3 +387,23 @@ func TestVirtualWireFormat(t *testing.T) {
 		t.Errorf("no %s header", NodeHeader)
 	}
 }
+
+// Once the node's NATS connection is closed nothing can arrive: a Recv
+// without a deadline returns an error instead of waiting for good.
+func TestVirtualRecvEndsWhenTheConnectionCloses(t *testing.T) {
+	s := startNATS(t)
+	nc := connect(t, s)
+	v := newVirtual(t, nc, "bus0")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := v.Recv(ctx)
+		errc <- err
+	}()
+	nc.Close()
+	err := <-errc
+	if !errors.Is(err, nats.ErrConnectionClosed) {
+		t.Fatalf("Recv after the connection closed: %v, want nats.ErrConnectionClosed", err)
+	}
+}
