@@ -37,7 +37,7 @@ func (f *Frame) Payload() []byte {
 	if f.Remote {
 		return nil
 	}
-	return f.Data[:f.Len]
+	return f.Data[:min(f.Len, MaxFDLen)]
 }
 
 // SetPayload copies p into the frame and sets Len. It does not validate.

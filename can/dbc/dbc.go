@@ -152,9 +152,6 @@ func Parse(name string, data []byte) (*DB, error) {
 			if v, ok := attrs.sig["GenSigStartValue"][sigKey{id, s.Name}]; ok {
 				// Set for this signal: a raw value, as Vector writes it.
 				s.StartValue = v.num*s.Scale + s.Offset
-				if s.Type != Integer {
-					s.StartValue = v.num
-				}
 			}
 		}
 	}
@@ -295,7 +292,7 @@ func (db *DB) Decode(f can.Frame) (Decoded, bool) {
 	if !ok || f.Remote {
 		return Decoded{}, false
 	}
-	return Decoded{Name: m.Name, Message: m, Signals: m.Decode(f.Data[:f.Len])}, true
+	return Decoded{Name: m.Name, Message: m, Signals: m.Decode(f.Data[:min(int(f.Len), len(f.Data))])}, true
 }
 
 // attribute is the value of an attribute for one object.

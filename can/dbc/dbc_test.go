@@ -245,3 +245,45 @@ func TestDecodeUnknownAndShort(t *testing.T) {
 		t.Errorf("short frame: %v %v", d.Signals, ok)
 	}
 }
+
+// GenSigStartValue is a raw value for every signal, float ones too
+// (canmatrix and cantools: raw × factor + offset): with factor 2, offset 1
+// and start value 10 a signal starts at 21, and the frame Encode makes
+// without values carries the raw 10.
+func TestFloatSignalStartValueIsRaw(t *testing.T) {
+	db, err := dbc.Load(filepath.Join("testdata", "startvalue", "float.dbc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := db.Message("M")
+	for _, name := range []string{"I", "F"} {
+		s, _ := m.Signal(name)
+		if s.StartValue != 21 {
+			t.Errorf("%s.StartValue = %v, want 21 (10*2+1)", name, s.StartValue)
+		}
+	}
+	f, err := m.Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := m.Signal("F")
+	if raw := math.Float32frombits(uint32(s.Raw(f.Data[:]))); raw != 10 {
+		t.Errorf("raw float in the start frame = %v, want 10 (payload %X)", raw, f.Data[:8])
+	}
+}
+
+// Decode takes any can.Frame: one whose Len is beyond 64 (made by hand
+// or from a bad source) decodes what there is, without a panic.
+func TestDecodeFrameWithInvalidLen(t *testing.T) {
+	db, err := dbc.Load(filepath.Join("testdata", "startvalue", "float.dbc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("Decode(Frame{ID: 0x100, Len: 65}) panicked: %v", p)
+		}
+	}()
+	db.Decode(can.Frame{ID: 0x100, Len: 65})
+	(&can.Frame{ID: 0x100, Len: 200}).Payload()
+}
