@@ -2,6 +2,7 @@ package can
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -13,6 +14,28 @@ var ErrClosed = errors.New("can: bus closed")
 type Received struct {
 	Time time.Time
 	Frame
+}
+
+// receivedJSON is the JSON form of Received. Without MarshalJSON, the
+// MarshalText promoted from Frame would write the frame alone.
+type receivedJSON struct {
+	Time  time.Time `json:"time"`
+	Frame Frame     `json:"frame"`
+}
+
+// MarshalJSON writes {"time": ..., "frame": "123#DEAD"}.
+func (r Received) MarshalJSON() ([]byte, error) {
+	return json.Marshal(receivedJSON{r.Time, r.Frame})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *Received) UnmarshalJSON(b []byte) error {
+	var j receivedJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Received{Time: j.Time, Frame: j.Frame}
+	return nil
 }
 
 // Bus is one node's connection to a CAN bus. Implementations are safe for

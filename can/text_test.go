@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // frame builds a frame with a payload, for tables.
@@ -300,4 +302,21 @@ func FuzzParseFrame(f *testing.F) {
 			t.Fatalf("UnmarshalText(%q) = %+v, %v; ParseFrame gave %+v", s, fromBytes, err, fr)
 		}
 	})
+}
+
+// Received embeds Frame, whose MarshalText would be promoted: JSON keeps
+// the receive time.
+func TestReceivedJSONKeepsTheTime(t *testing.T) {
+	in := Received{Time: time.Unix(1700000000, 123456000).UTC(), Frame: frame(0x123, 0xDE, 0xAD)}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Received
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("Unmarshal(%s): %v", b, err)
+	}
+	if !out.Time.Equal(in.Time) || out.Frame != in.Frame {
+		t.Errorf("JSON round trip: wrote %s, read back %v %v", b, out.Time, out.Frame)
+	}
 }
