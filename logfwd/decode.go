@@ -74,7 +74,7 @@ func decodeRecord(data []byte) (slog.Record, int, error) {
 			return r, seen, d.errorf("want ':'")
 		}
 		d.skipSpace()
-		if k := string(rawKey); (k == slog.TimeKey || k == slog.LevelKey || k == slog.MessageKey) && d.peek() == '"' {
+		if k := string(rawKey); builtin(k, seen) && d.peek() == '"' {
 			// string(rawKey) in a comparison does not allocate.
 			raw, err := d.rawStr()
 			if err != nil {
@@ -98,7 +98,7 @@ func decodeRecord(data []byte) (slog.Record, int, error) {
 				r.Message = d.text(raw)
 				continue
 			}
-			r.AddAttrs(slog.String(d.text(rawKey), d.text(raw)))
+			r.AddAttrs(slog.String(k, d.text(raw))) // k is the key as is: d.text now reads raw's
 			continue
 		}
 		key := d.text(rawKey)
@@ -113,6 +113,20 @@ func decodeRecord(data []byte) (slog.Record, int, error) {
 		return r, seen, d.errorf("trailing data")
 	}
 	return r, seen, nil
+}
+
+// builtin reports whether key is the record's own time, level or message
+// not yet seen: slog writes those first, so a later one is an attribute.
+func builtin(key string, seen int) bool {
+	switch key {
+	case slog.TimeKey:
+		return seen&seenTime == 0
+	case slog.LevelKey:
+		return seen&seenLevel == 0
+	case slog.MessageKey:
+		return seen&seenMsg == 0
+	}
+	return false
 }
 
 // parseTime reads the time slog.JSONHandler writes (RFC 3339 with
@@ -400,6 +414,9 @@ func (d *decoder) group(depth int) (slog.Value, error) {
 	for {
 		d.skipSpace()
 		if d.consume('}') {
+			if len(attrs) == 0 { // {}: an empty map or struct, which an empty group would drop
+				return slog.AnyValue(map[string]any{}), nil
+			}
 			return slog.GroupValue(attrs...), nil
 		}
 		if !first && !d.consume(',') {

@@ -359,6 +359,9 @@ func (r *Relay) onMsg(m *nats.Msg) {
 		return
 	}
 	seq, ok := msgSeq(m)
+	if ok && m.Reply != "" && r.inbox != "" && !r.ownRecord(m.Reply) {
+		ok = false // another publisher's number: not in this sequence
+	}
 	if !ok {
 		r.enqueue(m, 0)
 		return
@@ -444,6 +447,12 @@ func (r *Relay) fromInbox(reply string) bool {
 		return true
 	}
 	return bus.IsInbox(reply)
+}
+
+// ownRecord reports whether reply is r.inbox.SEQ; r.mu is held.
+func (r *Relay) ownRecord(reply string) bool {
+	n := len(r.inbox)
+	return len(reply) > n+1 && reply[n] == '.' && reply[:n] == r.inbox && allDigits(reply[n+1:])
 }
 
 func allDigits(s string) bool {
