@@ -20,6 +20,22 @@ import (
 // stops are each answered — with a result, a 503, or at once "no
 // responders" once it has unsubscribed — none is left to time out.
 func TestStopAnswersEveryRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		svc  func(*gateService) service.Service
+		opts []service.Option
+	}{
+		{"a quick Shutdown", func(g *gateService) service.Service { return g }, nil},
+		// Without the drain's round trip, requests the server routed while
+		// Shutdown ran found no subscription and timed out at their callers.
+		{"a Shutdown that takes its whole budget", func(g *gateService) service.Service { return budgetShutdown{g} },
+			[]service.Option{service.WithShutdownTimeout(100 * time.Millisecond)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { stopAnswersEveryRequest(t, tc.svc, tc.opts) })
+	}
+}
+
+func stopAnswersEveryRequest(t *testing.T, wrap func(*gateService) service.Service, opts []service.Option) {
 	for round := range 5 {
 		svc := &gateService{gate: make(chan struct{})}
 		close(svc.gate)
@@ -32,8 +48,9 @@ func TestStopAnswersEveryRequest(t *testing.T) {
 		ready := make(chan struct{})
 		done := make(chan error, 1)
 		go func() {
-			done <- service.Run(ctx, b, svc, service.WithName("STOPPING"), service.WithLogger(slog.New(slog.DiscardHandler)),
-				service.WithOnReady(func(service.Info) { close(ready) }))
+			done <- service.Run(ctx, b, wrap(svc), append([]service.Option{service.WithName("STOPPING"),
+				service.WithLogger(slog.New(slog.DiscardHandler)),
+				service.WithOnReady(func(service.Info) { close(ready) })}, opts...)...)
 		}()
 		<-ready
 		callers, err := bus.Dial(context.Background(), b.Credentials())
@@ -87,6 +104,15 @@ func TestStopAnswersEveryRequest(t *testing.T) {
 		callers.Close()
 		t.Logf("round %d: %d answered, %d refused (503), %d no responders, %d left unanswered", round, ok.Load(), refused.Load(), gone.Load(), lost.Load())
 	}
+}
+
+// budgetShutdown's Shutdown takes its whole budget (it waits for its ctx),
+// as one that flushes a recorder to a slow disk may.
+type budgetShutdown struct{ *gateService }
+
+func (budgetShutdown) Shutdown(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
 }
 
 // TestCallsStoppedStillRefusesWhatIsQueued: told that the bus routes no
