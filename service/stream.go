@@ -145,6 +145,7 @@ type stream struct {
 	seen    atomic.Int64 // last message from the caller, UnixNano
 	sub     *nats.Subscription
 	held    []byte // an item that did not fit in the last batch
+	endSent *Error // what the end said, for the pulls queued behind it (respond's)
 	unsub   sync.Once
 }
 
@@ -376,6 +377,10 @@ func (st *stream) respond() {
 		select {
 		case p := <-st.pulls:
 			if st.serve(p, wait) {
+				// Pulls queued behind the one that got the end get it too;
+				// once stopped, onMsg answers those that come later.
+				st.stop(st.endSent)
+				st.drainPulls()
 				return
 			}
 			idle.Reset(st.idle)
@@ -385,6 +390,7 @@ func (st *stream) respond() {
 				continue
 			}
 			st.stop(nil) // the caller is gone: nobody to tell
+			st.drainPulls()
 			return
 		case <-st.stopped:
 			st.drainPulls()
@@ -398,8 +404,7 @@ func (st *stream) serve(p *nats.Msg, wait *time.Timer) (ended bool) {
 	credit := DefaultPull
 	if body := bytes.TrimSpace(p.Data); len(body) > 0 {
 		if string(body) == "stop" {
-			st.answer(p, nil, true, st.why())
-			return true
+			return st.end(p, nil, st.why())
 		}
 		n, err := strconv.Atoi(string(body))
 		if err != nil || n < 0 {
@@ -430,24 +435,21 @@ func (st *stream) serve(p *nats.Msg, wait *time.Timer) (ended bool) {
 		select {
 		case it, ok := <-st.items:
 			if !ok {
-				st.answer(p, nil, true, st.endReason())
-				return true
+				return st.end(p, nil, st.endReason())
 			}
 			add(it)
 		case <-wait.C:
 			st.answer(p, nil, false, nil) // heartbeat
 			return false
 		case <-st.stopped:
-			st.answer(p, nil, true, st.why())
-			return true
+			return st.end(p, nil, st.why())
 		}
 	}
 	for n < credit && st.held == nil {
 		select {
 		case it, ok := <-st.items:
 			if !ok {
-				st.answer(p, batch.Bytes(), true, st.endReason())
-				return true
+				return st.end(p, batch.Bytes(), st.endReason())
 			}
 			add(it)
 			continue
@@ -457,6 +459,14 @@ func (st *stream) serve(p *nats.Msg, wait *time.Timer) (ended bool) {
 	}
 	st.answer(p, batch.Bytes(), false, nil)
 	return false
+}
+
+// end answers p with the end and e, and keeps e for the pulls behind it
+// (respond's goroutine only).
+func (st *stream) end(p *nats.Msg, batch []byte, e *Error) bool {
+	st.endSent = e
+	st.answer(p, batch, true, e)
+	return true
 }
 
 // endReason is the error that ended the producer, or why it was stopped,
