@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -139,6 +140,9 @@ func (c *Controller) Call(ctx context.Context, method string, in, out any) error
 // its budget (the controller's timeout when ctx has no deadline) and the
 // service's exit (see lifeWatch), so that a call in flight fails fast.
 func (c *Controller) CallRaw(ctx context.Context, method string, data []byte) ([]byte, error) {
+	if method == "" { // svc.NAME. matches no subscription: "no responders" would read as ErrNoService
+		return nil, fmt.Errorf("call %s: empty method name", c.name)
+	}
 	reply, err := c.request(ctx, method, data)
 	if err != nil {
 		return nil, fmt.Errorf("call %s.%s: %w", c.name, method, err)
@@ -246,20 +250,29 @@ func (c *Controller) request(ctx context.Context, method string, data []byte) (*
 }
 
 // prefixRefused reports a 400 that says the service took the budget
-// prefix for its input: its message names the RS byte that starts the
-// prefix (Go's encoding/json quotes it as '\x1e', strconv as "\x1e…"),
-// which no body the controller writes holds otherwise (JSON escapes it)
-// and which a service that reads prefixes names only as "timeout prefix";
-// or, for a call without input (noInput), a bgkit service of an earlier
-// version saying that a method without argument got some bytes.
+// prefix for its input: its message quotes the prefix at the start of the
+// body (Go's encoding/json as "invalid character '\x1e' looking for
+// beginning of value", strconv as "\x1e123\n…"), which a service that
+// reads prefixes names only as "timeout prefix"; or, for a call without
+// input (noInput), a bgkit service of an earlier version saying that a
+// method without argument got some bytes.
 func prefixRefused(m *nats.Msg, noInput bool) bool {
 	code, msg, failed := bus.ReplyError(m)
 	if !failed || code != service.CodeBadRequest {
 		return false
 	}
-	return strings.Contains(msg, `\x1e`) && !strings.Contains(msg, "timeout prefix") ||
+	// The prefix itself, as the decoders quote it: a method's own 400 may
+	// quote an input that holds RS elsewhere (its method ran: the call is
+	// not to be sent again).
+	refused := strings.Contains(msg, `invalid character '\x1e' looking for beginning of value`) ||
+		quotedPrefix.MatchString(msg)
+	return refused && !strings.Contains(msg, "timeout prefix") ||
 		noInput && strings.Contains(msg, "takes no argument; got")
 }
+
+// quotedPrefix is the budget prefix (RS, digits, LF) at the start of a
+// string quoted by strconv (%q).
+var quotedPrefix = regexp.MustCompile(`"\\x1e[0-9]+\\n`)
 
 // noResponders reports the server's answer to a request nobody serves.
 func noResponders(m *nats.Msg) bool {

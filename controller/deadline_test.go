@@ -75,6 +75,7 @@ func TestDeadlineTravels(t *testing.T) {
 func TestDeadlineFallsBackToTheHeader(t *testing.T) {
 	for _, refusal := range []string{
 		`echo: bad argument: invalid JSON at byte 1: invalid character '\x1e' looking for beginning of value`,
+		`echo: bad argument: strconv.Atoi: parsing "\x1e5000\n1": invalid syntax`,
 		`echo takes no argument; got 4 bytes`,
 	} {
 		t.Run(refusal[:20], func(t *testing.T) {

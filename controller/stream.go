@@ -117,6 +117,9 @@ type clientStream struct {
 
 func (c *Controller) openStream(ctx context.Context, method string, in any) (*clientStream, error) {
 	op := "stream " + c.name + "." + method
+	if method == "" {
+		return nil, fmt.Errorf("stream %s: empty method name", c.name)
+	}
 	var data []byte
 	if in != nil {
 		var err error
