@@ -103,14 +103,7 @@ func paceThroughSlowHandler(t *testing.T, n int, per time.Duration, pad string, 
 		}
 		published.Add(1)
 	}
-	if err := lh.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := r.WaitEOF(ctx); err != nil {
-		t.Fatal(err)
-	}
+	endAndWait(t, lh, r)
 	if h.handled.Load() != int64(n) || r.Dropped() != 0 || lh.Stalls() != 0 {
 		t.Fatalf("handled %d of %d, dropped %d, stalls %d", h.handled.Load(), n, r.Dropped(), lh.Stalls())
 	}

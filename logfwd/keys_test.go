@@ -93,14 +93,7 @@ func TestRelayKeepsTheLevelOfARecordWithALevelAttr(t *testing.T) {
 	defer r.Close()
 	h := logfwd.NewHandler(nc, "log.L", nil)
 	slog.New(h).Error("flash write failed", "level", "debug") // e.g. the verbosity configured
-	if err := h.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.WaitEOF(ctx); err != nil {
-		t.Fatal(err)
-	}
+	endAndWait(t, h, r)
 	if !bytes.Contains(out.Bytes(), []byte(`"level":"ERROR","msg":"flash write failed"`)) {
 		t.Fatalf("parent's log: %q; want the ERROR record", out.String())
 	}
@@ -129,14 +122,7 @@ func TestForgedSequenceDoesNotEatARecord(t *testing.T) {
 	l := slog.New(h)
 	l.Info("real", "i", 1)
 	l.Info("real", "i", 2)
-	if err := h.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.WaitEOF(ctx); err != nil {
-		t.Fatal(err)
-	}
+	endAndWait(t, h, r)
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	var got []string
@@ -149,5 +135,18 @@ func TestForgedSequenceDoesNotEatARecord(t *testing.T) {
 		if !slices.Contains(got, want) {
 			t.Errorf("relayed %q (duplicates %d, dropped %d, lost %d): %q is gone", got, r.Duplicates(), r.Dropped(), r.Lost(), want)
 		}
+	}
+}
+
+// endAndWait closes h and waits until r has relayed its end-of-log marker.
+func endAndWait(t *testing.T, h *logfwd.Handler, r *logfwd.Relay) {
+	t.Helper()
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.WaitEOF(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

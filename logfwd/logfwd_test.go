@@ -214,14 +214,7 @@ func TestRelayInOrderUntilEOF(t *testing.T) {
 		l.Info("rec", "i", i)
 	}
 	pub.Publish("log.X", []byte("not json"))
-	if err := h.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.WaitEOF(ctx); err != nil {
-		t.Fatal(err)
-	}
+	endAndWait(t, h, r)
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	if len(col.recs) != n+1 || r.Count() != n+1 || r.Bad() != 1 {
@@ -308,14 +301,7 @@ func TestDropsAreReported(t *testing.T) {
 		t.Fatal("no reconnect")
 	}
 	l.Info("back")
-	if err := h.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.WaitEOF(ctx); err != nil {
-		t.Fatal(err)
-	}
+	endAndWait(t, h, r)
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	var told int64
@@ -406,14 +392,7 @@ func TestResend(t *testing.T) {
 	if err != nil || n != 100 {
 		t.Fatalf("Resend = %d, %v; want 100", n, err)
 	}
-	if err := h.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.WaitEOF(ctx); err != nil {
-		t.Fatal(err)
-	}
+	endAndWait(t, h, r)
 	if r.Count() != 100 || r.Duplicates() != 100 {
 		t.Fatalf("count %d duplicates %d; want 100 and 100", r.Count(), r.Duplicates())
 	}

@@ -182,14 +182,7 @@ func (f *failover) restart(whileDown func()) {
 func closeAndCheck(t *testing.T, h *logfwd.Handler, r *logfwd.Relay, col *collector, n int) {
 	t.Helper()
 	t0 := time.Now()
-	if err := h.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.WaitEOF(ctx); err != nil {
-		t.Fatal(err)
-	}
+	endAndWait(t, h, r)
 	t.Logf("end of log %v after the last record", time.Since(t0))
 	col.mu.Lock()
 	defer col.mu.Unlock()
