@@ -382,14 +382,12 @@ func (s *ECUSimService) serveISOTP(ctx context.Context, conn *isotp.Conn) {
 }
 
 // receptionError reports whether err is the failure of one reception,
-// after which the Conn receives the next message.
+// after which the Conn receives the next message: the error says so
+// (MessageLost, see uds.Transport), whatever failed — a frame out of
+// sequence, N_Cr, or the flow control that could not be sent.
 func receptionError(err error) bool {
-	for _, e := range []error{isotp.ErrTimeoutCr, isotp.ErrWrongSequence, isotp.ErrWrongLength, isotp.ErrTruncated, isotp.ErrUnexpectedPDU} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	var lost interface{ MessageLost() bool }
+	return errors.As(err, &lost) && lost.MessageLost()
 }
 
 // Shutdown stops answering, closes the bus and the DoIP entity, and

@@ -562,3 +562,48 @@ func TestServiceDoIPAddressEndpoint(t *testing.T) {
 		t.Fatalf("doip_address without DoIP: %q, %v", addr, err)
 	}
 }
+
+// fcFails is a bus node whose sends of flow control frames fail, as on a
+// bus whose transmit queue is full for a moment.
+type fcFails struct{ can.Bus }
+
+func (b fcFails) Send(ctx context.Context, f can.Frame) error {
+	if f.Len > 0 && f.Data[0]>>4 == 3 {
+		return errors.New("transmit queue full")
+	}
+	return b.Bus.Send(ctx, f)
+}
+
+// A reception whose flow control could not be sent fails alone: the ECU
+// counts it and answers the next request.
+func TestServeISOTPGoesOnAfterAFailedFlowControl(t *testing.T) {
+	s, err := newService(Args{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.ecu.close()
+	hub := can.NewHub()
+	node := hub.Attach(s.filters...)
+	defer node.Close()
+	conn, err := isotp.New(fcFails{node}, s.tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.serveISOTP(ctx, conn) }()
+	defer func() { cancel(); <-done }()
+
+	tn := hub.Attach()
+	defer tn.Close()
+	c, _ := canTester(t, tn)
+	ff := can.Frame{ID: 0x7E0, Len: 8, Data: [64]byte{0x10, 0x20, 0x2E, 0xF1, 0x90, 0xF1, 0x90, 0xF1}}
+	if err := tn.Send(testCtx(t), ff); err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, c, "3E 00", "7E 00")
+	if st := s.ecu.stats(); st.RxErrors != 1 {
+		t.Errorf("stats %+v, want the failed reception counted", st)
+	}
+}
