@@ -35,13 +35,14 @@ const (
 // Tail streams the frames the recorder writes to its file from now on,
 // those that pass f, until the caller stops. A reader more than
 // MaxTailBacklog frames behind holds the recorder back (see TailStall);
-// a tail's memory is at most MaxTailBacklog frames of 72 bytes.
+// a tail's memory is at most twice MaxTailBacklog frames of 72 bytes
+// (those queued and those the reader is working through).
 func (s *CANRecorderService) Tail(ctx context.Context, f TailFilter) (iter.Seq2[can.Frame, error], error) {
 	filters, err := parseFilters(f.Filters, f.IDs)
 	if err != nil {
 		return nil, service.BadRequest(fmt.Errorf("tail: %w", err))
 	}
-	t := &tail{filters: filters, signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
+	t := newTail(filters, MaxTailBacklog, TailStall)
 	s.tails.add(t)
 	// Registered before the method returns, so that no frame recorded
 	// after the stream opened is missed; removed when the stream ends.
@@ -50,44 +51,73 @@ func (s *CANRecorderService) Tail(ctx context.Context, f TailFilter) (iter.Seq2[
 	return func(yield func(can.Frame, error) bool) {
 		defer stop()
 		defer end()
-		var spare []can.Frame
-		for {
-			batch, lost := t.take(spare)
-			for _, fr := range batch {
-				if !yield(fr, nil) {
-					return
-				}
-			}
-			if lost {
-				yield(can.Frame{}, fmt.Errorf("tail: the reader took nothing for %v with %d frames waiting", TailStall, MaxTailBacklog))
+		t.frames(ctx, yield)
+	}, nil
+}
+
+// frames yields what is queued until the reader stops, ctx ends or the
+// reader took nothing for the stall time.
+func (t *tail) frames(ctx context.Context, yield func(can.Frame, error) bool) {
+	var spare []can.Frame
+	for {
+		batch, lost := t.take(spare)
+		for i, fr := range batch {
+			if !yield(fr, nil) {
 				return
 			}
-			spare = batch[:0]
-			if len(batch) > 0 {
-				continue
-			}
-			select {
-			case <-t.signal:
-			case <-ctx.Done():
-				return
+			// A batch is up to a whole backlog: while the reader works
+			// through it, a recorder waiting for space hears that the
+			// reader takes frames (the stall is a reader taking none).
+			if (i+1)%t.tookEvery == 0 {
+				t.took()
 			}
 		}
-	}, nil
+		if lost {
+			yield(can.Frame{}, fmt.Errorf("tail: the reader took nothing for %v with %d frames waiting", t.stall, t.backlog))
+			return
+		}
+		spare = batch[:0]
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-t.signal:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // tail is one reader's queue.
 type tail struct {
 	filters []can.Filter
-	signal  chan struct{} // a frame was queued
-	space   chan struct{} // the reader took frames
-	done    chan struct{} // closed when the tail ends
-	endOnce sync.Once
-	mu      sync.Mutex
-	queue   []can.Frame
-	lost    bool
+	backlog int           // frames queued at most (MaxTailBacklog)
+	stall   time.Duration // how long the recorder waits for a reader that takes nothing (TailStall)
+	// tookEvery: the reader says it took frames every tookEvery of them.
+	tookEvery int
+	signal    chan struct{} // a frame was queued
+	space     chan struct{} // the reader took frames
+	done      chan struct{} // closed when the tail ends
+	endOnce   sync.Once
+	mu        sync.Mutex
+	queue     []can.Frame
+	lost      bool
+}
+
+func newTail(filters []can.Filter, backlog int, stall time.Duration) *tail {
+	return &tail{filters: filters, backlog: backlog, stall: stall, tookEvery: max(1, backlog/64),
+		signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 func (t *tail) end() { t.endOnce.Do(func() { close(t.done) }) }
+
+// took tells a push waiting for space that the reader took frames.
+func (t *tail) took() {
+	select {
+	case t.space <- struct{}{}:
+	default:
+	}
+}
 
 // push queues f; with the queue full it waits for the reader, up to
 // TailStall.
@@ -97,15 +127,15 @@ func (t *tail) push(f can.Frame) {
 	}
 	t.mu.Lock()
 	var stall *time.Timer
-	for len(t.queue) >= MaxTailBacklog && !t.lost {
+	for len(t.queue) >= t.backlog && !t.lost {
 		t.mu.Unlock()
 		if stall == nil {
-			stall = time.NewTimer(TailStall)
+			stall = time.NewTimer(t.stall)
 			defer stall.Stop()
 		}
 		select {
 		case <-t.space:
-			stall.Reset(TailStall)
+			stall.Reset(t.stall)
 		case <-stall.C:
 			t.mu.Lock()
 			t.lost = true
@@ -133,10 +163,7 @@ func (t *tail) take(spare []can.Frame) ([]can.Frame, bool) {
 	lost := t.lost
 	t.mu.Unlock()
 	if len(q) > 0 {
-		select {
-		case t.space <- struct{}{}:
-		default:
-		}
+		t.took()
 	}
 	return q, lost
 }
