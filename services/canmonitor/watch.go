@@ -67,29 +67,41 @@ func (s *CANMonitorService) Watch(ctx context.Context, f WatchFilter) (iter.Seq2
 	return func(yield func(SignalChange, error) bool) {
 		defer stop()
 		defer end()
-		var spare []SignalChange
-		for {
-			batch, lost := w.take(spare)
-			for _, c := range batch {
-				if !yield(c, nil) {
-					return
-				}
-			}
-			if lost {
-				yield(SignalChange{}, fmt.Errorf("watch: the reader took nothing for %v with %d changes waiting", WatchStall, MaxWatchBacklog))
+		w.changes(ctx, yield)
+	}, nil
+}
+
+// changes yields what is queued until the reader stops, ctx ends or the
+// reader took nothing for the stall time.
+func (w *watch) changes(ctx context.Context, yield func(SignalChange, error) bool) {
+	var spare []SignalChange
+	for {
+		batch, lost := w.take(spare)
+		for i, c := range batch {
+			if !yield(c, nil) {
 				return
 			}
-			spare = batch[:0]
-			if len(batch) > 0 {
-				continue
-			}
-			select {
-			case <-w.signal:
-			case <-ctx.Done():
-				return
+			// A batch is up to a whole backlog: while the reader works
+			// through it, a decoding waiting for space hears that the
+			// reader takes changes (the stall is a reader taking none).
+			if (i+1)%w.tookEvery == 0 {
+				w.took()
 			}
 		}
-	}, nil
+		if lost {
+			yield(SignalChange{}, fmt.Errorf("watch: the reader took nothing for %v with %d changes waiting", w.stall, w.backlog))
+			return
+		}
+		spare = batch[:0]
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-w.signal:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // watch is one reader's queue of changes.
@@ -97,16 +109,33 @@ type watch struct {
 	refs    map[ref]bool // nil: every signal of msg, or of every message
 	msg     string
 	every   bool
-	signal  chan struct{} // changes were queued
-	space   chan struct{} // the reader took changes
-	done    chan struct{} // closed when the watch ends
-	endOnce sync.Once
-	mu      sync.Mutex
-	queue   []SignalChange
-	lost    bool
+	backlog int           // changes queued at most (MaxWatchBacklog)
+	stall   time.Duration // how long the decoding waits for a reader that takes nothing (WatchStall)
+	// tookEvery: the reader says it took changes every tookEvery of them.
+	tookEvery int
+	signal    chan struct{} // changes were queued
+	space     chan struct{} // the reader took changes
+	done      chan struct{} // closed when the watch ends
+	endOnce   sync.Once
+	mu        sync.Mutex
+	queue     []SignalChange
+	lost      bool
+}
+
+func newWatchQueue(backlog int, stall time.Duration) *watch {
+	return &watch{backlog: backlog, stall: stall, tookEvery: max(1, backlog/64),
+		signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 func (w *watch) end() { w.endOnce.Do(func() { close(w.done) }) }
+
+// took tells a push waiting for space that the reader took changes.
+func (w *watch) took() {
+	select {
+	case w.space <- struct{}{}:
+	default:
+	}
+}
 
 func (w *watch) selects(r ref) bool {
 	switch {
@@ -121,7 +150,8 @@ func (w *watch) selects(r ref) bool {
 // newWatch resolves f and registers the watch, queueing the values known
 // now; the decoding queues what follows.
 func (m *monitor) newWatch(f WatchFilter) (*watch, error) {
-	w := &watch{msg: f.Message, every: f.Every, signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
+	w := newWatchQueue(MaxWatchBacklog, WatchStall)
+	w.msg, w.every = f.Message, f.Every
 	if f.Message != "" {
 		if _, ok := m.db.Message(f.Message); !ok {
 			return nil, fmt.Errorf("%s has no message %s", m.db.Name, f.Message)
@@ -174,15 +204,15 @@ func (w *watch) push(changes []SignalChange) {
 		if !w.selects(ref{c.Message, c.Signal}) || (!w.every && c.Previous != nil && *c.Previous == c.Value) {
 			continue
 		}
-		for len(w.queue) >= MaxWatchBacklog && !w.lost {
+		for len(w.queue) >= w.backlog && !w.lost {
 			w.mu.Unlock()
 			if stall == nil {
-				stall = time.NewTimer(WatchStall)
+				stall = time.NewTimer(w.stall)
 				defer stall.Stop()
 			}
 			select {
 			case <-w.space:
-				stall.Reset(WatchStall)
+				stall.Reset(w.stall)
 			case <-stall.C:
 				w.mu.Lock()
 				w.lost = true
@@ -215,10 +245,7 @@ func (w *watch) take(spare []SignalChange) ([]SignalChange, bool) {
 	lost := w.lost
 	w.mu.Unlock()
 	if len(q) > 0 {
-		select {
-		case w.space <- struct{}{}:
-		default:
-		}
+		w.took()
 	}
 	return q, lost
 }

@@ -1,12 +1,15 @@
 package canmonitor
 
 import (
+	"context"
 	"testing"
 	"time"
 )
 
 func newTestWatch() *watch {
-	return &watch{every: true, signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
+	w := newWatchQueue(MaxWatchBacklog, WatchStall)
+	w.every = true
+	return w
 }
 
 // A slow reader holds the pusher back: nothing is lost, in order, and the
@@ -64,5 +67,37 @@ func TestWatchStall(t *testing.T) {
 	batch, lost := w.take(nil)
 	if !lost || len(batch) != MaxWatchBacklog {
 		t.Fatalf("take = %d changes, lost %v; want %d, true", len(batch), lost, MaxWatchBacklog)
+	}
+}
+
+// A reader slower than the decoding but taking changes all along is not
+// a stalled one, even when working through one backlog takes longer than
+// the stall time.
+func TestWatchSlowReaderIsNotStalled(t *testing.T) {
+	const backlog, n = 64, 3 * 64
+	w := newWatchQueue(backlog, 50*time.Millisecond)
+	w.every = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		for i := range n {
+			w.push([]SignalChange{{Value: float64(i)}})
+		}
+	}()
+	got := 0
+	w.changes(ctx, func(c SignalChange, err error) bool {
+		if err != nil {
+			t.Fatalf("after %d changes: %v", got, err)
+		}
+		if c.Value != float64(got) {
+			t.Fatalf("change %d has value %v", got, c.Value)
+		}
+		got++
+		time.Sleep(2 * time.Millisecond) // 64 changes take ~130 ms > stall
+		return got < n
+	})
+	w.end()
+	if got != n {
+		t.Fatalf("%d changes of %d", got, n)
 	}
 }
