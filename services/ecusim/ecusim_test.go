@@ -342,22 +342,7 @@ func TestServeISOTPHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.ecu.close()
-	hub := can.NewHub()
-	node := hub.Attach(s.filters...)
-	defer node.Close()
-	conn, err := isotp.New(node, s.tp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); s.serveISOTP(ctx, conn) }()
-	defer func() { cancel(); <-done }()
-
-	tn := hub.Attach()
-	defer tn.Close()
+	tn := servedISOTP(t, s, func(b can.Bus) can.Bus { return b })
 	c, _ := canTester(t, tn)
 	mustDo(t, c, "10 03", "50 03 00 32 01 F4")
 	got, err := c.ReadDataByIdentifier(testCtx(t), 0x0100)
@@ -581,22 +566,7 @@ func TestServeISOTPGoesOnAfterAFailedFlowControl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.ecu.close()
-	hub := can.NewHub()
-	node := hub.Attach(s.filters...)
-	defer node.Close()
-	conn, err := isotp.New(fcFails{node}, s.tp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); s.serveISOTP(ctx, conn) }()
-	defer func() { cancel(); <-done }()
-
-	tn := hub.Attach()
-	defer tn.Close()
+	tn := servedISOTP(t, s, func(b can.Bus) can.Bus { return fcFails{b} })
 	c, _ := canTester(t, tn)
 	ff := can.Frame{ID: 0x7E0, Len: 8, Data: [64]byte{0x10, 0x20, 0x2E, 0xF1, 0x90, 0xF1, 0x90, 0xF1}}
 	if err := tn.Send(testCtx(t), ff); err != nil {
@@ -606,4 +576,29 @@ func TestServeISOTPGoesOnAfterAFailedFlowControl(t *testing.T) {
 	if st := s.ecu.stats(); st.RxErrors != 1 {
 		t.Errorf("stats %+v, want the failed reception counted", st)
 	}
+}
+
+// servedISOTP runs s's ISO-TP loop on a node of a fresh hub (wrapped by
+// wrap) until the test ends, and returns a tester's node on that hub.
+func servedISOTP(t *testing.T, s *ECUSimService, wrap func(can.Bus) can.Bus) *can.HubNode {
+	t.Helper()
+	t.Cleanup(s.ecu.close)
+	hub := can.NewHub()
+	node := hub.Attach(s.filters...)
+	conn, err := isotp.New(wrap(node), s.tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.serveISOTP(ctx, conn) }()
+	tn := hub.Attach()
+	t.Cleanup(func() {
+		tn.Close()
+		cancel()
+		<-done
+		conn.Close()
+		node.Close()
+	})
+	return tn
 }
