@@ -149,8 +149,6 @@ type stream struct {
 	unsub   sync.Once
 }
 
-func (st *stream) unsubscribe() { st.unsub.Do(func() { _ = st.sub.Unsubscribe() }) }
-
 // drain unsubscribes once the pulls the connection has already received
 // are handled (onMsg answers them with the end): a pull that came just
 // before the stream stopped is answered, not dropped.
@@ -506,9 +504,11 @@ func (st *stream) drainPulls() {
 // an error, if any.
 func (st *stream) answer(p *nats.Msg, batch []byte, end bool, e *Error) {
 	if end {
-		// Gone before the caller learns of the end: a later pull gets no
-		// responders instead of silence.
-		st.unsubscribe()
+		// Gone before the caller learns of the end (the UNSUB goes out
+		// ahead of the reply): a later pull gets no responders instead of
+		// silence. Drained, not dropped: the pulls already on their way to
+		// this connection still reach onMsg, which answers them with the end.
+		st.drain()
 	}
 	r := &nats.Msg{Subject: p.Reply, Data: batch}
 	if end || e != nil {

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"testing"
 	"time"
@@ -51,19 +52,20 @@ func TestStreamEndAnswersEveryPullOutstanding(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer replies.Unsubscribe()
-	for _, p := range []string{".0", ".1", ".2"} {
-		if err := nc.PublishRequest(subject, inbox+p, []byte("100")); err != nil {
+	close(g.gate) // the first pull gets the end while the others are on their way
+	const outstanding = 48 // under the server's queue of 64
+	for i := range outstanding {
+		if err := nc.PublishRequest(subject, fmt.Sprintf("%s.%d", inbox, i), []byte("100")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	close(g.gate)
-	for i := range 3 {
+	for i := range outstanding {
 		m, err := replies.NextMsg(3 * time.Second)
 		if err != nil {
-			t.Fatalf("pull %d of 3 outstanding: %v", i, err)
+			t.Fatalf("pull %d of %d outstanding: %v", i, outstanding, err)
 		}
 		if end, code := m.Header.Get(service.StreamEndHeader), m.Header.Get("Nats-Service-Error-Code"); end != "1" || code != "500" {
 			t.Errorf("%s: end %q, code %q (%q); want the end, 500", m.Subject, end, code, m.Header.Get("Nats-Service-Error"))
