@@ -96,8 +96,24 @@ func Start(opts Options) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("embeddednats: server not ready after %v", timeout)
 	}
+	// A mapping always in place: nats-server looks at an account's
+	// mappings once per read from a connection's socket, and only maps the
+	// messages of that read if the account had one then. Without this,
+	// all that a connection's read held when Divert came (hundreds of
+	// requests) was routed undiverted after it returned
+	// (TestDivertIsAheadOfWhatFollows). With it, each message is mapped
+	// as it is routed.
+	if err := ns.GlobalAccount().AddMapping(alwaysMapped, Diverted(alwaysMapped)); err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("embeddednats: %w", err)
+	}
 	return &Server{ns: ns, auth: auth, admin: pass}, nil
 }
+
+// alwaysMapped is the subject of the mapping Start keeps in place; nobody
+// publishes on it.
+const alwaysMapped = "$BGKIT.ALWAYS_MAPPED"
 
 // ClientURL is the nats:// URL of the loopback listener (no credentials).
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
@@ -155,8 +171,11 @@ func (s *Server) RemoveUser(name string) {
 // a wildcard) to Diverted(subject) instead from now on, where no user but
 // the administrator may subscribe: a request finds no responder (a
 // requester that accepts headers is answered 503 at once) unless the
-// administrator answers there. What was routed before is already in the
-// subscribers' queues. Undivert routes it again.
+// administrator answers there. Of what is published on subject, what
+// comes to a subscriber after a message published once Divert returned is
+// at most the one message each publishing connection was routing
+// meanwhile (TestDivertIsAheadOfWhatFollows): the rest of what the
+// server routed before is ahead of it. Undivert routes it again.
 func (s *Server) Divert(subject string) error {
 	if err := s.ns.GlobalAccount().AddMapping(subject, Diverted(subject)); err != nil {
 		return fmt.Errorf("embeddednats: divert %s: %w", subject, err)
