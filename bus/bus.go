@@ -439,9 +439,11 @@ func (b *Bus) Grant(name string) (Credentials, error) {
 // StopCalls has the embedded server route no more calls to service name
 // (svc.NAME.>, which only the child granted name may serve): from now on
 // this process answers them 503 "NAME is shutting down", as the service
-// does while it stops, and every call the server routed to the service
-// before is ahead, on the child's connection, of what is published to the
-// child after StopCalls returns (CallsStoppedSubject). Revoke ends it:
+// does while it stops. What the server routed to the service before is
+// ahead, on the child's connection, of what is published to the child
+// after StopCalls returns, but for at most one call per calling connection
+// (embeddednats.Server.Divert): the service's drain answers those. Revoke
+// ends it:
 // a call finds the name's next child, or no responder. It reports false
 // on an external bus (its server is the operator's) and for a name not
 // granted.
@@ -472,14 +474,6 @@ func refuseDiverted(m *nats.Msg) {
 // ShuttingDown is the message of the 503 that answers a call to service
 // name while it stops.
 func ShuttingDown(name string) string { return name + " is shutting down" }
-
-// CallsStoppedSubject is where a parent tells its child of the embedded
-// bus that the server routes no more calls to it (StopCalls), in a message
-// without data: under the child's log inbox (Credentials.LogInbox), which
-// only the child may subscribe to and only it and its parent know, and
-// two tokens below it, where the child's log handler (acknowledgements
-// and resend requests, one token below) does not listen.
-func CallsStoppedSubject(logInbox string) string { return logInbox + ".calls.stopped" }
 
 // ChildInboxPrefix is the inbox prefix of the child serving name:
 // _INBOX.bgkit_NAME. The '_' keeps it apart from nats.go's own inboxes

@@ -47,7 +47,6 @@ type options struct {
 	concurrency  int
 	metadata     map[string]string
 	description  string
-	callsStopped <-chan struct{}
 }
 
 // WithName serves the service under name instead of the one derived from
@@ -64,16 +63,6 @@ func WithOnReady(f func(Info)) Option { return func(o *options) { o.onReady = f 
 // tells its parent so, a round trip sooner than WithOnReady's f, which
 // follows once the server has confirmed them). f must not block.
 func WithOnSubscribed(f func(Info)) Option { return func(o *options) { o.onSubscribed = f } }
-
-// WithCallsStopped gives Run a channel closed once the bus routes no more
-// calls to the service and every call it routed before is queued in the
-// service's subscription: a bgkit child's parent stops the routing on its
-// embedded server (bus.Bus.StopCalls) and says so on the child's
-// connection, behind the last call routed. When Run stops, the requests
-// still queued are answered 503; it needs then no round trip to the
-// server to be sure that none is still on its way (~150 µs here), or cuts
-// that round trip short when the channel closes meanwhile.
-func WithCallsStopped(ch <-chan struct{}) Option { return func(o *options) { o.callsStopped = ch } }
 
 // WithLogger sets the logger for the server's own records (panics, errors
 // of calls). Default: slog.Default().
@@ -306,12 +295,12 @@ func (s *server) stop() {
 		// The server is told to send no more requests; a round trip later
 		// every request it routed here before is in the subscription (they
 		// come before its answer), to be answered 503: none is left to time
-		// out (TestStopAnswersEveryRequest). Unless the bus said so already
-		// (WithCallsStopped).
-		if !isDone(s.o.callsStopped) {
-			_ = s.calls.Drain()
-			s.awaitRouted()
-		}
+		// out (TestStopAnswersEveryRequest). Also when the bus has stopped
+		// routing calls here (bus.Bus.StopCalls): a call the server was
+		// routing meanwhile can still come after it said so, and the round
+		// trip gives it time to (embeddednats.Server.Divert).
+		_ = s.calls.Drain()
+		s.awaitRouted()
 		s.refuseQueued()
 	}
 	for _, sub := range s.subs {
@@ -326,23 +315,13 @@ func (s *server) stop() {
 // minRouted bounds awaitRouted's round trip when the grace period is spent.
 const minRouted = 250 * time.Millisecond
 
-// awaitRouted makes a round trip to the server, within the grace period,
-// cut short once the bus says it routes no more calls here.
+// awaitRouted makes a round trip to the server, within the grace period.
 func (s *server) awaitRouted() {
 	// Not skipped when Shutdown used up the grace period: without the round
 	// trip, requests the server routed meanwhile reach no subscription and
 	// time out at their callers. It takes ~150 µs; the floor bounds a dead server.
 	ctx, cancel := context.WithTimeout(context.Background(), max(s.o.grace, minRouted))
 	defer cancel()
-	if s.o.callsStopped != nil {
-		go func() {
-			select {
-			case <-s.o.callsStopped:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
 	_ = s.nc.FlushWithContext(ctx)
 }
 

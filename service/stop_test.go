@@ -115,11 +115,9 @@ func (budgetShutdown) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// TestCallsStoppedStillRefusesWhatIsQueued: told that the bus routes no
-// more calls (WithCallsStopped), a stopping service skips the drain's
-// round trip but still answers 503 every request queued behind a slow
-// call, and the slow call its result.
-func TestCallsStoppedStillRefusesWhatIsQueued(t *testing.T) {
+// TestStopRefusesWhatIsQueued: a stopping service answers 503 every
+// request queued behind a slow call, and the slow call its result.
+func TestStopRefusesWhatIsQueued(t *testing.T) {
 	svc := &gateService{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
 	b, err := bus.Start(context.Background(), bus.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -128,12 +126,11 @@ func TestCallsStoppedStillRefusesWhatIsQueued(t *testing.T) {
 	defer b.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stopped := make(chan struct{})
 	ready := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
 		done <- service.Run(ctx, b, svc, service.WithName("QUEUED"), service.WithConcurrency(1),
-			service.WithCallsStopped(stopped), service.WithLogger(slog.New(slog.DiscardHandler)),
+			service.WithLogger(slog.New(slog.DiscardHandler)),
 			service.WithOnReady(func(service.Info) { close(ready) }))
 	}()
 	<-ready
@@ -165,7 +162,6 @@ func TestCallsStoppedStillRefusesWhatIsQueued(t *testing.T) {
 	if err := b.Conn().Flush(); err != nil {
 		t.Fatal(err)
 	}
-	close(stopped)
 	cancel()
 	refused := 0
 	for range queued + 1 {

@@ -80,9 +80,6 @@ type child struct {
 
 	b    *bus.Bus
 	logs *logfwd.Handler
-	// callsStopped closes when the parent says its embedded server routes
-	// no more calls here (bus.CallsStoppedSubject); nil on another bus.
-	callsStopped chan struct{}
 }
 
 // run is the child's life in steps; its result is the exit code.
@@ -115,7 +112,6 @@ func (c *child) run() int {
 		return c.st.fail("%v", err)
 	}
 	defer c.closeBus()
-	c.watchCallsStopped()
 	<-signalsWatched
 	c.startLogs()
 	defer c.flushLogs()
@@ -230,29 +226,6 @@ func (c *child) watchLifeline() {
 		}
 		c.lost("parent exited")
 	}()
-}
-
-// watchCallsStopped subscribes, before the service does, to the news that
-// the parent's embedded server routes no more calls here: Terminate's
-// (bus.Bus.StopCalls), which also asks the service to stop. Behind it on
-// the connection there is no call left, and the service stops without
-// the drain's round trip to the server (service.WithCallsStopped).
-func (c *child) watchCallsStopped() {
-	inbox := c.boot.Bus.LogInbox
-	if inbox == "" || !c.boot.Bus.Embedded {
-		return // only the owner of an embedded server stops calls so
-	}
-	stopped := make(chan struct{})
-	var once sync.Once
-	_, err := c.b.Conn().Subscribe(bus.CallsStoppedSubject(inbox), func(*nats.Msg) {
-		once.Do(func() {
-			close(stopped)
-			c.end()
-		})
-	})
-	if err == nil {
-		c.callsStopped = stopped
-	}
 }
 
 // premade is a connection to the bus made beforehand, by the parent (fd
@@ -391,7 +364,6 @@ func (c *child) serve() int {
 	ready := false
 	err = service.Run(c.ctx, c.b, svc,
 		service.WithName(c.boot.Name),
-		service.WithCallsStopped(c.callsStopped),
 		service.WithLogger(slog.Default()),
 		service.WithShutdownTimeout(c.boot.Grace-flushReserve(c.boot.Grace)-exitReserve(c.boot.Grace)),
 		service.WithOnSubscribed(func(info service.Info) {

@@ -228,9 +228,9 @@ type process struct {
 	started   bool          // ready: a started event went out (set before finish runs)
 	grace     time.Duration
 	termAt    atomic.Int64 // unix nanoseconds of the first Term, 0 before
-	// callsStopped is where Term tells the child that the embedded server
-	// routes no more calls to it (bus.CallsStoppedSubject); "" on another bus.
-	callsStopped string
+	// stopCalls: Term has the embedded server stop routing calls to the
+	// child (bus.Bus.StopCalls); false on another bus.
+	stopCalls bool
 
 	b      *bus.Bus
 	cmd    *exec.Cmd
@@ -274,9 +274,7 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag, check func()
 		observed: make(chan struct{}),
 		b:        b, cmd: cmd, logger: logger, boot: bootW, status: statusR, conn: c.conn, tail: &tailBuffer{max: 2048},
 	}
-	if creds.LogInbox != "" && b.Embedded() {
-		p.callsStopped = bus.CallsStoppedSubject(creds.LogInbox)
-	}
+	p.stopCalls = creds.LogInbox != "" && b.Embedded()
 	// Subscribe to the child's logs before it can publish: it waits for
 	// the bootstrap, which is written below.
 	p.relay, err = logfwd.NewRelayWith(b.LogConn(), bus.LogSubject(name), o.logger.Handler(),
@@ -325,14 +323,13 @@ func (p *process) Flushed() bool { return isClosed(p.flushed) }
 // lifeline that asks the same. The child's poller reads the byte at once;
 // a signal reaches the child's goroutines through two of its threads
 // (100-150 µs here). The stop budget starts. On the embedded bus the
-// server also stops routing calls to the child, and the child is told so
-// behind the last call routed to it: its drain then needs no round trip
-// to the server (the child is already waking for the byte meanwhile).
+// server also stops routing calls to the child: the parent answers them
+// 503 while the child stops.
 func (p *process) Term() {
 	p.termAt.CompareAndSwap(0, time.Now().UnixNano())
 	_, _ = p.boot.Write(stopRequest) // fails once the child is gone
-	if p.callsStopped != "" && p.b.StopCalls(p.name) {
-		_ = p.b.Conn().Publish(p.callsStopped, nil)
+	if p.stopCalls {
+		p.b.StopCalls(p.name)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		p.Kill()
