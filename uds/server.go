@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 )
@@ -17,8 +19,9 @@ import (
 // codec error from decoding req becomes incorrectMessageLengthOrInvalidFormat
 // (ErrTruncated, ErrTrailingData), requestOutOfRange (ErrInvalidValue) or
 // subFunctionNotSupported / serviceNotSupported (ErrUnsupported); any other
-// error becomes generalReject. A nil response with a nil error sends
-// nothing, which lets a simulated ECU stay silent.
+// error becomes generalReject, as does a panic (logged with its stack on
+// slog.Default; the server goes on serving). A nil response with a nil
+// error sends nothing, which lets a simulated ECU stay silent.
 //
 // A handler that needs longer than P2 calls ResponsePending first.
 type HandlerFunc func(ctx context.Context, req []byte) ([]byte, error)
@@ -157,7 +160,7 @@ func (s *Server) serveMessage(ctx context.Context, req []byte, send func(context
 		return negativeResponse(sid, nrc), true
 	}
 	p := &pending{sid: sid, send: send}
-	resp, err := h(context.WithValue(ctx, pendingKey{}, p), req)
+	resp, err := call(h, context.WithValue(ctx, pendingKey{}, p), req)
 	switch {
 	case err != nil:
 		return negativeResponse(sid, handlerNRC(sid, err)), true
@@ -167,6 +170,19 @@ func (s *Server) serveMessage(ctx context.Context, req []byte, send func(context
 		return nil, false
 	}
 	return resp, true
+}
+
+// call runs h; a panic in it is logged (slog.Default, with the stack) and
+// answered generalReject, as an ECU answers an internal failure.
+func call(h HandlerFunc, ctx context.Context, req []byte) (resp []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			slog.Default().Error("uds: handler panicked", "sid", fmt.Sprintf("%#02x", req[0]),
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			resp, err = nil, NRCGeneralReject
+		}
+	}()
+	return h(ctx, req)
 }
 
 // Serve reads requests from t, handles them one at a time and writes the

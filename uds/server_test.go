@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -245,4 +247,52 @@ func (o *oneShotTransport) Recv(ctx context.Context) ([]byte, error) {
 	req := o.req
 	o.req = nil
 	return req, nil
+}
+
+// TestServerHandlerPanics: a handler that panics is answered
+// generalReject, the panic is logged with its stack, and the server goes
+// on serving: one bad handler does not take the simulated ECU down.
+func TestServerHandlerPanics(t *testing.T) {
+	var logged bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	defer slog.SetDefault(old)
+	s := uds.NewServer()
+	s.Handle(uds.SIDReadDataByIdentifier, func(_ context.Context, req []byte) ([]byte, error) {
+		if req[2] == 0x90 {
+			var m map[string]int
+			m["boom"]++ // a nil map: panics
+		}
+		return []byte{0x62, req[1], req[2], 0x01}, nil
+	})
+	resp, ok := s.ServeMessage(t.Context(), unhex(t, "22 F1 90"))
+	if !ok || spaced(resp) != "7F 22 10" {
+		t.Fatalf("the panicking request: %q %v, want 7F 22 10", spaced(resp), ok)
+	}
+	resp, ok = s.ServeMessage(t.Context(), unhex(t, "22 F1 91"))
+	if !ok || spaced(resp) != "62 F1 91 01" {
+		t.Fatalf("the next request: %q %v", spaced(resp), ok)
+	}
+	for _, want := range []string{"level=ERROR", "uds: handler panicked", "sid=0x22", "assignment to entry in nil map", "server_test.go"} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("log %q lacks %q", logged.String(), want)
+		}
+	}
+	// Over a transport, Serve answers it and serves the next request.
+	synctest.Test(t, func(t *testing.T) {
+		cl, srv := newPipe()
+		serve(t, s, srv)
+		for _, tc := range []struct{ req, want string }{{"22 F1 90", "7F 22 10"}, {"22 F1 91", "62 F1 91 01"}} {
+			if err := cl.Send(t.Context(), unhex(t, tc.req)); err != nil {
+				t.Fatal(err)
+			}
+			msg, err := cl.Recv(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if spaced(msg) != tc.want {
+				t.Errorf("%s: %s, want %s", tc.req, spaced(msg), tc.want)
+			}
+		}
+	})
 }
