@@ -9,11 +9,19 @@ import (
 // failure of this package with errors.Is(err, ErrSyntax).
 var ErrSyntax = errors.New("can: syntax error")
 
+// ErrErrorFrame matches (errors.Is) the *SyntaxError of an error frame:
+// candump -e logs them with the CAN_ERR_FLAG bit 0x20000000 set in an
+// 8-digit id. They report a controller's errors, not traffic on the bus;
+// Frame has no form for them, and a replay skips them.
+var ErrErrorFrame = errors.New("can: error frame")
+
 // SyntaxError describes text that is not a valid frame or candump log line.
 type SyntaxError struct {
 	Input  string // the text that was parsed
 	Offset int    // byte offset in Input where the problem was found
 	Reason string // what is wrong, e.g. "invalid hex digit 'X'"
+
+	errorFrame bool // the text is an error frame (ErrErrorFrame)
 }
 
 // maxQuoted bounds how much of the input an error message repeats.
@@ -29,6 +37,9 @@ func (e *SyntaxError) Error() string {
 
 // Unwrap returns ErrSyntax.
 func (e *SyntaxError) Unwrap() error { return ErrSyntax }
+
+// Is reports whether target is ErrErrorFrame and the text an error frame.
+func (e *SyntaxError) Is(target error) bool { return target == ErrErrorFrame && e.errorFrame }
 
 // text is what the parsers accept, so that []byte input is parsed without
 // converting it to a string first.
@@ -205,7 +216,9 @@ func parseFrame[T text](s T, f *Frame) error {
 		}
 	} else {
 		if id&errFlag != 0 {
-			return syntaxError(s, 0, "error frames are not supported")
+			e := syntaxError(s, 0, "error frames are not supported")
+			e.errorFrame = true
+			return e
 		}
 		if id > MaxExtendedID {
 			return syntaxError(s, 0, "extended identifier exceeds 1FFFFFFF")

@@ -84,6 +84,7 @@ func TestParseFrame(t *testing.T) {
 		{name: "standard id too big", in: "800#00", wantErr: "exceeds 7FF"},
 		{name: "extended id too big", in: "40000000#00", wantErr: "exceeds 1FFFFFFF"},
 		{name: "error frame", in: "20000001#0000", wantErr: "error frames"},
+		{name: "error frame as candump -e logs it", in: "20000080#0000000000000000", wantErr: "error frames"},
 		{name: "odd digits", in: "123#ABC", wantErr: "odd number", wantOff: 7},
 		{name: "bad data digit", in: "123#ZZ", wantErr: "invalid hex digit 'Z' in data", wantOff: 4},
 		{name: "9 classic bytes", in: "123#112233445566778899", wantErr: "more than 8 data bytes", wantOff: 20},
@@ -110,6 +111,9 @@ func TestParseFrame(t *testing.T) {
 				}
 				if !errors.Is(err, ErrSyntax) {
 					t.Errorf("error %v does not wrap ErrSyntax", err)
+				}
+				if errors.Is(err, ErrErrorFrame) != strings.HasPrefix(tt.name, "error frame") {
+					t.Errorf("errors.Is(%v, ErrErrorFrame) = %v", err, errors.Is(err, ErrErrorFrame))
 				}
 				if !strings.Contains(se.Reason, tt.wantErr) || se.Offset != tt.wantOff || se.Input != tt.in {
 					t.Errorf("ParseFrame(%q) error = %+v, want reason containing %q at offset %d", tt.in, *se, tt.wantErr, tt.wantOff)

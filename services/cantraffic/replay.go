@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"sync/atomic"
@@ -39,29 +40,37 @@ type ReplayStats struct {
 	LoopsDone uint64 `json:"loops_done" doc:"Loops completed since the service started."`
 	// Frames is the number of frames in one loop.
 	Frames int `json:"frames" doc:"Frames in one loop."`
+	// ErrorFrames is the number of error frames in one loop (candump -e
+	// logs them): they report a controller's errors, not traffic, and are
+	// skipped.
+	ErrorFrames int `json:"error_frames" doc:"Error frames in one loop (candump -e), skipped."`
 }
 
 // checkReplay reads the whole file once, so that a missing file or a bad
 // line is an error of New rather than of a run; it returns how many
-// frames one loop sends.
-func checkReplay(r *ReplayArgs) (int, error) {
+// frames one loop sends, and how many error frames it skips.
+func checkReplay(r *ReplayArgs) (n, errorFrames int, err error) {
 	if math.IsNaN(r.Speed) || r.Speed < 0 {
-		return 0, fmt.Errorf("speed %v: want a positive factor", r.Speed)
+		return 0, 0, fmt.Errorf("speed %v: want a positive factor", r.Speed)
 	}
 	f, err := os.Open(r.File)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
 	lr := can.NewLogReader(f)
-	n := 0
 	for {
 		e, err := lr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if errors.Is(err, can.ErrErrorFrame) {
+			// The interface is not told apart: the line did not parse.
+			errorFrames++
+			continue
+		}
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", r.File, err)
+			return 0, 0, fmt.Errorf("%s: %w", r.File, err)
 		}
 		if r.Interface == "" || e.Interface == r.Interface {
 			n++
@@ -69,19 +78,20 @@ func checkReplay(r *ReplayArgs) (int, error) {
 	}
 	if n == 0 {
 		if r.Interface != "" {
-			return 0, fmt.Errorf("%s: no frames of interface %s", r.File, r.Interface)
+			return 0, 0, fmt.Errorf("%s: no frames of interface %s", r.File, r.Interface)
 		}
-		return 0, fmt.Errorf("%s: no frames", r.File)
+		return 0, 0, fmt.Errorf("%s: no frames", r.File)
 	}
-	return n, nil
+	return n, errorFrames, nil
 }
 
 // replayRunner is the replay mode.
 type replayRunner struct {
-	s         *CANTrafficService
-	args      ReplayArgs
-	frames    int // frames in one loop
-	loopsDone atomic.Uint64
+	s           *CANTrafficService
+	args        ReplayArgs
+	frames      int // frames in one loop
+	errorFrames int // error frames in one loop, skipped
+	loopsDone   atomic.Uint64
 }
 
 // normalize applies the defaults.
@@ -95,11 +105,14 @@ func newReplayRunner(s *CANTrafficService, a *ReplayArgs) (*replayRunner, error)
 	if a.Loops < 0 {
 		return nil, errors.New("replay: loops must not be negative")
 	}
-	n, err := checkReplay(a)
+	n, errorFrames, err := checkReplay(a)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	return &replayRunner{s: s, args: *a, frames: n}, nil
+	if errorFrames > 0 {
+		slog.Info("replay: error frames are skipped", "file", a.File, "error_frames", errorFrames)
+	}
+	return &replayRunner{s: s, args: *a, frames: n, errorFrames: errorFrames}, nil
 }
 
 func (r *replayRunner) mode() string { return ModeReplay }
@@ -114,7 +127,8 @@ func (r *replayRunner) prepare() (func(context.Context) string, error) {
 
 func (r *replayRunner) stats(st *Stats) {
 	a := &r.args
-	st.Replay = &ReplayStats{File: a.File, Speed: a.Speed, Loops: a.Loops, LoopsDone: r.loopsDone.Load(), Frames: r.frames}
+	st.Replay = &ReplayStats{File: a.File, Speed: a.Speed, Loops: a.Loops, LoopsDone: r.loopsDone.Load(), Frames: r.frames,
+		ErrorFrames: r.errorFrames}
 }
 
 // runReplay sends the entries of f at the recorded times, relative to the
@@ -139,6 +153,9 @@ func (rr *replayRunner) runReplay(ctx context.Context, f *os.File) string {
 			e, err := lr.Next()
 			if errors.Is(err, io.EOF) {
 				break
+			}
+			if errors.Is(err, can.ErrErrorFrame) {
+				continue // counted by New
 			}
 			if errors.Is(err, can.ErrSyntax) { // changed since New: skip the line
 				s.fail(fmt.Errorf("replay %s: %w", r.File, err))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,37 @@ func TestReplayLoops(t *testing.T) {
 	}
 	if st := stats(t, c2); st.Running || st.Replay.LoopsDone < 3 || st.Replay.Loops != 0 {
 		t.Errorf("stats %+v %+v", st, st.Replay)
+	}
+}
+
+// TestReplaySkipsErrorFrames: a log recorded with candump -e holds error
+// frames (CAN_ERR_FLAG in an 8-digit id), which report a controller's
+// errors rather than traffic: the replay skips them and counts them, and
+// sends every other frame; before, New refused the whole log.
+func TestReplaySkipsErrorFrames(t *testing.T) {
+	path, want := writeReplayLog(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	errLine := "(1436509052.299713) can0 20000080#0000000000000000\n" // bus-off, as candump -l -e logs it
+	withErrors := strings.Join(lines[:2], "") + errLine + strings.Join(lines[2:], "") + errLine
+	if err := os.WriteFile(path, []byte(withErrors), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, node := hubServe(t, Args{Replay: &ReplayArgs{File: path, Speed: 50, Loops: 1, Interface: "can0"}})
+	if err := s.Start(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := recvN(t, node, len(want))
+	for i, r := range got {
+		if r.Frame != want[i] {
+			t.Errorf("frame %d = %v, want %v", i, r.Frame, want[i])
+		}
+	}
+	st := waitRun(t, s)
+	if st.Sent != uint64(len(want)) || st.Replay.Frames != len(want) || st.Replay.ErrorFrames != 2 {
+		t.Errorf("stats %+v %+v, want %d sent, %d frames, 2 error frames", st, st.Replay, len(want), len(want))
 	}
 }
