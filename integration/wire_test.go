@@ -76,6 +76,7 @@ func TestErrorCodes(t *testing.T) {
 		{"bad JSON", "add", `{"n":`, 400, controller.ErrBadRequest, "bad argument"},
 		{"wrong type", "add", `"five"`, 400, controller.ErrBadRequest, `must be a number, got string "five"`},
 		{"missing input", "add", ``, 400, controller.ErrBadRequest, "takes an argument"},
+		{"null for a number", "add", `null`, 400, controller.ErrBadRequest, "must be a number, got null"},
 		{"unknown method", "nope", ``, 404, controller.ErrUnknownMethod, "known: add, big, boom"},
 		{"method error", "fail", `"disk full"`, 500, controller.ErrServiceFailed, "failing: disk full"},
 		{"panic", "boom", ``, 500, controller.ErrServiceFailed, "boom"},

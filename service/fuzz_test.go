@@ -313,9 +313,11 @@ func checkCall(t *testing.T, ep *endpoint, data, out []byte, code int, msg strin
 		if (len(data) == 0 || !json.Valid(data)) && code != CodeBadRequest {
 			t.Fatalf("%s(%q): code %d for input that is not JSON, want 400", ep.Name, data, code)
 		}
-		// Loose endpoints take exactly what encoding/json decodes.
+		// Loose endpoints take exactly what encoding/json decodes, but
+		// null for a scalar (which it leaves at the zero value).
 		if !ep.strict && len(data) > 0 {
-			decodes := json.Unmarshal(data, reflect.New(ep.In).Interface()) == nil
+			decodes := json.Unmarshal(data, reflect.New(ep.In).Interface()) == nil &&
+				!(string(data) == "null" && isScalar(ep.In.Kind()))
 			refused := code == CodeBadRequest && !(ep.Name == "refuse" && strings.Contains(msg, "negative"))
 			if decodes == refused {
 				t.Fatalf("%s(%q): code %d %s, but encoding/json decodes it: %v", ep.Name, data, code, msg, decodes)

@@ -616,8 +616,17 @@ func noArgument(ep *endpoint, data []byte) (int, string) {
 }
 
 // decodeInput decodes one JSON value into v; strict refuses unknown fields.
-// Its errors name the JSON field in the user's terms (see [Decode]).
+// Its errors name the JSON field in the user's terms (see [Decode]). null
+// for a number, a bool or a string is refused: encoding/json would leave
+// the zero value, which a caller did not ask for (a gap of 0 ms is a
+// flood). For a struct it stands for {}, as for a method without input.
 func decodeInput(data []byte, v any, strict bool) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		if t := reflect.TypeOf(v).Elem(); isScalar(t.Kind()) {
+			return &ValidationError{Fields: []FieldError{{Rule: "type", Value: "null",
+				Message: "must be " + typeWords(t) + ", got null"}}}
+		}
+	}
 	if !strict {
 		if err := DecodeJSON(data, v); err != nil {
 			return decodeError(data, reflect.TypeOf(v), err)
@@ -625,4 +634,15 @@ func decodeInput(data []byte, v any, strict bool) error {
 		return nil
 	}
 	return decodeStrict(data, v)
+}
+
+// isScalar reports whether k is a kind for which JSON null means nothing.
+func isScalar(k reflect.Kind) bool {
+	switch k {
+	case reflect.Bool, reflect.String, reflect.Float32, reflect.Float64,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
 }
