@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/bgkit/bgkit/hexid"
 )
@@ -53,7 +55,220 @@ func decodeStrict(data []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("%w: data after the value at byte %d", ErrSyntax, dec.InputOffset())
 	}
+	if f, found := duplicateField(data, reflect.TypeOf(v)); found {
+		return &ValidationError{Fields: []FieldError{f}}
+	}
 	return nil
+}
+
+// duplicateField finds a field given twice in one object of data (valid
+// JSON, decoded into t): encoding/json keeps the last silently. Struct
+// fields are matched regardless of case, as encoding/json matches them;
+// map keys exactly. It scans the bytes (a json.Decoder's tokens cost four
+// times the decoding itself).
+func duplicateField(data []byte, t reflect.Type) (FieldError, bool) {
+	if bytes.IndexByte(data, ',') < 0 {
+		return FieldError{}, false // no object with two keys
+	}
+	d := dupScanner{data: data}
+	d.value(t, nil)
+	return d.f, d.found
+}
+
+var structFieldsCache sync.Map // reflect.Type → map[string]reflect.Type, not to be modified
+
+// cachedStructFields is structFields, made once for each type.
+func cachedStructFields(t reflect.Type) map[string]reflect.Type {
+	if f, ok := structFieldsCache.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	f, _ := structFieldsCache.LoadOrStore(t, structFields(t))
+	return f.(map[string]reflect.Type)
+}
+
+// pathNode is where a value is: a key or a list index under up.
+type pathNode struct {
+	up    *pathNode
+	key   string
+	index int // for a list item; key is ""
+	item  bool
+}
+
+func (p *pathNode) String() string {
+	if p == nil {
+		return ""
+	}
+	up := p.up.String()
+	if p.item {
+		return up + "[" + strconv.Itoa(p.index) + "]"
+	}
+	return joinPath(up, p.key)
+}
+
+type dupScanner struct {
+	data  []byte
+	i     int
+	f     FieldError
+	found bool
+}
+
+func (d *dupScanner) space() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// value scans the value at d.i, of type t (nil: unknown); false ends the
+// scan.
+func (d *dupScanner) value(t reflect.Type, at *pathNode) bool {
+	d.space()
+	if d.i >= len(d.data) {
+		return false
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch d.data[d.i] {
+	case '{':
+		return d.object(t, at)
+	case '[':
+		return d.list(t, at)
+	case '"':
+		d.str()
+		return true
+	}
+	for d.i < len(d.data) { // a number, true, false or null
+		switch d.data[d.i] {
+		case ',', ']', '}', ' ', '\t', '\n', '\r':
+			return true
+		}
+		d.i++
+	}
+	return true
+}
+
+// str scans the string at d.i and returns its text between the quotes,
+// and whether it has escapes.
+func (d *dupScanner) str() (raw []byte, escaped bool) {
+	d.i++
+	start := d.i
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case '\\':
+			escaped = true
+			d.i += 2
+			continue
+		case '"':
+			raw = d.data[start:d.i]
+			d.i++
+			return raw, escaped
+		}
+		d.i++
+	}
+	return d.data[start:], escaped
+}
+
+// nested reports whether the value at d.i (after white space) is an
+// object or a list, whose type matters.
+func (d *dupScanner) nested() bool {
+	d.space()
+	return d.i < len(d.data) && (d.data[d.i] == '{' || d.data[d.i] == '[')
+}
+
+func (d *dupScanner) object(t reflect.Type, at *pathNode) bool {
+	d.i++
+	isStruct := t != nil && t.Kind() == reflect.Struct
+	var fields map[string]reflect.Type
+	var seenA [16][]byte
+	seen := seenA[:0]
+	for {
+		d.space()
+		if d.i >= len(d.data) {
+			return false
+		}
+		switch d.data[d.i] {
+		case '}':
+			d.i++
+			return true
+		case ',':
+			d.i++
+			continue
+		}
+		key, escaped := d.str()
+		if escaped || !utf8.Valid(key) { // as encoding/json reads it
+			var k string
+			if json.Unmarshal(d.data[d.i-len(key)-2:d.i], &k) == nil { // with its quotes
+				key = []byte(k)
+			}
+		}
+		for _, k := range seen {
+			if bytes.Equal(k, key) || isStruct && bytes.EqualFold(k, key) {
+				d.f = FieldError{Field: joinPath(at.String(), string(key)), Rule: "duplicate", Value: string(key), Message: "given twice"}
+				if !bytes.Equal(k, key) {
+					d.f.Message += fmt.Sprintf(" (also as %q)", k)
+				}
+				d.found = true
+				return false
+			}
+		}
+		seen = append(seen, key)
+		d.space()
+		if d.i < len(d.data) && d.data[d.i] == ':' {
+			d.i++
+		}
+		if !d.nested() {
+			d.value(nil, nil)
+			continue
+		}
+		var et reflect.Type
+		switch {
+		case isStruct:
+			if fields == nil {
+				fields = cachedStructFields(t)
+			}
+			et, _ = fieldFor(fields, string(key))
+		case t != nil && t.Kind() == reflect.Map:
+			et = t.Elem()
+		}
+		if !d.value(et, &pathNode{up: at, key: string(key)}) {
+			return false
+		}
+	}
+}
+
+func (d *dupScanner) list(t reflect.Type, at *pathNode) bool {
+	d.i++
+	var et reflect.Type
+	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		et = t.Elem()
+	}
+	for n := 0; ; {
+		d.space()
+		if d.i >= len(d.data) {
+			return false
+		}
+		switch d.data[d.i] {
+		case ']':
+			d.i++
+			return true
+		case ',':
+			d.i++
+			n++
+			continue
+		}
+		if !d.nested() {
+			d.value(nil, nil)
+			continue
+		}
+		if !d.value(et, &pathNode{up: at, index: n, item: true}) {
+			return false
+		}
+	}
 }
 
 // decodeError turns an encoding/json error for data decoded into t into

@@ -65,6 +65,10 @@ func TestErrorText(t *testing.T) {
 		{"nested type", `{"replay":{"file":5}}`, "replay.file: must be a string, got number 5"},
 		{"type in a list", `{"cyclic":[{"id":1,"period_ms":1},{"id":2,"period_ms":"soon"}]}`, `cyclic[1].period_ms: must be a number, got string "soon"`},
 		{"duration", `{"timeout":"5s"}`, `timeout: must be a number of nanoseconds, got string "5s"`},
+		{"field twice", `{"step":1,"filters":["a"],"interval_ms":5,"interval_ms":6000}`, `interval_ms: given twice`},
+		{"field twice in other case", `{"step":1,"filters":["a"],"interval_ms":5,"INTERVAL_MS":6000}`, `INTERVAL_MS: given twice (also as "interval_ms")`},
+		{"field twice in a list item", `{"step":1,"filters":["a"],"cyclic":[{"id":1,"period_ms":1},{"id":1,"period_ms":1,"Id":2}]}`, `cyclic[1].Id: given twice (also as "id")`},
+		{"field twice, escaped", `{"step":1,"filters":["a"],"\u0073tep":2}`, `step: given twice`},
 		{"list for object", `[1]`, "must be an object, got a list"},
 		{"not JSON", `{"step":`, "invalid JSON: unexpected end of input"},
 		{"bad JSON", `{"step" 1}`, "invalid JSON at byte 9: invalid character '1' after object key"},
@@ -88,6 +92,16 @@ func TestErrorText(t *testing.T) {
 	}
 	if a.TxID != 0x7E8 || a.Cyclic[0].ID != 0x7E0 {
 		t.Errorf("decoded %+v", a)
+	}
+	// A map's keys are told apart by case, as Go's are.
+	var m struct {
+		Env map[string]string `json:"env"`
+	}
+	if err := Decode([]byte(`{"env":{"PATH":"a","path":"b"}}`), &m); err != nil || len(m.Env) != 2 {
+		t.Fatalf("map keys in two cases: %v %v", m.Env, err)
+	}
+	if err := Decode([]byte(`{"env":{"PATH":"a","PATH":"b"}}`), &m); err == nil || err.Error() != "env.PATH: given twice" {
+		t.Fatalf("a map key twice: %v", err)
 	}
 }
 
@@ -118,3 +132,16 @@ func TestRuleWords(t *testing.T) {
 }
 
 func reflectTypeOf(v any) reflect.Type { return reflect.TypeOf(v) }
+
+// BenchmarkDecodeStrict: a typical object argument, decoded strictly
+// (what a call with an object argument pays, the check for fields given
+// twice included).
+func BenchmarkDecodeStrict(b *testing.B) {
+	data := []byte(`{"step":2,"interval_ms":100,"filters":["a","b"],"tx_id":"7E8","cyclic":[{"id":2016,"period_ms":1}]}`)
+	for b.Loop() {
+		var a errArgs
+		if err := decodeStrict(data, &a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
