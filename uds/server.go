@@ -198,7 +198,7 @@ func (s *Server) Serve(ctx context.Context, t Transport) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if messageLost(err) {
+			if MessageLost(err) {
 				continue // one request was garbled; the transport goes on
 			}
 			return fmt.Errorf("uds serve: receive: %w", err)
@@ -211,7 +211,7 @@ func (s *Server) Serve(ctx context.Context, t Transport) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if messageLost(err) {
+			if MessageLost(err) {
 				continue // the tester refused this response; serve the next request
 			}
 			return fmt.Errorf("uds serve: send: %w", err)
@@ -219,9 +219,10 @@ func (s *Server) Serve(ctx context.Context, t Transport) error {
 	}
 }
 
-// messageLost reports whether err lost one message and left the transport
-// working (see Serve).
-func messageLost(err error) bool {
+// MessageLost reports whether err lost one message and left the
+// transport working (see Transport): Serve goes on after it, as an ECU
+// loop of one's own should.
+func MessageLost(err error) bool {
 	var lost interface{ MessageLost() bool }
 	return errors.As(err, &lost) && lost.MessageLost()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/bgkit/bgkit/hexid"
 	"github.com/bgkit/bgkit/service"
 	"github.com/bgkit/bgkit/spawn"
+	"github.com/bgkit/bgkit/uds"
 	"github.com/bgkit/bgkit/uds/doip"
 	"github.com/bgkit/bgkit/uds/isotp"
 )
@@ -357,7 +358,9 @@ func (s *ECUSimService) serveISOTP(ctx context.Context, conn *isotp.Conn) {
 	for {
 		m, err := conn.RecvMessage(ctx)
 		if err != nil {
-			if ctx.Err() != nil || !receptionError(err) {
+			// A failed reception — a frame out of sequence, N_Cr, the flow
+			// control that could not be sent — says it lost one message.
+			if ctx.Err() != nil || !uds.MessageLost(err) {
 				if ctx.Err() == nil {
 					s.log.Error("ecusim: ISO-TP receiver stopped", "err", err)
 				}
@@ -379,15 +382,6 @@ func (s *ECUSimService) serveISOTP(ctx context.Context, conn *isotp.Conn) {
 			s.log.Debug("ecusim: ISO-TP send failed", "err", err)
 		}
 	}
-}
-
-// receptionError reports whether err is the failure of one reception,
-// after which the Conn receives the next message: the error says so
-// (MessageLost, see uds.Transport), whatever failed — a frame out of
-// sequence, N_Cr, or the flow control that could not be sent.
-func receptionError(err error) bool {
-	var lost interface{ MessageLost() bool }
-	return errors.As(err, &lost) && lost.MessageLost()
 }
 
 // Shutdown stops answering, closes the bus and the DoIP entity, and
