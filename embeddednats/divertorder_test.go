@@ -59,6 +59,8 @@ func TestDivertIsAheadOfWhatFollows(t *testing.T) {
 		var stop atomic.Bool
 		var wg sync.WaitGroup
 		var sent atomic.Int64
+		busy := make(chan struct{}) // closed once 20,000 messages went out
+		var busyOnce sync.Once
 		for i, nc := range conns {
 			wg.Add(1)
 			go func() {
@@ -68,15 +70,15 @@ func TestDivertIsAheadOfWhatFollows(t *testing.T) {
 					for range 200 { // a burst the server reads at once
 						_ = nc.Publish("svc.X.m", from)
 					}
-					sent.Add(200)
+					if sent.Add(200) >= 20_000 {
+						busyOnce.Do(func() { close(busy) })
+					}
 					_ = nc.Flush()
 				}
 			}()
 		}
 		// Divert while every caller is in the middle of its bursts.
-		for sent.Load() < 20_000 {
-			time.Sleep(time.Millisecond)
-		}
+		<-busy
 		if err := s.Divert("svc.X.>"); err != nil {
 			t.Fatal(err)
 		}

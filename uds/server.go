@@ -160,7 +160,7 @@ func (s *Server) serveMessage(ctx context.Context, req []byte, send func(context
 		return negativeResponse(sid, nrc), true
 	}
 	p := &pending{sid: sid, send: send}
-	resp, err := call(h, context.WithValue(ctx, pendingKey{}, p), req)
+	resp, err := call(context.WithValue(ctx, pendingKey{}, p), h, req)
 	switch {
 	case err != nil:
 		return negativeResponse(sid, handlerNRC(sid, err)), true
@@ -174,7 +174,7 @@ func (s *Server) serveMessage(ctx context.Context, req []byte, send func(context
 
 // call runs h; a panic in it is logged (slog.Default, with the stack) and
 // answered generalReject, as an ECU answers an internal failure.
-func call(h HandlerFunc, ctx context.Context, req []byte) (resp []byte, err error) {
+func call(ctx context.Context, h HandlerFunc, req []byte) (resp []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			slog.Default().Error("uds: handler panicked", "sid", fmt.Sprintf("%#02x", req[0]),
