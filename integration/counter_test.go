@@ -97,6 +97,12 @@ func (s *CounterService) Log(ctx context.Context, n int) error {
 	return nil
 }
 
+// LogBig logs one ERROR record with an attribute of n bytes.
+func (s *CounterService) LogBig(ctx context.Context, n int) error {
+	slog.Error("dump", "ecu", "BCM", "dump", strings.Repeat("d", n), "frames", 7)
+	return nil
+}
+
 // Hello logs one record with an attribute.
 func (s *CounterService) Hello(ctx context.Context) error {
 	slog.Info("hello", "k", "v")

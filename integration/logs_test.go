@@ -94,6 +94,42 @@ func TestShutdownLogsAllArrive(t *testing.T) {
 	}
 }
 
+// TestOversizedRecordReachesParent: a record of 2 MiB (twice the bus's
+// max payload) reaches the parent's logger at ERROR, cut to fit, with its
+// small attributes, saying what was cut, and no "dropped" record.
+func TestOversizedRecordReachesParent(t *testing.T) {
+	ctx := context.Background()
+	b := bgkittest.Bus(t)
+	h := bgkittest.Spawn(t, b, NewCounterService, CounterArgs{Step: 1})
+	c, _ := controller.Connect(ctx, b, "COUNTER_SERVICE")
+	n := 2 * int(b.Conn().MaxPayload())
+	if err := c.Call(ctx, "log_big", n, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Terminate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var dumps int
+	for _, r := range h.Logs().Records() {
+		switch {
+		case strings.Contains(r.Message, "dropped"), r.Message == "undecodable log record":
+			t.Errorf("%v %q", r.Level, r.Message)
+		case r.Message == "dump":
+			dumps++
+			a := attrs(r)
+			if r.Level != slog.LevelError || a["ecu"].String() != "BCM" || a["frames"].Int64() != 7 ||
+				a["record_bytes"].Int64() <= int64(n) || len(a["dump"].String()) >= n {
+				t.Errorf("relayed as %v %q %v", r.Level, r.Message, len(a["dump"].String()))
+			}
+		case strings.Count(r.Message, "d") > 1000:
+			t.Errorf("the record came as a line of stderr too: %v, %d bytes", r.Level, len(r.Message))
+		}
+	}
+	if dumps != 1 {
+		t.Fatalf("%d dump records, want 1", dumps)
+	}
+}
+
 func TestStderrAndPanicRelayed(t *testing.T) {
 	ctx := context.Background()
 	b := bgkittest.Bus(t)

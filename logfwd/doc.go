@@ -58,6 +58,16 @@
 // recognises such a line, and a bgkit parent relays it as the record it
 // was.
 //
+// # A record too large for one message
+//
+// A record larger than the server's max payload (1 MiB by default: a
+// dump logged as an attribute) is cut to fit before it is published: its
+// time, level and message stay, its attributes while they fit (the small
+// ones first, a long string cut and ending in "…", a group cut inside),
+// and it gains record_bytes (its size), record_cut_bytes (how much went)
+// and, when attributes were left out, attrs_cut (their keys). It is not
+// counted as dropped.
+//
 // A message that is not a JSON object is relayed as a record at WARN with the
 // raw text, never dropped and never a panic.
 package logfwd

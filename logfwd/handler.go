@@ -130,7 +130,10 @@ type sent struct {
 	hdr  nats.Header // of the end-of-log marker; nil for a record
 }
 
-// Write publishes one record. A record that cannot be published — the
+// Write publishes one record. A record larger than the server takes in one
+// message is cut to fit (cutRecord): its level, message and the attributes
+// that fit stay, and it says what was cut. A record that cannot be
+// published — the
 // connection is closed, or its reconnect buffer is full — is counted as
 // dropped and written to the fallback (stderr, which a bgkit parent
 // relays). Once publishing works again, a WARN record saying how many were
@@ -152,6 +155,11 @@ func (p *publisher) Write(b []byte) (int, error) {
 			time.Now().Format(time.RFC3339Nano), d-r)
 		if p.publish(note) == nil {
 			p.reported.Store(d)
+		}
+	}
+	if limit := p.nc.MaxPayload(); limit > 0 && int64(len(b)) > limit {
+		if cut, ok := cutRecord(b, int(limit)); ok {
+			b = cut
 		}
 	}
 	if err := p.publish(b); err != nil {
