@@ -55,24 +55,48 @@ func decodeStrict(data []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("%w: data after the value at byte %d", ErrSyntax, dec.InputOffset())
 	}
-	if f, found := duplicateField(data, reflect.TypeOf(v)); found {
+	if f, found := silentField(data, reflect.TypeOf(v)); found {
 		return &ValidationError{Fields: []FieldError{f}}
 	}
 	return nil
 }
 
-// duplicateField finds a field given twice in one object of data (valid
-// JSON, decoded into t): encoding/json keeps the last silently. Struct
-// fields are matched regardless of case, as encoding/json matches them;
-// map keys exactly. It scans the bytes (a json.Decoder's tokens cost four
-// times the decoding itself).
-func duplicateField(data []byte, t reflect.Type) (FieldError, bool) {
-	if bytes.IndexByte(data, ',') < 0 {
-		return FieldError{}, false // no object with two keys
+// silentField finds, in data (valid JSON, decoded into t), the first of
+// what encoding/json takes without a word but a caller did not mean:
+//
+//   - a field given twice in one object (encoding/json keeps the last).
+//     Struct fields are matched regardless of case, as encoding/json
+//     matches them; map keys exactly.
+//   - null for a number, a bool, a string or a hex id, in a field, a list
+//     or a map (encoding/json leaves it as it was, 0: a gap of 0 ms is a
+//     flood). null stays nothing for a pointer, a struct, a list, a map,
+//     an interface, and a type that decodes JSON itself.
+//
+// It scans the bytes (a json.Decoder's tokens cost four times the
+// decoding itself).
+func silentField(data []byte, t reflect.Type) (FieldError, bool) {
+	if bytes.IndexByte(data, ',') < 0 && !bytes.Contains(data, nullLiteral) {
+		return FieldError{}, false // no object with two keys, no null
 	}
-	d := dupScanner{data: data}
+	d := fieldScanner{data: data}
 	d.value(t, nil)
 	return d.f, d.found
+}
+
+var nullLiteral = []byte("null")
+
+// refusesNull reports whether null for a value of type t is a mistake:
+// encoding/json would leave it at its zero value.
+func refusesNull(t reflect.Type) bool {
+	if t == nil || !isScalar(t.Kind()) {
+		return false
+	}
+	return t == hexType || !(t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType))
+}
+
+// nullFor is the error for null given for a t (at the path at).
+func nullFor(t reflect.Type, at string) FieldError {
+	return FieldError{Field: at, Rule: "type", Value: "null", Message: "must be " + typeWords(t) + ", got null"}
 }
 
 var structFieldsCache sync.Map // reflect.Type → map[string]reflect.Type, not to be modified
@@ -105,14 +129,14 @@ func (p *pathNode) String() string {
 	return joinPath(up, p.key)
 }
 
-type dupScanner struct {
+type fieldScanner struct {
 	data  []byte
 	i     int
 	f     FieldError
 	found bool
 }
 
-func (d *dupScanner) space() {
+func (d *fieldScanner) space() {
 	for d.i < len(d.data) {
 		switch d.data[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -125,7 +149,7 @@ func (d *dupScanner) space() {
 
 // value scans the value at d.i, of type t (nil: unknown); false ends the
 // scan.
-func (d *dupScanner) value(t reflect.Type, at *pathNode) bool {
+func (d *fieldScanner) value(t reflect.Type, at *pathNode) bool {
 	d.space()
 	if d.i >= len(d.data) {
 		return false
@@ -154,7 +178,7 @@ func (d *dupScanner) value(t reflect.Type, at *pathNode) bool {
 
 // str scans the string at d.i and returns its text between the quotes,
 // and whether it has escapes.
-func (d *dupScanner) str() (raw []byte, escaped bool) {
+func (d *fieldScanner) str() (raw []byte, escaped bool) {
 	d.i++
 	start := d.i
 	for d.i < len(d.data) {
@@ -173,14 +197,20 @@ func (d *dupScanner) str() (raw []byte, escaped bool) {
 	return d.data[start:], escaped
 }
 
+// null reports whether the value at d.i (after white space) is null.
+func (d *fieldScanner) null() bool {
+	d.space()
+	return bytes.HasPrefix(d.data[d.i:], nullLiteral)
+}
+
 // nested reports whether the value at d.i (after white space) is an
 // object or a list, whose type matters.
-func (d *dupScanner) nested() bool {
+func (d *fieldScanner) nested() bool {
 	d.space()
 	return d.i < len(d.data) && (d.data[d.i] == '{' || d.data[d.i] == '[')
 }
 
-func (d *dupScanner) object(t reflect.Type, at *pathNode) bool {
+func (d *fieldScanner) object(t reflect.Type, at *pathNode) bool {
 	d.i++
 	isStruct := t != nil && t.Kind() == reflect.Struct
 	var fields map[string]reflect.Type
@@ -221,7 +251,8 @@ func (d *dupScanner) object(t reflect.Type, at *pathNode) bool {
 		if d.i < len(d.data) && d.data[d.i] == ':' {
 			d.i++
 		}
-		if !d.nested() {
+		null := d.null()
+		if !null && !d.nested() {
 			d.value(nil, nil)
 			continue
 		}
@@ -235,13 +266,17 @@ func (d *dupScanner) object(t reflect.Type, at *pathNode) bool {
 		case t != nil && t.Kind() == reflect.Map:
 			et = t.Elem()
 		}
+		if null && refusesNull(et) {
+			d.f, d.found = nullFor(et, joinPath(at.String(), string(key))), true
+			return false
+		}
 		if !d.value(et, &pathNode{up: at, key: string(key)}) {
 			return false
 		}
 	}
 }
 
-func (d *dupScanner) list(t reflect.Type, at *pathNode) bool {
+func (d *fieldScanner) list(t reflect.Type, at *pathNode) bool {
 	d.i++
 	var et reflect.Type
 	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
@@ -260,6 +295,10 @@ func (d *dupScanner) list(t reflect.Type, at *pathNode) bool {
 			d.i++
 			n++
 			continue
+		}
+		if d.null() && refusesNull(et) {
+			d.f, d.found = nullFor(et, (&pathNode{up: at, index: n, item: true}).String()), true
+			return false
 		}
 		if !d.nested() {
 			d.value(nil, nil)

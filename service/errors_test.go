@@ -69,6 +69,11 @@ func TestErrorText(t *testing.T) {
 		{"field twice in other case", `{"step":1,"filters":["a"],"interval_ms":5,"INTERVAL_MS":6000}`, `INTERVAL_MS: given twice (also as "interval_ms")`},
 		{"field twice in a list item", `{"step":1,"filters":["a"],"cyclic":[{"id":1,"period_ms":1},{"id":1,"period_ms":1,"Id":2}]}`, `cyclic[1].Id: given twice (also as "id")`},
 		{"field twice, escaped", `{"step":1,"filters":["a"],"\u0073tep":2}`, `step: given twice`},
+		{"null for a number", `{"step":1,"filters":["a"],"interval_ms":null}`, "interval_ms: must be a number, got null"},
+		{"null for a bool", `{"step":1,"filters":["a"],"enabled":null}`, "enabled: must be true or false, got null"},
+		{"null for a hex id", `{"step":1,"filters":["a"],"tx_id":null}`, `tx_id: must be a number or a hex string such as "0x7E8", got null`},
+		{"null in a list", `{"step":1,"filters":["a",null]}`, "filters[1]: must be a string, got null"},
+		{"null in a list item", `{"step":1,"filters":["a"],"cyclic":[{"id":1,"period_ms":null}]}`, "cyclic[0].period_ms: must be a number, got null"},
 		{"list for object", `[1]`, "must be an object, got a list"},
 		{"not JSON", `{"step":`, "invalid JSON: unexpected end of input"},
 		{"bad JSON", `{"step" 1}`, "invalid JSON at byte 9: invalid character '1' after object key"},
@@ -92,6 +97,12 @@ func TestErrorText(t *testing.T) {
 	}
 	if a.TxID != 0x7E8 || a.Cyclic[0].ID != 0x7E0 {
 		t.Errorf("decoded %+v", a)
+	}
+	// null stands for nothing where Go has nothing: a pointer, a struct,
+	// a list.
+	a = errArgs{}
+	if err := Decode([]byte(`{"step":1,"filters":["a"],"pad_byte":null,"replay":null,"cyclic":null}`), &a); err != nil {
+		t.Fatalf("null for a pointer, a struct or a list: %v", err)
 	}
 	// A map's keys are told apart by case, as Go's are.
 	var m struct {
@@ -143,5 +154,38 @@ func BenchmarkDecodeStrict(b *testing.B) {
 		if err := decodeStrict(data, &a); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestLooseInputNullsAndDuplicates: a method's argument that is not a
+// struct (decoded without the strict checks) still refuses what
+// encoding/json would take silently: null for a number in a list or a
+// map (left 0), and a map key given twice (the first lost).
+func TestLooseInputNullsAndDuplicates(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   string
+		v    any
+		want string // "" for no error
+	}{
+		{"null in a list of numbers", `[1,null,3]`, new([]int), "[1]: must be a number, got null"},
+		{"null for a map's number", `{"a":1,"b":null}`, new(map[string]int), "b: must be a number, got null"},
+		{"null in a map of lists", `{"a":[null]}`, new(map[string][]string), "a[0]: must be a string, got null"},
+		{"key twice", `{"a":1,"a":2}`, new(map[string]int), "a: given twice"},
+		{"key twice, deeper", `[{"x":1},{"y":1,"y":2}]`, new([]map[string]int), "[1].y: given twice"},
+		{"null for anything", `{"a":null,"b":[null]}`, new(map[string]any), ""},
+		{"null for a pointer", `[null,1]`, new([]*int), ""},
+		{"keys in two cases", `{"a":1,"A":2}`, new(map[string]int), ""},
+		{"a number", `5`, new(int), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := decodeInput([]byte(tc.in), tc.v, false)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("decodeInput(%s): %v", tc.in, err)
+			case tc.want != "" && (err == nil || err.Error() != tc.want):
+				t.Fatalf("decodeInput(%s)\n got: %v\nwant: %s", tc.in, err, tc.want)
+			}
+		})
 	}
 }

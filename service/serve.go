@@ -617,9 +617,10 @@ func noArgument(ep *endpoint, data []byte) (int, string) {
 
 // decodeInput decodes one JSON value into v; strict refuses unknown fields.
 // Its errors name the JSON field in the user's terms (see [Decode]). null
-// for a number, a bool or a string is refused: encoding/json would leave
-// the zero value, which a caller did not ask for (a gap of 0 ms is a
-// flood). For a struct it stands for {}, as for a method without input.
+// for a number, a bool or a string is refused, at the top as inside
+// (silentField): encoding/json would leave the zero value, which a caller
+// did not ask for (a gap of 0 ms is a flood). For a struct it stands for
+// {}, as for a method without input. A key given twice is refused too.
 func decodeInput(data []byte, v any, strict bool) error {
 	if string(bytes.TrimSpace(data)) == "null" {
 		if t := reflect.TypeOf(v).Elem(); isScalar(t.Kind()) {
@@ -630,6 +631,9 @@ func decodeInput(data []byte, v any, strict bool) error {
 	if !strict {
 		if err := DecodeJSON(data, v); err != nil {
 			return decodeError(data, reflect.TypeOf(v), err)
+		}
+		if f, found := silentField(data, reflect.TypeOf(v)); found {
+			return &ValidationError{Fields: []FieldError{f}}
 		}
 		return nil
 	}
