@@ -222,6 +222,15 @@ func parseLogLine[T text](s T, e *LogEntry, lastIface string) error {
 		}
 		e.Dir = d[0]
 	}
+	// The time and interface first: an error frame's line (which
+	// parseFrame refuses) tells them too.
+	iface := line[fields[0][0]:fields[0][1]]
+	if string(iface) == lastIface { // no allocation for the comparison
+		e.Interface = lastIface
+	} else {
+		e.Interface = string(iface)
+	}
+	e.Time = time.Unix(int64(sec), int64(frac))
 	if err := parseFrame(line[fields[1][0]:fields[1][1]], &e.Frame); err != nil {
 		var se *SyntaxError
 		if errors.As(err, &se) {
@@ -230,13 +239,6 @@ func parseLogLine[T text](s T, e *LogEntry, lastIface string) error {
 		}
 		return err
 	}
-	iface := line[fields[0][0]:fields[0][1]]
-	if string(iface) == lastIface { // no allocation for the comparison
-		e.Interface = lastIface
-	} else {
-		e.Interface = string(iface)
-	}
-	e.Time = time.Unix(int64(sec), int64(frac))
 	return nil
 }
 
@@ -276,7 +278,9 @@ func NewLogReader(r io.Reader) *LogReader {
 }
 
 // Next returns the next entry, or io.EOF after the last one. A line that
-// cannot be parsed gives a *LineError; reading may go on after it. A read
+// cannot be parsed gives a *LineError; reading may go on after it. For an
+// error frame's line (errors.Is(err, ErrErrorFrame): candump -e) the entry
+// holds the line's time and interface, and no frame. A read
 // error (or a line over 4096 bytes) ends the reading and is returned again
 // by later calls.
 func (r *LogReader) Next() (LogEntry, error) {
@@ -291,6 +295,9 @@ func (r *LogReader) Next() (LogEntry, error) {
 		}
 		var e LogEntry
 		if err := parseLogLine(b, &e, r.iface); err != nil {
+			if errors.Is(err, ErrErrorFrame) {
+				return LogEntry{Time: e.Time, Interface: e.Interface}, &LineError{Line: r.line, Err: err}
+			}
 			return LogEntry{}, &LineError{Line: r.line, Err: err}
 		}
 		r.iface = e.Interface

@@ -404,3 +404,27 @@ func TestLogEntryWrittenIsReadBack(t *testing.T) {
 		}
 	}
 }
+
+// TestLogReaderErrorFrame: an error frame's line (candump -l -e) is an
+// error matching ErrErrorFrame, with the line's time and interface, so
+// that a reader filtering by interface can count it right.
+func TestLogReaderErrorFrame(t *testing.T) {
+	in := "(1436509052.249713) can0 123#00\n(1436509052.299713) vcan1 20000080#0000000000000000\n(1436509052.3) can0 456#11\n"
+	r := NewLogReader(strings.NewReader(in))
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.Next()
+	if !errors.Is(err, ErrErrorFrame) {
+		t.Fatalf("error frame line: %v, want ErrErrorFrame", err)
+	}
+	if e.Interface != "vcan1" || !e.Time.Equal(time.Unix(1436509052, 299713000)) || e.Frame != (Frame{}) {
+		t.Fatalf("error frame entry %+v, want vcan1 at its time, no frame", e)
+	}
+	if _, err := r.Next(); err == nil || errors.Is(err, ErrErrorFrame) {
+		t.Fatalf("a line with 1 decimal: %v, want a syntax error, not an error frame", err)
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("at end: %v", err)
+	}
+}

@@ -65,8 +65,9 @@ func checkReplay(r *ReplayArgs) (n, errorFrames int, err error) {
 			break
 		}
 		if errors.Is(err, can.ErrErrorFrame) {
-			// The interface is not told apart: the line did not parse.
-			errorFrames++
+			if r.Interface == "" || e.Interface == r.Interface {
+				errorFrames++
+			}
 			continue
 		}
 		if err != nil {
