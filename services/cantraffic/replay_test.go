@@ -141,7 +141,7 @@ func TestReplaySkipsErrorFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.SplitAfter(string(data), "\n")
-	errLine := "(1436509052.299713) can0 20000080#0000000000000000\n" // bus-off, as candump -l -e logs it
+	errLine := "(1436509052.299713) can0 20000080#0000000000000000\n"  // bus-off, as candump -l -e logs it
 	otherBus := "(1436509052.299714) can1 20000004#0000080000000000\n" // another interface's: not counted
 	withErrors := strings.Join(lines[:2], "") + errLine + otherBus + strings.Join(lines[2:], "") + errLine
 	if err := os.WriteFile(path, []byte(withErrors), 0o644); err != nil {
