@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/bgkit/bgkit/logfwd"
 )
 
@@ -149,4 +151,71 @@ func endAndWait(t *testing.T, h *logfwd.Handler, r *logfwd.Relay) {
 	if err := r.WaitEOF(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// An end-of-log marker without a sequence number, on the subject of a
+// publisher whose records are numbered, does not end the log: the records
+// after it are still the publisher's, and WaitEOF waits for its own
+// marker. The stray marker is relayed as a WARN record.
+func TestStrayMarkerDoesNotEndTheLog(t *testing.T) {
+	nc := natsConn(t)
+	second := make(chan struct{})
+	col := &notifying{msg: "real", at: 2, reached: second}
+	const inbox = "_INBOX.pub2"
+	r, err := logfwd.NewRelayWith(nc, "log.S", col, logfwd.RelayOptions{Inbox: inbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	h := logfwd.NewHandlerInbox(nc, "log.S", inbox, nil)
+	l := slog.New(h)
+	l.Info("real", "i", 1)
+	if err := nc.PublishMsg(&nats.Msg{Subject: "log.S", Header: nats.Header{logfwd.EOFHeader: {"1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	l.Info("real", "i", 2)
+	// The relay hands records over in order: had the stray marker ended
+	// the log, EOF would be closed by the time the next record comes.
+	select {
+	case <-second:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the record after the stray marker was not relayed")
+	}
+	select {
+	case <-r.EOF():
+		t.Fatal("the stray marker ended the log")
+	default:
+	}
+	endAndWait(t, h, r)
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	var got []string
+	for _, rec := range col.recs {
+		got = append(got, rec.Level.String()+" "+rec.Message)
+	}
+	want := []string{"INFO real", "WARN end-of-log marker without a sequence number: ignored", "INFO real"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("relayed %q, want %q", got, want)
+	}
+}
+
+// notifying is a collector that closes reached at the at-th record with
+// the message msg.
+type notifying struct {
+	collector
+	msg     string
+	at, n   int
+	reached chan struct{}
+}
+
+func (n *notifying) Handle(ctx context.Context, r slog.Record) error {
+	_ = n.collector.Handle(ctx, r)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if r.Message == n.msg {
+		if n.n++; n.n == n.at {
+			close(n.reached)
+		}
+	}
+	return nil
 }

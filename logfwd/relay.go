@@ -363,6 +363,13 @@ func (r *Relay) onMsg(m *nats.Msg) {
 		ok = false // another publisher's number: not in this sequence
 	}
 	if !ok {
+		if r.inbox != "" && m.Header != nil && m.Header.Get(EOFHeader) != "" {
+			// Not the publisher's marker (a Handler numbers its own):
+			// the publisher's records may still come.
+			m = &nats.Msg{Subject: m.Subject, Data: fmt.Appendf(nil,
+				`{"time":%q,"level":"WARN","msg":"end-of-log marker without a sequence number: ignored"}`,
+				time.Now().Format(time.RFC3339Nano))}
+		}
 		r.enqueue(m, 0)
 		return
 	}
