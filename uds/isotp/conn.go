@@ -232,8 +232,8 @@ func (c *Conn) handle(ctx context.Context, f *can.Frame) {
 		}
 		c.deliver(result{msg: append([]byte(nil), p.Data...), functional: functional})
 	case FirstFrame:
-		if err != nil {
-			return // an invalid FF is ignored
+		if err != nil || p.Escape && p.Length <= MaxFFLen12 {
+			return // an invalid FF, or one with an escape it did not need, is ignored
 		}
 		c.firstFrame(ctx, int(f.Len), p)
 	case ConsecutiveFrame:

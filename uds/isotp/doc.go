@@ -46,7 +46,9 @@
 // With Config.FD the Conn sends CAN FD frames of up to TxDL bytes (default
 // 64): single frames then hold up to 62 bytes, with the escape form 00 <len>.
 // Messages above 4095 bytes use the first frame escape 10 00 and a 32-bit
-// length, in classic CAN as in CAN FD. Frames are padded to 8 bytes (or the
+// length, in classic CAN as in CAN FD; a received first frame that uses the
+// escape for 4095 bytes or less is ignored, as ISO 15765-2 says (and
+// Linux's isotp does), as are the other malformed frames. Frames are padded to 8 bytes (or the
 // next CAN FD length) with 0xCC unless Config.Padding says otherwise.
 //
 // # Flow control

@@ -8,12 +8,16 @@ import (
 	"github.com/bgkit/bgkit/can"
 )
 
-// A first frame the receiver ignores (FF_DL below FF_DLmin, or a frame
-// shorter than 8 bytes) leaves the reception in progress alone.
+// A first frame the receiver ignores (FF_DL below FF_DLmin, a frame
+// shorter than 8 bytes, the 32-bit escape for a length that 12 bits hold:
+// ISO 15765-2:2016, as Linux's isotp reads it) leaves the reception in
+// progress alone.
 func TestIgnoredFirstFrameKeepsTheReception(t *testing.T) {
 	for _, bad := range []string{
 		"7E0#1007AABBCCDDEEFF", // FF_DL 7 < FF_DLmin 8
 		"7E0#1014AABBCC",       // CAN_DL 5 < 8
+		"7E0#100000000FFFAABB", // escape for FF_DL 4095
+		"7E0#1000000000140001", // escape for FF_DL 20
 	} {
 		t.Run(bad, func(t *testing.T) {
 			ctx := testCtx(t)
