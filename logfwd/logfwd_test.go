@@ -32,7 +32,13 @@ func natsConn(t testing.TB) *nats.Conn {
 
 func natsServer(t testing.TB) (*nats.Conn, *server.Server) {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	return natsServerWith(t, &server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+}
+
+// natsServerWith is natsServer with the server's options.
+func natsServerWith(t testing.TB, opts *server.Options) (*nats.Conn, *server.Server) {
+	t.Helper()
+	s, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
