@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/bgkit/bgkit/internal/backlog"
 	"github.com/bgkit/bgkit/service"
 )
 
@@ -62,79 +62,21 @@ func (s *CANMonitorService) Watch(ctx context.Context, f WatchFilter) (iter.Seq2
 	if err != nil {
 		return nil, service.BadRequest(fmt.Errorf("watch: %w", err))
 	}
-	end := func() { w.end(); s.mon.removeWatch(w) }
+	end := func() { w.q.End(); s.mon.removeWatch(w) }
 	stop := context.AfterFunc(ctx, end)
 	return func(yield func(SignalChange, error) bool) {
 		defer stop()
 		defer end()
-		w.changes(ctx, yield)
+		w.q.Drain(ctx, "watch", "changes", yield)
 	}, nil
 }
 
-// changes yields what is queued until the reader stops, ctx ends or the
-// reader took nothing for the stall time.
-func (w *watch) changes(ctx context.Context, yield func(SignalChange, error) bool) {
-	var spare []SignalChange
-	for {
-		batch, lost := w.take(spare)
-		for i, c := range batch {
-			if !yield(c, nil) {
-				return
-			}
-			// A batch is up to a whole backlog: while the reader works
-			// through it, a decoding waiting for space hears that the
-			// reader takes changes (the stall is a reader taking none).
-			if (i+1)%w.tookEvery == 0 {
-				w.took()
-			}
-		}
-		if lost {
-			yield(SignalChange{}, fmt.Errorf("watch: the reader took nothing for %v with %d changes waiting", w.stall, w.backlog))
-			return
-		}
-		spare = batch[:0]
-		if len(batch) > 0 {
-			continue
-		}
-		select {
-		case <-w.signal:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// watch is one reader's queue of changes.
+// watch is one reader's selection and queue of changes.
 type watch struct {
-	refs    map[ref]bool // nil: every signal of msg, or of every message
-	msg     string
-	every   bool
-	backlog int           // changes queued at most (MaxWatchBacklog)
-	stall   time.Duration // how long the decoding waits for a reader that takes nothing (WatchStall)
-	// tookEvery: the reader says it took changes every tookEvery of them.
-	tookEvery int
-	signal    chan struct{} // changes were queued
-	space     chan struct{} // the reader took changes
-	done      chan struct{} // closed when the watch ends
-	endOnce   sync.Once
-	mu        sync.Mutex
-	queue     []SignalChange
-	lost      bool
-}
-
-func newWatchQueue(backlog int, stall time.Duration) *watch {
-	return &watch{backlog: backlog, stall: stall, tookEvery: max(1, backlog/64),
-		signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
-}
-
-func (w *watch) end() { w.endOnce.Do(func() { close(w.done) }) }
-
-// took tells a push waiting for space that the reader took changes.
-func (w *watch) took() {
-	select {
-	case w.space <- struct{}{}:
-	default:
-	}
+	refs  map[ref]bool // nil: every signal of msg, or of every message
+	msg   string
+	every bool
+	q     *backlog.Queue[SignalChange]
 }
 
 func (w *watch) selects(r ref) bool {
@@ -150,8 +92,7 @@ func (w *watch) selects(r ref) bool {
 // newWatch resolves f and registers the watch, queueing the values known
 // now; the decoding queues what follows.
 func (m *monitor) newWatch(f WatchFilter) (*watch, error) {
-	w := newWatchQueue(MaxWatchBacklog, WatchStall)
-	w.msg, w.every = f.Message, f.Every
+	w := &watch{msg: f.Message, every: f.Every, q: backlog.New[SignalChange](MaxWatchBacklog, WatchStall)}
 	if f.Message != "" {
 		if _, ok := m.db.Message(f.Message); !ok {
 			return nil, fmt.Errorf("%s has no message %s", m.db.Name, f.Message)
@@ -169,18 +110,17 @@ func (m *monitor) newWatch(f WatchFilter) (*watch, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var known []SignalChange
 	for r, s := range m.last {
 		if w.selects(r) {
-			w.queue = append(w.queue, SignalChange{Message: s.Message, Signal: s.Signal, Value: s.Value,
+			known = append(known, SignalChange{Message: s.Message, Signal: s.Signal, Value: s.Value,
 				Label: s.Label, Unit: s.Unit, Time: s.Time, Initial: true})
 		}
 	}
-	slices.SortFunc(w.queue, func(a, b SignalChange) int {
+	slices.SortFunc(known, func(a, b SignalChange) int {
 		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Message, b.Message), cmp.Compare(a.Signal, b.Signal))
 	})
-	if len(w.queue) > 0 {
-		w.signal <- struct{}{}
-	}
+	w.q.Seed(known)
 	if m.watches == nil {
 		m.watches = map[*watch]struct{}{}
 	}
@@ -197,55 +137,12 @@ func (m *monitor) removeWatch(w *watch) {
 // push queues the changes of one frame that w selects; with the queue
 // full it waits for the reader, up to WatchStall.
 func (w *watch) push(changes []SignalChange) {
-	var stall *time.Timer
-	queued := false
-	w.mu.Lock()
+	var selA [16]SignalChange
+	sel := selA[:0]
 	for _, c := range changes {
-		if !w.selects(ref{c.Message, c.Signal}) || (!w.every && c.Previous != nil && *c.Previous == c.Value) {
-			continue
-		}
-		for len(w.queue) >= w.backlog && !w.lost {
-			w.mu.Unlock()
-			if stall == nil {
-				stall = time.NewTimer(w.stall)
-				defer stall.Stop()
-			}
-			select {
-			case <-w.space:
-				stall.Reset(w.stall)
-			case <-stall.C:
-				w.mu.Lock()
-				w.lost = true
-				w.mu.Unlock()
-			case <-w.done:
-				return
-			}
-			w.mu.Lock()
-		}
-		if w.lost {
-			break
-		}
-		w.queue = append(w.queue, c)
-		queued = true
-	}
-	w.mu.Unlock()
-	if queued {
-		select {
-		case w.signal <- struct{}{}:
-		default:
+		if w.selects(ref{c.Message, c.Signal}) && (w.every || c.Previous == nil || *c.Previous != c.Value) {
+			sel = append(sel, c)
 		}
 	}
-}
-
-// take returns the queued changes, giving spare for the next ones.
-func (w *watch) take(spare []SignalChange) ([]SignalChange, bool) {
-	w.mu.Lock()
-	q := w.queue
-	w.queue = spare
-	lost := w.lost
-	w.mu.Unlock()
-	if len(q) > 0 {
-		w.took()
-	}
-	return q, lost
+	w.q.Push(sel...)
 }

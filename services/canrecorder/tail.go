@@ -9,6 +9,7 @@ import (
 
 	"github.com/bgkit/bgkit/can"
 	"github.com/bgkit/bgkit/hexid"
+	"github.com/bgkit/bgkit/internal/backlog"
 	"github.com/bgkit/bgkit/service"
 )
 
@@ -42,130 +43,32 @@ func (s *CANRecorderService) Tail(ctx context.Context, f TailFilter) (iter.Seq2[
 	if err != nil {
 		return nil, service.BadRequest(fmt.Errorf("tail: %w", err))
 	}
-	t := newTail(filters, MaxTailBacklog, TailStall)
+	t := &tail{filters: filters, q: backlog.New[can.Frame](MaxTailBacklog, TailStall)}
 	s.tails.add(t)
 	// Registered before the method returns, so that no frame recorded
 	// after the stream opened is missed; removed when the stream ends.
-	end := func() { t.end(); s.tails.remove(t) }
+	end := func() { t.q.End(); s.tails.remove(t) }
 	stop := context.AfterFunc(ctx, end)
 	return func(yield func(can.Frame, error) bool) {
 		defer stop()
 		defer end()
-		t.frames(ctx, yield)
+		t.q.Drain(ctx, "tail", "frames", yield)
 	}, nil
 }
 
-// frames yields what is queued until the reader stops, ctx ends or the
-// reader took nothing for the stall time.
-func (t *tail) frames(ctx context.Context, yield func(can.Frame, error) bool) {
-	var spare []can.Frame
-	for {
-		batch, lost := t.take(spare)
-		for i, fr := range batch {
-			if !yield(fr, nil) {
-				return
-			}
-			// A batch is up to a whole backlog: while the reader works
-			// through it, a recorder waiting for space hears that the
-			// reader takes frames (the stall is a reader taking none).
-			if (i+1)%t.tookEvery == 0 {
-				t.took()
-			}
-		}
-		if lost {
-			yield(can.Frame{}, fmt.Errorf("tail: the reader took nothing for %v with %d frames waiting", t.stall, t.backlog))
-			return
-		}
-		spare = batch[:0]
-		if len(batch) > 0 {
-			continue
-		}
-		select {
-		case <-t.signal:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// tail is one reader's queue.
+// tail is one reader's filter and queue.
 type tail struct {
 	filters []can.Filter
-	backlog int           // frames queued at most (MaxTailBacklog)
-	stall   time.Duration // how long the recorder waits for a reader that takes nothing (TailStall)
-	// tookEvery: the reader says it took frames every tookEvery of them.
-	tookEvery int
-	signal    chan struct{} // a frame was queued
-	space     chan struct{} // the reader took frames
-	done      chan struct{} // closed when the tail ends
-	endOnce   sync.Once
-	mu        sync.Mutex
-	queue     []can.Frame
-	lost      bool
+	q       *backlog.Queue[can.Frame]
 }
 
-func newTail(filters []can.Filter, backlog int, stall time.Duration) *tail {
-	return &tail{filters: filters, backlog: backlog, stall: stall, tookEvery: max(1, backlog/64),
-		signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
-}
-
-func (t *tail) end() { t.endOnce.Do(func() { close(t.done) }) }
-
-// took tells a push waiting for space that the reader took frames.
-func (t *tail) took() {
-	select {
-	case t.space <- struct{}{}:
-	default:
-	}
-}
-
-// push queues f; with the queue full it waits for the reader, up to
-// TailStall.
+// push queues f if it passes the filters; with the queue full it waits
+// for the reader, up to TailStall.
 func (t *tail) push(f can.Frame) {
 	if len(t.filters) > 0 && !matchAny(t.filters, &f) {
 		return
 	}
-	t.mu.Lock()
-	var stall *time.Timer
-	for len(t.queue) >= t.backlog && !t.lost {
-		t.mu.Unlock()
-		if stall == nil {
-			stall = time.NewTimer(t.stall)
-			defer stall.Stop()
-		}
-		select {
-		case <-t.space:
-			stall.Reset(t.stall)
-		case <-stall.C:
-			t.mu.Lock()
-			t.lost = true
-			t.mu.Unlock()
-		case <-t.done:
-			return
-		}
-		t.mu.Lock()
-	}
-	if !t.lost {
-		t.queue = append(t.queue, f)
-	}
-	t.mu.Unlock()
-	select {
-	case t.signal <- struct{}{}:
-	default:
-	}
-}
-
-// take returns the queued frames, giving spare for the next ones.
-func (t *tail) take(spare []can.Frame) ([]can.Frame, bool) {
-	t.mu.Lock()
-	q := t.queue
-	t.queue = spare
-	lost := t.lost
-	t.mu.Unlock()
-	if len(q) > 0 {
-		t.took()
-	}
-	return q, lost
+	t.q.Push(f)
 }
 
 func matchAny(filters []can.Filter, f *can.Frame) bool {
