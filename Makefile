@@ -10,7 +10,7 @@ NATS_SERVER_VERSION := v2.15.2
 
 # Packages whose concurrency matters most run under the race detector.
 RACE_PKGS := ./bus/... ./embeddednats/... ./service/... ./spawn/... ./controller/... \
-             ./logfwd/... ./can/... ./uds/... ./bgkittest/... ./services/... ./integration/...
+             ./logfwd/... ./can/... ./uds/... ./bgkittest/... ./services/... ./integration/... ./internal/backlog/...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
 
@@ -39,7 +39,7 @@ test: tools
 	cd bench/peers/goplugin && $(GO) vet ./... && $(GO) test -count=1 ./...   # the peer module still builds and works against this tree
 	BGKIT_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 8m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 2m ./logfwd/   # flow control also at full speed (the race detector slows the publisher)
-	@rest=$$($(GO) list ./... | grep -v -E '/(bus|embeddednats|service|spawn|controller|logfwd|can|uds|bgkittest|services|integration)(/|$$)' || true); \
+	@rest=$$($(GO) list ./... | grep -v -E '/(bus|embeddednats|service|spawn|controller|logfwd|can|uds|bgkittest|services|integration|internal/backlog)(/|$$)' || true); \
 	if [ -n "$$rest" ]; then echo "$(GO) test $$rest"; BGKIT_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 8m $$rest; fi
 
 # The integration suite SOAKCOUNT times in a row under the race detector
