@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -407,7 +409,11 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 // the bus and returns it ("" if it cannot: the status pipe still says).
 func (p *process) watchReady() string {
 	nc := p.b.Conn()
-	inbox := nc.NewInbox()
+	// Not nc.NewInbox(): NUIDs are sequential, and a child that saw one of
+	// this process's (a reply subject, a relay's id) could guess the next
+	// and publish a ready status for a child that never served
+	// (TestReviewReadyInboxUnforgeable). Only the bootstrap carries it.
+	inbox := "_INBOX." + rand.Text()
 	ready := make(chan status, 1)
 	sub, err := nc.Subscribe(inbox, func(m *nats.Msg) {
 		var st status
@@ -553,15 +559,28 @@ func (p *process) exitError(err error) error {
 	return ee
 }
 
-// childEnv is the child's environment: ours, the child marker, extra
-// entries, and (for race-detector builds) no one-second sleep at exit.
+// childEnv is the child's environment: ours without the variables that
+// find and authenticate to a bus (busEnv: a parent that joined through
+// NATS_URL may hold the administrator's password there; the child has its
+// own credentials in its bootstrap), the child marker, extra entries, and
+// (for race-detector builds) no one-second sleep at exit.
 func childEnv(extra []string) []string {
-	env := append(os.Environ(), envChild+"=1")
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !slices.Contains(busEnv, k) {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, envChild+"=1")
 	if os.Getenv("GORACE") == "" {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}
 	return append(env, extra...)
 }
+
+// busEnv are the variables with which bgkit and the nats CLI find a bus
+// and authenticate to it.
+var busEnv = []string{"NATS_URL", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN", "NATS_CREDS", "NATS_NKEY"}
 
 // Limits of what a child's stdout and stderr become: a line longer than
 // maxLine is cut (its record says how much was), and a panic's trace

@@ -1,0 +1,78 @@
+package spawn
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+)
+
+// EnvService reports the bus variables of its environment.
+type EnvService struct{}
+
+func newEnvService(struct{}) (*EnvService, error)     { return &EnvService{}, nil }
+func (*EnvService) Initialize(context.Context) error { return nil }
+func (*EnvService) Shutdown(context.Context) error   { return nil }
+
+// Env returns the variables with which the CLI finds the bus and
+// authenticates, as this process has them.
+func (*EnvService) Env(context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	for _, k := range []string{"NATS_URL", "NATS_PASSWORD", "NATS_TOKEN", "KEPT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+var _ = func() bool { Register(newEnvService); return true }()
+
+// TestChildEnvHoldsNoBusSecrets: a parent that found its bus through
+// NATS_URL (bgkit run against the bus of bgkit up, whose NATS_URL line
+// carries the administrator's password) must not hand that to its
+// children in their environment: they get their own scoped credentials,
+// and "its children never hold the administrator's". Variables given with
+// WithEnv are the caller's choice and kept.
+func TestChildEnvHoldsNoBusSecrets(t *testing.T) {
+	t.Setenv("NATS_URL", "nats://bgkit-admin:ADMINSECRET@127.0.0.1:1")
+	t.Setenv("NATS_PASSWORD", "ADMINSECRET")
+	t.Setenv("NATS_TOKEN", "ADMINTOKEN")
+	t.Setenv("KEPT", "yes")
+	b := testBus(t)
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want map[string]string
+	}{
+		{"inherited", nil, map[string]string{"KEPT": "yes"}},
+		{"given", []Option{WithEnv("NATS_TOKEN=chosen")}, map[string]string{"KEPT": "yes", "NATS_TOKEN": "chosen"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := Run(context.Background(), b, newEnvService, struct{}{},
+				append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, tc.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Terminate(context.Background())
+			m, err := b.Conn().Request("svc.REVIEW_ENV_SERVICE.env", nil, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]string
+			if err := json.Unmarshal(m.Data, &got); err != nil {
+				t.Fatalf("reply %q: %v", m.Data, err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("child's environment has %v, want %v", got, tc.want)
+			}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Fatalf("child's environment has %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+}
