@@ -2,6 +2,8 @@ package spawn
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +13,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nuid"
 
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/logfwd"
@@ -248,24 +249,30 @@ func (a *agent) Spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 	return sp, nil
 }
 
-// agentTarget names a service an agent runs.
+// agentTarget names a service an agent runs, and the lease of the
+// requester that spawned it: only that requester may stop it (any client
+// on the bus can call the agent; the lease travels only to the agent).
 type agentTarget struct {
-	Name string `json:"name"`
+	Name  string `json:"name"`
+	Lease string `json:"lease"`
 }
 
-func (a *agent) lookup(name string) (*agentChild, error) {
+func (a *agent) lookup(t agentTarget) (*agentChild, error) {
 	a.mu.Lock()
-	s, ok := a.services[name]
+	s, ok := a.services[t.Name]
 	a.mu.Unlock()
 	if !ok {
-		return nil, service.Errorf(404, "agent %s runs no service %q", a.name, name)
+		return nil, service.Errorf(404, "agent %s runs no service %q", a.name, t.Name)
+	}
+	if t.Lease == "" || subtle.ConstantTimeCompare([]byte(t.Lease), []byte(s.lease)) != 1 {
+		return nil, service.Errorf(403, "agent %s: %q was not spawned under that lease", a.name, t.Name)
 	}
 	return s, nil
 }
 
 // Term asks a service to stop (Terminate, in the background).
 func (a *agent) Term(ctx context.Context, t agentTarget) (bool, error) {
-	s, err := a.lookup(t.Name)
+	s, err := a.lookup(t)
 	if err != nil {
 		return false, err
 	}
@@ -276,7 +283,7 @@ func (a *agent) Term(ctx context.Context, t agentTarget) (bool, error) {
 
 // Kill kills a service's process group.
 func (a *agent) Kill(ctx context.Context, t agentTarget) (bool, error) {
-	s, err := a.lookup(t.Name)
+	s, err := a.lookup(t)
 	if err != nil {
 		return false, err
 	}
@@ -406,7 +413,9 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 	if served(ctx, nc, name) {
 		return nil, fmt.Errorf("spawn %s: %w: %s already answers on this bus", name, ErrDuplicateName, name)
 	}
-	r := &remote{nc: nc, agent: o.agent, name: name, lease: nuid.Next(), grace: o.grace,
+	// The lease is what lets this process stop its service (agentTarget):
+	// random, not a NUID, which a child that saw one of ours could guess.
+	r := &remote{nc: nc, agent: o.agent, name: name, lease: rand.Text(), grace: o.grace,
 		observed: make(chan struct{}), exited: make(chan struct{}), stop: make(chan struct{}),
 		exits: make(chan *nats.Msg, 16), verdict: make(chan agentExit, 1),
 		logger: o.logger.With("service", name, "agent", o.agent)}
@@ -533,7 +542,7 @@ func (r *remote) Exited() <-chan struct{}   { return r.exited }
 func (r *remote) ExitErr() error            { return r.err }
 
 func (r *remote) command(verb string) {
-	data, _ := json.Marshal(map[string]string{"name": r.name})
+	data, _ := json.Marshal(agentTarget{Name: r.name, Lease: r.lease})
 	if _, err := r.nc.Request(agentCall(r.agent, verb), data, 2*time.Second); err != nil {
 		r.logger.Warn("agent did not take "+verb, "err", err)
 	}
