@@ -542,7 +542,8 @@ func (b *Bus) Revoke(name string) {
 // publish anywhere. Replies go to the reply namespace instead (_INBOX.>),
 // which is all a caller's reply subject may be: bgkit's responders answer
 // nothing else (see IsInbox). A child can publish into another caller's
-// inbox only by guessing its random reply token.
+// inbox only by guessing its reply token (nats.go's, from math/rand seeded
+// with the connection's start: guessable by a determined child).
 //
 // An external deployment gets the same guarantee with one user per service
 // holding these permissions and no allow_responses.
