@@ -146,6 +146,9 @@ func (rr *replayRunner) runReplay(ctx context.Context, f *os.File) string {
 				return ""
 			}
 		}
+		if ctx.Err() != nil {
+			return ""
+		}
 		lr := can.NewLogReader(f)
 		var t0 time.Time
 		first := true
@@ -172,7 +175,7 @@ func (rr *replayRunner) runReplay(ctx context.Context, f *os.File) string {
 			if first {
 				t0, first = e.Time, false
 			}
-			due := base.Add(time.Duration(float64(e.Time.Sub(t0)) / r.Speed))
+			due := base.Add(scaled(e.Time.Sub(t0), r.Speed))
 			if err := deadline.Until(ctx, due, nil); err != nil {
 				return ""
 			}
@@ -182,8 +185,25 @@ func (rr *replayRunner) runReplay(ctx context.Context, f *os.File) string {
 				return ""
 			}
 		}
+		if first { // no frame to send: the file changed since New
+			s.fail(fmt.Errorf("replay %s: no frames", r.File))
+			return ""
+		}
 		rr.loopsDone.Add(1)
 		base = last
 	}
 	return EndLoops
+}
+
+// scaled is d divided by speed, saturated to the range of time.Duration:
+// a tiny speed must not overflow a far deadline into the past.
+func scaled(d time.Duration, speed float64) time.Duration {
+	v := float64(d) / speed
+	switch {
+	case v >= math.MaxInt64:
+		return math.MaxInt64
+	case v <= math.MinInt64:
+		return math.MinInt64
+	}
+	return time.Duration(v)
 }
