@@ -102,7 +102,7 @@ type CANRecorderService struct {
 	f       *os.File
 	cw      countingWriter
 	w       *can.LogWriter
-	dirty   bool // entries buffered since the last flush
+	pending uint64 // entries buffered since the last flush, not yet in frames
 	frames  uint64
 	dropped uint64 // of nodes already closed
 	errs    uint64
@@ -247,7 +247,10 @@ func (s *CANRecorderService) Stop(ctx context.Context) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	err := s.w.Flush()
-	s.dirty = false
+	if err == nil {
+		s.frames += s.pending
+	}
+	s.pending = 0
 	if err == nil {
 		err = s.f.Sync()
 	}
@@ -313,8 +316,7 @@ func (s *CANRecorderService) write(r can.Received) {
 		s.failLocked(fmt.Errorf("write %s: %w", s.args.Path, err))
 		return
 	}
-	s.frames++
-	s.dirty = true
+	s.pending++ // counted in frames once flushed to the file
 	s.tails.push(r.Frame)
 }
 
@@ -337,11 +339,15 @@ func (s *CANRecorderService) flushLoop(ctx context.Context) {
 
 // flushLocked writes buffered entries to the file. s.wmu must be held.
 func (s *CANRecorderService) flushLocked() {
-	if !s.dirty {
+	if s.pending == 0 {
 		return
 	}
-	s.dirty = false
-	if err := s.w.Flush(); err != nil {
+	err := s.w.Flush()
+	if err == nil {
+		s.frames += s.pending
+	}
+	s.pending = 0
+	if err != nil {
 		s.failLocked(fmt.Errorf("write %s: %w", s.args.Path, err))
 	}
 }
