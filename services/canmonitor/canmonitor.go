@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -166,7 +167,9 @@ func (s *CANMonitorService) WaitSignal(ctx context.Context, a WaitArgs) (Sample,
 	if err != nil {
 		return Sample{}, service.BadRequest(fmt.Errorf("wait_signal: %w", err))
 	}
-	if a.TimeoutMS > 0 {
+	// A timeout_ms too long for a time.Duration is no bound: the caller's
+	// deadline is.
+	if a.TimeoutMS > 0 && int64(a.TimeoutMS) <= math.MaxInt64/int64(time.Millisecond) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(a.TimeoutMS)*time.Millisecond)
 		defer cancel()

@@ -86,8 +86,8 @@ type Args struct {
 	// response pending the client waits P2* (5 s).
 	TimeoutMS int `json:"timeout_ms,omitempty" validate:"gte=0,lte=60000" doc:"Wait for a reply (P2), in ms; after a response pending, 5000 ms (P2*)."`
 	// DurationMS ends the run after this long (0: when every request with
-	// a count has been sent that often, or at stop).
-	DurationMS int `json:"duration_ms,omitempty" validate:"gte=0" doc:"Length of a run, in ms; 0: until every request with a count is done, or stop." default:"0"`
+	// a count has been sent that often, or at stop); at most a year.
+	DurationMS int `json:"duration_ms,omitempty" validate:"gte=0,lte=31536000000" doc:"Length of a run, in ms; 0: until every request with a count is done, or stop." default:"0"`
 	// Autostart starts the run at Initialize instead of at start.
 	Autostart bool `json:"autostart,omitempty" doc:"Start the run when the service starts; otherwise on the start method." default:"false"`
 }

@@ -100,8 +100,9 @@ type Args struct {
 	// reports (0: 50 ms and 5000 ms).
 	P2Ms     int `json:"p2_ms" validate:"gte=0,lte=65535" doc:"P2 server time the session control response reports, in ms."`
 	P2StarMs int `json:"p2_star_ms" validate:"gte=0,lte=655350" doc:"P2* server time the session control response reports, in ms."`
-	// S3Ms is the S3 server timeout of non-default sessions (0: 5000 ms).
-	S3Ms int `json:"s3_ms" validate:"gte=0" doc:"S3 timeout, in ms: a non-default session without requests that long falls back to the default session."`
+	// S3Ms is the S3 server timeout of non-default sessions (0: 5000 ms;
+	// at most a day).
+	S3Ms int `json:"s3_ms" validate:"gte=0,lte=86400000" doc:"S3 timeout, in ms: a non-default session without requests that long falls back to the default session."`
 
 	// DIDs are the data identifiers and their values in hex:
 	// {"F190": "57565A5A5A314A5A3357333836373532"}. Spaces in values are
@@ -119,9 +120,9 @@ type Args struct {
 	// KeyXOR is the mask in hex: key = seed XOR mask ("": "AABBCCDD").
 	KeyXOR string `json:"key_xor" doc:"Mask in hex: the valid key is the seed XOR this mask."`
 	// SecurityAttempts is the number of invalid keys that starts the delay
-	// (0: 3); SecurityDelayMs the delay (0: 1000 ms).
+	// (0: 3); SecurityDelayMs the delay (0: 1000 ms; at most a day).
 	SecurityAttempts int `json:"security_attempts" validate:"gte=0,lte=255" doc:"Invalid keys in a row that start the lockout delay."`
-	SecurityDelayMs  int `json:"security_delay_ms" validate:"gte=0" doc:"Lockout delay after too many invalid keys, in ms."`
+	SecurityDelayMs  int `json:"security_delay_ms" validate:"gte=0,lte=86400000" doc:"Lockout delay after too many invalid keys, in ms."`
 }
 
 // ECUSimService is a simulated ECU answering UDS over ISO-TP and DoIP.
