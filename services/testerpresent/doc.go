@@ -73,13 +73,16 @@
 // 1.5 ms before a deadline and spins (yielding) for the rest, which keeps
 // requests within tens of microseconds of their deadlines at the cost of
 // a little CPU per period. A request that could not go out until half an
-// interval or more after its deadline is not sent late: that period and
-// any other already past are counted in "skipped" and the next request
-// waits for the next deadline, so a stall never causes a burst.
+// interval or more after its deadline (a stall) goes out at once, late,
+// for the last deadline passed, and the schedule starts again from it: the
+// gap the ECU sees is never longer than the stall (waiting for the next
+// deadline would leave two intervals or more, past its S3 timer). The
+// deadlines passed before it are counted in "skipped", not made up: a
+// stall never causes a burst.
 //
 // set_interval takes effect on the next period: the next request is due
 // one new interval after the deadline of the last one (at once if that is
-// past, or skipped as above).
+// past, or late as above).
 //
 // A failed period — the frame or DoIP message could not be sent, or with
 // suppress_response false no 7E 00 came within p2_ms or a negative

@@ -21,8 +21,10 @@ var systemClock = clock{now: time.Now, waitUntil: deadline.Until}
 
 // schedule calls tick at absolute deadlines base + k·interval, so errors
 // in waking up never add up. A deadline missed by half an interval or more
-// is skipped (its period is counted, not sent), along with every other
-// deadline already past, so a late tick never causes a burst.
+// (a stall) gets its tick at once, late, and the schedule starts again
+// from it; the deadlines passed before the last one are skipped (counted,
+// not sent), so a stall never causes a burst and never a gap longer than
+// itself.
 type schedule struct {
 	clk clock
 	// interval returns the current interval; it is read at the start and
@@ -41,7 +43,7 @@ type schedule struct {
 //
 // When the interval changes, the schedule is rebased on the deadline of
 // the last tick: the next tick is due one new interval after it (at once,
-// or skipped as above, when that is already past).
+// or late as above, when that is already past).
 func (s *schedule) run(ctx context.Context) {
 	iv := s.interval()
 	base := s.clk.now()
@@ -63,10 +65,15 @@ func (s *schedule) run(ctx context.Context) {
 		}
 		now := s.clk.now()
 		if late := now.Sub(due); late >= iv/2 && late > 0 {
-			// The first due not yet past: ceil((now-base)/iv).
-			next := int64((now.Sub(base) + iv - 1) / iv)
-			s.skip(next - k)
-			k = next
+			// Out at once, for the last deadline passed: a keep-alive that
+			// waited for the next deadline would leave a gap of two
+			// intervals or more, past an ECU's S3 timer. The deadlines
+			// passed before it are skipped, not made up (no burst), and
+			// the schedule starts again from this request.
+			last := int64(now.Sub(base) / iv)
+			s.skip(last - k)
+			s.tick(ctx, now.Sub(base.Add(time.Duration(last)*iv)))
+			base, k = now, 1
 			continue
 		}
 		s.tick(ctx, max(now.Sub(due), 0))

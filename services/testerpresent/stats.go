@@ -14,9 +14,10 @@ type Stats struct {
 	// Errors counts periods that failed: the request could not be sent,
 	// or (with suppress_response false) its reply was missing or negative.
 	Errors uint64 `json:"errors" doc:"Periods that failed: not sent, or (suppress_response false) reply missing or negative."`
-	// Skipped counts periods whose deadline passed by half an interval or
-	// more before the request could go out; they are not sent late.
-	Skipped uint64 `json:"skipped" doc:"Periods not sent because their deadline had passed by half an interval or more."`
+	// Skipped counts periods passed during a stall without a request of
+	// their own: after a stall one request goes out at once, late, for the
+	// last deadline passed; those before it are not made up.
+	Skipped uint64 `json:"skipped" doc:"Periods passed during a stall without a request of their own (one request goes out at once after a stall; the others are not made up)."`
 	// LatenessP50US, LatenessP99US are percentiles of how late requests
 	// went out after their deadlines, over the last 8192 requests, in µs;
 	// LatenessMaxUS is the largest since the service was created.
