@@ -50,7 +50,9 @@
 //   - ecu_back {"kind": "back", "time", "missed", "down_ms"}: the first reply
 //     after ecu_crashed.
 //
-// A negative response is a reply: the ECU is alive. The probes are
+// A negative response is a reply: the ECU is alive; so is a reply that is
+// not what the probe asked (62 F1 86 without its session byte), which
+// status keeps as its last error. The probes are
 // requests like any other, so they restart the ECU's S3 timer: the
 // watchdog keeps a session alive as Tester Present does. After a crash the
 // last session is forgotten, so an ECU that comes back is not also

@@ -2,6 +2,7 @@ package ecuwatchdog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -17,6 +18,21 @@ func (a *Args) link() diaglink.Config {
 		DoIPAddress: a.DoIPAddress, SourceAddress: a.SourceAddress, TargetAddress: a.TargetAddress}
 }
 
+// errBadReply marks a probe's reply that came but is not what the probe
+// asked: the ECU is alive.
+var errBadReply = errors.New("malformed reply")
+
+// malformed reports whether err is about a reply that came but is not
+// what the probe asked (a codec error, errBadReply): the ECU answered.
+func malformed(err error) bool {
+	for _, e := range []error{errBadReply, uds.ErrTruncated, uds.ErrTrailingData, uds.ErrWrongService, uds.ErrInvalidValue} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // probeWith sends a's probe with c.
 func probeWith(ctx context.Context, a *Args, c *uds.Client) (uint8, error) {
 	if a.Probe == ProbeSession {
@@ -25,7 +41,7 @@ func probeWith(ctx context.Context, a *Args, c *uds.Client) (uint8, error) {
 			return 0, err
 		}
 		if len(v) != 1 || v[0] == 0 {
-			return 0, fmt.Errorf("DID F186: % X is not a session", v)
+			return 0, fmt.Errorf("DID F186: % X is not a session: %w", v, errBadReply)
 		}
 		return v[0], nil
 	}

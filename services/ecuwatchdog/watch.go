@@ -101,14 +101,18 @@ func (s *ECUWatchdogService) run(ctx context.Context, p prober) {
 
 // observe counts one probe's outcome and emits the events it makes.
 func (s *ECUWatchdogService) observe(ctx context.Context, now time.Time, session uint8, err error) {
-	// A negative response is a reply: the ECU is alive.
+	// A negative response is a reply: the ECU is alive. So is a reply
+	// that is not what the probe asked (kept as the last error).
 	var nr *uds.NegativeResponseError
-	replied := err == nil || errors.As(err, &nr)
+	replied := err == nil || errors.As(err, &nr) || malformed(err)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := &s.st
 	st.Probes++
+	if replied && malformed(err) {
+		st.LastError = err.Error()
+	}
 	if !replied {
 		st.Missed++
 		st.Consecutive++
