@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
@@ -68,25 +71,38 @@ func loadRig(path string) (*rig, error) {
 
 func parseRig(file string, data []byte) (*rig, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(file, data, err)
+	}
+	// One rig per file: a second document would be ignored by a plain
+	// yaml.Unmarshal, and with it half a rig.
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		return nil, &rigError{file: file, line: next.Line, msg: "a second YAML document (one rig per file): remove the ---"}
+	} else if !errors.Is(err, io.EOF) {
 		return nil, yamlError(file, data, err)
 	}
 	r := &rig{file: file}
 	if len(doc.Content) == 0 {
 		return nil, &rigError{file: file, line: 1, msg: "empty rig file: want a services: list"}
 	}
-	root := doc.Content[0]
+	w := &yamlWalker{file: file}
+	root := resolveAlias(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
 		return nil, &rigError{file: file, line: root.Line, msg: "want a mapping with a services: list"}
 	}
+	rootPairs, err := w.pairs("", root)
+	if err != nil {
+		return nil, err
+	}
 	var list *yaml.Node
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		switch k.Value {
+	for _, p := range rootPairs {
+		switch p.key.Value {
 		case "services":
-			list = v
+			list = resolveAlias(p.value)
 		default:
-			return nil, &rigError{file: file, line: k.Line, field: k.Value, msg: "unknown key (want services)"}
+			return nil, &rigError{file: file, line: p.key.Line, field: p.key.Value, msg: "unknown key (want services)"}
 		}
 	}
 	if list == nil || list.Kind != yaml.SequenceNode {
@@ -95,7 +111,7 @@ func parseRig(file string, data []byte) (*rig, error) {
 	names := map[string]int{}
 	for i, item := range list.Content {
 		where := fmt.Sprintf("services[%d]", i)
-		s, err := parseRigService(file, where, item)
+		s, err := parseRigService(w, file, where, item)
 		if err != nil {
 			return nil, err
 		}
@@ -116,14 +132,19 @@ func parseRig(file string, data []byte) (*rig, error) {
 	return r, nil
 }
 
-func parseRigService(file, where string, item *yaml.Node) (rigService, error) {
+func parseRigService(w *yamlWalker, file, where string, item *yaml.Node) (rigService, error) {
 	s := rigService{line: item.Line}
+	item = resolveAlias(item)
 	if item.Kind != yaml.MappingNode {
 		return s, &rigError{file: file, line: item.Line, field: where, msg: "want a mapping with kind: and args:"}
 	}
+	pairs, err := w.pairs(where, item)
+	if err != nil {
+		return s, err
+	}
 	var argsNode *yaml.Node
-	for i := 0; i+1 < len(item.Content); i += 2 {
-		k, v := item.Content[i], item.Content[i+1]
+	for _, p := range pairs {
+		k, v := p.key, resolveAlias(p.value)
 		switch k.Value {
 		case "kind":
 			s.kind = v.Value
@@ -157,6 +178,9 @@ func parseRigService(file, where string, item *yaml.Node) (rigService, error) {
 		return s, &rigError{file: file, line: item.Line, field: where + ".kind", msg: fmt.Sprintf("unknown kind %q (known: %s)", s.kind, strings.Join(spawn.Kinds(), ", "))}
 	}
 	s.args = json.RawMessage("{}")
+	if argsNode != nil && argsNode.Kind == yaml.ScalarNode && argsNode.Tag == "!!null" {
+		argsNode = nil // "args:" with every argument commented out
+	}
 	if argsNode == nil {
 		if err := spawn.CheckKindArgs(s.kind, s.args); err != nil {
 			return s, argsError(file, where+".args", item, err)
@@ -166,12 +190,12 @@ func parseRigService(file, where string, item *yaml.Node) (rigService, error) {
 	if argsNode.Kind != yaml.MappingNode {
 		return s, &rigError{file: file, line: argsNode.Line, field: where + ".args", msg: "want a mapping of argument names to values"}
 	}
-	if err := checkFields(file, where+".args", argsNode, reflect.TypeOf(proto).Elem(), s.kind); err != nil {
+	if err := checkFields(w, file, where+".args", argsNode, reflect.TypeOf(proto).Elem(), s.kind); err != nil {
 		return s, err
 	}
-	var v any
-	if err := argsNode.Decode(&v); err != nil {
-		return s, &rigError{file: file, line: argsNode.Line, field: where + ".args", msg: err.Error()}
+	v, err := w.value(where+".args", argsNode)
+	if err != nil {
+		return s, err
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -186,16 +210,21 @@ func parseRigService(file, where string, item *yaml.Node) (rigService, error) {
 
 // checkFields refuses keys that are not JSON fields of t, recursively into
 // struct fields, naming the line of the key.
-func checkFields(file, where string, m *yaml.Node, t reflect.Type, kind string) error {
+func checkFields(w *yamlWalker, file, where string, m *yaml.Node, t reflect.Type, kind string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	m = resolveAlias(m)
 	if t.Kind() != reflect.Struct || m.Kind != yaml.MappingNode {
 		return nil
 	}
 	fields := jsonFields(t)
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
+	pairs, err := w.pairs(where, m)
+	if err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		k, v := p.key, p.value
 		ft, ok := fields[k.Value]
 		if !ok {
 			known := make([]string, 0, len(fields))
@@ -206,7 +235,7 @@ func checkFields(file, where string, m *yaml.Node, t reflect.Type, kind string) 
 			return &rigError{file: file, line: k.Line, field: where + "." + k.Value,
 				msg: fmt.Sprintf("unknown argument for kind %s (known: %s)", kind, strings.Join(known, ", "))}
 		}
-		if err := checkFields(file, where+"."+k.Value, v, ft, kind); err != nil {
+		if err := checkFields(w, file, where+"."+k.Value, v, ft, kind); err != nil {
 			return err
 		}
 	}
@@ -350,13 +379,15 @@ func lineOf(n *yaml.Node, path string) int {
 			idx = append([]int{k}, idx...)
 			key = key[:i]
 		}
+		n = resolveAlias(n)
 		if n.Kind != yaml.MappingNode {
 			return line
 		}
 		found := false
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				line, n, found = n.Content[i].Line, n.Content[i+1], true
+		pairs, _ := (&yamlWalker{}).pairs("", n)
+		for _, p := range pairs {
+			if p.key.Value == key {
+				line, n, found = p.key.Line, p.value, true
 				break
 			}
 		}
@@ -364,6 +395,7 @@ func lineOf(n *yaml.Node, path string) int {
 			return line
 		}
 		for _, k := range idx {
+			n = resolveAlias(n)
 			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
 				return line
 			}
@@ -372,4 +404,161 @@ func lineOf(n *yaml.Node, path string) int {
 		}
 	}
 	return line
+}
+
+// yamlPair is one key of a mapping and its value.
+type yamlPair struct{ key, value *yaml.Node }
+
+// maxYAMLNodes bounds the nodes a rig file may amount to once its aliases
+// are followed: a "billion laughs" of aliases, or an alias of its own
+// ancestor, is refused rather than expanded.
+const maxYAMLNodes = 100_000
+
+// maxYAMLDepth bounds how deep values nest (an alias of its own ancestor
+// nests for ever).
+const maxYAMLDepth = 100
+
+// yamlWalker reads the nodes of one rig file as YAML means them: aliases
+// followed, merge keys (<<) merged, a key given twice refused.
+type yamlWalker struct {
+	file         string
+	nodes, depth int
+}
+
+func (w *yamlWalker) visit(n *yaml.Node) error {
+	if w.nodes++; w.nodes > maxYAMLNodes {
+		return &rigError{file: w.file, line: n.Line, msg: fmt.Sprintf("more than %d values once aliases are followed (an alias of itself?)", maxYAMLNodes)}
+	}
+	return nil
+}
+
+// resolveAlias returns the node an alias stands for, n itself otherwise.
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && (k.Tag == "!!merge" || k.Style == 0)
+}
+
+// pairs returns the keys of mapping m in order: its own first, refused
+// when given twice, then those merged in by << that it does not set
+// (earlier merged mappings win over later ones, as YAML says).
+func (w *yamlWalker) pairs(where string, m *yaml.Node) ([]yamlPair, error) {
+	m = resolveAlias(m)
+	if err := w.visit(m); err != nil {
+		return nil, err
+	}
+	if w.depth++; w.depth > maxYAMLDepth {
+		return nil, &rigError{file: w.file, line: m.Line, field: where, msg: fmt.Sprintf("nested more than %d deep (a merge of its own ancestor?)", maxYAMLDepth)}
+	}
+	defer func() { w.depth-- }()
+	var own, merged []yamlPair
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if isMergeKey(k) {
+			var srcs []*yaml.Node
+			switch v = resolveAlias(v); v.Kind {
+			case yaml.MappingNode:
+				srcs = []*yaml.Node{v}
+			case yaml.SequenceNode:
+				srcs = v.Content
+			}
+			for _, src := range srcs {
+				if src = resolveAlias(src); src.Kind != yaml.MappingNode {
+					return nil, &rigError{file: w.file, line: k.Line, field: joinField(where, "<<"), msg: "a merge key takes a mapping or a list of them"}
+				}
+				ps, err := w.pairs(where, src)
+				if err != nil {
+					return nil, err
+				}
+				merged = append(merged, ps...)
+			}
+			if len(srcs) == 0 {
+				return nil, &rigError{file: w.file, line: k.Line, field: joinField(where, "<<"), msg: "a merge key takes a mapping or a list of them"}
+			}
+			continue
+		}
+		if prev, dup := seen[k.Value]; dup {
+			return nil, &rigError{file: w.file, line: k.Line, field: joinField(where, k.Value), msg: fmt.Sprintf("given twice (also at line %d)", prev)}
+		}
+		seen[k.Value] = k.Line
+		own = append(own, yamlPair{k, v})
+	}
+	for _, p := range merged {
+		if _, set := seen[p.key.Value]; !set {
+			seen[p.key.Value] = p.key.Line
+			own = append(own, p)
+		}
+	}
+	return own, nil
+}
+
+func joinField(where, key string) string {
+	if where == "" {
+		return key
+	}
+	return where + "." + key
+}
+
+// value converts n to what encoding/json marshals: mappings (merged) to
+// objects keyed by the text of their keys, sequences to lists, scalars
+// to their YAML values, except that a timestamp stays the text it was
+// written as (a string argument such as a file name 2024-05-01).
+func (w *yamlWalker) value(where string, n *yaml.Node) (any, error) {
+	n = resolveAlias(n)
+	if err := w.visit(n); err != nil {
+		return nil, err
+	}
+	if w.depth++; w.depth > maxYAMLDepth {
+		return nil, &rigError{file: w.file, line: n.Line, field: where, msg: fmt.Sprintf("nested more than %d deep (an alias of its own ancestor?)", maxYAMLDepth)}
+	}
+	defer func() { w.depth-- }()
+	switch n.Kind {
+	case yaml.MappingNode:
+		ps, err := w.pairs(where, n)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(ps))
+		for _, p := range ps {
+			k := resolveAlias(p.key)
+			if k.Kind != yaml.ScalarNode {
+				return nil, &rigError{file: w.file, line: k.Line, field: where, msg: "a key must be a plain value, not a list or mapping"}
+			}
+			v, err := w.value(joinField(where, k.Value), p.value)
+			if err != nil {
+				return nil, err
+			}
+			out[k.Value] = v
+		}
+		return out, nil
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			v, err := w.value(fmt.Sprintf("%s[%d]", where, i), c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!timestamp" {
+			return n.Value, nil
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, &rigError{file: w.file, line: n.Line, field: where, msg: err.Error()}
+		}
+		if f, ok := v.(float64); ok && (math.IsInf(f, 0) || math.IsNaN(f)) {
+			return nil, &rigError{file: w.file, line: n.Line, field: where, msg: fmt.Sprintf("must be a finite number, got %s", n.Value)}
+		}
+		return v, nil
+	}
+	return nil, &rigError{file: w.file, line: n.Line, field: where, msg: "unsupported YAML value"}
 }
