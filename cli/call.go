@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
 )
 
@@ -45,6 +46,9 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if len(pos) < 2 || len(pos) > 3 {
 		return usagef("call takes NAME, method and an optional JSON input")
+	}
+	if err := bus.ValidateName(pos[0]); err != nil {
+		return usagef("call: %v", err)
 	}
 	var in []byte
 	if len(pos) == 3 {

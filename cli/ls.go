@@ -52,6 +52,9 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rows, fakes := verifyRows(ctx, b.Conn(), rows)
+	if rows == nil {
+		rows = []serviceRow{} // --json: [], not null
+	}
 	for _, r := range fakes {
 		fmt.Fprintf(stderr, "bgkit ls: %s (id %s) answered $SRV.STATS but not $SRV.PING.%s.%s: not listed (another process answering in its name?)\n",
 			r.Name, r.ID, r.Name, r.ID)

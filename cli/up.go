@@ -104,6 +104,13 @@ func serveRig(ctx context.Context, b *bus.Bus, r *rig, logger *slog.Logger) erro
 		}
 		h, err := spawn.RunKind(ctx, b, s.kind, s.args, opts...)
 		if err != nil {
+			if ctx.Err() != nil {
+				// Ctrl-C or SIGTERM while starting: a stop, not a failure.
+				logger.Info("stopping rig", "service", s.name, "kind", s.kind, "reason", "interrupted while starting")
+				stopAll()
+				logger.Info("rig stopped")
+				return nil
+			}
 			stopAll()
 			if r.file != "" {
 				return fmt.Errorf("%s:%d: %w", r.file, s.line, err)
@@ -147,11 +154,22 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if kind == "" && fs.NArg() > 0 {
-		kind = fs.Arg(0)
+	rest := fs.Args()
+	if kind == "" && len(rest) > 0 {
+		// The kind after some flags: the flags after it count too.
+		kind = rest[0]
+		if err := parse(fs, rest[1:]); err != nil {
+			return err
+		}
+		rest = fs.Args()
 	}
 	if kind == "" {
 		return usagef("run needs a kind: one of %s", strings.Join(spawn.Kinds(), ", "))
+	}
+	if len(rest) > 0 {
+		// Not ignored: a JSON given without --args would run the defaults,
+		// and flags after it would not be parsed.
+		return usagef("run takes one kind and flags, got %q too (arguments go in --args '{...}', flags before them)", rest)
 	}
 	if !json.Valid([]byte(*argsJSON)) {
 		return usagef("--args is not valid JSON: %s", *argsJSON)
