@@ -349,3 +349,12 @@ func TestGrantLogInboxExternal(t *testing.T) {
 		}
 	}
 }
+
+// A name's bad character is named as the user wrote it: the character, not
+// its first byte, and its position in characters.
+func TestValidateNameSaysTheCharacter(t *testing.T) {
+	err := bus.ValidateName("ECÜ_1")
+	if err == nil || !strings.Contains(err.Error(), `has 'Ü' at 2`) {
+		t.Fatalf("ValidateName(ECÜ_1) = %v, want it to name 'Ü' at 2", err)
+	}
+}

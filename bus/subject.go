@@ -85,11 +85,12 @@ func validateToken(what, s string) error {
 	if len(s) > 64 {
 		return fmt.Errorf("%w: %s %q is longer than 64 characters", ErrBadName, what, s)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	n := 0 // characters before c
+	for _, c := range s {
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return fmt.Errorf("%w: %s %q has %q at %d (allowed: letters, digits, _ and -)", ErrBadName, what, s, c, i)
+			return fmt.Errorf("%w: %s %q has %q at %d (allowed: ASCII letters, digits, _ and -)", ErrBadName, what, s, c, n)
 		}
+		n++
 	}
 	return nil
 }
