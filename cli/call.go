@@ -133,12 +133,24 @@ func callStream(ctx context.Context, c *controller.Controller, method string, in
 			}
 			return callError(err)
 		}
-		line = append(append(line[:0], item...), '\n')
+		line = appendItemLine(line[:0], item)
 		if _, err := stdout.Write(line); err != nil {
 			return fmt.Errorf("call %s: write: %w", method, err)
 		}
 	}
 	return nil
+}
+
+// appendItemLine appends a stream's item and a newline: one JSON value per
+// line, also when the service (not one in Go) sent it indented.
+func appendItemLine(line, item []byte) []byte {
+	if bytes.ContainsAny(item, "\r\n") {
+		var b bytes.Buffer
+		if json.Compact(&b, item) == nil {
+			return append(append(line, b.Bytes()...), '\n')
+		}
+	}
+	return append(append(line, item...), '\n')
 }
 
 func isJSONNumber(s string) bool {
