@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/bgkit/bgkit/bus"
 )
 
 // EnvService reports the bus variables of its environment.
@@ -57,7 +59,7 @@ func TestChildEnvHoldsNoBusSecrets(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer h.Terminate(context.Background())
-			m, err := b.Conn().Request("svc.REVIEW_ENV_SERVICE.env", nil, 5*time.Second)
+			m, err := b.Conn().Request(bus.ServiceSubject(h.ServiceName(), "env"), nil, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
