@@ -22,15 +22,7 @@ func TestAgentStopsOnlyForItsRequester(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := b.Grant("HOSTILE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hb, err := bus.Dial(context.Background(), creds, bus.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hb.Close()
+	hb := hostileChild(t, b)
 	for _, verb := range []string{"kill", "term"} {
 		for _, body := range []string{`{"name":"VICTIM"}`, `{"name":"VICTIM","lease":"guess"}`} {
 			m, err := hb.Conn().Request(agentCall("RA", verb), []byte(body), 5*time.Second)

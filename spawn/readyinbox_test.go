@@ -62,15 +62,7 @@ func nuidsAfter(n string, steps int) []string {
 // make Run return for a child that never served (its Initialize hangs).
 func TestReadyInboxUnforgeable(t *testing.T) {
 	b := testBus(t)
-	creds, err := b.Grant("HOSTILE")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hb, err := bus.Dial(context.Background(), creds, bus.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hb.Close()
+	hb := hostileChild(t, b)
 	replies := make(chan string, 1)
 	sub, err := hb.Conn().Subscribe(bus.ServiceSubject("HOSTILE", "probe"), func(m *nats.Msg) {
 		select {
@@ -125,4 +117,20 @@ func TestReadyInboxUnforgeable(t *testing.T) {
 	if !errors.Is(err, ErrStart) {
 		t.Fatalf("Run: %v, want ErrStart", err)
 	}
+}
+
+// hostileChild is a connection with the credentials of a child named
+// HOSTILE: what a hostile service could do on the bus.
+func hostileChild(t *testing.T, b *bus.Bus) *bus.Bus {
+	t.Helper()
+	creds, err := b.Grant("HOSTILE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := bus.Dial(context.Background(), creds, bus.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hb.Close() })
+	return hb
 }
