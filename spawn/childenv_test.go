@@ -14,7 +14,7 @@ import (
 // EnvService reports the bus variables of its environment.
 type EnvService struct{}
 
-func newEnvService(struct{}) (*EnvService, error)     { return &EnvService{}, nil }
+func newEnvService(struct{}) (*EnvService, error)    { return &EnvService{}, nil }
 func (*EnvService) Initialize(context.Context) error { return nil }
 func (*EnvService) Shutdown(context.Context) error   { return nil }
 
