@@ -413,7 +413,8 @@ func (p *process) watchReady() string {
 	// this process's (a reply subject, a relay's id) could guess the next
 	// and publish a ready status for a child that never served
 	// (TestReviewReadyInboxUnforgeable). Only the bootstrap carries it.
-	inbox := "_INBOX." + rand.Text()
+	inbox := nc.NewInbox() // under the connection's inbox prefix
+	inbox = inbox[:strings.LastIndexByte(inbox, '.')+1] + rand.Text()
 	ready := make(chan status, 1)
 	sub, err := nc.Subscribe(inbox, func(m *nats.Msg) {
 		var st status
