@@ -17,12 +17,12 @@ func TestWaitHugeTimeout(t *testing.T) {
 	const within = 150 * time.Millisecond
 	ctx, cancel := context.WithTimeout(t.Context(), within)
 	defer cancel()
-	t0 := time.Now()
+	deadline, _ := ctx.Deadline()
 	_, err := svc.WaitSignal(ctx, canmonitor.WaitArgs{Signal: "VehicleSpeed", Op: ">=", Value: 50, TimeoutMS: 10_000_000_000_000})
 	if err == nil {
 		t.Fatal("wait for a value never sent succeeded")
 	}
-	if d := time.Since(t0); d < within {
-		t.Errorf("timeout_ms 1e13: gave up after %v, before the caller's deadline of %v: %v", d, within, err)
+	if early := time.Until(deadline); early > 0 {
+		t.Errorf("timeout_ms 1e13: gave up %v before the caller's deadline: %v", early, err)
 	}
 }
