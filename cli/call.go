@@ -51,7 +51,7 @@ func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("call: %v", err)
 	}
 	var in []byte
-	if len(pos) == 3 {
+	if len(pos) == 3 && pos[2] != "" { // '' is no input, as for nats req
 		in = []byte(pos[2])
 		if !json.Valid(in) {
 			return usagef("input is not valid JSON: %s (strings need quotes: '\"text\"')", pos[2])

@@ -92,6 +92,7 @@ func TestCallStream(t *testing.T) {
 		{"empty stream", []string{"--stream", "CALL_STREAM_SERVICE", "count", "0"}, 0, "", ""},
 		{"open fails", []string{"--stream", "CALL_STREAM_SERVICE", "count", "-1"}, 1, "", "CALL_STREAM_SERVICE.count: error 500: n must not be negative"},
 		{"fails midway", []string{"--stream", "CALL_STREAM_SERVICE", "fail"}, 1, "1\n2\n", "CALL_STREAM_SERVICE.fail: error 500: sensor unplugged"},
+		{"'' is no input, as for nats req", []string{"--stream", "CALL_STREAM_SERVICE", "fail", ""}, 1, "1\n2\n", "sensor unplugged"},
 		{"not a stream", []string{"--stream", "CALL_STREAM_SERVICE", "nope"}, 1, "", "nope"},
 		{"stream without --stream", []string{"CALL_STREAM_SERVICE", "count", "1"}, 1, "", "error 400"},
 		{"ends before its --timeout", []string{"--stream", "--timeout", "10s", "CALL_STREAM_SERVICE", "count", "1"}, 0, "{\"n\":0,\"text\":\"item\\n0\"}\n", ""},

@@ -158,6 +158,11 @@ func parseRigService(w *yamlWalker, file, where string, item *yaml.Node) (rigSer
 			if err != nil || d <= 0 {
 				return s, &rigError{file: file, line: v.Line, field: where + ".grace", msg: fmt.Sprintf("bad duration %q (e.g. 5s)", v.Value)}
 			}
+			if d > maxGrace {
+				// Also: the stop's deadline (grace + 5 s) would overflow
+				// into the past and every service be killed at once.
+				return s, &rigError{file: file, line: v.Line, field: where + ".grace", msg: fmt.Sprintf("%s is longer than a day", v.Value)}
+			}
 			s.grace = d
 		case "args":
 			argsNode = v
@@ -405,6 +410,9 @@ func lineOf(n *yaml.Node, path string) int {
 	}
 	return line
 }
+
+// maxGrace is the longest stop budget a rig file may give a service.
+const maxGrace = 24 * time.Hour
 
 // yamlPair is one key of a mapping and its value.
 type yamlPair struct{ key, value *yaml.Node }
