@@ -104,13 +104,14 @@ func (s *ECUWatchdogService) observe(ctx context.Context, now time.Time, session
 	// A negative response is a reply: the ECU is alive. So is a reply
 	// that is not what the probe asked (kept as the last error).
 	var nr *uds.NegativeResponseError
-	replied := err == nil || errors.As(err, &nr) || malformed(err)
+	bad := err != nil && malformed(err)
+	replied := err == nil || errors.As(err, &nr) || bad
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := &s.st
 	st.Probes++
-	if replied && malformed(err) {
+	if bad {
 		st.LastError = err.Error()
 	}
 	if !replied {
