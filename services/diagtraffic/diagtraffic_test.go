@@ -40,6 +40,9 @@ func TestArgs(t *testing.T) {
 		{name: "bad expect", json: `{"requests": [{"data": "3E 00", "period_ms": 1, "expect": "XX"}]}`, wantErr: "requests[0].expect"},
 		{name: "same name", json: `{"requests": [{"data": "3E 00", "period_ms": 1}, {"data": "3e  00", "period_ms": 2}]}`, wantErr: `requests[1].name "3E 00": given twice`},
 		{name: "same ids", json: `{"tx_id": "7E8", "requests": [{"data": "3E 00", "period_ms": 1}]}`, wantErr: "tx_id and rx_id are both 0x7E8"},
+		// About 317 years: it overflowed time.Duration, and the run ended
+		// at once with reason "duration", before sending anything.
+		{name: "duration beyond a year", json: `{"duration_ms": 10000000000000, "requests": [{"data": "3E 00", "period_ms": 1000}]}`, wantErr: "duration_ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
