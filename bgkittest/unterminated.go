@@ -54,7 +54,7 @@ func stillServing(b *bus.Bus) []string {
 		return nil
 	}
 	nc := b.Conn()
-	inbox := nc.NewRespInbox()
+	inbox := bus.NewInbox(nc)
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil

@@ -524,7 +524,7 @@ func (b *Bus) Revoke(name string) {
 		b.srv.RemoveUser(name)
 	case ok && remote:
 		data, _ := json.Marshal(grantRequest{Name: name})
-		if _, err := b.nc.Request(RevokeSubject, data, 5*time.Second); err != nil {
+		if _, err := Request(context.Background(), b.nc, &nats.Msg{Subject: RevokeSubject, Data: data}, 5*time.Second); err != nil {
 			b.log.Warn("revoke child credentials", "name", name, "err", err)
 		}
 	}
@@ -541,9 +541,9 @@ func (b *Bus) Revoke(name string) {
 // its own subjects, to the CAN bus or to a second hostile child — and so
 // publish anywhere. Replies go to the reply namespace instead (_INBOX.>),
 // which is all a caller's reply subject may be: bgkit's responders answer
-// nothing else (see IsInbox). A child can publish into another caller's
-// inbox only by guessing its reply token (nats.go's, from math/rand seeded
-// with the connection's start: guessable by a determined child).
+// nothing else (see IsInbox). So any child can publish into any inbox it
+// can name: the inboxes bgkit waits on are NewInbox's, which no one can
+// work out from the others.
 //
 // An external deployment gets the same guarantee with one user per service
 // holding these permissions and no allow_responses.

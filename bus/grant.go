@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,7 +89,7 @@ func (b *Bus) serveGrants() error {
 // external deployment, where the child shares this process's credentials.
 func (b *Bus) remoteGrant(name string) (c Credentials, ok bool, err error) {
 	data, _ := json.Marshal(grantRequest{Name: name})
-	m, err := b.nc.Request(GrantSubject, data, 5*time.Second)
+	m, err := Request(context.Background(), b.nc, &nats.Msg{Subject: GrantSubject, Data: data}, 5*time.Second)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders) && b.nc.ConnectedServerName() == embeddednats.ServerName:
 		// An embedded server whose owner does not grant (it is stopping):

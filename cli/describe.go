@@ -113,7 +113,7 @@ func runDescribe(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func fetchInfo(ctx context.Context, nc *nats.Conn, name string, timeout time.Duration) (*describedService, error) {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	m, err := nc.RequestWithContext(rctx, bus.ControlSubject(micro.InfoVerb, name, ""), nil)
+	m, err := bus.Request(rctx, nc, &nats.Msg{Subject: bus.ControlSubject(micro.InfoVerb, name, "")}, 0)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return nil, fmt.Errorf("describe: no service %s on the bus (see bgkit ls)", name)
 	}

@@ -139,7 +139,7 @@ const (
 // with no ring (no bgkit up or run on it) answers at once that nobody
 // listens; then it returns nothing.
 func showRecent(ctx context.Context, nc *nats.Conn, req recentRequest, h slog.Handler) (map[string]bool, error) {
-	inbox := nc.NewRespInbox()
+	inbox := bus.NewInbox(nc)
 	replies, err := nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil, fmt.Errorf("logs: %w", err)

@@ -89,7 +89,7 @@ func verifyRows(ctx context.Context, nc *nats.Conn, rows []serviceRow) (ok, fake
 			defer wg.Done()
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			m, err := nc.RequestWithContext(pctx, bus.ControlSubject(micro.PingVerb, r.Name, r.ID), nil)
+			m, err := bus.Request(pctx, nc, &nats.Msg{Subject: bus.ControlSubject(micro.PingVerb, r.Name, r.ID)}, 0)
 			if err != nil {
 				return
 			}
@@ -111,7 +111,7 @@ func verifyRows(ctx context.Context, nc *nats.Conn, rows []serviceRow) (ok, fake
 // gatherStats asks every service for its stats and collects the answers
 // until none has come for quiet.
 func gatherStats(ctx context.Context, nc *nats.Conn, quiet time.Duration) ([]serviceRow, error) {
-	inbox := nc.NewRespInbox()
+	inbox := bus.NewInbox(nc)
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil, fmt.Errorf("ls: %w", err)

@@ -90,7 +90,7 @@ func (c *Controller) Ping(ctx context.Context) error {
 func (c *Controller) ping(ctx context.Context) (map[string]string, error) {
 	ctx, cancel := c.withDeadline(ctx)
 	defer cancel()
-	reply, err := c.nc.RequestWithContext(ctx, bus.ControlSubject(micro.PingVerb, c.name, ""), nil)
+	reply, err := bus.Request(ctx, c.nc, &nats.Msg{Subject: bus.ControlSubject(micro.PingVerb, c.name, "")}, 0)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return nil, ErrNoService
 	}

@@ -124,7 +124,7 @@ func (w *lifeWatch) onLife(m *nats.Msg) {
 func (w *lifeWatch) noInstanceLeft() bool {
 	deadline := time.Now().Add(exitPingFor)
 	for time.Now().Before(deadline) {
-		_, err := w.nc.Request(bus.ControlSubject(micro.PingVerb, w.name, ""), nil, exitPingEvery)
+		_, err := bus.Request(context.Background(), w.nc, &nats.Msg{Subject: bus.ControlSubject(micro.PingVerb, w.name, "")}, exitPingEvery)
 		switch {
 		case err == nil:
 			return false

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/bgkit/bgkit/bus"
 )
 
 // Reply slots. A call waits for its reply on a slot: a reply subject of its
@@ -22,9 +24,10 @@ import (
 // that comes late reaches nobody. What reuse does allow: a responder that
 // answers one request twice can have its second answer read by the next
 // call on that slot. Slots belong to one controller, so only an instance
-// of the service the controller calls can do that (a child can publish
-// into another caller's slot only by guessing its random inbox token, as
-// before), and bgkit's services answer each request once. What overflows
+// of the service the controller calls can do that (the base is
+// bus.NewInbox's: a child cannot work out another controller's from its
+// own, as it could from a NUID), and bgkit's services answer each request
+// once. What overflows
 // a slot is dropped (nats.go reports it; the bus logs such errors at most
 // once a second).
 type replyPool struct {
@@ -49,7 +52,7 @@ type replySlot struct {
 }
 
 func newReplyPool(nc *nats.Conn) *replyPool {
-	return &replyPool{nc: nc, base: nc.NewInbox()}
+	return &replyPool{nc: nc, base: bus.NewInbox(nc)}
 }
 
 // get returns a slot for one call.

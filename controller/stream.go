@@ -138,7 +138,7 @@ func (c *Controller) openStream(ctx context.Context, method string, in any) (*cl
 	defer cancel()
 	octx, cancelT := context.WithTimeout(octx, c.timeout)
 	defer cancelT()
-	reply, err := c.nc.RequestMsgWithContext(octx, m)
+	reply, err := bus.Request(octx, c.nc, m, 0)
 	if err != nil {
 		if exit, ok := exitCause(octx); ok {
 			err = exit
@@ -160,7 +160,7 @@ func (c *Controller) openStream(ctx context.Context, method string, in any) (*cl
 		return nil, fmt.Errorf("%s: the service named the stream subject %q, which is not one inbox subject (_INBOX.…): refused", op, subject)
 	}
 	st := &clientStream{c: c, method: method, ctx: ctx, epoch: epoch, subject: subject,
-		inbox: c.nc.NewInbox(), batches: make(chan *nats.Msg, streamWindow+2)}
+		inbox: bus.NewInbox(c.nc), batches: make(chan *nats.Msg, streamWindow+2)}
 	if st.sub, err = c.nc.ChanSubscribe(st.inbox+".*", st.batches); err != nil {
 		st.sendStop()
 		return nil, fmt.Errorf("%s: %w", op, err)

@@ -183,7 +183,7 @@ func (s *server) openStream(ep *endpoint, m *nats.Msg) {
 	}
 	st := &stream{
 		s: s, ep: ep, ctx: ctx, cancel: cancel,
-		subject: s.nc.NewInbox(),
+		subject: bus.NewInbox(s.nc),
 		idle:    DefaultStreamIdle,
 		limit:   int(s.nc.MaxPayload()) - streamHeaderRoom,
 		items:   make(chan []byte, streamBuffer),

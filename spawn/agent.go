@@ -437,7 +437,7 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 	data, _ := json.Marshal(req)
 	sctx, cancel := context.WithTimeout(ctx, o.startTimeout)
 	defer cancel()
-	reply, err := nc.RequestWithContext(sctx, agentCall(o.agent, "spawn"), data)
+	reply, err := bus.Request(sctx, nc, &nats.Msg{Subject: agentCall(o.agent, "spawn"), Data: data}, 0)
 	if code, msg, failed := bus.ReplyError(reply); err == nil && failed {
 		err = agentErr(code, msg)
 	} else if errors.Is(err, nats.ErrNoResponders) {
@@ -473,7 +473,7 @@ func (r *remote) renew() {
 			return
 		case <-t.C:
 		}
-		reply, err := r.nc.Request(agentCall(r.agent, "lease"), data, leaseRenew)
+		reply, err := bus.Request(context.Background(), r.nc, &nats.Msg{Subject: agentCall(r.agent, "lease"), Data: data}, leaseRenew)
 		code, msg, failed := bus.ReplyError(reply)
 		var lr agentLeaseReply
 		switch {
@@ -543,7 +543,7 @@ func (r *remote) ExitErr() error            { return r.err }
 
 func (r *remote) command(verb string) {
 	data, _ := json.Marshal(agentTarget{Name: r.name, Lease: r.lease})
-	if _, err := r.nc.Request(agentCall(r.agent, verb), data, 2*time.Second); err != nil {
+	if _, err := bus.Request(context.Background(), r.nc, &nats.Msg{Subject: agentCall(r.agent, verb), Data: data}, 2*time.Second); err != nil {
 		r.logger.Warn("agent did not take "+verb, "err", err)
 	}
 }

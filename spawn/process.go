@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -212,7 +211,7 @@ func startLocal(ctx context.Context, req request, stopping *chanFlag) (*process,
 func served(ctx context.Context, nc *nats.Conn, name string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	_, err := nc.RequestWithContext(ctx, bus.ControlSubject(micro.PingVerb, name, ""), nil)
+	_, err := bus.Request(ctx, nc, &nats.Msg{Subject: bus.ControlSubject(micro.PingVerb, name, "")}, 0)
 	return err == nil
 }
 
@@ -409,12 +408,11 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 // the bus and returns it ("" if it cannot: the status pipe still says).
 func (p *process) watchReady() string {
 	nc := p.b.Conn()
-	// Not nc.NewInbox(): NUIDs are sequential, and a child that saw one of
-	// this process's (a reply subject, a relay's id) could guess the next
-	// and publish a ready status for a child that never served
-	// (TestReviewReadyInboxUnforgeable). Only the bootstrap carries it.
-	inbox := nc.NewInbox() // under the connection's inbox prefix
-	inbox = inbox[:strings.LastIndexByte(inbox, '.')+1] + rand.Text()
+	// Not nc.NewInbox(): a child that saw one of this process's NUIDs (a
+	// reply subject) could work out the next and publish a ready status
+	// for a child that never served (TestReadyInboxUnforgeable). Only the
+	// bootstrap carries it.
+	inbox := bus.NewInbox(nc)
 	ready := make(chan status, 1)
 	sub, err := nc.Subscribe(inbox, func(m *nats.Msg) {
 		var st status

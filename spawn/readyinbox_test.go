@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/internal/nuidguess"
 )
 
 // HangService never becomes ready: its Initialize waits for its ctx.
@@ -28,31 +29,6 @@ func (*HangService) Nop(context.Context) error      { return nil }
 // Registered by type (not as a kind: TestRegistry counts the kinds) before
 // TestMain calls Main.
 var _ = func() bool { Register(newHang); return true }()
-
-const nuidDigits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// nuidsAfter are the NUIDs a generator that produced n can produce in its
-// next steps (up to steps), for every increment nuid may have chosen.
-func nuidsAfter(n string, steps int) []string {
-	pre, seqText := n[:12], n[12:]
-	var seq int64
-	for i := 0; i < len(seqText); i++ {
-		seq = seq*62 + int64(strings.IndexByte(nuidDigits, seqText[i]))
-	}
-	var out []string
-	for inc := int64(33); inc < 333; inc++ {
-		for k := int64(1); k <= int64(steps); k++ {
-			s := seq + k*inc
-			var b [10]byte
-			for i := 9; i >= 0; i-- {
-				b[i] = nuidDigits[s%62]
-				s /= 62
-			}
-			out = append(out, pre+string(b[:]))
-		}
-	}
-	return out
-}
 
 // TestReadyInboxUnforgeable: a hostile child learns one NUID of its
 // parent (here the prefix of the reply subject of a call the parent makes
@@ -86,7 +62,7 @@ func TestReadyInboxUnforgeable(t *testing.T) {
 	if len(parts) != 3 || len(parts[1]) != 22 {
 		t.Fatalf("parent's reply subject %q is not _INBOX.<nuid>.<token>", reply)
 	}
-	guesses := nuidsAfter(parts[1], 64)
+	guesses := nuidguess.Neighbours(parts[1], 64)
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -1,0 +1,70 @@
+package bus
+
+import (
+	"context"
+	"crypto/rand"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// NewInbox returns a fresh inbox subject under nc's inbox prefix whose
+// last token is 26 characters from crypto/rand (130 bits).
+//
+// nats.go's own are not for subjects a child must not reach: NewInbox
+// ends with a NUID, and a process's NUIDs are sequential (each the last
+// plus one increment, chosen once among 300), so a child that saw one of
+// them — the reply subject of any call made to it — can work out the
+// inboxes drawn before and after it among a few thousand candidates and
+// publish into them (children may publish on _INBOX.>, where their
+// replies go). Request's replies go to a NUID and a token from math/rand
+// seeded with the connection's start time. A reply slot, a stream's
+// inbox or an answer bgkit trusts is made here instead.
+func NewInbox(nc *nats.Conn) string {
+	in := nc.NewInbox() // the prefix: _INBOX or the connection's own
+	return in[:strings.LastIndexByte(in, '.')+1] + rand.Text()
+}
+
+// Request sends m and waits for its first reply on an inbox of NewInbox's,
+// for as long as ctx allows (a ctx without deadline waits at most timeout;
+// timeout 0 means no bound but ctx's). It fails with nats.ErrNoResponders
+// when nobody subscribes to m's subject, as nc.RequestMsg does. m.Reply is
+// overwritten.
+//
+// It costs a subscription per request (nats.go's Request shares one):
+// for the requests whose answer bgkit acts on — pings that say a service
+// is there, grants, an agent's spawn — not for calls, which use reply
+// slots of the same kind.
+func Request(ctx context.Context, nc *nats.Conn, m *nats.Msg, timeout time.Duration) (*nats.Msg, error) {
+	wctx := ctx
+	if _, ok := ctx.Deadline(); !ok && timeout > 0 {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	m.Reply = NewInbox(nc)
+	sub, err := nc.SubscribeSync(m.Reply)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Unsubscribe()
+	_ = sub.AutoUnsubscribe(1)
+	if err := nc.PublishMsg(m); err != nil {
+		return nil, err
+	}
+	reply, err := sub.NextMsgWithContext(wctx)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr // the caller's ctx, as nc.RequestMsgWithContext
+		}
+		if wctx.Err() != nil {
+			return nil, nats.ErrTimeout // as nc.Request with a timeout
+		}
+		return nil, err
+	}
+	if len(reply.Data) == 0 && reply.Header.Get("Status") == "503" {
+		return nil, nats.ErrNoResponders
+	}
+	return reply, nil
+}
