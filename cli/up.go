@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -57,6 +58,10 @@ func openBus(ctx context.Context, bf *busFlags, logger *slog.Logger, external bo
 	return bus.Start(ctx, bus.WithLogger(logger), bus.WithClientName("bgkit up"))
 }
 
+// defaultGrace is a service's grace when its rig entry names none
+// (spawn.WithGrace's default).
+const defaultGrace = 5 * time.Second
+
 // serveRig spawns the rig's services in order, waits for ctx to end, then
 // stops them in reverse order.
 func serveRig(ctx context.Context, b *bus.Bus, r *rig, logger *slog.Logger) error {
@@ -77,18 +82,19 @@ func serveRig(ctx context.Context, b *bus.Bus, r *rig, logger *slog.Logger) erro
 		}()
 	}
 	var handles []*spawn.Handle
+	var graces []time.Duration
+	// One after the other, the last started first, each within its own
+	// grace (Terminate kills it then) and 5 s more for its exit to be
+	// seen: however long those before it took (one budget for all, the
+	// largest grace + 5 s, left the first started too little).
 	stopAll := func() {
-		grace := 5 * time.Second
-		for _, s := range r.services {
-			grace = max(grace, s.grace)
-		}
-		sctx, cancel := context.WithTimeout(context.Background(), grace+5*time.Second)
-		defer cancel()
 		for i := len(handles) - 1; i >= 0; i-- {
 			h := handles[i]
+			sctx, cancel := context.WithTimeout(context.Background(), graces[i]+5*time.Second)
 			if err := h.Terminate(sctx); err != nil {
 				logger.Warn("service did not stop cleanly", "service", h.ServiceName(), "err", err)
 			}
+			cancel()
 		}
 	}
 	for _, s := range r.services {
@@ -118,6 +124,7 @@ func serveRig(ctx context.Context, b *bus.Bus, r *rig, logger *slog.Logger) erro
 			return err
 		}
 		handles = append(handles, h)
+		graces = append(graces, cmp.Or(s.grace, defaultGrace))
 		logger.Info("service started", "service", h.ServiceName(), "kind", s.kind, "pid", h.PID())
 	}
 	names := make([]string, len(handles))
@@ -141,7 +148,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", "<kind> [flags]", runExamples, stderr)
 	name := fs.String("name", "", "service name (default from the kind)")
 	argsJSON := fs.String("args", "{}", "the service's arguments as JSON")
-	grace := fs.Duration("grace", 5*time.Second, "grace period when stopping")
+	grace := fs.Duration("grace", defaultGrace, "grace period when stopping")
 	var bf busFlags
 	bf.register(fs)
 	var lf logFlags
