@@ -129,7 +129,16 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	}
 	life, endLife := context.WithCancel(withService(context.WithoutCancel(ctx), b, o.name))
 	defer endLife()
-	if err := svc.Initialize(life); err != nil {
+	// Initialize's ctx lives as long as the service (what it starts may
+	// keep it), but ends if Run is told to stop before Initialize returns:
+	// a stop (Ctrl-C, Terminate) in the middle of opening a session ends
+	// the wait, and Initialize cleans up and returns.
+	initCtx, endInit := context.WithCancel(life)
+	defer endInit()
+	interrupt := context.AfterFunc(ctx, endInit)
+	err = svc.Initialize(initCtx)
+	interrupt()
+	if err != nil {
 		return fmt.Errorf("initialize %s: %w", o.name, err)
 	}
 	// The ctx of every call derives from calls, which ends when Run is

@@ -381,14 +381,17 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	case <-ctx.Done():
 		why = ctx.Err().Error()
 	}
-	if childSaid {
-		// The child reported why it cannot start and is exiting: let it,
-		// within the grace period, so its exit status is its own.
-		t := time.AfterFunc(p.grace, p.Kill)
-		defer t.Stop()
-	} else {
-		p.Kill()
+	if !childSaid {
+		// Asked to stop as Terminate asks (Run's ctx ended — Ctrl-C in
+		// bgkit up — or the start took too long): Initialize's ctx ends,
+		// what it opened is closed and its logs arrive. It was SIGKILLed
+		// at once, in the middle of Initialize.
+		p.Term()
 	}
+	// Exiting (it reported why it cannot start, or was asked to): let it,
+	// within the grace period, so that its exit status is its own.
+	t := time.AfterFunc(p.grace, p.Kill)
+	defer t.Stop()
 	p.finish()
 	msg := why
 	if ee, ok := p.err.(*ExitError); ok {
