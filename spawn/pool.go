@@ -200,24 +200,24 @@ type childProc struct {
 }
 
 // startChild is where a child process is launched: one taken from pool
-// when there is one and env is empty, else a fresh exec of this binary
+// (pooled) when there is one and env is empty, else a fresh exec of this binary
 // with the child marker and env, and the bus connection predial makes.
-func startChild(pool *Pool, name string, env []string, predial func() (*os.File, []byte)) (*childProc, error) {
+func startChild(pool *Pool, name string, env []string, predial func() (*os.File, []byte)) (c *childProc, pooled bool, err error) {
 	if pool != nil && len(env) == 0 {
 		if c := pool.take(); c != nil {
-			return c, nil
+			return c, true, nil
 		}
 	}
 	conn, hello := predial()
-	c, err := execChild(name, env, conn)
+	c, err = execChild(name, env, conn)
 	if err != nil {
 		if conn != nil {
 			conn.Close()
 		}
-		return nil, err
+		return nil, false, err
 	}
 	c.hello = hello
-	return c, nil
+	return c, false, nil
 }
 
 // execChild starts this binary as a child that waits for its bootstrap;

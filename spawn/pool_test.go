@@ -90,6 +90,27 @@ func TestPool(t *testing.T) {
 			}
 			h.Terminate(context.Background())
 		}},
+		{"an idle child that dies once taken is replaced by a fresh one", func(t *testing.T, pool *Pool) {
+			pids := poolIdlePIDs(pool)
+			testHookBeforeBootstrap = func(pid int) {
+				if pid != pids[0] {
+					return
+				}
+				syscall.Kill(pid, syscall.SIGKILL)
+				for deadline := time.Now().Add(10 * time.Second); processAlive(pid); time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Error("killed child still alive")
+						return
+					}
+				}
+			}
+			defer func() { testHookBeforeBootstrap = nil }()
+			h := poolTestSpawn(t, pool.b, pool, "POOL_GONE") // failed: exited before it was ready
+			if h.PID() == pids[0] || slices.Contains(pids, h.PID()) {
+				t.Errorf("pid %d, want a fresh child (the pool's were %v)", h.PID(), pids)
+			}
+			h.Terminate(context.Background())
+		}},
 		{"an idle child dies of SIGTERM, as a process that catches nothing", func(t *testing.T, pool *Pool) {
 			c := pool.take()
 			if c == nil {

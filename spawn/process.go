@@ -256,16 +256,42 @@ type process struct {
 // launch starts the child; check, if it fails, stops it before its
 // bootstrap.
 func launch(req request, creds bus.Credentials, stopping *chanFlag, check func() error) (*process, error) {
-	b, name, o := req.bus, req.name, req.opts
-	c, err := startChild(o.pool, name, o.env, func() (*os.File, []byte) { return predialFor(b, creds, name) })
-	if err == nil {
-		if err = check(); err != nil {
-			c.discard()
+	pool := req.opts.pool
+	for {
+		c, pooled, err := startChild(pool, req.name, req.opts.env, func() (*os.File, []byte) { return predialFor(req.bus, creds, req.name) })
+		if err == nil {
+			if err = check(); err != nil {
+				c.discard()
+			}
 		}
+		if err != nil {
+			return nil, err
+		}
+		check = func() error { return nil } // asked once
+		p, err := begin(req, creds, stopping, c, pooled)
+		if errors.Is(err, errIdleChildGone) {
+			// An idle child of the pool that died after it was taken
+			// never read its bootstrap: a fresh one does the same.
+			req.opts.logger.Debug("pool child gone before its bootstrap: exec'ing one", "service", req.name, "err", err)
+			pool = nil
+			continue
+		}
+		return p, err
 	}
-	if err != nil {
-		return nil, err
-	}
+}
+
+// errIdleChildGone is begin's error for a child from the pool that could
+// not be given its bootstrap (it died after it was taken).
+var errIdleChildGone = errors.New("idle child gone")
+
+// testHookBeforeBootstrap, if set (by tests), runs before a child is sent
+// its bootstrap.
+var testHookBeforeBootstrap func(pid int)
+
+// begin sets up the parent's side of child c and sends its bootstrap.
+func begin(req request, creds bus.Credentials, stopping *chanFlag, c *childProc, pooled bool) (*process, error) {
+	b, name, o := req.bus, req.name, req.opts
+	var err error
 	cmd, bootW, statusR, outR, errR := c.cmd, c.boot, c.status, c.stdout, c.stderr
 	pid := cmd.Process.Pid
 	logger := o.logger.With(slog.String("service", name), slog.Int("pid", pid))
@@ -298,11 +324,28 @@ func launch(req request, creds bus.Credentials, stopping *chanFlag, check func()
 		bs.Ready = p.watchReady()
 	}
 	boot, _ := json.Marshal(bs)
+	if testHookBeforeBootstrap != nil {
+		testHookBeforeBootstrap(pid)
+	}
 	if _, err := bootW.Write(append(boot, '\n')); err != nil {
+		if pooled {
+			p.abandon(c)
+			return nil, fmt.Errorf("%w: write bootstrap: %v", errIdleChildGone, err)
+		}
 		// The child died before reading: awaitReady reports it.
 		p.logger.Debug("write bootstrap", "err", err)
 	}
 	return p, nil
+}
+
+// abandon undoes begin for a child that never got its bootstrap.
+func (p *process) abandon(c *childProc) {
+	if p.readySub != nil {
+		_ = p.readySub.Unsubscribe()
+	}
+	c.discard() // its output readers see the pipes close
+	p.out.Wait()
+	_ = p.relay.Close()
 }
 
 // PID implements instance.
