@@ -200,7 +200,8 @@ func runCANSend(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // parseInterleaved parses flags that may come before, between or after
-// the positional arguments, and returns the positional ones.
+// the positional arguments, and returns the positional ones; after "--"
+// every argument is positional.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -210,6 +211,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		rest := fs.Args()
 		if len(rest) == 0 {
 			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
 		}
 		pos, args = append(pos, rest[0]), rest[1:]
 	}

@@ -85,3 +85,33 @@ func TestRunFlagsAfterKind(t *testing.T) {
 		t.Fatalf("exit %d, want 2 with the --args error\n%s", code, errOut)
 	}
 }
+
+// TestFlagsAfterPositionals: up, logs and events take their flags after
+// their positional arguments too, as call, can and run do: `bgkit up
+// rig.yaml --log-level debug` said "up takes at most one rig file, got 3
+// arguments", `bgkit logs -n 0 NAME --since 1m` that logs takes one NAME.
+func TestFlagsAfterPositionals(t *testing.T) {
+	b := bgkittest.Bus(t)
+	url := b.Credentials().ShareURL()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // no connection: arguments taken get as far as the bus
+	missing := t.TempDir() + "/missing.yaml"
+	for _, c := range []struct {
+		args []string
+		code int
+		want string // in stderr
+	}{
+		{[]string{"up", missing, "--log-level", "debug"}, 1, "missing.yaml"},
+		{[]string{"up", missing, "--log-level", "loud"}, 2, "loud"}, // the flag was read
+		{[]string{"up", missing, "--", "-x"}, 2, "at most one rig file"},
+		{[]string{"logs", "-n", "0", "ECU_SIM_SERVICE", "--since", "1m", "--server", url}, 1, "context canceled"},
+		{[]string{"logs", "ECU_SIM_SERVICE", "OTHER", "--server", url}, 2, "at most one service NAME"},
+		{[]string{"events", "ECU_SIM_SERVICE", "--json", "session_changed", "--server", url}, 1, "context canceled"},
+		{[]string{"events", "A", "B", "C", "--server", url}, 2, "at most a service NAME and a TOPIC"},
+	} {
+		_, errOut, code := runCLI(t, ctx, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, want %d with %q\n%s", c.args, code, c.code, c.want, errOut)
+		}
+	}
+}

@@ -38,14 +38,10 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bf.register(fs)
 	var lf logFlags
 	lf.register(fs)
-	var pos []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") && len(pos) < 2 {
-		pos, args = append(pos, args[0]), args[1:]
-	}
-	if err := parse(fs, args); err != nil {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
-	pos = append(pos, fs.Args()...)
 	if len(pos) > 2 {
 		return usagef("events takes at most a service NAME and a TOPIC")
 	}

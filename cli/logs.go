@@ -32,18 +32,16 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	bf.register(fs)
 	var lf logFlags
 	lf.register(fs)
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if err := parse(fs, args); err != nil {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
-	}
-	if fs.NArg() > 1 || (fs.NArg() == 1 && name != fs.Arg(0)) {
+	if len(pos) > 1 {
 		return usagef("logs takes at most one service NAME")
+	}
+	var name string
+	if len(pos) == 1 {
+		name = pos[0]
 	}
 	subject := bus.LogPrefix + ">"
 	if name != "" {

@@ -25,19 +25,20 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bf.registerUp(fs)
 	var lf logFlags
 	lf.register(fs)
-	if err := parse(fs, args); err != nil {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
-		return usagef("up takes at most one rig file, got %d arguments", fs.NArg())
+	if len(pos) > 1 {
+		return usagef("up takes at most one rig file, got %d arguments", len(pos))
 	}
 	logger, err := lf.logger(stderr)
 	if err != nil {
 		return err
 	}
 	r := &rig{}
-	if fs.NArg() == 1 {
-		if r, err = loadRig(fs.Arg(0)); err != nil {
+	if len(pos) == 1 {
+		if r, err = loadRig(pos[0]); err != nil {
 			return err
 		}
 	}
