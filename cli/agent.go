@@ -15,7 +15,7 @@ const agentExamples = `  # on the machine with the CAN interfaces:
 `
 
 func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("agent", "--name NAME [flags]", agentExamples, stderr)
+	fs := newFlagSet("agent", "--name NAME [flags]", agentExamples, stdout)
 	name := fs.String("name", "", "the agent's name, unique on the bus (required)")
 	var bf busFlags
 	bf.register(fs)

@@ -23,7 +23,7 @@ const callExamples = `  bgkit call ECU_SIM_SERVICE session
 `
 
 func runCall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("call", "<NAME> <method> [JSON] [flags]", callExamples, stderr)
+	fs := newFlagSet("call", "<NAME> <method> [JSON] [flags]", callExamples, stdout)
 	timeout := fs.Duration("timeout", 10*time.Second, "time budget of the call (with --stream: of the whole stream, none unless given)")
 	stream := fs.Bool("stream", false, "call a streaming method: print one JSON value per line as they arrive, until the stream ends or Ctrl-C")
 	var bf busFlags

@@ -83,7 +83,7 @@ func openCAN(ctx context.Context, bf *busFlags, spec string) (can.Bus, func(), e
 }
 
 func runCANDump(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("can dump", "[--dbc F] [-n N] BUS [flags]", canDumpExamples, stderr)
+	fs := newFlagSet("can dump", "[--dbc F] [-n N] BUS [flags]", canDumpExamples, stdout)
 	dbcPath := fs.String("dbc", "", "DBC file: decode the frames of its messages")
 	count := fs.Int("n", 0, "stop after N frames (default 0: until Ctrl-C)")
 	var bf busFlags
@@ -171,7 +171,7 @@ func appendSignals(b []byte, db *dbc.DB, f can.Frame) []byte {
 }
 
 func runCANSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("can send", "BUS FRAME [flags]", canSendExamples, stderr)
+	fs := newFlagSet("can send", "BUS FRAME [flags]", canSendExamples, stdout)
 	var bf busFlags
 	bf.register(fs)
 	pos, err := parseInterleaved(fs, args)

@@ -115,3 +115,19 @@ func TestFlagsAfterPositionals(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpOnStdout: help asked for is output (stdout, exit 0) for every
+// command, as `bgkit help` is, so that `bgkit up --help | less` works; it
+// went to stderr.
+func TestHelpOnStdout(t *testing.T) {
+	for _, args := range [][]string{
+		{"help"}, {"--help"}, {"help", "up"}, {"up", "--help"}, {"run", "-h"}, {"call", "--help"},
+		{"ls", "--help"}, {"logs", "--help"}, {"events", "--help"}, {"describe", "--help"},
+		{"kinds", "--help"}, {"agent", "--help"}, {"can", "--help"}, {"can", "dump", "--help"}, {"can", "send", "--help"},
+	} {
+		out, errOut, code := runCLI(t, context.Background(), args...)
+		if code != 0 || !strings.Contains(out, "Usage") && !strings.Contains(out, "usage") || errOut != "" {
+			t.Errorf("%q: exit %d, stdout %d bytes, stderr %q", args, code, len(out), errOut)
+		}
+	}
+}

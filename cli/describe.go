@@ -44,7 +44,7 @@ type describedService struct {
 }
 
 func runDescribe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("describe", "<NAME> [method] [flags]", describeExamples, stderr)
+	fs := newFlagSet("describe", "<NAME> [method] [flags]", describeExamples, stdout)
 	asJSON := fs.Bool("json", false, "print the raw JSON Schemas of inputs and outputs")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the service to answer")
 	var bf busFlags

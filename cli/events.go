@@ -31,7 +31,7 @@ const (
 )
 
 func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("events", "[NAME [TOPIC]] [flags]", eventsExamples, stderr)
+	fs := newFlagSet("events", "[NAME [TOPIC]] [flags]", eventsExamples, stdout)
 	asJSON := fs.Bool("json", false, `one JSON object per line: {"service","topic","time","data"} for an event, the life.NAME payload for a lifecycle change`)
 	life := fs.Bool("life", true, "also follow lifecycle changes (life.NAME: started, exited, restarting)")
 	var bf busFlags

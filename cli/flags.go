@@ -13,15 +13,17 @@ import (
 	"github.com/bgkit/bgkit/bus"
 )
 
-// newFlagSet returns a flag set whose --help prints usage and examples.
-func newFlagSet(name, usage, examples string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet returns a flag set whose --help prints usage and examples on
+// out (stdout: help asked for is the output, as for bgkit help; a usage
+// error's hint goes to stderr).
+func newFlagSet(name, usage, examples string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: bgkit %s %s\n\nFlags:\n", name, usage)
+		fmt.Fprintf(out, "Usage: bgkit %s %s\n\nFlags:\n", name, usage)
 		fs.PrintDefaults()
 		if examples != "" {
-			fmt.Fprintf(stderr, "\nExamples:\n%s", examples)
+			fmt.Fprintf(out, "\nExamples:\n%s", examples)
 		}
 	}
 	return fs

@@ -28,7 +28,7 @@ const kindsExamples = `  bgkit kinds
 // gives a zero argument value (whatever error it returns); otherwise "-" (unknown: bgkit cannot tell
 // whether the service reads a zero as "use the default").
 func runKinds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("kinds", "[kind]", kindsExamples, stderr)
+	fs := newFlagSet("kinds", "[kind]", kindsExamples, stdout)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

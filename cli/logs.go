@@ -25,7 +25,7 @@ const logsExamples = `  bgkit logs                        # every service: the l
 `
 
 func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("logs", "[NAME] [flags]", logsExamples, stderr)
+	fs := newFlagSet("logs", "[NAME] [flags]", logsExamples, stdout)
 	n := fs.Int("n", 10, "show the last `N` records of each service first (kept by bgkit up or run on the bus); 0 none")
 	sinceFlag := fs.Duration("since", 0, "show the records of the last `DURATION` first (all of them, unless -n is given too)")
 	var bf busFlags

@@ -34,7 +34,7 @@ type serviceRow struct {
 }
 
 func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("ls", "[flags]", lsExamples, stderr)
+	fs := newFlagSet("ls", "[flags]", lsExamples, stdout)
 	wait := fs.Duration("wait", 300*time.Millisecond, "how long to wait for answers after the last one")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var bf busFlags

@@ -316,13 +316,13 @@ func TestHelpIsHonest(t *testing.T) {
 	if strings.Contains(out, "but up and run") || !strings.Contains(out, "run starts an") {
 		t.Fatalf("top help about $NATS_URL:\n%s", out)
 	}
-	_, errOut, code := runCLI(t, context.Background(), "up", "--help")
-	if code != 0 || strings.Contains(errOut, "default $NATS_URL") || !strings.Contains(errOut, "$NATS_URL is not used") {
-		t.Fatalf("up --help (exit %d):\n%s", code, errOut)
+	out, _, code := runCLI(t, context.Background(), "up", "--help")
+	if code != 0 || strings.Contains(out, "default $NATS_URL") || !strings.Contains(out, "$NATS_URL is not used") {
+		t.Fatalf("up --help (exit %d):\n%s", code, out)
 	}
-	_, errOut, _ = runCLI(t, context.Background(), "ls", "--help")
-	if !strings.Contains(errOut, "default $NATS_URL") {
-		t.Fatalf("ls --help:\n%s", errOut)
+	out, _, _ = runCLI(t, context.Background(), "ls", "--help")
+	if !strings.Contains(out, "default $NATS_URL") {
+		t.Fatalf("ls --help:\n%s", out)
 	}
 }
 

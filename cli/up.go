@@ -20,7 +20,7 @@ const upExamples = `  bgkit up examples/demo.yaml              # embedded bus, s
 `
 
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("up", "[flags] [rig.yaml]", upExamples, stderr)
+	fs := newFlagSet("up", "[rig.yaml] [flags]", upExamples, stdout)
 	var bf busFlags
 	bf.registerUp(fs)
 	var lf logFlags
@@ -146,7 +146,7 @@ const runExamples = `  bgkit run tester-present --args '{"bus":"virtual:bus0","i
 `
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "<kind> [flags]", runExamples, stderr)
+	fs := newFlagSet("run", "<kind> [flags]", runExamples, stdout)
 	name := fs.String("name", "", "service name (default from the kind)")
 	argsJSON := fs.String("args", "{}", "the service's arguments as JSON")
 	grace := fs.Duration("grace", defaultGrace, "grace period when stopping")
