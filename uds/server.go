@@ -48,6 +48,7 @@ type HandlerFunc func(ctx context.Context, req []byte) ([]byte, error)
 type Server struct {
 	mu       sync.RWMutex
 	services map[SID]*service
+	check    func(SID) NRC
 }
 
 // service holds the handlers of one service: one for each sub-function and
@@ -83,6 +84,20 @@ func (s *Server) Handle(sid SID, h HandlerFunc) {
 		return
 	}
 	s.service(sid).handler = h
+}
+
+// SetServiceCheck has check decide, for a request of a supported service,
+// before its length and sub-function are looked at, whether the service
+// may run now: the checks ISO 14229-1 (7.5, Figure 5) makes of every
+// request after "SID supported", in this order — the service supported in
+// the active session (serviceNotSupportedInActiveSession, 0x7F), then its
+// security (securityAccessDenied, 0x33). A check returns 0 to let the
+// request on. So `27` alone in a session without SecurityAccess is 0x7F,
+// not the minimum-length 0x13 of Figure 6. A nil check removes it.
+func (s *Server) SetServiceCheck(check func(sid SID) NRC) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.check = check
 }
 
 // HandleSubFunction registers h for the requests of service sid with
@@ -123,11 +138,19 @@ func (s *Server) service(sid SID) *service {
 func (s *Server) lookup(req []byte) (HandlerFunc, NRC) {
 	sid := SID(req[0])
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	svc := s.services[sid]
-	switch {
-	case svc == nil:
+	svc, check := s.services[sid], s.check
+	s.mu.RUnlock()
+	if svc == nil {
 		return nil, NRCServiceNotSupported
+	}
+	if check != nil {
+		if nrc := check(sid); nrc != 0 {
+			return nil, nrc
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch {
 	case !sid.HasSubFunction():
 		return svc.handler, 0
 	case len(req) < 2:

@@ -296,3 +296,38 @@ func TestServerHandlerPanics(t *testing.T) {
 		}
 	})
 }
+
+// SetServiceCheck runs for a supported service before the length and the
+// sub-function (ISO 14229-1 Figure 5 before Figure 6), not for an
+// unsupported one; nil removes it.
+func TestServerServiceCheck(t *testing.T) {
+	s := uds.NewServer()
+	s.HandleSubFunction(uds.SIDSecurityAccess, 0x01, reply("67 01 00", nil))
+	var asked []uds.SID
+	s.SetServiceCheck(func(sid uds.SID) uds.NRC {
+		asked = append(asked, sid)
+		if sid == uds.SIDSecurityAccess {
+			return uds.NRCServiceNotSupportedInActiveSession
+		}
+		return 0
+	})
+	for _, c := range []struct{ req, want string }{
+		{"27", "7F 27 7F"},    // before the minimum length (0x13)
+		{"27 05", "7F 27 7F"}, // before the sub-function (0x12)
+		{"27 01", "7F 27 7F"},
+		{"3E 00", "7E 00"},       // checked, let on
+		{"22 F1 90", "7F 22 11"}, // not supported: not checked
+	} {
+		resp, ok := s.ServeMessage(context.Background(), unhex(t, c.req))
+		if got := fmt.Sprintf("% X", resp); !ok || got != c.want {
+			t.Errorf("%s → %s (sent %v), want %s", c.req, got, ok, c.want)
+		}
+	}
+	if fmt.Sprint(asked) != fmt.Sprint([]uds.SID{uds.SIDSecurityAccess, uds.SIDSecurityAccess, uds.SIDSecurityAccess, uds.SIDTesterPresent}) {
+		t.Errorf("checked %v", asked)
+	}
+	s.SetServiceCheck(nil)
+	if resp, _ := s.ServeMessage(context.Background(), []byte{0x27}); fmt.Sprintf("% X", resp) != "7F 27 13" {
+		t.Errorf("27 without the check → % X, want 7F 27 13", resp)
+	}
+}

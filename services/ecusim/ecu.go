@@ -115,8 +115,25 @@ func newECU(cfg ecuConfig, log *slog.Logger) *ecu {
 	s.Handle(uds.SIDSecurityAccess, e.securityAccess)
 	s.Handle(uds.SIDReadDataByIdentifier, e.readData)
 	s.Handle(uds.SIDWriteDataByIdentifier, e.writeData)
+	s.SetServiceCheck(e.serviceInSession)
 	e.srv = s
 	return e
+}
+
+// serviceInSession is the check of ISO 14229-1 Figure 5 that comes before
+// a request's length: SecurityAccess outside the default session only,
+// WriteDataByIdentifier in the extended session only
+// (serviceNotSupportedInActiveSession). The handlers check again, under
+// the lock they act under: the S3 timer may end the session in between.
+func (e *ecu) serviceInSession(sid uds.SID) uds.NRC {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case sid == uds.SIDSecurityAccess && e.session == uds.DefaultSession,
+		sid == uds.SIDWriteDataByIdentifier && e.session != uds.ExtendedDiagnosticSession:
+		return uds.NRCServiceNotSupportedInActiveSession
+	}
+	return 0
 }
 
 // handle answers one request, received on either transport. ok is false

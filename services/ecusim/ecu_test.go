@@ -144,6 +144,10 @@ func TestECUExchanges(t *testing.T) {
 		}, wantSession: 3},
 		{name: "security in default session", args: Args{Seed: seed}, steps: []step{
 			{"27 01", "7F 27 7F"}, {"27 02 " + key, "7F 27 7F"}, {"27 03", "7F 27 7F"},
+			// ISO 14229-1 Figure 5: the service in the active session is
+			// checked before Figure 6's minimum length of a request with
+			// a sub-function.
+			{"27", "7F 27 7F"}, {"A7", "7F A7 11"},
 		}, wantSession: 1},
 		{name: "security refusals", args: Args{Seed: seed}, steps: []step{
 			{"10 03", "50 03 00 32 01 F4"},
