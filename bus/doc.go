@@ -15,6 +15,12 @@
 // svc.<NAME>.> subjects and publish only its own log.<NAME> subject. The child
 // connects with [Dial]. Credentials travel over a pipe, never in argv.
 //
+// Children may publish on the reply namespace (_INBOX.>), where their
+// replies go: an inbox a child can name is one it can answer in. Wait for
+// an answer you act on on an inbox of [NewInbox] (or with [Request]), not
+// nats.go's NewInbox or Request: a process's NUIDs follow one another, and
+// a child that saw one reply subject can work out the others.
+//
 // # Subjects
 //
 //	svc.<NAME>.<method>   requests to a service
