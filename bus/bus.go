@@ -40,7 +40,11 @@ type Bus struct {
 	logMu     sync.Mutex
 	logNC     *nats.Conn
 	logClosed bool
-	name      string // the client name of nc
+	// refuser answers the calls StopCalls diverts (refuseDiverted), on
+	// the log connection: every child may publish where it subscribes, so
+	// a flood there must not reach nc. Made with the log connection.
+	refuser *nats.Subscription
+	name    string // the client name of nc
 }
 
 // Option configures Start, Connect and Dial.
@@ -121,8 +125,23 @@ func Start(ctx context.Context, opts ...Option) (*Bus, error) {
 		nats.InProcessServer(inProcess{srv.NATSServer()}),
 		nats.UserInfo(creds.User, creds.Password),
 		nats.Name(o.name),
-		nats.NoReconnect(),
+		// The server is in this process: it closes this connection only as
+		// a slow consumer's — a child flooding a subject this process
+		// subscribes to (the reply slot of a call made to it, its events)
+		// faster than the in-process pipe carries them. Come back at once
+		// (nats.go subscribes again): calls in flight then may time out,
+		// the bus does not die. It never reconnected, so one flood ended
+		// every controller, exit watcher and grant of the process.
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(10*time.Millisecond),
+		nats.ReconnectJitter(0, 0),
 		nats.ErrorHandler(asyncErrorLogger(o.logger)),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: Close
+				o.logger.Warn("bus: connection dropped by the server; reconnecting", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { o.logger.Info("bus: reconnected") }),
 	)
 	if err != nil {
 		srv.Shutdown()
@@ -355,10 +374,30 @@ func (b *Bus) LogConn() *nats.Conn {
 	if err != nil {
 		b.log.Warn("bus: no second connection for the log relays: they share the bus's", "err", err)
 		b.logClosed = true
+		b.subscribeRefuser(b.nc)
 		return b.nc
 	}
 	b.logNC = nc
+	b.subscribeRefuser(nc)
 	return nc
+}
+
+// subscribeRefuser subscribes refuseDiverted on nc, and waits until the
+// server has the subscription (StopCalls diverts calls there next). b.logMu
+// must be held.
+func (b *Bus) subscribeRefuser(nc *nats.Conn) {
+	if b.refuser != nil {
+		return
+	}
+	sub, err := nc.Subscribe(embeddednats.Diverted(ServicePrefix+">"), refuseDiverted)
+	if err == nil {
+		err = nc.Flush()
+	}
+	if err != nil {
+		b.log.Warn("bus: the calls of a stopping service will find no responder", "err", err)
+		return
+	}
+	b.refuser = sub
 }
 
 // URL is the server URL, without credentials.
@@ -453,6 +492,7 @@ func (b *Bus) StopCalls(name string) bool {
 	if _, ok := b.granted[name]; !ok || b.srv == nil || b.closed {
 		return false
 	}
+	b.LogConn() // and the refuser with it (made at the first relay, usually)
 	if err := b.srv.Divert(ServiceWildcard(name)); err != nil {
 		b.log.Warn("bus: stop calls", "name", name, "err", err)
 		return false

@@ -70,15 +70,9 @@ func (b *Bus) serveGrants() error {
 		_ = grant.Unsubscribe()
 		return err
 	}
-	// The calls StopCalls diverts are answered 503 here, as the service
-	// itself answers them while it shuts down.
-	diverted, err := b.nc.Subscribe(embeddednats.Diverted(ServicePrefix+">"), refuseDiverted)
-	if err != nil {
-		_ = grant.Unsubscribe()
-		_ = revoke.Unsubscribe()
-		return err
-	}
-	b.grantSubs = []*nats.Subscription{grant, revoke, diverted}
+	// The calls StopCalls diverts are answered 503 on the log connection
+	// (LogConn, subscribeRefuser), not here: children may publish there.
+	b.grantSubs = []*nats.Subscription{grant, revoke}
 	// Served once Start returns: a joiner that asks at once must not find
 	// nobody (see remoteGrant).
 	return b.nc.Flush()

@@ -68,7 +68,7 @@ const defaultGrace = 5 * time.Second
 func serveRig(ctx context.Context, b *bus.Bus, r *rig, logger *slog.Logger) error {
 	// Keep the recent records of every service for `bgkit logs`, from
 	// before the first service starts until the last has stopped.
-	if l, err := newLogRing().listen(b.Conn()); err != nil {
+	if l, err := newLogRing().listen(b.LogConn()); err != nil {
 		logger.Warn("bgkit logs will not show records from before it starts", "err", err)
 	} else {
 		rctx, stopRing := context.WithCancel(context.Background())

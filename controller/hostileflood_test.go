@@ -1,0 +1,137 @@
+package controller_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/bgkit/bgkit/bgkittest"
+	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/controller"
+)
+
+// TestReplySlotFloodHeals: a hostile child learns the reply slot a
+// controller uses for the calls made to it (reused for every later call,
+// subscribed while idle) and floods it with messages as large as the bus
+// takes, from a few connections of its own user. All of them go to the
+// parent's one connection, faster than the in-process pipe carries them:
+// the server drops it as a slow consumer's. It never reconnected, so the
+// flood ended every controller, exit watcher and life event of the parent
+// for good (calls: "nats: connection closed"). Now it comes back at once:
+// a call during the flood may time out, the connection is never closed,
+// and once the flood stops every call is answered.
+func TestReplySlotFloodHeals(t *testing.T) {
+	b := bgkittest.Bus(t)
+	_, reqs := rawService(t, b)
+	echo := connectECHO(t, b)
+
+	creds, err := b.Grant("HOSTILE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := bus.Dial(t.Context(), creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hb.Close() })
+	slot := make(chan string, 1)
+	_, _ = hb.Conn().Subscribe(bus.ControlSubject(micro.PingVerb, "HOSTILE", ""), func(m *nats.Msg) { _ = m.Respond([]byte("{}")) })
+	_, _ = hb.Conn().Subscribe(bus.ServiceSubject("HOSTILE", "probe"), func(m *nats.Msg) {
+		select {
+		case slot <- m.Reply:
+		default:
+		}
+		_ = m.Respond([]byte("0"))
+	})
+	_ = hb.Conn().Flush()
+	hc, err := controller.Connect(t.Context(), b, "HOSTILE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	if err := hc.Call(t.Context(), "probe", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	target := <-slot
+
+	// answer every call to ECHO at once
+	answered := make(chan struct{})
+	t.Cleanup(func() { close(answered) })
+	go func() {
+		for {
+			select {
+			case m := <-reqs:
+				_ = m.Respond([]byte(`"ok"`))
+			case <-answered:
+				return
+			}
+		}
+	}()
+
+	payload := make([]byte, int(hb.Conn().MaxPayload())-512)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	for range floodConns {
+		fb, err := bus.Dial(t.Context(), creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fb.Close() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if fb.Conn().Publish(target, payload) != nil {
+					return
+				}
+				sent.Add(1)
+			}
+		}()
+	}
+	failed, calls := 0, 0
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && !b.Conn().IsClosed() {
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		var s string
+		if err := echo.Call(ctx, "echo", nil, &s); err != nil {
+			failed++
+		}
+		calls++
+		cancel()
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("flood: %d messages of %d bytes; %d of %d calls failed meanwhile; %d reconnects",
+		sent.Load(), len(payload), failed, calls, b.Conn().Stats().Reconnects)
+	if b.Conn().IsClosed() {
+		t.Fatalf("the parent's connection was closed by the hostile child's flood of its reply slot %s: last error %v",
+			target, b.Conn().LastError())
+	}
+	// Once the flood is over, calls are answered: the first may wait for
+	// the reconnection, none fails.
+	for i := range 20 {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		var s string
+		err := echo.Call(ctx, "echo", nil, &s)
+		cancel()
+		if err != nil || s != "ok" {
+			t.Fatalf("call %d after the flood: %q, %v", i, s, err)
+		}
+	}
+}
+
+// floodConns is how many connections of its own user the hostile child
+// floods with (one was not enough here; four close the parent's
+// connection within a fraction of a second).
+const floodConns = 4
