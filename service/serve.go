@@ -135,11 +135,24 @@ func Run(ctx context.Context, b *bus.Bus, svc Service, opts ...Option) error {
 	// the wait, and Initialize cleans up and returns.
 	initCtx, endInit := context.WithCancel(life)
 	defer endInit()
-	interrupt := context.AfterFunc(ctx, endInit)
+	var stoppedAt time.Time // when ctx ended during Initialize
+	stopped := make(chan struct{})
+	interrupt := context.AfterFunc(ctx, func() {
+		stoppedAt = time.Now()
+		close(stopped)
+		endInit()
+	})
 	err = svc.Initialize(initCtx)
-	interrupt()
+	interrupted := !interrupt()
 	if err != nil {
 		return fmt.Errorf("initialize %s: %w", o.name, err)
+	}
+	if interrupted {
+		// Told to stop while Initialize ran, and it opened what it opens
+		// all the same: shut down at once, within the budget counted from
+		// the stop (the parent's grace is), serving nothing.
+		<-stopped // the AfterFunc has started: a moment
+		return shutdown(svc, life, max(time.Until(stoppedAt.Add(o.grace)), 0))
 	}
 	// The ctx of every call derives from calls, which ends when Run is
 	// told to stop: a method that honours its ctx returns at once then.
