@@ -24,16 +24,22 @@ type Handle struct {
 	logger  *slog.Logger // with service=<NAME>
 	restart RestartPolicy
 	// relaunch starts a new instance after a crash; nil without a policy.
-	relaunch func(ctx context.Context) (instance, error)
+	// It tells onLaunch of the instance as soon as it runs.
+	relaunch func(ctx context.Context, onLaunch func(instance)) (instance, error)
 
 	mu       sync.Mutex
 	cur      instance
 	restarts int
+	// A restart's start in progress (relaunching), and its instance once
+	// it runs (starting): Terminate stops it too.
+	relaunching bool
+	starting    instance
 
 	done chan struct{} // closed when the exit has been observed and logs relayed
 	err  error         // set before done is closed
 
 	stopping *chanFlag // set when Terminate asked the service to stop
+	killed   *chanFlag // set when Terminate's ctx ended: no more grace
 	termOnce sync.Once
 }
 
@@ -59,6 +65,7 @@ func newHandle(nc *nats.Conn, name, kind string, o options) *Handle {
 		logger:   o.logger.With(slog.String("service", name)),
 		done:     make(chan struct{}),
 		stopping: newFlag(),
+		killed:   newFlag(),
 	}
 }
 
@@ -156,13 +163,26 @@ func (h *Handle) Terminate(ctx context.Context) error {
 		return h.err
 	case <-ctx.Done():
 		h.stopping.set()
-		cur := h.current()
+		h.killed.set()
+		h.mu.Lock()
+		cur, starting, relaunching := h.cur, h.starting, h.relaunching
+		h.mu.Unlock()
 		cur.Kill()
-		// Until the exit is observed: a local child dies at once; an agent
-		// reports its child's exit, or is found lost within its lease.
-		select {
-		case <-h.done:
-		case <-cur.Observed():
+		if starting != nil {
+			starting.Kill()
+		}
+		if relaunching {
+			// A restart's child is starting: killed with the others (or as
+			// it runs: see supervise), its start ends at once.
+			<-h.done
+		} else {
+			// Until the exit is observed: a local child dies at once; an
+			// agent reports its child's exit, or is found lost within its
+			// lease.
+			select {
+			case <-h.done:
+			case <-cur.Observed():
+			}
 		}
 		return fmt.Errorf("terminate %s: %w", h.name, ctx.Err())
 	}
@@ -204,7 +224,17 @@ func (h *Handle) supervise() {
 			h.finish(err, restarts)
 			return
 		}
-		next, lerr := h.relaunch(context.Background())
+		next, lerr, stopped := h.restartOnce()
+		if stopped {
+			// Terminate came before or during the restart's start, which
+			// gave up (the child asked to stop, killed after its grace).
+			cut := err // the last exit, when no start began
+			if lerr != nil {
+				cut = &ExitError{Name: h.name, Code: -1, Requested: true, StderrTail: lerr.Error()}
+			}
+			h.finish(cut, restarts)
+			return
+		}
 		if lerr != nil {
 			h.logger.Error("restart failed", "err", lerr, "restart", restarts+1)
 			next = failed{err: &ExitError{Name: h.name, Code: -1, StderrTail: lerr.Error()}}
@@ -214,10 +244,65 @@ func (h *Handle) supervise() {
 		h.mu.Lock()
 		h.cur = next
 		h.restarts++
+		h.relaunching, h.starting = false, nil
 		h.mu.Unlock()
-		if h.stopping.isSet() { // Terminate came during the restart
+		switch {
+		case h.killed.isSet(): // Terminate's ctx ended as the start succeeded
+			next.Kill()
+		case h.stopping.isSet(): // Terminate came as the start succeeded
 			next.Term()
+			go killAfter(next, h.grace)
 		}
+	}
+}
+
+// restartOnce starts the next instance; its start gives up when Terminate
+// is called meanwhile. stopped reports a Terminate before the start, or
+// one that cut a start short (lerr is then the start's error).
+func (h *Handle) restartOnce() (next instance, lerr error, stopped bool) {
+	h.mu.Lock()
+	if h.stopping.isSet() {
+		h.mu.Unlock()
+		return nil, nil, true
+	}
+	h.relaunching = true // under mu: Terminate sees it, or supervise sees Terminate
+	h.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watched := make(chan struct{})
+	defer close(watched)
+	go func() {
+		select {
+		case <-h.stopping.ch:
+			cancel()
+		case <-watched:
+		}
+	}()
+	next, lerr = h.relaunch(ctx, func(p instance) {
+		h.mu.Lock()
+		h.starting = p
+		h.mu.Unlock()
+		if h.killed.isSet() {
+			p.Kill()
+		}
+	})
+	if lerr != nil && h.stopping.isSet() {
+		h.mu.Lock()
+		h.relaunching, h.starting = false, nil
+		h.mu.Unlock()
+		return nil, lerr, true
+	}
+	return next, lerr, false
+}
+
+// killAfter kills in if it has not exited after grace.
+func killAfter(in instance, grace time.Duration) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-in.Exited():
+	case <-t.C:
+		in.Kill()
 	}
 }
 

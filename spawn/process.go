@@ -152,15 +152,15 @@ func start(ctx context.Context, req request) (*Handle, error) {
 		return nil, fmt.Errorf("spawn %s: %w", req.name, err)
 	}
 	h := newHandle(req.bus.Conn(), req.name, req.kind, req.opts)
-	launch := func(ctx context.Context) (instance, error) {
-		return startLocal(ctx, req, h.stopping)
+	launch := func(ctx context.Context, onLaunch func(instance)) (instance, error) {
+		return startLocal(ctx, req, h.stopping, onLaunch)
 	}
 	if req.opts.agent != "" {
-		launch = func(ctx context.Context) (instance, error) {
+		launch = func(ctx context.Context, _ func(instance)) (instance, error) {
 			return launchRemote(ctx, req)
 		}
 	}
-	first, err := launch(ctx)
+	first, err := launch(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -172,8 +172,10 @@ func start(ctx context.Context, req request) (*Handle, error) {
 	return h, nil
 }
 
-// startLocal starts one child process and waits until it serves.
-func startLocal(ctx context.Context, req request, stopping *chanFlag) (*process, error) {
+// startLocal starts one child process and waits until it serves; onLaunch,
+// if not nil, is told of the process as soon as it runs (before it
+// serves), so that a restart's start can be killed.
+func startLocal(ctx context.Context, req request, stopping *chanFlag, onLaunch func(instance)) (*process, error) {
 	b, name := req.bus, req.name
 	// Whether another process answers for name is a round trip on the bus:
 	// asked while the child is exec'd, answered before its bootstrap, which
@@ -200,6 +202,9 @@ func startLocal(ctx context.Context, req request, stopping *chanFlag) (*process,
 	if err != nil {
 		b.Revoke(name)
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
+	}
+	if onLaunch != nil {
+		onLaunch(p)
 	}
 	if err := p.awaitReady(ctx, req.opts.startTimeout); err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
