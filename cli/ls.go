@@ -56,7 +56,7 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rows = []serviceRow{} // --json: [], not null
 	}
 	for _, r := range fakes {
-		fmt.Fprintf(stderr, "bgkit ls: %s (id %s) answered $SRV.STATS but not $SRV.PING.%s.%s: not listed (another process answering in its name?)\n",
+		fmt.Fprintf(stderr, "bgkit ls: %s (id %s) answered $SRV.STATS but not $SRV.STATS.%s.%s: not listed (another process answering in its name?)\n",
 			r.Name, r.ID, r.Name, r.ID)
 	}
 	if *asJSON {
@@ -76,37 +76,72 @@ func runLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return tw.Flush()
 }
 
-// verifyRows keeps the rows whose instance answers a ping on its own
-// subject, $SRV.PING.<NAME>.<ID>, with its name and id. Anyone may answer
-// the generic $SRV.STATS with any name; on a scoped bus only the instance
-// serving NAME may subscribe to that subject.
+// verifyRows asks each instance the generic answers named (once per name
+// and id) for its stats on its own subject, $SRV.STATS.<NAME>.<ID>, and
+// lists what that answer says; those that do not answer there with their
+// name and id are fakes. Anyone may answer the generic $SRV.STATS, with any
+// name and any figures (a real instance's id included: the generic
+// $SRV.PING tells it); on a scoped bus only the instance serving NAME may
+// subscribe to its own subject.
 func verifyRows(ctx context.Context, nc *nats.Conn, rows []serviceRow) (ok, fakes []serviceRow) {
-	good := make([]bool, len(rows))
+	type key struct{ name, id string }
+	seen := map[key]bool{}
+	var named []serviceRow
+	for _, r := range rows {
+		if k := (key{r.Name, r.ID}); !seen[k] {
+			seen[k] = true
+			named = append(named, r)
+		}
+	}
+	checked := make([]*serviceRow, len(named))
 	var wg sync.WaitGroup
-	for i, r := range rows {
+	limit := make(chan struct{}, 64)
+	for i, r := range named {
 		wg.Add(1)
+		limit <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-limit }()
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			m, err := bus.Request(pctx, nc, &nats.Msg{Subject: bus.ControlSubject(micro.PingVerb, r.Name, r.ID)}, 0)
+			m, err := bus.Request(pctx, nc, &nats.Msg{Subject: bus.ControlSubject(micro.StatsVerb, r.Name, r.ID)}, 0)
 			if err != nil {
 				return
 			}
-			var p micro.Ping
-			good[i] = json.Unmarshal(m.Data, &p) == nil && p.Name == r.Name && p.ID == r.ID
+			if own, good := rowOf(m.Data); good && own.Name == r.Name && own.ID == r.ID {
+				checked[i] = &own
+			}
 		}()
 	}
 	wg.Wait()
-	for i, r := range rows {
-		if good[i] {
-			ok = append(ok, r)
+	for i, r := range named {
+		if checked[i] != nil {
+			ok = append(ok, *checked[i])
 		} else {
 			fakes = append(fakes, r)
 		}
 	}
 	return ok, fakes
 }
+
+// rowOf is the row of a $SRV.STATS answer; good is false if it is none.
+func rowOf(data []byte) (r serviceRow, good bool) {
+	var st micro.Stats
+	if json.Unmarshal(data, &st) != nil || st.Type != micro.StatsResponseType {
+		return r, false
+	}
+	pid, _ := strconv.Atoi(st.Metadata["pid"])
+	r = serviceRow{Name: st.Name, ID: st.ID, PID: pid, Host: st.Metadata["host"], Started: st.Started}
+	for _, e := range st.Endpoints {
+		r.Requests += e.NumRequests
+		r.Errors += e.NumErrors
+	}
+	return r, true
+}
+
+// maxRows bounds what ls collects from the generic $SRV.STATS (a hostile
+// process could answer it without end).
+const maxRows = 10_000
 
 // gatherStats asks every service for its stats and collects the answers
 // until none has come for quiet.
@@ -122,24 +157,16 @@ func gatherStats(ctx context.Context, nc *nats.Conn, quiet time.Duration) ([]ser
 	}
 	var rows []serviceRow
 	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	for time.Now().Before(deadline) && len(rows) < maxRows {
 		wctx, cancel := context.WithTimeout(ctx, quiet)
 		m, err := sub.NextMsgWithContext(wctx)
 		cancel()
 		if err != nil {
 			break
 		}
-		var st micro.Stats
-		if json.Unmarshal(m.Data, &st) != nil || st.Type != micro.StatsResponseType {
-			continue
+		if r, good := rowOf(m.Data); good {
+			rows = append(rows, r)
 		}
-		pid, _ := strconv.Atoi(st.Metadata["pid"])
-		r := serviceRow{Name: st.Name, ID: st.ID, PID: pid, Host: st.Metadata["host"], Started: st.Started}
-		for _, e := range st.Endpoints {
-			r.Requests += e.NumRequests
-			r.Errors += e.NumErrors
-		}
-		rows = append(rows, r)
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

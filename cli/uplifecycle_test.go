@@ -21,7 +21,9 @@ type reviewInitArgs struct {
 // ctx (a session that does not open), cleans up and says so.
 type reviewInitService struct{ fail bool }
 
-func newReviewInit(a reviewInitArgs) (*reviewInitService, error) { return &reviewInitService{a.Fail}, nil }
+func newReviewInit(a reviewInitArgs) (*reviewInitService, error) {
+	return &reviewInitService{a.Fail}, nil
+}
 func (s *reviewInitService) Initialize(ctx context.Context) error {
 	if s.fail {
 		return errors.New("no such device")
