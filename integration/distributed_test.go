@@ -770,7 +770,7 @@ func TestAgentRefusesUnknownKinds(t *testing.T) {
 		{"bad JSON", `{"kind":`, "400", "bad argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := b.Conn().Request("svc.AGENT-"+agent+".spawn", []byte(tc.req), 5*time.Second)
+			m, err := b.Conn().Request(bus.AgentSubject(agent, "spawn"), []byte(tc.req), 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -35,17 +35,20 @@ var (
 func OnAgent(name string) Option { return func(o *options) { o.agent = name } }
 
 // An agent is a bgkit service called AGENT-<NAME> (see agentServiceName),
-// served by service.Run: its endpoints are svc.AGENT-<NAME>.{spawn, term,
-// kill, lease}, and `nats micro ls` lists it. Exit events go out on
-// bgkit.agent.<NAME>.exit.<lease>.
+// served by service.Run, so that `bgkit ls` and `nats micro ls` list it;
+// its one endpoint, svc.AGENT-<NAME>.kinds, lists what it spawns. What it
+// is asked to do comes on bgkit.agent.<NAME>.{spawn, term, kill, lease}
+// (agentCall), outside svc.>: every child may call services, and a child
+// that could call an agent's spawn would start any registered kind under
+// any free name as the agent's trusted child (a name taken from the
+// parent, a process answering for it). Children may not publish on
+// bgkit.>. Exit events go out on bgkit.agent.<NAME>.exit.<lease>.
 func agentServiceName(agent string) string { return "AGENT-" + agent }
 
 func agentSubject(agent, verb string) string { return bus.AgentSubject(agent, verb) }
 
-// agentCall is the subject of an agent's endpoint.
-func agentCall(agent, method string) string {
-	return bus.ServiceSubject(agentServiceName(agent), method)
-}
+// agentCall is the subject of an agent's request verb.
+func agentCall(agent, verb string) string { return bus.AgentSubject(agent, verb) }
 
 // Lease timing: a requester renews every leaseRenew; an agent stops what
 // a requester spawned when leaseTTL passes without a renewal.
@@ -134,10 +137,47 @@ type agent struct {
 	wg     sync.WaitGroup
 	stop   chan struct{} // ends the lease expiry loop
 
+	subs  []*nats.Subscription // bgkit.agent.<NAME>.*
+	calls sync.WaitGroup       // requests being answered
+
 	mu       sync.Mutex
 	services map[string]*agentChild // by service name
 	ended    map[string]endedLease  // lease id → how its service exited, kept leaseTTL
 	leases   sync.Map               // lease id → *leaseState
+}
+
+func (a *agent) unsubscribe() {
+	for _, sub := range a.subs {
+		_ = sub.Unsubscribe()
+	}
+	a.subs = nil
+}
+
+// agentVerb decodes a request's JSON body for f.
+func agentVerb[In, Out any](f func(context.Context, In) (Out, error)) func(context.Context, *nats.Msg) (any, error) {
+	return func(ctx context.Context, m *nats.Msg) (any, error) {
+		var in In
+		if err := json.Unmarshal(m.Data, &in); err != nil {
+			return nil, service.Errorf(400, "bad argument: %v", err)
+		}
+		return f(ctx, in)
+	}
+}
+
+// respond answers a request with v as JSON, or err with the micro error
+// headers (a *service.Error's code, else 500).
+func (a *agent) respond(m *nats.Msg, v any, err error) {
+	if err != nil {
+		code := 500
+		var se *service.Error
+		if errors.As(err, &se) {
+			code = se.Code
+		}
+		_ = a.b.Conn().PublishMsg(bus.ErrorReply(m.Reply, code, err.Error()))
+		return
+	}
+	data, _ := json.Marshal(v)
+	_ = a.b.Conn().Publish(m.Reply, data)
 }
 
 // endedLease is a lease whose service exited at at.
@@ -156,8 +196,37 @@ type leaseState struct {
 	seen time.Time
 }
 
-// Initialize starts expiring the leases of requesters that went quiet.
+// Kinds lists the kinds this agent spawns.
+func (a *agent) Kinds(context.Context) ([]string, error) { return Kinds(), nil }
+
+// Initialize answers the requests on bgkit.agent.<NAME>.* and starts
+// expiring the leases of requesters that went quiet.
 func (a *agent) Initialize(ctx context.Context) error {
+	nc := a.b.Conn()
+	for verb, h := range map[string]func(context.Context, *nats.Msg) (any, error){
+		"spawn": agentVerb(a.spawn), "term": agentVerb(a.term), "kill": agentVerb(a.kill), "lease": agentVerb(a.lease),
+	} {
+		sub, err := nc.Subscribe(agentCall(a.name, verb), func(m *nats.Msg) {
+			if !bus.IsInbox(m.Reply) {
+				return // bgkit answers only inboxes
+			}
+			a.calls.Add(1)
+			go func() {
+				defer a.calls.Done()
+				v, err := h(context.WithoutCancel(ctx), m)
+				a.respond(m, v, err)
+			}()
+		})
+		if err != nil {
+			a.unsubscribe()
+			return fmt.Errorf("agent %s: %w", a.name, err)
+		}
+		a.subs = append(a.subs, sub)
+	}
+	if err := nc.Flush(); err != nil {
+		a.unsubscribe()
+		return fmt.Errorf("agent %s: %w", a.name, err)
+	}
 	a.stop = make(chan struct{})
 	a.wg.Add(1)
 	go func() {
@@ -178,6 +247,8 @@ func (a *agent) Initialize(ctx context.Context) error {
 
 // Shutdown terminates every service the agent runs.
 func (a *agent) Shutdown(ctx context.Context) error {
+	a.unsubscribe()
+	a.calls.Wait() // the requests taken are answered (a spawn: its start)
 	close(a.stop)
 	a.terminateAll()
 	a.wg.Wait()
@@ -185,7 +256,7 @@ func (a *agent) Shutdown(ctx context.Context) error {
 }
 
 // Spawn starts a registered kind (or type key) under a requester's lease.
-func (a *agent) Spawn(ctx context.Context, req agentSpawn) (agentSpawned, error) {
+func (a *agent) spawn(ctx context.Context, req agentSpawn) (agentSpawned, error) {
 	if req.Lease == "" {
 		return agentSpawned{}, service.Errorf(400, "spawn request without a lease")
 	}
@@ -271,7 +342,7 @@ func (a *agent) lookup(t agentTarget) (*agentChild, error) {
 }
 
 // Term asks a service to stop (Terminate, in the background).
-func (a *agent) Term(ctx context.Context, t agentTarget) (bool, error) {
+func (a *agent) term(ctx context.Context, t agentTarget) (bool, error) {
 	s, err := a.lookup(t)
 	if err != nil {
 		return false, err
@@ -282,7 +353,7 @@ func (a *agent) Term(ctx context.Context, t agentTarget) (bool, error) {
 }
 
 // Kill kills a service's process group.
-func (a *agent) Kill(ctx context.Context, t agentTarget) (bool, error) {
+func (a *agent) kill(ctx context.Context, t agentTarget) (bool, error) {
 	s, err := a.lookup(t)
 	if err != nil {
 		return false, err
@@ -302,7 +373,7 @@ type agentLease struct {
 // — it never granted it, or its service exited longer ago — is answered
 // 404, so that a requester whose agent was replaced learns its service
 // is gone.
-func (a *agent) Lease(ctx context.Context, l agentLease) (agentLeaseReply, error) {
+func (a *agent) lease(ctx context.Context, l agentLease) (agentLeaseReply, error) {
 	if l.Lease == "" {
 		return agentLeaseReply{}, nil
 	}

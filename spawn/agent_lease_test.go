@@ -19,7 +19,7 @@ import (
 func TestAgentRefusesBadLease(t *testing.T) {
 	b := testBus(t)
 	serveAgent(t, b, "LT")
-	subject := bus.ServiceSubject(agentServiceName("LT"), "spawn")
+	subject := agentCall("LT", "spawn")
 	for _, lease := range []string{"a.>", "*", "a b", "a.b"} {
 		req := `{"kind":"ping","name":"LEASED","lease":"` + lease + `"}`
 		m, err := b.Conn().Request(subject, []byte(req), 5*time.Second)

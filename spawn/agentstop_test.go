@@ -25,9 +25,10 @@ func TestAgentStopsOnlyForItsRequester(t *testing.T) {
 	hb := hostileChild(t, b)
 	for _, verb := range []string{"kill", "term"} {
 		for _, body := range []string{`{"name":"VICTIM"}`, `{"name":"VICTIM","lease":"guess"}`} {
-			m, err := hb.Conn().Request(agentCall("RA", verb), []byte(body), 5*time.Second)
+			// A child may not publish on bgkit.agent.>: no answer at all.
+			m, err := hb.Conn().Request(agentCall("RA", verb), []byte(body), 300*time.Millisecond)
 			if err != nil {
-				t.Fatalf("%s %s: %v", verb, body, err)
+				continue
 			}
 			if code, _, failed := bus.ReplyError(m); !failed || code < 400 {
 				t.Errorf("%s %s from another child: answered %q (code %d), want a refusal", verb, body, m.Data, code)
