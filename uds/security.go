@@ -5,7 +5,8 @@ import "fmt"
 // SecurityAccessRequest is 27 <level> <data>. An odd Level (0x01, 0x03,
 // ...) is requestSeed, with an optional securityAccessDataRecord in Data;
 // the even Level after it (0x02, 0x04, ...) is sendKey, with the key in
-// Data. Levels 0x00 and 0x7F are reserved and give ErrInvalidValue.
+// Data. Levels 0x00, 0x43–0x5E and 0x7F are reserved and give
+// ErrInvalidValue.
 type SecurityAccessRequest struct {
 	Level                    byte
 	Data                     []byte
@@ -77,8 +78,11 @@ func (r *SecurityAccessResponse) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
+// checkSecurityLevel refuses the levels ISO 14229-1 (10.4.2.2, Table 42)
+// reserves: 0x00, 0x43–0x5E and 0x7F (0x5F/0x60 are ISO 26021-2's,
+// 0x61–0x7E the system supplier's).
 func checkSecurityLevel(level byte, fail func(string)) {
-	if level == 0x00 || level == 0x7F {
-		fail(fmt.Sprintf("reserved security access level 0x%02X", level))
+	if level == 0x00 || level == 0x7F || level >= 0x43 && level <= 0x5E {
+		fail(fmt.Sprintf("reserved security access level 0x%02X (ISO 14229-1 Table 42)", level))
 	}
 }

@@ -270,8 +270,8 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 	}
 	cfg.writeSecurity = a.WriteSecurity
 
-	if a.SecurityLevel%2 == 0 || a.SecurityLevel > 0x7D {
-		return cfg, service.BadArgs("security_level 0x%02X: want an odd level from 0x01 to 0x7D", a.SecurityLevel)
+	if a.SecurityLevel%2 == 0 || a.SecurityLevel > 0x7D || a.SecurityLevel >= 0x43 && a.SecurityLevel <= 0x5E {
+		return cfg, service.BadArgs("security_level 0x%02X: want an odd level from 0x01 to 0x41, 0x5F or 0x61 to 0x7D (0x43–0x5E are reserved: ISO 14229-1 Table 42)", a.SecurityLevel)
 	}
 	cfg.level = a.SecurityLevel
 	if cfg.keyXOR, err = parseHex(a.KeyXOR); err != nil || len(cfg.keyXOR) == 0 {
