@@ -21,7 +21,8 @@
 //     ":13400" or "127.0.0.1:0"; the doip_address method tells the address
 //     bound. logical_address [0x1000, doip.DefaultEntityAddress] is the
 //     entity's address, functional_address [0xE400] the functional one it
-//     also answers, vin ["BGKECUSM000000001"] its VIN.
+//     also answers, vin ["BGKECUSM000000001"] its VIN. The entity is a
+//     DoIP node (node type 0x01 in its entity status), not a gateway.
 //   - p2_ms [50] and p2_star_ms [5000]: the timing reported by
 //     DiagnosticSessionControl; s3_ms [5000]: the S3 server timeout.
 //   - dids: data identifiers, {"F190": "<hex value>"}. DID F190 answers

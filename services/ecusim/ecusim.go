@@ -244,6 +244,9 @@ func (s *ECUSimService) configure(a *Args) (ecuConfig, error) {
 			LogicalAddress:      uint16(a.LogicalAddress),
 			FunctionalAddresses: []uint16{uint16(a.FunctionalAddress)},
 			VIN:                 vin,
+			// One ECU with DoIP of its own, no gateway to others
+			// (ISO 13400-2 entity status response: node type 0x01).
+			NodeType: doip.NodeNode,
 		}
 	}
 

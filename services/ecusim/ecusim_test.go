@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -601,4 +602,55 @@ func servedISOTP(t *testing.T, s *ECUSimService, wrap func(can.Bus) can.Bus) *ca
 		node.Close()
 	})
 	return tn
+}
+
+// The simulator is one ECU with DoIP, not a gateway to others: its entity
+// status response (ISO 13400-2:2019 Table 11, payload type 0x4002) says
+// node type 0x01, DoIP node (0x00 is a DoIP gateway). Bytes checked on the
+// wire of the entity built from the configuration, on a UDP port of its
+// own (for 127.0.0.1:0 the service's UDP port is not published).
+func TestDoIPEntityIsNode(t *testing.T) {
+	s, err := New(Args{DoIPListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.ecu.close()
+	cfg := *s.doipCfg
+	cfg.UDPAddr = "127.0.0.1:0"
+	srv, err := doip.Listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	conn, err := net.Dial("udp", srv.UDPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(waitTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	// Entity status request (Table 10): header 02 FD 40 01, no payload.
+	if _, err := conn.Write(unhex(t, "02 FD 40 01 00 00 00 00")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Header 02 FD 40 02, length 7; node type 01, 4 sockets at most, 0
+	// open, max data size 0x00010004 (doip.DefaultMaxPayload).
+	if want := unhex(t, "02 FD 40 02 00 00 00 07 01 04 00 00 01 00 04"); !bytes.Equal(buf[:n], want) {
+		t.Fatalf("entity status % X, want % X", buf[:n], want)
+	}
 }

@@ -75,7 +75,8 @@
 // order ISO 13400-2 gives before it reads the payload, and reports a
 // *HeaderError whose Code is the generic NACK to send:
 //
-//   - inverse version wrong: HeaderNACKIncorrectPattern, close the socket
+//   - inverse version wrong, or a protocol version that Reader.Versions
+//     refuses: HeaderNACKIncorrectPattern, close the socket
 //   - payload type unknown or not served: HeaderNACKUnknownPayloadType,
 //     the payload is discarded and the connection goes on
 //   - payload longer than MaxPayload (64 KiB by default):
@@ -86,7 +87,11 @@
 // Discarded payloads are skipped in small chunks, never buffered, and a
 // stream that ends inside a message gives ErrTruncated. Client and Server
 // send these NACKs and close when HeaderNACKCode.ClosesSocket says so. The
-// Server also closes connections that stay idle (2 s before routing
-// activation, 5 min after) and refuses diagnostic messages beyond a queue
-// of 16 per connection with DiagNACKOutOfMemory.
+// Client accepts every protocol version; the Server only those it supports
+// (Version2010, Version2012, Version2019), and VersionDefault only in
+// vehicle identification requests over UDP, where the same checks answer
+// a datagram with a NACK and discard it (see Server). The Server also
+// closes connections that stay idle (2 s before routing activation, 5 min
+// after) and refuses diagnostic messages beyond a queue of 16 per
+// connection with DiagNACKOutOfMemory.
 package doip

@@ -53,26 +53,30 @@ func FuzzDecodeMessage(f *testing.F) {
 }
 
 // FuzzReader checks that a Reader on arbitrary bytes never panics, ends
-// with io.EOF or a typed error, returns only messages within MaxPayload,
-// and reads through the stream.
+// with io.EOF or a typed error, returns only messages within MaxPayload
+// (and of version 0x02 when strict), and reads through the stream.
 func FuzzReader(f *testing.F) {
-	goldenSeeds(f, func(b []byte) { f.Add(b, false) })
-	f.Add(unhex(f, "02 FD 80 01 00 00 00 06 0E 00 E4 00 3E 80 02 FD 12 34 00 00 00 01 00 02 FD 00 07 00 00 00 00"), false)
-	f.Add(unhex(f, "02 FD 80 01 00 00 01 00 0E 00 E4 00"), true)
+	goldenSeeds(f, func(b []byte) { f.Add(b, false, false) })
+	f.Add(unhex(f, "02 FD 80 01 00 00 00 06 0E 00 E4 00 3E 80 02 FD 12 34 00 00 00 01 00 02 FD 00 07 00 00 00 00"), false, true)
+	f.Add(unhex(f, "02 FD 80 01 00 00 01 00 0E 00 E4 00"), true, false)
+	f.Add(unhex(f, "02 FD 00 07 00 00 00 00 04 FB 00 07 00 00 00 00"), false, true)
 	const maxPayload = 64
-	f.Fuzz(func(t *testing.T, b []byte, oneByte bool) {
+	f.Fuzz(func(t *testing.T, b []byte, oneByte, strict bool) {
 		var src io.Reader = bytes.NewReader(b)
 		if oneByte {
 			src = iotest.OneByteReader(src)
 		}
 		r := doip.NewReader(src)
 		r.MaxPayload = maxPayload
+		if strict {
+			r.Versions = func(v byte) bool { return v == doip.Version2012 }
+		}
 		// Each call consumes at least a header, so len(b)/8+2 calls reach
 		// the end of any input.
 		for range len(b)/doip.HeaderLen + 2 {
 			h, m, err := r.ReadMessage()
 			if err == nil {
-				if h.Length > maxPayload || m.PayloadType() != h.Type {
+				if h.Length > maxPayload || m.PayloadType() != h.Type || strict && h.Version != doip.Version2012 {
 					t.Fatalf("header %v for %#v", h, m)
 				}
 				continue

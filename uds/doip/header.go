@@ -13,6 +13,28 @@ const (
 	VersionDefault byte = 0xFF // any version; only in vehicle identification requests
 )
 
+// entityVersion reports whether a Server accepts protocol version v in the
+// header of a request: the editions whose messages this package encodes.
+// Version 0x00 and 0x04–0xFE are reserved by ISO 13400-2:2012/2019 (0x04 is
+// ISO 13400-2:2019/Amd1, whose changes this package does not implement),
+// and VersionDefault is valid only in vehicle identification requests; see
+// udpVersion.
+func entityVersion(v byte) bool {
+	return v == Version2010 || v == Version2012 || v == Version2019
+}
+
+// udpVersion reports whether a Server accepts protocol version v in a UDP
+// request of type t: an entity version, or VersionDefault in a vehicle
+// identification request.
+func udpVersion(v byte, t PayloadType) bool {
+	if v == VersionDefault {
+		return t == TypeVehicleIdentificationRequest ||
+			t == TypeVehicleIdentificationRequestEID ||
+			t == TypeVehicleIdentificationRequestVIN
+	}
+	return entityVersion(v)
+}
+
 // Ports assigned by ISO 13400-2.
 const (
 	Port    = 13400 // UDP_DISCOVERY and TCP_DATA

@@ -40,7 +40,7 @@ type HeaderNACKCode uint8
 
 // Generic header NACK codes.
 const (
-	HeaderNACKIncorrectPattern     HeaderNACKCode = 0x00 // inverse version byte does not match
+	HeaderNACKIncorrectPattern     HeaderNACKCode = 0x00 // inverse version wrong, or version not supported
 	HeaderNACKUnknownPayloadType   HeaderNACKCode = 0x01 // payload type not supported
 	HeaderNACKMessageTooLarge      HeaderNACKCode = 0x02 // payload longer than the receiver's maximum
 	HeaderNACKOutOfMemory          HeaderNACKCode = 0x03 // no memory for the payload now
@@ -81,10 +81,25 @@ func (c HeaderNACKCode) ClosesSocket() bool {
 type HeaderError struct {
 	Header Header
 	Code   HeaderNACKCode
+
+	reason string // what failed the check, when the code alone does not tell
 }
 
 func (e *HeaderError) Error() string {
+	if e.reason != "" {
+		return fmt.Sprintf("doip: header %v: %v: %s", e.Header, e.Code.String(), e.reason)
+	}
 	return fmt.Sprintf("doip: header %v: %v", e.Header, e.Code.String())
+}
+
+// unsupportedVersion returns the HeaderError for a header whose protocol
+// version the receiver does not support: ISO 13400-2 counts it as a failed
+// synchronization pattern, like a wrong inverse version.
+func unsupportedVersion(h Header) *HeaderError {
+	return &HeaderError{
+		Header: h, Code: HeaderNACKIncorrectPattern,
+		reason: fmt.Sprintf("protocol version 0x%02X not supported", h.Version),
+	}
 }
 
 // Unwrap returns e.Code.

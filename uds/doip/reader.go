@@ -10,8 +10,9 @@ import (
 // checks each generic header in the order of ISO 13400-2 before it reads
 // the payload, so it never buffers more than MaxPayload bytes:
 //
-//   - inverse version byte wrong: *HeaderError with HeaderNACKIncorrectPattern;
-//     the stream cannot be resynchronised and the socket must be closed
+//   - inverse version byte wrong, or a version that Versions refuses:
+//     *HeaderError with HeaderNACKIncorrectPattern; the stream cannot be
+//     resynchronised and the socket must be closed
 //   - payload type unknown or not Supported: HeaderNACKUnknownPayloadType;
 //     the payload is skipped and the next ReadMessage goes on after it
 //   - payload longer than MaxPayload: HeaderNACKMessageTooLarge; skipped too
@@ -32,6 +33,10 @@ type Reader struct {
 	// Supported restricts the payload types accepted (others are refused
 	// with HeaderNACKUnknownPayloadType); nil accepts every Known type.
 	Supported func(PayloadType) bool
+	// Versions restricts the protocol versions accepted (others fail the
+	// pattern check: HeaderNACKIncorrectPattern, close); nil accepts every
+	// version whose inverse byte matches, as a tester should.
+	Versions func(byte) bool
 
 	r    io.Reader
 	skip int64
@@ -84,6 +89,9 @@ func (r *Reader) ReadMessage() (Header, Message, error) {
 	var h Header
 	if err := h.UnmarshalBinary(r.hdr[:]); err != nil {
 		return h, nil, r.fail(err)
+	}
+	if r.Versions != nil && !r.Versions(h.Version) {
+		return h, nil, r.fail(unsupportedVersion(h))
 	}
 	if herr := checkHeader(h, r.Supported, r.maxPayload()); herr != nil {
 		if herr.Code.ClosesSocket() {

@@ -38,6 +38,7 @@ func TestReader(t *testing.T) {
 		in        string
 		max       uint32
 		supported func(doip.PayloadType) bool
+		versions  func(byte) bool
 		steps     []step
 	}{
 		{
@@ -86,6 +87,21 @@ func TestReader(t *testing.T) {
 			},
 		},
 		{
+			// ISO 13400-2 Table 16: 0x04 is reserved by 2012/2019; a
+			// receiver that does not support it fails the pattern check.
+			name:     "unsupported version is sticky",
+			in:       "04 FB 00 08 00 00 00 02 0E 00" + alive,
+			versions: func(v byte) bool { return v == 0x02 },
+			steps: []step{
+				{err: doip.HeaderNACKIncorrectPattern}, {err: doip.HeaderNACKIncorrectPattern},
+			},
+		},
+		{
+			name:  "any version with a matching inverse without Versions",
+			in:    "04 FB 00 08 00 00 00 02 0E 00" + "00 FF 00 08 00 00 00 02 0E 00",
+			steps: []step{{typ: doip.TypeAliveCheckResponse}, {typ: doip.TypeAliveCheckResponse}, {err: io.EOF}},
+		},
+		{
 			name: "invalid length is sticky",
 			in:   "02 FD 00 08 00 00 00 03 0E 00 00" + alive,
 			steps: []step{
@@ -128,6 +144,7 @@ func TestReader(t *testing.T) {
 				r := doip.NewReader(src)
 				r.MaxPayload = tc.max
 				r.Supported = tc.supported
+				r.Versions = tc.versions
 				for i, st := range tc.steps {
 					_, m, err := r.ReadMessage()
 					if st.err != nil {
@@ -165,12 +182,14 @@ func TestReaderBounded(t *testing.T) {
 		{"unknown type", "02 FD 77 77 FF FF FF FF", doip.HeaderNACKUnknownPayloadType, true},
 		{"invalid length", "02 FD 00 07 00 00 00 10", doip.HeaderNACKInvalidPayloadLength, false},
 		{"incorrect pattern", "02 00 80 01 FF FF FF FF", doip.HeaderNACKIncorrectPattern, false},
+		{"unsupported version", "05 FA 80 01 FF FF FF FF", doip.HeaderNACKIncorrectPattern, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &countingReader{r: io.MultiReader(bytes.NewReader(unhex(t, tc.header)), zeros{})}
 			r := doip.NewReader(src)
 			r.MaxPayload = 64
+			r.Versions = func(v byte) bool { return v == doip.Version2012 }
 			h, _, err := r.ReadMessage()
 			herr, ok := errors.AsType[*doip.HeaderError](err)
 			if !ok {
@@ -213,5 +232,19 @@ func TestReaderMessagesDoNotAlias(t *testing.T) {
 	clear(in)
 	if got := m.(doip.DiagnosticMessage).Data; !bytes.Equal(got, []byte{0x3E, 0x80}) {
 		t.Fatalf("data changed with the input: % X", got)
+	}
+}
+
+// An unsupported version is reported as such, with the code to send.
+func TestReaderVersionError(t *testing.T) {
+	r := doip.NewReader(bytes.NewReader(unhex(t, "04 FB 00 05 00 00 00 07 0E 00 00 00 00 00 00")))
+	r.Versions = func(v byte) bool { return v == doip.Version2012 }
+	_, _, err := r.ReadMessage()
+	if !errors.Is(err, doip.HeaderNACKIncorrectPattern) {
+		t.Fatalf("err = %v, want %v", err, doip.HeaderNACKIncorrectPattern)
+	}
+	want := "doip: header v0x04 routing activation request len 7: incorrect pattern format: protocol version 0x04 not supported"
+	if err.Error() != want {
+		t.Fatalf("err = %q, want %q", err, want)
 	}
 }

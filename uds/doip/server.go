@@ -52,8 +52,11 @@ type ServerConfig struct {
 	GID                 GID
 	FurtherAction       FurtherAction
 	NodeType            NodeType
-	// Version is the protocol version of the messages sent; zero means
-	// Version2012. Messages of any version are accepted.
+	// Version is the protocol version of the messages sent: Version2010,
+	// Version2012 or Version2019; zero means Version2012. Requests of
+	// any of these three versions are accepted (and answered in Version),
+	// VersionDefault in vehicle identification requests too; other
+	// versions get HeaderNACKIncorrectPattern (see Server).
 	Version byte
 
 	// SourceAddresses are the tester addresses allowed to activate
@@ -105,6 +108,15 @@ type ServerConfig struct {
 // address, is refused with DiagNACKInvalidSourceAddress and the connection
 // closed.
 //
+// The entity supports protocol versions Version2010, Version2012 and
+// Version2019, and VersionDefault in vehicle identification requests; it
+// sends its messages in ServerConfig.Version. ISO 13400-2 counts any other
+// version (0x00, 0x04–0xFE, or 0xFF in another request) as a failed
+// synchronization pattern: the header gets HeaderNACKIncorrectPattern, and
+// the TCP connection is closed, the UDP datagram discarded. Messages of
+// other entities (generic NACKs, vehicle announcements) are never answered,
+// whatever their version.
+//
 // Not implemented: vehicle announcements at start-up, the random delay
 // before answering identification requests, and TLS.
 type Server struct {
@@ -143,6 +155,9 @@ func Listen(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.Version == 0 {
 		cfg.Version = Version2012
+	}
+	if !entityVersion(cfg.Version) {
+		return nil, fmt.Errorf("doip: listen: protocol version 0x%02X: want 0x01, 0x02 or 0x03", cfg.Version)
 	}
 	if cfg.MaxPayload == 0 {
 		cfg.MaxPayload = DefaultMaxPayload
@@ -413,7 +428,12 @@ func (s *Server) udpLoop() error {
 			}
 			return fmt.Errorf("doip: read udp: %w", err)
 		}
-		if resp := s.answerDatagram(buf[:n]); resp != nil {
+		resp, refused := s.answerDatagram(buf[:n])
+		if refused != nil {
+			s.log.Debug("doip: refused datagram", "remote", from, "err", refused)
+			resp = GenericNACK{Code: refused.Code} // and the datagram is discarded
+		}
+		if resp != nil {
 			b, err := MarshalMessage(s.cfg.Version, resp)
 			if err == nil {
 				_, err = s.udp.WriteToUDP(b, from)
@@ -425,38 +445,42 @@ func (s *Server) udpLoop() error {
 	}
 }
 
-// answerDatagram returns the answer to one UDP datagram, or nil.
-func (s *Server) answerDatagram(b []byte) Message {
+// answerDatagram returns the answer to one UDP datagram, or nil, or the
+// HeaderError of a datagram to refuse with a generic NACK.
+func (s *Server) answerDatagram(b []byte) (Message, *HeaderError) {
 	var h Header
 	if err := h.UnmarshalBinary(b); err != nil {
-		if errors.Is(err, ErrTruncated) {
-			return nil // too short to be meant as DoIP
+		if herr, ok := errors.AsType[*HeaderError](err); ok {
+			return nil, herr
 		}
-		return GenericNACK{Code: HeaderNACKIncorrectPattern}
+		return nil, nil // too short to be meant as DoIP
 	}
 	if h.Type == TypeGenericNACK || h.Type == TypeVehicleAnnouncement {
-		return nil // never answer other entities' messages, lest two entities NACK each other forever
+		return nil, nil // never answer other entities' messages (of any version), lest two entities NACK each other forever
+	}
+	if !udpVersion(h.Version, h.Type) {
+		return nil, unsupportedVersion(h)
 	}
 	if herr := checkHeader(h, udpSupported, min(s.cfg.MaxPayload, udpBufLen-HeaderLen)); herr != nil {
-		return GenericNACK{Code: herr.Code}
+		return nil, herr
 	}
 	if uint64(len(b)-HeaderLen) != uint64(h.Length) {
-		return GenericNACK{Code: HeaderNACKInvalidPayloadLength}
+		return nil, &HeaderError{Header: h, Code: HeaderNACKInvalidPayloadLength}
 	}
 	m, err := decodePayload(h.Type, b[HeaderLen:])
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	switch m := m.(type) {
 	case VehicleIdentificationRequest:
-		return s.announcement()
+		return s.announcement(), nil
 	case VehicleIdentificationRequestEID:
 		if m.EID == s.cfg.EID {
-			return s.announcement()
+			return s.announcement(), nil
 		}
 	case VehicleIdentificationRequestVIN:
 		if m.VIN == s.cfg.VIN {
-			return s.announcement()
+			return s.announcement(), nil
 		}
 	case EntityStatusRequest:
 		return EntityStatusResponse{
@@ -465,15 +489,15 @@ func (s *Server) answerDatagram(b []byte) Message {
 			OpenSockets:    uint8(min(s.openSockets(), 255)),
 			MaxDataSize:    s.cfg.MaxPayload,
 			HasMaxDataSize: true,
-		}
+		}, nil
 	case PowerModeRequest:
 		mode := PowerModeReady
 		if s.cfg.PowerMode != nil {
 			mode = s.cfg.PowerMode()
 		}
-		return PowerModeResponse{Mode: mode}
+		return PowerModeResponse{Mode: mode}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (s *Server) announcement() VehicleAnnouncement {

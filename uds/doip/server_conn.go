@@ -65,6 +65,7 @@ func (sc *serverConn) serve() {
 	r := NewReader(sc.conn)
 	r.MaxPayload = s.cfg.MaxPayload
 	r.Supported = serverTCPSupported
+	r.Versions = entityVersion // VersionDefault is for UDP identification only
 	for {
 		if err := sc.conn.SetReadDeadline(sc.readDeadline()); err != nil {
 			return

@@ -213,6 +213,12 @@ func TestServerUDP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	status, err := doip.MarshalMessage(doip.Version2012, doip.EntityStatusResponse{
+		MaxSockets: 4, MaxDataSize: doip.DefaultMaxPayload, HasMaxDataSize: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	nack := func(code doip.HeaderNACKCode) []byte {
 		b, _ := doip.MarshalMessage(doip.Version2012, doip.GenericNACK{Code: code})
 		return b
@@ -232,6 +238,23 @@ func TestServerUDP(t *testing.T) {
 		{"generic NACK is not answered", "02 FD 00 00 00 00 00 01 01", nil},
 		{"announcement is not answered", "02 FD 00 04 00 00 00 20" + strings.Repeat(" 00", 32), nil},
 		{"short datagram is ignored", "02 FD 00", nil},
+		// Protocol versions (Table 16): an unsupported one, or 0xFF on
+		// anything but a vehicle identification request (Tables 2 to 4),
+		// gets NACK 0x00 (Table 19) and the datagram is discarded.
+		{"reserved version 0x00", "00 FF 00 01 00 00 00 00", nack(doip.HeaderNACKIncorrectPattern)},
+		{"reserved version 0x04", "04 FB 00 01 00 00 00 00", nack(doip.HeaderNACKIncorrectPattern)},
+		{"default version on entity status request", "FF 00 40 01 00 00 00 00", nack(doip.HeaderNACKIncorrectPattern)},
+		{"default version on power mode request", "FF 00 40 03 00 00 00 00", nack(doip.HeaderNACKIncorrectPattern)},
+		{"default version on unknown type", "FF 00 12 34 00 00 00 00", nack(doip.HeaderNACKIncorrectPattern)},
+		{"default version with EID", "FF 00 00 02 00 00 00 06 00 00 00 00 00 00", announcement},
+		{"default version with VIN", "FF 00 00 03 00 00 00 11 57 56 57 5A 5A 5A 31 4A 5A 58 57 30 30 30 30 30 31", announcement}, // VIN WVWZZZ1JZXW000001,
+		{"version 2010 identification", "01 FE 00 01 00 00 00 00", announcement},
+		{"version 2019 identification", "03 FC 00 01 00 00 00 00", announcement},
+		{"version 2019 entity status", "03 FC 40 01 00 00 00 00", status},
+		// Other entities' messages are never answered, whatever their
+		// version: a newer entity's announcement must not draw a NACK.
+		{"announcement of version 0x04 is not answered", "04 FB 00 04 00 00 00 20" + strings.Repeat(" 00", 32), nil},
+		{"generic NACK of version 0x00 is not answered", "00 FF 00 00 00 00 00 01 00", nil},
 	}
 	buf := make([]byte, 128)
 	for _, tc := range tests {
@@ -342,6 +365,8 @@ func TestListenErrors(t *testing.T) {
 		{"TCP address in use", doip.ServerConfig{Addr: s.Addr().String(), UDPAddr: "127.0.0.1:0"}},
 		{"UDP address in use", doip.ServerConfig{Addr: "127.0.0.1:0", UDPAddr: s.UDPAddr().String()}},
 		{"bad address", doip.ServerConfig{Addr: "127.0.0.1:notaport"}},
+		{"reserved protocol version", doip.ServerConfig{Addr: "127.0.0.1:0", Version: 0x04}},
+		{"default protocol version", doip.ServerConfig{Addr: "127.0.0.1:0", Version: doip.VersionDefault}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -375,4 +400,65 @@ func TestServerFunctionalResponseSource(t *testing.T) {
 	c.writeHex("02 FD 8001 00000006 0E00 1001 3E00")
 	c.expect(doip.DiagnosticACK{SourceAddress: ecu, TargetAddress: tester})
 	c.expect(doip.DiagnosticMessage{SourceAddress: ecu, TargetAddress: tester, Data: []byte{0x7E, 0x00}})
+}
+
+// TestServerProtocolVersion checks the first test of the generic DoIP
+// header handler (ISO 13400-2:2012/2019, Table 16 "Generic DoIP header
+// structure" and Table 19 "Generic DoIP header NACK codes"): a header whose
+// protocol version the entity does not support fails the synchronization
+// pattern check like a wrong inverse byte, so the entity answers with
+// generic NACK 0x00 (incorrect pattern format) and closes the TCP_DATA
+// socket. 0xFF (default) is valid in vehicle identification requests only,
+// which are never sent on TCP. The entity supports 0x01 (ISO/DIS
+// 13400-2:2010), 0x02 (2012) and 0x03 (2019) and answers with its own
+// version (ServerConfig.Version, 0x02 here).
+//
+// The request is a routing activation request, payload type 0x0005 with
+// 7 bytes: source address 0E 00, activation type 00, 4 reserved bytes.
+func TestServerProtocolVersion(t *testing.T) {
+	const req = " 00 05 00 00 00 07 0E 00 00 00 00 00 00"
+	// Generic DoIP header NACK (Table 18): header 02 FD 00 00, length 1,
+	// NACK code 00.
+	const nack = "02 FD 00 00 00 00 00 01 00"
+	// Routing activation response: header 02 FD 00 06, length 9, tester
+	// 0E 00, entity 10 01, code 10 (success), 4 reserved bytes.
+	const activated = "02 FD 00 06 00 00 00 09 0E 00 10 01 10 00 00 00 00"
+	tests := []struct {
+		name    string
+		version string // protocol version and inverse
+		want    string
+		closed  bool
+	}{
+		{"reserved 0x00", "00 FF", nack, true},
+		{"reserved 0x04", "04 FB", nack, true},
+		{"reserved 0xFE", "FE 01", nack, true},
+		{"default 0xFF on TCP", "FF 00", nack, true},
+		{"ISO/DIS 13400-2:2010", "01 FE", activated, false},
+		{"ISO 13400-2:2012", "02 FD", activated, false},
+		{"ISO 13400-2:2019", "03 FC", activated, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, doip.ServerConfig{Handler: udsEcho})
+			other := dialRaw(t, s.Addr())
+			other.activate(0x0E01, doip.RoutingSuccess)
+
+			c := dialRaw(t, s.Addr())
+			c.writeHex(tc.version + req)
+			got := make([]byte, len(unhex(t, tc.want)))
+			if _, err := io.ReadFull(c, got); err != nil {
+				t.Fatalf("read answer: %v", err)
+			}
+			if want := unhex(t, tc.want); !bytes.Equal(got, want) {
+				t.Fatalf("answer % X, want % X", got, want)
+			}
+			if tc.closed {
+				c.expectClosed()
+			}
+			// The entity goes on serving its other connections.
+			other.write(doip.DiagnosticMessage{SourceAddress: 0x0E01, TargetAddress: ecu, Data: []byte{0x3E, 0x00}})
+			other.expect(doip.DiagnosticACK{SourceAddress: ecu, TargetAddress: 0x0E01})
+			other.expect(doip.DiagnosticMessage{SourceAddress: ecu, TargetAddress: 0x0E01, Data: []byte{0x7E, 0x00}})
+		})
+	}
 }
