@@ -150,12 +150,12 @@ func (h *Handle) Terminate(ctx context.Context) error {
 		cur := h.current()
 		if p, ok := cur.(*process); ok {
 			p.Term()
-			go h.killAfterGrace()
+			go killAfter(cur, h.grace)
 			return
 		}
 		go func() {
 			cur.Term()
-			h.killAfterGrace()
+			killAfter(cur, h.grace)
 		}()
 	})
 	select {
@@ -185,18 +185,6 @@ func (h *Handle) Terminate(ctx context.Context) error {
 			}
 		}
 		return fmt.Errorf("terminate %s: %w", h.name, ctx.Err())
-	}
-}
-
-// killAfterGrace kills the service if it has not stopped within the grace
-// period of Terminate.
-func (h *Handle) killAfterGrace() {
-	timer := time.NewTimer(h.grace)
-	defer timer.Stop()
-	select {
-	case <-h.done:
-	case <-timer.C:
-		h.current().Kill()
 	}
 }
 
@@ -295,7 +283,8 @@ func (h *Handle) restartOnce() (next instance, lerr error, stopped bool) {
 	return next, lerr, false
 }
 
-// killAfter kills in if it has not exited after grace.
+// killAfter kills in if it has not exited after grace (Terminate's grace
+// period). A restart's instance that starts meanwhile gets its own.
 func killAfter(in instance, grace time.Duration) {
 	t := time.NewTimer(grace)
 	defer t.Stop()
