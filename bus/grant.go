@@ -28,23 +28,7 @@ type grantRequest struct {
 // serveGrants answers GrantSubject and RevokeSubject for b's embedded
 // server, on the administrator's in-process connection.
 func (b *Bus) serveGrants() error {
-	reply := func(m *nats.Msg, v any, err error) {
-		if !IsInbox(m.Reply) {
-			return
-		}
-		if err != nil {
-			code := 500
-			if errors.Is(err, ErrGranted) {
-				code = 409
-			} else if errors.Is(err, ErrBadName) {
-				code = 400
-			}
-			_ = m.RespondMsg(ErrorReply(m.Reply, code, err.Error()))
-			return
-		}
-		data, _ := json.Marshal(v)
-		_ = m.Respond(data)
-	}
+	reply := func(m *nats.Msg, v any, err error) { Respond(m, v, grantCode(err), err) }
 	grant, err := b.nc.Subscribe(GrantSubject, func(m *nats.Msg) {
 		var req grantRequest
 		if err := json.Unmarshal(m.Data, &req); err != nil {
@@ -76,6 +60,18 @@ func (b *Bus) serveGrants() error {
 	// Served once Start returns: a joiner that asks at once must not find
 	// nobody (see remoteGrant).
 	return b.nc.Flush()
+}
+
+// grantCode is the Nats-Service-Error-Code a grant or revoke answers err
+// with: 409 a name already granted, 400 a bad name or request, else 500.
+func grantCode(err error) int {
+	switch {
+	case errors.Is(err, ErrGranted):
+		return 409
+	case errors.Is(err, ErrBadName):
+		return 400
+	}
+	return 500
 }
 
 // remoteGrant asks the owner of an embedded server (if this bus is one)

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"encoding/json"
 	"strconv"
 
 	"github.com/nats-io/nats.go"
@@ -33,4 +34,22 @@ func ReplyError(m *nats.Msg) (code int, msg string, ok bool) {
 		code = 500
 	}
 	return code, m.Header.Get(micro.ErrorHeader), true
+}
+
+// Respond answers the request m, on the connection of its subscription:
+// with v as JSON when err is nil, else with ErrorReply's micro error
+// headers, err's message and code (code is not looked at for a nil err).
+// A request whose reply subject is not an inbox (see IsInbox) gets no
+// answer: bgkit answers only inboxes, so that nobody can make it publish
+// on a subject of their choosing.
+func Respond(m *nats.Msg, v any, code int, err error) {
+	if !IsInbox(m.Reply) {
+		return
+	}
+	if err != nil {
+		_ = m.RespondMsg(ErrorReply(m.Reply, code, err.Error()))
+		return
+	}
+	data, _ := json.Marshal(v)
+	_ = m.Respond(data)
 }

@@ -31,13 +31,16 @@ var (
 // OnAgent spawns the service through the agent called name (see
 // ServeAgent, `bgkit agent --name`) on the machine it runs on, instead of
 // as a local child. The handle behaves like a local one: Terminate, Done,
-// Err, and the child's log records relayed to WithLogger's logger.
+// Err, and the child's log records relayed to WithLogger's logger. A start
+// given up (Run's ctx ends, or WithStartTimeout's timeout passes) is given
+// up on the agent too, and Run returns once the agent's child is gone, as
+// it does for a local one.
 func OnAgent(name string) Option { return func(o *options) { o.agent = name } }
 
 // An agent is a bgkit service called AGENT-<NAME> (see agentServiceName),
 // served by service.Run, so that `bgkit ls` and `nats micro ls` list it;
 // its one endpoint, svc.AGENT-<NAME>.kinds, lists what it spawns. What it
-// is asked to do comes on bgkit.agent.<NAME>.{spawn, term, kill, lease}
+// is asked to do comes on bgkit.agent.<NAME>.{spawn, abort, term, kill, lease}
 // (agentCall), outside svc.>: every child may call services, and a child
 // that could call an agent's spawn would start any registered kind under
 // any free name as the agent's trusted child (a name taken from the
@@ -65,6 +68,21 @@ type agentSpawn struct {
 	Grace time.Duration   `json:"grace"`
 	Level slog.Level      `json:"level"`
 	Lease string          `json:"lease"`
+	// StartTimeout is what is left of the requester's start timeout (and
+	// its ctx's deadline) as it asks: the agent gives the start up when it
+	// passes, as the requester does. A requester that sends it renews its
+	// lease while it waits, and the agent gives the start up too when the
+	// lease expires (the requester is gone). Absent (an older requester):
+	// the agent's default, 30 s, and no expiry before the service serves.
+	StartTimeout time.Duration `json:"start_timeout,omitempty"`
+}
+
+// agentAborted answers an abort. Error is how the start given up ended
+// (the agent's ErrStart message, which says whether its child had to be
+// killed), or how its service stopped if it had come to serve; empty if
+// the agent had not begun the start: it refuses the spawn if it comes.
+type agentAborted struct {
+	Error string `json:"error,omitempty"`
 }
 
 // agentLeaseReply answers a renewal. Exit is the exit event of the
@@ -96,7 +114,8 @@ type agentExit struct {
 // ServeAgent runs an agent called name on b until ctx ends: it spawns
 // registered service kinds on request (never arbitrary commands) as its own
 // children, reports their exits, and stops every service whose requester
-// has not renewed its lease for 3 s. When ctx ends it terminates all of
+// has not renewed its lease for 3 s (and gives up its start in progress).
+// When ctx ends it gives up the starts in progress and terminates all of
 // them. Its children die with it.
 func ServeAgent(ctx context.Context, b *bus.Bus, name string, logger *slog.Logger) error {
 	if err := bus.ValidateName(name); err != nil {
@@ -112,7 +131,8 @@ func ServeAgent(ctx context.Context, b *bus.Bus, name string, logger *slog.Logge
 	if served(ctx, b.Conn(), svcName) {
 		return fmt.Errorf("agent %s: another agent of that name answers on this bus", name)
 	}
-	a := &agent{name: name, b: b, logger: logger.With("agent", name), services: map[string]*agentChild{}, ended: map[string]endedLease{}}
+	a := &agent{name: name, b: b, logger: logger.With("agent", name), services: map[string]*agentChild{},
+		starting: map[string]*agentStart{}, ended: map[string]endedLease{}, aborted: map[string]time.Time{}}
 	err := service.Run(ctx, b, a,
 		service.WithName(svcName),
 		service.WithLogger(a.logger),
@@ -142,7 +162,10 @@ type agent struct {
 
 	mu       sync.Mutex
 	services map[string]*agentChild // by service name
+	starting map[string]*agentStart // starts in progress, by service name
 	ended    map[string]endedLease  // lease id → how its service exited, kept leaseTTL
+	aborted  map[string]time.Time   // lease id → when a start not yet begun was aborted, kept leaseTTL
+	closing  bool                   // Shutdown has given up the starts: no more begin
 	leases   sync.Map               // lease id → *leaseState
 }
 
@@ -164,20 +187,13 @@ func agentVerb[In, Out any](f func(context.Context, In) (Out, error)) func(conte
 	}
 }
 
-// respond answers a request with v as JSON, or err with the micro error
-// headers (a *service.Error's code, else 500).
-func (a *agent) respond(m *nats.Msg, v any, err error) {
-	if err != nil {
-		code := 500
-		var se *service.Error
-		if errors.As(err, &se) {
-			code = se.Code
-		}
-		_ = a.b.Conn().PublishMsg(bus.ErrorReply(m.Reply, code, err.Error()))
-		return
+// errorCode is the Nats-Service-Error-Code an agent answers err with: a
+// *service.Error's code, else 500.
+func errorCode(err error) int {
+	if se, ok := errors.AsType[*service.Error](err); ok {
+		return se.Code
 	}
-	data, _ := json.Marshal(v)
-	_ = a.b.Conn().Publish(m.Reply, data)
+	return 500
 }
 
 // endedLease is a lease whose service exited at at.
@@ -189,6 +205,24 @@ type endedLease struct {
 type agentChild struct {
 	h     *Handle
 	lease string
+}
+
+// agentStart is a spawn in progress.
+type agentStart struct {
+	lease string
+	// renewed: the requester renews its lease during the start (it sent
+	// StartTimeout), so an expired lease gives the start up.
+	renewed bool
+	cancel  context.CancelFunc // gives the start up: its child is stopped as Terminate stops it
+	givenUp bool               // cancel was called; under the agent's mu
+	done    chan struct{}      // closed once the start has ended: serving, or its child gone
+	err     error              // why it does not serve; set before done is closed
+}
+
+// giveUp cancels the start; the agent's mu is held.
+func (st *agentStart) giveUp() {
+	st.givenUp = true
+	st.cancel()
 }
 
 type leaseState struct {
@@ -204,7 +238,8 @@ func (a *agent) Kinds(context.Context) ([]string, error) { return Kinds(), nil }
 func (a *agent) Initialize(ctx context.Context) error {
 	nc := a.b.Conn()
 	for verb, h := range map[string]func(context.Context, *nats.Msg) (any, error){
-		"spawn": agentVerb(a.spawn), "term": agentVerb(a.term), "kill": agentVerb(a.kill), "lease": agentVerb(a.lease),
+		"spawn": agentVerb(a.spawn), "abort": agentVerb(a.abort), "term": agentVerb(a.term), "kill": agentVerb(a.kill),
+		"lease": agentVerb(a.lease),
 	} {
 		sub, err := nc.Subscribe(agentCall(a.name, verb), func(m *nats.Msg) {
 			if !bus.IsInbox(m.Reply) {
@@ -214,7 +249,7 @@ func (a *agent) Initialize(ctx context.Context) error {
 			go func() {
 				defer a.calls.Done()
 				v, err := h(context.WithoutCancel(ctx), m)
-				a.respond(m, v, err)
+				bus.Respond(m, v, errorCode(err), err)
 			}()
 		})
 		if err != nil {
@@ -245,10 +280,17 @@ func (a *agent) Initialize(ctx context.Context) error {
 	return nil
 }
 
-// Shutdown terminates every service the agent runs.
+// Shutdown gives up the starts in progress and terminates every service
+// the agent runs.
 func (a *agent) Shutdown(ctx context.Context) error {
 	a.unsubscribe()
-	a.calls.Wait() // the requests taken are answered (a spawn: its start)
+	a.mu.Lock()
+	a.closing = true
+	for _, st := range a.starting {
+		st.giveUp()
+	}
+	a.mu.Unlock()
+	a.calls.Wait() // the requests taken are answered (a spawn: once its child is gone)
 	close(a.stop)
 	a.terminateAll()
 	a.wg.Wait()
@@ -275,10 +317,58 @@ func (a *agent) spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 	if !ok {
 		return agentSpawned{}, service.Errorf(404, "agent %s: %v: kind %q key %q (known kinds: %v)", a.name, ErrNotRegistered, req.Kind, req.Key, Kinds())
 	}
+	if req.StartTimeout < 0 {
+		return agentSpawned{}, service.Errorf(400, "negative start_timeout %v", req.StartTimeout)
+	}
+	opts := []Option{WithName(req.Name), WithGrace(req.Grace), WithLogger(a.logger), WithLogLevel(req.Level)}
+	if req.StartTimeout > 0 {
+		opts = append(opts, WithStartTimeout(req.StartTimeout))
+	}
+	o := buildOptions(opts)
+	// The start ends when it serves, fails, times out, or is given up
+	// (abort, the lease's expiry, Shutdown): then its child is stopped as
+	// Terminate stops it, and the spawn is answered once it is gone.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	st := &agentStart{lease: req.Lease, renewed: req.StartTimeout > 0, cancel: cancel, done: make(chan struct{})}
+	a.mu.Lock()
+	closing := a.closing
+	_, aborted := a.aborted[req.Lease]
+	_, busy := a.starting[req.Name]
+	if !closing && !aborted && !busy {
+		a.starting[req.Name] = st
+	}
+	a.mu.Unlock()
+	switch {
+	case closing:
+		return agentSpawned{}, service.Errorf(503, "agent %s is shutting down", a.name)
+	case aborted:
+		return agentSpawned{}, service.Errorf(410, "agent %s: the start of %s under that lease was aborted", a.name, req.Name)
+	case busy:
+		return agentSpawned{}, service.Errorf(409, "agent %s: %v: %s is being started", a.name, ErrDuplicateName, req.Name)
+	}
+	defer close(st.done)
 	a.touch(req.Lease)
-	o := buildOptions([]Option{WithName(req.Name), WithGrace(req.Grace), WithLogger(a.logger), WithLogLevel(req.Level)})
-	h, err := start(context.WithoutCancel(ctx), request{bus: a.b, entry: e, kind: req.Kind, name: req.Name, args: req.Args, opts: o})
+	h, err := start(sctx, request{bus: a.b, entry: e, kind: req.Kind, name: req.Name, args: req.Args, opts: o})
+	a.mu.Lock()
+	delete(a.starting, req.Name)
+	givenUp := st.givenUp
+	if err == nil && !givenUp {
+		a.services[req.Name] = &agentChild{h: h, lease: req.Lease}
+		// The requester renews from a tick after the answer: the lease
+		// counts from now, not from a start slower than its lifetime.
+		a.touch(req.Lease)
+	}
+	a.mu.Unlock()
+	if err == nil && givenUp {
+		// Given up as it came to serve: stopped before anyone learns of it.
+		err = fmt.Errorf("spawn %s: %w: given up", req.Name, ErrStart)
+		if xerr := h.Terminate(context.Background()); xerr != nil {
+			err = fmt.Errorf("%w; then stopped: %v", err, xerr)
+		}
+	}
 	if err != nil {
+		st.err = err
 		a.mu.Lock()
 		a.dropLeaseIfUnused(req.Lease)
 		a.mu.Unlock()
@@ -287,9 +377,6 @@ func (a *agent) spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 		}
 		return agentSpawned{}, service.Errorf(500, "%v", err)
 	}
-	a.mu.Lock()
-	a.services[req.Name] = &agentChild{h: h, lease: req.Lease}
-	a.mu.Unlock()
 	a.logger.Info("spawned for a requester", "service", req.Name, "pid", h.PID())
 	a.wg.Add(1)
 	go func() {
@@ -335,10 +422,64 @@ func (a *agent) lookup(t agentTarget) (*agentChild, error) {
 	if !ok {
 		return nil, service.Errorf(404, "agent %s runs no service %q", a.name, t.Name)
 	}
-	if t.Lease == "" || subtle.ConstantTimeCompare([]byte(t.Lease), []byte(s.lease)) != 1 {
+	if !sameLease(t.Lease, s.lease) {
 		return nil, service.Errorf(403, "agent %s: %q was not spawned under that lease", a.name, t.Name)
 	}
 	return s, nil
+}
+
+// sameLease reports whether a request's lease is the one held, in
+// constant time.
+func sameLease(asked, held string) bool {
+	return asked != "" && subtle.ConstantTimeCompare([]byte(asked), []byte(held)) == 1
+}
+
+// Abort gives up a start its requester gave up (its ctx ended, or its
+// start timeout passed, before the answer came): the child is stopped as
+// Terminate stops it — Initialize's ctx ends; killed after its grace —
+// and abort is answered once it is gone, so that the name is free again.
+// A service that came to serve meanwhile is terminated; a start the agent
+// has not begun (the spawn is still on its way) is refused when it comes.
+// Only the lease the start was asked under aborts it.
+func (a *agent) abort(ctx context.Context, t agentTarget) (agentAborted, error) {
+	if err := bus.ValidateName(t.Name); err != nil {
+		return agentAborted{}, service.Errorf(400, "bad name: %v", err)
+	}
+	if t.Lease == "" {
+		return agentAborted{}, service.Errorf(400, "abort request without a lease")
+	}
+	if err := bus.ValidateTopic(t.Lease); err != nil {
+		return agentAborted{}, service.Errorf(400, "bad lease: %v", err)
+	}
+	refused := service.Errorf(403, "agent %s: %q was not spawned under that lease", a.name, t.Name)
+	a.mu.Lock()
+	if st, ok := a.starting[t.Name]; ok {
+		if !sameLease(t.Lease, st.lease) {
+			a.mu.Unlock()
+			return agentAborted{}, refused
+		}
+		a.logger.Info("requester gave up the start: stopping it", "service", t.Name)
+		// Cancelled under a.mu, which spawn takes to decide whether its
+		// start serves: it sees the cancel, and st.err says how it ended.
+		st.giveUp()
+		a.mu.Unlock()
+		<-st.done
+		return agentAborted{Error: st.err.Error()}, nil
+	}
+	if s, ok := a.services[t.Name]; ok {
+		a.mu.Unlock()
+		if !sameLease(t.Lease, s.lease) {
+			return agentAborted{}, refused
+		}
+		a.logger.Info("requester gave up the start: stopping its service", "service", t.Name)
+		if err := s.h.Terminate(context.Background()); err != nil {
+			return agentAborted{Error: err.Error()}, nil
+		}
+		return agentAborted{Error: "started, then stopped"}, nil
+	}
+	a.aborted[t.Lease] = time.Now()
+	a.mu.Unlock()
+	return agentAborted{}, nil
 }
 
 // Term asks a service to stop (Terminate, in the background).
@@ -391,11 +532,16 @@ func (a *agent) lease(ctx context.Context, l agentLease) (agentLeaseReply, error
 	return agentLeaseReply{Exit: &e.exit}, nil
 }
 
-// dropLeaseIfUnused forgets a lease no service holds, and reports whether
-// it did; a.mu is held.
+// dropLeaseIfUnused forgets a lease no service or start holds, and
+// reports whether it did; a.mu is held.
 func (a *agent) dropLeaseIfUnused(lease string) bool {
 	for _, s := range a.services {
 		if s.lease == lease {
+			return false
+		}
+	}
+	for _, st := range a.starting {
+		if st.lease == lease {
 			return false
 		}
 	}
@@ -412,7 +558,8 @@ func (a *agent) touch(lease string) {
 }
 
 // expireLeases terminates the services of requesters that went quiet,
-// and forgets the ends of leases older than leaseTTL.
+// gives up their starts, and forgets the ends and aborts of leases older
+// than leaseTTL.
 func (a *agent) expireLeases() {
 	a.mu.Lock()
 	for lease, e := range a.ended {
@@ -420,18 +567,21 @@ func (a *agent) expireLeases() {
 			delete(a.ended, lease)
 		}
 	}
+	for lease, at := range a.aborted {
+		if time.Since(at) > leaseTTL {
+			delete(a.aborted, lease)
+		}
+	}
 	var stale []*agentChild
 	for _, s := range a.services {
-		v, ok := a.leases.Load(s.lease)
-		if !ok {
-			continue
-		}
-		ls := v.(*leaseState)
-		ls.mu.Lock()
-		expired := time.Since(ls.seen) > leaseTTL
-		ls.mu.Unlock()
-		if expired && !s.h.stopping.isSet() {
+		if a.expired(s.lease) && !s.h.stopping.isSet() {
 			stale = append(stale, s)
+		}
+	}
+	for name, st := range a.starting {
+		if st.renewed && !st.givenUp && a.expired(st.lease) {
+			a.logger.Warn("requester lease expired: giving up its start", "service", name)
+			st.giveUp()
 		}
 	}
 	a.mu.Unlock()
@@ -440,6 +590,18 @@ func (a *agent) expireLeases() {
 		a.wg.Add(1)
 		go func() { defer a.wg.Done(); _ = s.h.Terminate(context.Background()) }()
 	}
+}
+
+// expired reports whether lease went unrenewed for leaseTTL.
+func (a *agent) expired(lease string) bool {
+	v, ok := a.leases.Load(lease)
+	if !ok {
+		return false
+	}
+	ls := v.(*leaseState)
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return time.Since(ls.seen) > leaseTTL
 }
 
 func (a *agent) terminateAll() {
@@ -501,18 +663,27 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 		_ = r.exitSub.Unsubscribe()
 		return nil, fmt.Errorf("spawn %s: %w", name, err)
 	}
-	req := agentSpawn{Kind: kind, Name: name, Args: sr.args, Grace: o.grace, Level: *o.level, Lease: r.lease}
+	sctx, cancel := context.WithTimeout(ctx, o.startTimeout)
+	defer cancel()
+	deadline, _ := sctx.Deadline()
+	// The agent gives the start up when this process does (StartTimeout),
+	// or when it goes away (the renewals stop); when this process gives up
+	// first, it says so (abort).
+	req := agentSpawn{Kind: kind, Name: name, Args: sr.args, Grace: o.grace, Level: *o.level, Lease: r.lease,
+		StartTimeout: max(time.Until(deadline).Round(time.Millisecond), time.Millisecond)}
 	if kind == "" {
 		req.Key = sr.entry.key
 	}
 	data, _ := json.Marshal(req)
-	sctx, cancel := context.WithTimeout(ctx, o.startTimeout)
-	defer cancel()
+	stopRenewing := r.renewWhileStarting()
 	reply, err := bus.Request(sctx, nc, &nats.Msg{Subject: agentCall(o.agent, "spawn"), Data: data}, 0)
+	stopRenewing()
 	if code, msg, failed := bus.ReplyError(reply); err == nil && failed {
 		err = agentErr(code, msg)
 	} else if errors.Is(err, nats.ErrNoResponders) {
 		err = fmt.Errorf("%w: %s", ErrNoAgent, o.agent)
+	} else if err != nil && sctx.Err() != nil {
+		err = r.giveUp(ctx, o.startTimeout)
 	}
 	var sp agentSpawned
 	if err == nil {
@@ -529,6 +700,62 @@ func launchRemote(ctx context.Context, sr request) (*remote, error) {
 	go r.watch()
 	return r, nil
 }
+
+// renewWhileStarting renews the lease until the returned func is called,
+// which waits for the renewals to end: while the agent starts the service,
+// so that it gives the start up if this process goes away. The answers do
+// not matter: a renewal that comes before the agent has the spawn is 404.
+func (r *remote) renewWhileStarting() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	data, _ := json.Marshal(agentLease{Lease: r.lease})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(leaseRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			_, _ = bus.Request(ctx, r.nc, &nats.Msg{Subject: agentCall(r.agent, "lease"), Data: data}, leaseRenew)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// giveUp is the error of a start this process gave up before the agent
+// answered: ctx ended, or the start timeout passed. It tells the agent
+// (abort) and waits for its answer, which comes once the child is gone —
+// stopped as Terminate stops it, within its grace — as a local start
+// given up returns once its child is gone.
+func (r *remote) giveUp(ctx context.Context, timeout time.Duration) error {
+	err := fmt.Errorf("%w: not serving after %v", ErrStart, timeout)
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", ErrStart, ctx.Err())
+	}
+	data, _ := json.Marshal(agentTarget{Name: r.name, Lease: r.lease})
+	// The agent's stop takes the grace, then a kill and the logs' drain.
+	reply, aerr := bus.Request(context.Background(), r.nc, &nats.Msg{Subject: agentCall(r.agent, "abort"), Data: data}, r.grace+abortSlack)
+	var ab agentAborted
+	if code, msg, failed := bus.ReplyError(reply); aerr == nil && failed {
+		aerr = fmt.Errorf("%d %s", code, msg)
+	} else if aerr == nil {
+		aerr = json.Unmarshal(reply.Data, &ab)
+	}
+	switch {
+	case aerr != nil:
+		return fmt.Errorf("%w; the agent was not told: %v", err, aerr)
+	case ab.Error != "":
+		return fmt.Errorf("%w; the agent stopped its start: %s", err, ab.Error)
+	}
+	return err
+}
+
+// abortSlack is how much longer than the grace giveUp waits for the
+// agent's answer to abort.
+const abortSlack = 5 * time.Second
 
 // renew keeps the lease alive. Its answer after the service exited is
 // the exit event; an agent that stops answering, or no longer knows the
