@@ -34,6 +34,8 @@ type OrphanArgs struct {
 	InitDelayMs     int    `json:"init_delay_ms"`     // then this long before it returns
 	ShutdownDelayMs int    `json:"shutdown_delay_ms"` // Shutdown waits this long (or for its ctx)
 	ShutdownFail    bool   `json:"shutdown_fail"`     // then returns an error
+	ShutdownHang    bool   `json:"shutdown_hang"`     // Shutdown ignores its ctx: the parent must kill
+	Setsid          bool   `json:"setsid"`            // the grandchild leaves the process group
 }
 
 // orphanService starts a grandchild (sleep 300) in Initialize.
@@ -45,6 +47,7 @@ func (s *orphanService) Initialize(ctx context.Context) error {
 	slog.Info("orphan begin")
 	time.Sleep(time.Duration(s.args.BeginDelayMs) * time.Millisecond)
 	cmd := exec.Command("sleep", "300")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: s.args.Setsid}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -62,6 +65,9 @@ func (s *orphanService) Initialize(ctx context.Context) error {
 
 func (s *orphanService) Shutdown(ctx context.Context) error {
 	slog.Info("orphan shutdown")
+	if s.args.ShutdownHang {
+		select {} // until killed
+	}
 	select {
 	case <-time.After(time.Duration(s.args.ShutdownDelayMs) * time.Millisecond):
 	case <-ctx.Done():
@@ -89,6 +95,16 @@ func (s *orphanService) Escape(ctx context.Context) (int, error) {
 	}
 	go cmd.Wait()
 	return cmd.Process.Pid, nil
+}
+
+// Daemon starts a daemon as a shell's `setsid … &` does (double fork:
+// its parent, the shell, exits at once) and returns its pid.
+func (s *orphanService) Daemon(ctx context.Context) (int, error) {
+	out, err := exec.Command("sh", "-c", "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!").Output()
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
 }
 
 // orphanParentEnv makes the test binary a parent that spawns one
@@ -184,6 +200,9 @@ func TestOrphanNone(t *testing.T) {
 		{"Initialize returns 250 ms later", orphanParentSpec{Args: OrphanArgs{InitDelayMs: 250}}, `msg="orphan init"`},
 		{"Initialize returns 500 ms later", orphanParentSpec{Args: OrphanArgs{InitDelayMs: 500}}, `msg="orphan init"`},
 		{"serving", orphanParentSpec{}, "READY"},
+		{"serving, the grandchild in a session of its own", orphanParentSpec{Args: OrphanArgs{Setsid: true}}, "READY"},
+		{"Initialize returns 250 ms later, the grandchild in a session of its own",
+			orphanParentSpec{Args: OrphanArgs{InitDelayMs: 250, Setsid: true}}, `msg="orphan init"`},
 		{"Shutdown fails 100 ms later", orphanParentSpec{Terminate: true,
 			Args: OrphanArgs{ShutdownDelayMs: 100, ShutdownFail: true}}, `msg="orphan shutdown"`},
 		{"Shutdown returns 100 ms later", orphanParentSpec{Terminate: true,

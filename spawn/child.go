@@ -85,6 +85,7 @@ type child struct {
 // run is the child's life in steps; its result is the exit code.
 func (c *child) run() int {
 	os.Unsetenv(envChild) // grandchildren are not bgkit children
+	becomeSubreaper()
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	defer c.stop()
 	// The first signal.Notify starts a thread of its own (a few hundred
@@ -135,6 +136,10 @@ func (c *child) exit(code int) {
 	}
 	if gone {
 		killOwnGroup()
+	} else if hasChildren() {
+		// What the service left running dies with it, also outside its
+		// group (the parent kills the group after the reap).
+		killDescendants(os.Getpid())
 	}
 	os.Exit(code)
 }

@@ -388,8 +388,15 @@ func (p *process) Term() {
 // stopRequest is what Term writes on the lifeline.
 var stopRequest = []byte{'\n'}
 
-// Kill implements instance: SIGKILL to the child's process group.
-func (p *process) Kill() { killGroup(p.pid) }
+// Kill implements instance: SIGKILL to the child's descendants outside
+// its process group (while it lives: it is their reaper, see
+// becomeSubreaper), then to the group.
+func (p *process) Kill() {
+	if !isClosed(p.observed) {
+		killDescendants(p.pid)
+	}
+	killGroup(p.pid)
+}
 
 // awaitReady waits for the child's first status line, then keeps reading
 // the status pipe and watches the child in the background.

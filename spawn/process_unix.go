@@ -24,8 +24,12 @@ func killGroup(pgid int) {
 	}
 }
 
-// killOwnGroup kills every process in this process's group, this one last.
+// killOwnGroup kills every process in this process's group, and its
+// descendants outside it, this one last.
 func killOwnGroup() {
+	if hasChildren() {
+		killDescendants(os.Getpid())
+	}
 	if pg := syscall.Getpgrp(); pg == os.Getpid() {
 		_ = syscall.Kill(-pg, syscall.SIGKILL)
 	}
