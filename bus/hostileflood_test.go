@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/bgkit/bgkit/bus"
+	"github.com/bgkit/bgkit/internal/floodtest"
 )
 
 // TestDivertedFloodLeavesTheOwnersConnection: every child may publish on
@@ -31,48 +31,21 @@ func TestDivertedFloodLeavesTheOwnersConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() }) // after the flood's connections
 	creds, err := b.Grant("HOSTILE")
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := bus.WithLogger(slog.New(slog.DiscardHandler))
 	subject := "$BGKIT.DIVERTED.svc.NOBODY.x" // nothing learnt: a constant
-	var sent atomic.Int64
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for range 4 {
-		hb, err := bus.Dial(context.Background(), creds, quiet)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer hb.Close()
-		payload := make([]byte, int(hb.Conn().MaxPayload())-512)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if hb.Conn().Publish(subject, payload) != nil {
-					return
-				}
-				sent.Add(1)
-			}
-		}()
-	}
+	flood := floodtest.Start(t, creds, subject, bus.WithLogger(slog.New(slog.DiscardHandler)))
 	deadline := time.Now().Add(1500 * time.Millisecond) // the old one fell in 0.2–0.7 s
 	for time.Now().Before(deadline) && b.Conn().Stats().Reconnects == 0 {
 		time.Sleep(20 * time.Millisecond)
 	}
-	close(stop)
-	wg.Wait()
+	sent := flood.Stop()
 	if st := b.Conn().Status(); st != nats.CONNECTED || b.Conn().Stats().Reconnects > 0 {
 		t.Fatalf("the bus owner's connection was dropped by a child's flood of %s (%d messages of ~1 MiB): status %v, %d reconnects, last error %v; the server said:\n%s",
-			subject, sent.Load(), st, b.Conn().Stats().Reconnects, b.Conn().LastError(), serverSaid.slow())
+			subject, sent, st, b.Conn().Stats().Reconnects, b.Conn().LastError(), serverSaid.slow())
 	}
 	// The refuser answers a stopping service's calls again.
 	if !b.StopCalls("HOSTILE") {

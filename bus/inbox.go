@@ -53,9 +53,7 @@ func Request(ctx context.Context, nc *nats.Conn, m *nats.Msg, timeout time.Durat
 		return nil, err
 	}
 	defer sub.Unsubscribe()
-	gone := make(chan struct{})
-	var once sync.Once
-	sub.SetClosedHandler(func(string) { once.Do(func() { close(gone) }) })
+	gone := Ended(sub) // before AutoUnsubscribe: the reply itself ends sub
 	_ = sub.AutoUnsubscribe(1)
 	if err := nc.PublishMsg(m); err != nil {
 		return nil, err
@@ -79,4 +77,25 @@ func Request(ctx context.Context, nc *nats.Conn, m *nats.Msg, timeout time.Durat
 		return nil, nats.ErrNoResponders
 	}
 	return reply, nil
+}
+
+// Ended returns a channel that is closed when sub ends: when it is
+// unsubscribed (by Unsubscribe, or by nats.go once the last message
+// AutoUnsubscribe allows is in sub's channel), drained, or when its
+// connection closes. A wait on a channel subscription selects on it too:
+// nothing else says that no message will come. The channel is closed at
+// once if sub has already ended, and only once however often nats.go
+// reports the end.
+//
+// Ended takes sub's closed handler ([nats.Subscription.SetClosedHandler])
+// for itself: call it once per subscription, and set no other.
+func Ended(sub *nats.Subscription) <-chan struct{} {
+	gone := make(chan struct{})
+	var once sync.Once
+	end := func() { once.Do(func() { close(gone) }) }
+	sub.SetClosedHandler(func(string) { end() })
+	if !sub.IsValid() { // it ended before the handler was set: that never runs
+		end()
+	}
+	return gone
 }

@@ -2,8 +2,6 @@ package controller_test
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/internal/floodtest"
 )
 
 // TestReplySlotFloodHeals: a hostile child learns the reply slot a
@@ -73,32 +72,7 @@ func TestReplySlotFloodHeals(t *testing.T) {
 		}
 	}()
 
-	payload := make([]byte, int(hb.Conn().MaxPayload())-512)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var sent atomic.Int64
-	for range floodConns {
-		fb, err := bus.Dial(t.Context(), creds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { fb.Close() })
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if fb.Conn().Publish(target, payload) != nil {
-					return
-				}
-				sent.Add(1)
-			}
-		}()
-	}
+	flood := floodtest.Start(t, creds, target)
 	failed, calls := 0, 0
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) && !b.Conn().IsClosed() {
@@ -110,28 +84,35 @@ func TestReplySlotFloodHeals(t *testing.T) {
 		calls++
 		cancel()
 	}
-	close(stop)
-	wg.Wait()
+	sent := flood.Stop()
 	t.Logf("flood: %d messages of %d bytes; %d of %d calls failed meanwhile; %d reconnects",
-		sent.Load(), len(payload), failed, calls, b.Conn().Stats().Reconnects)
+		sent, flood.Payload, failed, calls, b.Conn().Stats().Reconnects)
 	if b.Conn().IsClosed() {
 		t.Fatalf("the parent's connection was closed by the hostile child's flood of its reply slot %s: last error %v",
 			target, b.Conn().LastError())
 	}
 	// Once the flood is over, calls are answered: the first may wait for
-	// the reconnection, none fails.
-	for i := range 20 {
+	// the reconnection, none fails. The server may still drop the
+	// connection while it drains the flood's backlog (a reconnection the
+	// flood's end did not yet show): a call in flight then loses its
+	// request or its reply with the old connection, as any NATS request
+	// does, and waits out its ctx. Such a call is made again; any other
+	// failure fails the test.
+	lost := 0
+	for i := 0; i < 20; {
+		reconnects := b.Conn().Stats().Reconnects
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		var s string
 		err := echo.Call(ctx, "echo", nil, &s)
 		cancel()
+		if err != nil && b.Conn().Stats().Reconnects > reconnects && lost < 3 {
+			lost++
+			t.Logf("call %d after the flood was lost to a reconnection meanwhile: %v; again", i, err)
+			continue
+		}
 		if err != nil || s != "ok" {
 			t.Fatalf("call %d after the flood: %q, %v", i, s, err)
 		}
+		i++
 	}
 }
-
-// floodConns is how many connections of its own user the hostile child
-// floods with (one was not enough here; four close the parent's
-// connection within a fraction of a second).
-const floodConns = 4

@@ -47,8 +47,8 @@ type replySlot struct {
 	subject string
 	ch      chan *nats.Msg
 	sub     *nats.Subscription
-	timer   *time.Timer   // the call's budget when its ctx has no deadline
-	gone    chan struct{} // closed when the subscription ends (the connection closed)
+	timer   *time.Timer     // the call's budget when its ctx has no deadline
+	gone    <-chan struct{} // closed when the subscription ends (the connection closed): bus.Ended
 }
 
 func newReplyPool(nc *nats.Conn) *replyPool {
@@ -74,16 +74,13 @@ func (p *replyPool) get() (*replySlot, error) {
 		// answer does not make the reply itself a slow-consumer drop.
 		ch:    make(chan *nats.Msg, 2),
 		timer: time.NewTimer(time.Hour),
-		gone:  make(chan struct{}),
 	}
 	s.timer.Stop()
 	sub, err := p.nc.ChanSubscribe(s.subject, s.ch)
 	if err != nil {
 		return nil, err
 	}
-	var once sync.Once
-	sub.SetClosedHandler(func(string) { once.Do(func() { close(s.gone) }) })
-	s.sub = sub
+	s.sub, s.gone = sub, bus.Ended(sub)
 	return s, nil
 }
 

@@ -3,7 +3,6 @@ package spawn
 import (
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,23 +16,13 @@ type secondSlowArgs struct {
 
 // SecondSlowInitService starts at once the first time (no marker file);
 // every later start (a restart) is slow: its Initialize waits for its ctx,
-// as a service opening a session that does not answer, and cleans up.
-type SecondSlowInitService struct{ marker string }
+// as a service opening a session that does not answer, and cleans up
+// (SlowInitService's start, with a marker).
+type SecondSlowInitService struct{ slowInit }
 
 func newSecondSlowInit(a secondSlowArgs) (*SecondSlowInitService, error) {
-	return &SecondSlowInitService{marker: a.Marker}, nil
+	return &SecondSlowInitService{slowInit{marker: a.Marker}}, nil
 }
-func (s *SecondSlowInitService) Initialize(ctx context.Context) error {
-	if _, err := os.Stat(s.marker); err != nil {
-		return os.WriteFile(s.marker, nil, 0o600)
-	}
-	slog.Info("re-initializing")
-	<-ctx.Done()
-	slog.Info("re-initialize interrupted: cleaned up")
-	return ctx.Err()
-}
-func (*SecondSlowInitService) Shutdown(context.Context) error { return nil }
-func (*SecondSlowInitService) Nop(context.Context) error      { return nil }
 
 var _ = func() bool { Register(newSecondSlowInit); return true }()
 
@@ -175,8 +164,8 @@ func newSecondSlowStuck(a secondSlowArgs) (*SecondSlowStuckService, error) {
 	return &SecondSlowStuckService{marker: a.Marker}, nil
 }
 func (s *SecondSlowStuckService) Initialize(ctx context.Context) error {
-	if _, err := os.Stat(s.marker); err != nil {
-		return os.WriteFile(s.marker, nil, 0o600)
+	if restart, err := restarted(s.marker); !restart {
+		return err
 	}
 	slog.Info("re-initializing")
 	time.Sleep(time.Second)

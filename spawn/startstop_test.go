@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,17 +14,42 @@ import (
 // SlowInitService's Initialize says it started, then waits for its ctx,
 // and cleans up (says so) before it returns: a service opening a session
 // with an ECU, interrupted.
-type SlowInitService struct{}
+type SlowInitService struct{ slowInit }
 
 func newSlowInit(struct{}) (*SlowInitService, error) { return &SlowInitService{}, nil }
-func (*SlowInitService) Initialize(ctx context.Context) error {
-	slog.Info("initializing")
+
+// slowInit is the slow start of SlowInitService and SecondSlowInitService:
+// Initialize says "initializing", waits for its ctx, says "initialize
+// interrupted: cleaned up" and returns the ctx's error. With a marker file
+// only a restart is slow: the first start (no file yet) writes the file and
+// returns at once, and a restart says "re-initializing" and "re-initialize
+// interrupted: cleaned up".
+type slowInit struct{ marker string }
+
+func (s *slowInit) Initialize(ctx context.Context) error {
+	again := ""
+	if s.marker != "" {
+		if restart, err := restarted(s.marker); !restart {
+			return err
+		}
+		again = "re-"
+	}
+	slog.Info(again + "initializing")
 	<-ctx.Done()
-	slog.Info("initialize interrupted: cleaned up")
+	slog.Info(again + "initialize interrupted: cleaned up")
 	return ctx.Err()
 }
-func (*SlowInitService) Shutdown(context.Context) error { return nil }
-func (*SlowInitService) Nop(context.Context) error      { return nil }
+func (*slowInit) Shutdown(context.Context) error { return nil }
+func (*slowInit) Nop(context.Context) error      { return nil }
+
+// restarted reports whether a start is a restart: whether marker exists.
+// The first start writes it.
+func restarted(marker string) (bool, error) {
+	if _, err := os.Stat(marker); err != nil {
+		return false, os.WriteFile(marker, nil, 0o600)
+	}
+	return true, nil
+}
 
 var _ = func() bool { Register(newSlowInit); return true }()
 
