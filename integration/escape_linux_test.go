@@ -2,7 +2,12 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -59,4 +64,67 @@ func TestTerminateTakesEscapedDescendants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A child adopts its orphaned descendants (to kill them with it): it must
+// reap them as they exit, or a service that starts a shell's background
+// job now and then fills the process table with zombies; and it must not
+// reap the service's own children, which are the service's to wait for.
+func TestAdoptedOrphansReaped(t *testing.T) {
+	ctx := context.Background()
+	b := bgkittest.Bus(t)
+	h, err := spawn.Run(ctx, b, newOrphanService, OrphanArgs{Dir: t.TempDir()},
+		spawn.WithName("ADOPTER"), spawn.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Terminate(ctx) })
+	c, err := controller.Connect(ctx, b, h.ServiceName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(ctx, "background_jobs", 50, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var zombies []int
+	for {
+		zombies = zombies[:0]
+		kids := childrenOf(t, h.PID())
+		for _, k := range kids {
+			if zombieOrGone(k) {
+				zombies = append(zombies, k)
+			}
+		}
+		if len(zombies) == 0 && len(kids) < 50 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(zombies) > 0 {
+		t.Errorf("%d exited orphans the child adopted are not reaped (zombies %v)", len(zombies), zombies)
+	}
+	var code int
+	if err := c.Call(ctx, "wait_late", nil, &code); err != nil || code != 7 {
+		t.Errorf("the service's own child, waited for after it exited: code %d, %v; want 7", code, err)
+	}
+}
+
+// childrenOf lists pid's children (/proc/PID/task/*/children).
+func childrenOf(t *testing.T, pid int) []int {
+	t.Helper()
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []int
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range strings.Fields(string(data)) {
+			if k, err := strconv.Atoi(field); err == nil {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }

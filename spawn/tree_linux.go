@@ -3,6 +3,7 @@ package spawn
 import (
 	"bytes"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -19,8 +20,77 @@ import (
 // parent before it SIGKILLs the group.
 
 // becomeSubreaper makes this process the parent of its orphaned
-// descendants.
-func becomeSubreaper() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
+// descendants, and reaps them as they exit (reapAdopted). Only where Go's
+// os package holds a pidfd for each process it starts (Linux 5.4 on): the
+// pidfds tell the adopted orphans from the service's own children, which
+// are its to wait for. Elsewhere orphans go to init, as before.
+func becomeSubreaper() {
+	fd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		return
+	}
+	_ = unix.Close(fd)
+	if unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != nil {
+		return
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGCHLD)
+	go func() {
+		for range ch {
+			reapAdopted()
+		}
+	}()
+}
+
+// reapAdopted reaps the exited children of this process that no
+// os.Process holds: orphans it adopted as their subreaper, which would
+// otherwise stay zombies as long as it runs (a service that starts a
+// shell's background job now and then). A child the service started
+// (os/exec) has a pidfd open in this process from its fork until Wait,
+// and is left to its Wait. A child forked by raw system calls
+// (syscall.ForkExec) holds no pidfd and is reaped here: wait for it
+// before it exits, or use os/exec.
+func reapAdopted() {
+	self := os.Getpid()
+	var exited []int
+	for _, c := range childrenOf(self) {
+		if !running(c) {
+			exited = append(exited, c)
+		}
+	}
+	if len(exited) == 0 {
+		return
+	}
+	held := pidfdPIDs()
+	for _, c := range exited {
+		if !held[c] {
+			var ws unix.WaitStatus
+			_, _ = unix.Wait4(c, &ws, unix.WNOHANG, nil)
+		}
+	}
+}
+
+// pidfdPIDs are the processes this process holds a pidfd for
+// (/proc/self/fdinfo's Pid line).
+func pidfdPIDs() map[int]bool {
+	held := map[int]bool{}
+	infos, _ := filepath.Glob("/proc/self/fdinfo/*")
+	for _, f := range infos {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		_, rest, ok := bytes.Cut(data, []byte("\nPid:\t"))
+		if !ok {
+			continue
+		}
+		line, _, _ := bytes.Cut(rest, []byte("\n"))
+		if pid, err := strconv.Atoi(string(line)); err == nil {
+			held[pid] = true
+		}
+	}
+	return held
+}
 
 // hasChildren reports whether this process has a child, running or not
 // (one system call: waitid's ECHILD when it has none).
@@ -58,6 +128,18 @@ const treeKillWait = 200 * time.Millisecond
 
 // descendants appends pid's running descendants to out, depth first.
 func descendants(pid int, out []int) []int {
+	for _, c := range childrenOf(pid) {
+		if running(c) {
+			out = append(descendants(c, out), c)
+		}
+	}
+	return out
+}
+
+// childrenOf lists pid's children, exited ones included
+// (/proc/PID/task/*/children).
+func childrenOf(pid int) []int {
+	var out []int
 	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
 	for _, f := range tasks {
 		data, err := os.ReadFile(f)
@@ -65,11 +147,9 @@ func descendants(pid int, out []int) []int {
 			continue
 		}
 		for _, field := range bytes.Fields(data) {
-			c, err := strconv.Atoi(string(field))
-			if err != nil || !running(c) {
-				continue
+			if c, err := strconv.Atoi(string(field)); err == nil {
+				out = append(out, c)
 			}
-			out = append(descendants(c, out), c)
 		}
 	}
 	return out
