@@ -85,15 +85,16 @@ type child struct {
 // run is the child's life in steps; its result is the exit code.
 func (c *child) run() int {
 	os.Unsetenv(envChild) // grandchildren are not bgkit children
-	becomeSubreaper()
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	defer c.stop()
 	// The first signal.Notify starts a thread of its own (a few hundred
 	// µs here): done while this child waits for its bootstrap (an idle pool
-	// child) or dials, and awaited before the service starts.
+	// child) or dials, and awaited before the service starts; so is the
+	// subreaper's set-up.
 	signalsWatched := make(chan struct{})
 	go func() {
 		c.watchSignals()
+		becomeSubreaper() // before the service starts anything
 		close(signalsWatched)
 	}()
 	if code, ok := c.readBootstrap(); !ok {
