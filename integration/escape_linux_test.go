@@ -128,3 +128,59 @@ func childrenOf(t *testing.T, pid int) []int {
 	}
 	return out
 }
+
+// TestEscapedOutputHolderKilled: a grandchild that left the process group
+// holds the child's stdout after the child exited on its own (os.Exit in
+// the service: it killed no tree). The parent finds it by the pipe it
+// holds, kills it and says so; Done closes at once, not at the end of the
+// grace period it would wait for the pipes.
+func TestEscapedOutputHolderKilled(t *testing.T) {
+	ctx := context.Background()
+	b := bgkittest.Bus(t)
+	rec := newRecorder()
+	const grace = 5 * time.Second
+	h, err := spawn.Run(ctx, b, newOrphanService, OrphanArgs{Dir: t.TempDir()},
+		spawn.WithName("LIFE_ESCAPE"), spawn.WithGrace(grace), spawn.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Terminate(ctx) })
+	c, err := controller.Connect(ctx, b, h.ServiceName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gc int
+	if err := c.Call(ctx, "escape", nil, &gc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(gc, syscall.SIGKILL) })
+	start := time.Now()
+	b.Conn().Publish("svc.LIFE_ESCAPE.exit", []byte("0"))
+	select {
+	case <-h.Done():
+	case <-time.After(2 * grace):
+		t.Fatal("Done not closed two grace periods after the exit")
+	}
+	took := time.Since(start)
+	t.Logf("Done after %v with a grace period of %v", took, grace)
+	if took > grace/2 {
+		t.Errorf("Done after %v: the parent waited for the pipes the escaped grandchild held", took)
+	}
+	if !awaitExit(t, gc, time.Second) {
+		t.Errorf("the escaped grandchild %d that held the child's stdout still runs", gc)
+	}
+	named := func(r slog.Record) bool {
+		found := false
+		r.Attrs(func(a slog.Attr) bool {
+			found = found || a.Key == "holder_pid" && a.Value.Int64() == int64(gc)
+			return !found
+		})
+		return r.Level == slog.LevelWarn && found
+	}
+	if countRecords(rec, named) != 1 {
+		for _, r := range rec.all() {
+			t.Logf("record: %s %s %v", r.Level, r.Message, attrs(r))
+		}
+		t.Errorf("no WARN naming the killed holder %d", gc)
+	}
+}

@@ -252,7 +252,9 @@ type process struct {
 	// unlist, once ready, takes it out of localsvc (at its exit).
 	unlist func()
 	out    sync.WaitGroup
-	tail   *tailBuffer
+	// outPipes are the inodes of the stdout and stderr pipes (0: unknown).
+	outPipes [2]uint64
+	tail     *tailBuffer
 	// releaseOnce: the bus is released once, when the marker came (while
 	// the child exits) or after the reap.
 	releaseOnce sync.Once
@@ -315,6 +317,7 @@ func begin(req request, creds bus.Credentials, stopping *chanFlag, c *childProc,
 		c.discard()
 		return nil, err
 	}
+	p.outPipes = [2]uint64{pipeInode(outR), pipeInode(errR)}
 	p.out.Add(2)
 	go p.readLines(outR, slog.LevelInfo, "stdout", nil)
 	go p.readLines(errR, slog.LevelWarn, "stderr", p.tail)
@@ -552,6 +555,13 @@ func (p *process) finish() {
 	// sent one; a child that crashed did not.
 	budget.drainLogs(p.relay, p.Flushed())
 	p.releaseBus()
+	if !closedWithin(outDone, holderWait) {
+		// What still holds the output left the child's group and outlived
+		// it: the child ended by itself and killed no tree.
+		for _, pid := range killPipeHolders(p.outPipes[:]...) {
+			p.logger.Warn("killed a process the service left running outside its process group: it held the service's output", "holder_pid", pid)
+		}
+	}
 	budget.await("the output pipes to close", "a process that left the child's group holds them", outDone)
 	if ee, ok := exitErr.(*ExitError); ok {
 		ee.StderrTail = p.tail.String()
@@ -591,6 +601,26 @@ func (p *process) releaseBus() {
 		_ = p.relay.Close()
 		p.b.Revoke(p.name)
 	})
+}
+
+// holderWait is how long after the reap finish lets the output pipes
+// close (the group's processes die with its SIGKILL) before it looks for
+// what else holds them.
+const holderWait = 50 * time.Millisecond
+
+// closedWithin reports whether ch closes within d.
+func closedWithin(ch <-chan struct{}, d time.Duration) bool {
+	if isClosed(ch) {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func isClosed(ch <-chan struct{}) bool {

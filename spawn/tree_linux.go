@@ -168,3 +168,49 @@ func running(pid int) bool {
 	state := data[i+2]
 	return state != 'Z' && state != 'X'
 }
+
+// pipeInode is the inode of pipe f (its /proc fd links read pipe:[N]),
+// 0 if f is not one.
+func pipeInode(f *os.File) uint64 {
+	var st unix.Stat_t
+	if f == nil || unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return 0
+	}
+	return st.Ino
+}
+
+// killPipeHolders SIGKILLs the processes other than this one that hold
+// one of the pipes inodes (0 entries are passed over), and returns their
+// pids. After a child's exit, only what it started can hold its output
+// pipes (this process's descriptors are close-on-exec for its other
+// children): a descendant that left the child's group and outlived it —
+// the child ended by itself (a crash, os.Exit), so it killed no tree.
+func killPipeHolders(inodes ...uint64) []int {
+	want := map[string]bool{}
+	for _, ino := range inodes {
+		if ino != 0 {
+			want["pipe:["+strconv.FormatUint(ino, 10)+"]"] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	self := os.Getpid()
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	var killed []int
+	for _, dir := range procs {
+		pid, err := strconv.Atoi(filepath.Base(dir))
+		if err != nil || pid == self {
+			continue
+		}
+		fds, _ := os.ReadDir(dir + "/fd")
+		for _, fd := range fds {
+			if target, err := os.Readlink(dir + "/fd/" + fd.Name()); err == nil && want[target] {
+				_ = unix.Kill(pid, unix.SIGKILL)
+				killed = append(killed, pid)
+				break
+			}
+		}
+	}
+	return killed
+}
