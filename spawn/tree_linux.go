@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -170,13 +171,19 @@ func running(pid int) bool {
 }
 
 // pipeInode is the inode of pipe f (its /proc fd links read pipe:[N]),
-// 0 if f is not one.
+// 0 if f is not one. (Stat, not Fd: Fd would put f in blocking mode.)
 func pipeInode(f *os.File) uint64 {
-	var st unix.Stat_t
-	if f == nil || unix.Fstat(int(f.Fd()), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+	if f == nil {
 		return 0
 	}
-	return st.Ino
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		return 0
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
 }
 
 // killPipeHolders SIGKILLs the processes other than this one that hold
