@@ -35,8 +35,8 @@ type Bus struct {
 
 	grantSubs []*nats.Subscription // an embedded bus: serveGrants
 
-	// An embedded bus's second connection, for the log relays (LogConn):
-	// made at the first use, closed by Close.
+	// The second connection, for the log relays (LogConn): made at the
+	// first use, closed by Close.
 	logMu     sync.Mutex
 	logNC     *nats.Conn
 	logClosed bool
@@ -44,7 +44,8 @@ type Bus struct {
 	// the log connection: every child may publish where it subscribes, so
 	// a flood there must not reach nc. Made with the log connection.
 	refuser *nats.Subscription
-	name    string // the client name of nc
+	name    string  // the client name of nc
+	opts    options // an external bus's: LogConn dials with them
 }
 
 // Option configures Start, Connect and Dial.
@@ -189,7 +190,7 @@ func dial(ctx context.Context, c Credentials, o options) (*Bus, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("bus: connect %s: %w", redact(c.URL), r.err)
 		}
-		return &Bus{nc: r.nc, creds: c, log: o.logger, granted: map[string]bool{}}, nil
+		return &Bus{nc: r.nc, creds: c, log: o.logger, granted: map[string]bool{}, name: o.name, opts: o}, nil
 	case <-ctx.Done():
 		go func() {
 			if r := <-ch; r.nc != nil {
@@ -329,22 +330,33 @@ func redact(urls string) string {
 // Conn is the NATS connection. Do not close it; close the Bus.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
-// LogConn is the connection for the relays of the children's logs. On
-// an embedded bus it is a second connection to the embedded server, over
-// loopback TCP, made at the first call: a child that logs as fast as it
-// can would otherwise put its records ahead of the replies to this
-// process's calls, to every service, in Conn's one stream from the server
-// (calls to a quiet child while another logged flat out: p99 30-34 ms on
-// one connection, 8-10 ms with the relays on their own), and the kernel's
-// socket buffer lets the server write the records without waiting for
-// the relay's reads, which the in-process pipe does not. If the server
-// closes it (a slow consumer's), it comes back at once and the relays ask
-// their children for the records they missed. On an external bus, or if
-// the second connection cannot be made (a WARN says so), it is Conn. Do
-// not close it; close the Bus.
+// LogConn is the connection for the relays of the children's logs: a
+// second connection, made at the first call, so that the children's
+// records never share Conn, which this process's calls, controllers, exit
+// watchers and grants use. A child that logs as fast as it can would
+// otherwise put its records ahead of the replies to this process's calls,
+// to every service, in Conn's one stream from the server (calls to a quiet
+// child while another logged flat out: p99 30-34 ms on one connection,
+// 8-10 ms with the relays on their own; on a standalone nats-server 18-23
+// ms against 10-13), and a child flooding its log subject with the
+// largest messages the server takes would have the server close Conn as a
+// slow consumer's (a standalone nats-server, 0.6-1.6 GB/s from four
+// connections: Conn dropped 4-8 times in 3 s, calls to a quiet child timed
+// out; TestExternalLogFlood). It is closed with the Bus; do not close it.
+//
+// On an embedded bus it is a connection to the embedded server over
+// loopback TCP: the kernel's socket buffer lets the server write the
+// records without waiting for the relay's reads, which the in-process pipe
+// does not. On an external bus it dials the bus's servers with the bus's
+// credentials and options (TLS, creds file, dialer, reconnect window),
+// named after the bus's client name with " logs". If the server closes
+// it (a slow consumer's) or its server fails over, it reconnects and the
+// relays ask their children for the records they missed (logfwd's
+// resend). If it cannot be made (a WARN says so), and in a child of an
+// embedded bus, it is Conn.
 func (b *Bus) LogConn() *nats.Conn {
-	if b.srv == nil {
-		return b.nc
+	if b.srv == nil && b.creds.Embedded {
+		return b.nc // a child of an embedded bus: it relays no logs
 	}
 	b.logMu.Lock()
 	defer b.logMu.Unlock()
@@ -354,7 +366,29 @@ func (b *Bus) LogConn() *nats.Conn {
 	case b.logClosed: // Close ran, or the second connection failed
 		return b.nc
 	}
-	nc, err := nats.Connect(b.creds.URL,
+	var nc *nats.Conn
+	var err error
+	if b.srv != nil {
+		nc, err = b.dialEmbeddedLogs()
+	} else {
+		nc, err = b.dialExternalLogs()
+	}
+	if err != nil {
+		b.log.Warn("bus: no second connection for the log relays: they share the bus's", "err", err)
+		b.logClosed = true
+		nc = b.nc
+	} else {
+		b.logNC = nc
+	}
+	if b.srv != nil { // only the embedded server diverts calls (StopCalls)
+		b.subscribeRefuser(nc)
+	}
+	return nc
+}
+
+// dialEmbeddedLogs makes the embedded bus's connection for the log relays.
+func (b *Bus) dialEmbeddedLogs() (*nats.Conn, error) {
+	return nats.Connect(b.creds.URL,
 		nats.UserInfo(b.creds.User, b.creds.Password),
 		nats.Name(b.name+" logs"),
 		// The server is in this process: it closes this connection only
@@ -371,15 +405,37 @@ func (b *Bus) LogConn() *nats.Conn {
 			}
 		}),
 	)
+}
+
+// dialExternalLogs makes an external bus's connection for the log relays:
+// to the servers of the bus's URL, with the options of the bus's own
+// connection (natsOptions), reconnecting as it does, so that after a
+// failover the relays are back on another server within the same window.
+// The bus's connection was made with these options, so a failure here is
+// one of the moment (the server is gone, or refuses more connections of
+// the user): nats.Connect's own timeout bounds it.
+func (b *Bus) dialExternalLogs() (*nats.Conn, error) {
+	o := b.opts
+	o.name = b.name + " logs"
+	nopts, err := natsOptions(b.creds, o)
 	if err != nil {
-		b.log.Warn("bus: no second connection for the log relays: they share the bus's", "err", err)
-		b.logClosed = true
-		b.subscribeRefuser(b.nc)
-		return b.nc
+		return nil, err
 	}
-	b.logNC = nc
-	b.subscribeRefuser(nc)
-	return nc
+	nopts = append(nopts,
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: Close
+				b.log.Warn("bus: the log relays' connection disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.log.Info("bus: the log relays' connection reconnected", "url", redact(nc.ConnectedUrl()))
+		}),
+	)
+	nc, err := nats.Connect(b.creds.URL, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", redact(b.creds.URL), err)
+	}
+	return nc, nil
 }
 
 // subscribeRefuser subscribes refuseDiverted on nc, and waits until the
