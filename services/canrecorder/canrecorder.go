@@ -317,7 +317,7 @@ func (s *CANRecorderService) write(r can.Received) {
 		return
 	}
 	s.pending++ // counted in frames once flushed to the file
-	s.tails.push(r.Frame)
+	s.tails.push(&r.Frame)
 }
 
 // flushLoop writes buffered frames to the file every flushEvery, so that

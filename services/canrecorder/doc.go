@@ -38,9 +38,11 @@
 //	for f, err := range rec.Tail(ctx, canrecorder.TailFilter{IDs: []hexid.ID{0x7E8}}) { ... }
 //
 // The bus cannot wait for a reader, so a tail holds the frames its reader
-// has not taken yet (memory grows with that backlog only) and ends with an
-// error once it exceeds MaxTailBacklog frames: a tail never loses frames
-// silently, and the recorder never waits for one.
+// has not taken yet (memory grows with that backlog only, 76 bytes a
+// frame) and ends with ErrTailBehind once it exceeds MaxTailBacklog frames
+// (131,072, about 10 MiB; a burst of 100,000 frames fits): a tail never
+// loses frames silently, and the recorder never waits for one, so a slow
+// reader slows neither the file nor the other tails.
 //
 // Stop and start can alternate: frames sent while stopped are not
 // recorded, and the file goes on.
