@@ -437,7 +437,7 @@ func (p *process) awaitReady(ctx context.Context, timeout time.Duration) error {
 	case <-timer.C:
 		why = fmt.Sprintf("not serving after %v", timeout)
 	case <-ctx.Done():
-		why = ctx.Err().Error()
+		why = context.Cause(ctx).Error()
 	}
 	if !childSaid {
 		// Asked to stop as Terminate asks (Run's ctx ended — Ctrl-C in
