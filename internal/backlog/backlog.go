@@ -1,98 +1,112 @@
-// Package backlog is the bounded queue between a producer that cannot
-// lose items silently and one stream's reader: a recorder's frames for a
-// tail, a monitor's signal changes for a watch.
+// Package backlog is the bounded queue between a producer that must never
+// wait and one stream's reader: a monitor's signal changes for a watch.
 //
-// When the queue holds its backlog the producer waits for the reader, up
-// to the stall time; a reader that takes nothing for that long loses the
-// queue, which then takes nothing more, and its stream ends with an error
-// once what was queued is delivered. A reader slower than the producer but
-// taking items all along is not stalled, however long it takes to work
-// through one backlog.
+// A queue holds what its reader has not taken yet, those items queued and
+// those the reader is working through, at most its backlog. The producer
+// never waits for the reader: with the reader a backlog behind, the queue
+// takes nothing more, and its stream ends with an error once the reader
+// has taken every item the queue held, so that no item is lost silently.
+// A reader slower than the producer but within the backlog gets every
+// item, in order.
+//
+// Items are queued in blocks of 32 KiB (a size class of the allocator,
+// so that a block wastes less than an item): memory follows the backlog
+// block by block, nothing is copied as it grows, and a steady stream
+// allocates nothing.
 package backlog
 
 import (
 	"context"
-	"fmt"
 	"sync"
-	"time"
+	"unsafe"
 )
 
-// Queue is one reader's queue of items of type T. Its memory is at most
-// twice the backlog: the items queued and those the reader works through.
+const (
+	blockBytes = 32 << 10 // the size of the blocks items are queued in
+	chunkLen   = 64       // how many items Drain takes at a time
+)
+
+// Queue is one reader's queue of items of type T.
 type Queue[T any] struct {
-	backlog int           // items queued at most
-	stall   time.Duration // how long Push waits for a reader that takes nothing
-	// tookEvery: the reader says it took items every tookEvery of them.
-	tookEvery int
-	signal    chan struct{} // items were queued
-	space     chan struct{} // the reader took items
-	done      chan struct{} // closed by End
-	endOnce   sync.Once
-	mu        sync.Mutex
-	queue     []T
-	lost      bool
+	backlog  int
+	blockLen int           // items a block holds
+	signal   chan struct{} // items were queued in an empty queue, or the reader fell behind
+
+	mu     sync.Mutex
+	blocks [][]T // the items queued, oldest first
+	head   int   // index in blocks[0] of the oldest item
+	n      int   // items queued
+	taken  int   // items of the reader's last Take, still held
+	spare  []T   // a block to queue in next
+	behind bool  // the reader fell a backlog behind: nothing more is queued
 }
 
-// New returns a queue of at most backlog items whose reader is given up
-// after taking nothing for stall.
-func New[T any](backlog int, stall time.Duration) *Queue[T] {
-	return &Queue[T]{backlog: backlog, stall: stall, tookEvery: max(1, backlog/64),
-		signal: make(chan struct{}, 1), space: make(chan struct{}, 1), done: make(chan struct{})}
+// New returns a queue that holds at most backlog items.
+func New[T any](backlog int) *Queue[T] {
+	var zero T
+	return &Queue[T]{backlog: max(1, backlog), blockLen: max(1, blockBytes/max(1, int(unsafe.Sizeof(zero)))),
+		signal: make(chan struct{}, 1)}
 }
-
-// End ends the queue: a Push waiting for space returns. It is idempotent.
-func (q *Queue[T]) End() { q.endOnce.Do(func() { close(q.done) }) }
 
 // Seed queues items whatever the backlog: the values known when a stream
-// opens, before its reader starts.
+// opens, before its reader starts. They count against the backlog.
 func (q *Queue[T]) Seed(items []T) {
-	if len(items) == 0 {
-		return
-	}
 	q.mu.Lock()
-	q.queue = append(q.queue, items...)
-	q.mu.Unlock()
-	q.notify()
+	defer q.mu.Unlock()
+	for i := range items {
+		q.put(&items[i])
+	}
 }
 
-// Push queues items in order; with the queue full it waits for the
-// reader, up to the stall time each time the reader takes nothing. Once
-// the reader is lost, or the queue ended, it queues nothing.
-func (q *Queue[T]) Push(items ...T) {
-	var stall *time.Timer
-	queued := false
-	q.mu.Lock()
-	for _, it := range items {
-		for len(q.queue) >= q.backlog && !q.lost {
-			q.mu.Unlock()
-			if stall == nil {
-				stall = time.NewTimer(q.stall)
-				defer stall.Stop()
-			}
-			select {
-			case <-q.space:
-				stall.Reset(q.stall)
-			case <-stall.C:
-				q.mu.Lock()
-				q.lost = true
-				q.mu.Unlock()
-			case <-q.done:
-				return // the reader is gone
-			}
-			q.mu.Lock()
-		}
-		if q.lost {
-			break
-		}
-		q.queue = append(q.queue, it)
-		queued = true
+// Push queues items in order. It never waits: the first item that would
+// put the reader more than the backlog behind, and all after it, are not
+// queued, and the reader gets an error once it has taken the items held.
+// It reports whether every item was queued.
+func (q *Queue[T]) Push(items ...T) bool {
+	if len(items) == 0 {
+		return !q.Behind()
 	}
-	q.mu.Unlock()
-	if queued {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := range items {
+		if q.behind {
+			return false
+		}
+		if q.n+q.taken >= q.backlog {
+			q.behind = true
+			q.notify()
+			return false
+		}
+		q.put(&items[i])
+	}
+	return true
+}
+
+// Behind reports whether the reader fell a backlog behind.
+func (q *Queue[T]) Behind() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.behind
+}
+
+// put queues *it. q.mu must be held.
+func (q *Queue[T]) put(it *T) {
+	at := q.head + q.n
+	if at == len(q.blocks)*q.blockLen {
+		blk := q.spare
+		if blk == nil {
+			blk = make([]T, q.blockLen)
+		}
+		q.spare = nil
+		q.blocks = append(q.blocks, blk)
+	}
+	q.blocks[at/q.blockLen][at%q.blockLen] = *it
+	if q.n++; q.n == 1 {
 		q.notify()
 	}
 }
 
+// notify wakes the reader waiting for items. q.mu must be held.
 func (q *Queue[T]) notify() {
 	select {
 	case q.signal <- struct{}{}:
@@ -100,56 +114,58 @@ func (q *Queue[T]) notify() {
 	}
 }
 
-// took tells a Push waiting for space that the reader took items.
-func (q *Queue[T]) took() {
-	select {
-	case q.space <- struct{}{}:
-	default:
-	}
-}
-
-// Take returns the queued items, giving spare for the next ones, and
-// whether the reader was lost.
-func (q *Queue[T]) Take(spare []T) ([]T, bool) {
+// Take moves the oldest queued items to dst and returns how many, and
+// whether the reader fell behind. Those moved count against the backlog
+// until the next Take: the reader is working through them.
+func (q *Queue[T]) Take(dst []T) (int, bool) {
 	q.mu.Lock()
-	items := q.queue
-	q.queue = spare
-	lost := q.lost
-	q.mu.Unlock()
-	if len(items) > 0 {
-		q.took()
+	defer q.mu.Unlock()
+	n := 0
+	for n < len(dst) && q.n > 0 {
+		blk := q.blocks[0]
+		end := min(q.blockLen, q.head+q.n)
+		k := copy(dst[n:], blk[q.head:end])
+		clear(blk[q.head : q.head+k]) // what the items point to is not kept
+		n += k
+		q.n -= k
+		q.head += k
+		if q.head == q.blockLen || q.n == 0 {
+			// The block is done with: keep it as the spare.
+			q.head = 0
+			copy(q.blocks, q.blocks[1:])
+			q.blocks[len(q.blocks)-1] = nil
+			q.blocks = q.blocks[:len(q.blocks)-1]
+			q.spare = blk
+		}
 	}
-	return items, lost
+	q.taken = n
+	return n, q.behind
 }
 
-// Drain yields what is queued until yield returns false, ctx ends or the
-// reader is lost; then it yields the error that says so, naming the
-// stream (what) and its items (noun, plural): "tail: the reader took
-// nothing for 2s with 16384 frames waiting".
-func (q *Queue[T]) Drain(ctx context.Context, what, noun string, yield func(T, error) bool) {
-	var spare []T
+// Signal receives a value when items were queued in an empty queue, or
+// the reader fell behind, since the last receive: for a reader that takes
+// with Take instead of Drain.
+func (q *Queue[T]) Signal() <-chan struct{} { return q.signal }
+
+// Drain yields the items queued, as they come, until yield returns false
+// or ctx ends; a reader that fell behind gets every item the queue held,
+// then errBehind, and Drain returns.
+func (q *Queue[T]) Drain(ctx context.Context, errBehind error, yield func(T, error) bool) {
+	var chunk [chunkLen]T
 	for {
-		batch, lost := q.Take(spare)
-		for i, it := range batch {
-			if !yield(it, nil) {
+		n, behind := q.Take(chunk[:])
+		for i := range n {
+			if !yield(chunk[i], nil) {
 				return
 			}
-			// A batch is up to a whole backlog: while the reader works
-			// through it, a producer waiting for space hears that the
-			// reader takes items (the stall is a reader taking none).
-			if (i+1)%q.tookEvery == 0 {
-				q.took()
-			}
 		}
-		if lost {
-			var zero T
-			yield(zero, fmt.Errorf("%s: the reader took nothing for %v with %d %s waiting", what, q.stall, q.backlog, noun))
-			return
-		}
-		clear(batch) // what the items point to is not kept
-		spare = batch[:0]
-		if len(batch) > 0 {
+		if n > 0 {
 			continue
+		}
+		if behind {
+			var zero T
+			yield(zero, errBehind)
+			return
 		}
 		select {
 		case <-q.signal:
@@ -158,7 +174,3 @@ func (q *Queue[T]) Drain(ctx context.Context, what, noun string, yield func(T, e
 		}
 	}
 }
-
-// Signal receives a value when items were queued since the last receive:
-// for a reader that takes with Take instead of Drain.
-func (q *Queue[T]) Signal() <-chan struct{} { return q.signal }

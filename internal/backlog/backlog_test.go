@@ -2,115 +2,160 @@ package backlog
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
 
-// A slow reader holds the producer back: nothing is lost, in order, and
-// the queue never holds more than its backlog.
-func TestBackpressure(t *testing.T) {
-	const backlog, pushes, per = 1000, 30, 100
-	q := New[int](backlog, 2*time.Second)
-	go func() {
-		for i := range pushes {
-			items := make([]int, per)
-			for j := range items {
-				items[j] = i*per + j
-			}
-			q.Push(items...)
-		}
-	}()
-	n := 0
-	for n < pushes*per {
-		<-q.Signal()
-		batch, lost := q.Take(nil)
-		if lost {
-			t.Fatal("lost")
-		}
-		if len(batch) > backlog {
-			t.Fatalf("queue held %d items, more than %d", len(batch), backlog)
-		}
-		for _, v := range batch {
-			if v != n {
-				t.Fatalf("item %d is %d", n, v)
-			}
-			n++
-		}
-		time.Sleep(time.Millisecond) // a slow reader
-	}
-}
+var errBehind = errors.New("behind")
 
-// A reader that takes nothing for the stall time loses the queue: Push
-// returns after the stall, not before, and the reader gets what was
-// queued, then an error.
-func TestStalledReaderEndsIt(t *testing.T) {
-	const stall = 50 * time.Millisecond
-	q := New[int](4, stall)
-	t0 := time.Now()
-	q.Push(0, 1, 2, 3, 4) // the fifth waits the stall out
-	if d := time.Since(t0); d < stall {
-		t.Errorf("Push gave up after %v, before the stall time", d)
-	}
-	q.Push(5) // lost: returns at once, queues nothing
+// drain takes what q holds until it ends, or limit items: the items,
+// then the error.
+func drain(t *testing.T, q *Queue[int], limit int) ([]int, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var got []int
 	var err error
-	q.Drain(context.Background(), "tail", "frames", func(v int, e error) bool {
+	q.Drain(ctx, errBehind, func(v int, e error) bool {
 		if e != nil {
 			err = e
 			return false
 		}
 		got = append(got, v)
-		return true
+		return len(got) < limit
 	})
-	if len(got) != 4 || err == nil || err.Error() != "tail: the reader took nothing for 50ms with 4 frames waiting" {
-		t.Fatalf("got %v, error %v; want the 4 queued, then the stall's error", got, err)
+	return got, err
+}
+
+func seq(from, to int) []int {
+	s := make([]int, 0, to-from)
+	for i := from; i < to; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+func isSeq(s []int, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i, v := range s {
+		if v != i {
+			return false
+		}
+	}
+	return true
+}
+
+// Push never waits: past the backlog it queues nothing more, and the
+// reader gets every item held, in order, then the error.
+func TestPushNeverWaits(t *testing.T) {
+	tests := []struct {
+		name    string
+		backlog int
+		push    int
+		wantAll bool
+	}{
+		{name: "within the backlog", backlog: 1000, push: 1000, wantAll: true},
+		{name: "one block", backlog: 10, push: 10, wantAll: true},
+		{name: "past the backlog", backlog: 1000, push: 3000},
+		{name: "past a backlog of one", backlog: 1, push: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := New[int](tt.backlog)
+			t0 := time.Now()
+			ok := q.Push(seq(0, tt.push)...)
+			if d := time.Since(t0); d > time.Second {
+				t.Errorf("Push took %v", d)
+			}
+			if ok != tt.wantAll {
+				t.Errorf("Push = %v, want %v", ok, tt.wantAll)
+			}
+			want, wantErr := tt.push, error(nil)
+			if !tt.wantAll {
+				want, wantErr = tt.backlog, errBehind
+			}
+			got, err := drain(t, q, tt.push)
+			if !isSeq(got, want) || !errors.Is(err, wantErr) {
+				t.Fatalf("got %d items (in order: %v), then %v; want %d, then %v", len(got), isSeq(got, len(got)), err, want, wantErr)
+			}
+		})
 	}
 }
 
-// A reader slower than the producer but taking items all along is not a
-// stalled one, even when working through one backlog takes longer than
-// the stall time.
-func TestSlowReaderIsNotStalled(t *testing.T) {
-	const backlog, stall, n = 64, 50 * time.Millisecond, 3 * 64
-	q := New[int](backlog, stall)
+// The items in the reader's hands count against the backlog: a reader
+// holding a chunk leaves room for the backlog less that chunk.
+func TestTakenCounts(t *testing.T) {
+	const backlog = 600
+	q := New[int](backlog)
+	q.Push(seq(0, 100)...)
+	dst := make([]int, 64)
+	if n, behind := q.Take(dst); n != 64 || behind {
+		t.Fatalf("Take = %d, %v; want 64, false", n, behind)
+	}
+	if !q.Push(seq(100, 100+backlog-100)...) { // 36 queued + 64 held + 500
+		t.Fatal("the backlog is full too early")
+	}
+	if q.Push(0) {
+		t.Fatal("a backlog held, and Push queued one more")
+	}
+	// The reader works through what was held: 600 items, then the error.
+	var got []int
+	got = append(got, dst...)
+	rest, err := drain(t, q, 2*backlog)
+	got = append(got, rest...)
+	if !isSeq(got, backlog) || !errors.Is(err, errBehind) {
+		t.Fatalf("got %d items, then %v; want the %d held in order, then the error", len(got), err, backlog)
+	}
+}
+
+// A reader slower than the producer but within the backlog gets every
+// item, in order, and the producer is never held back.
+func TestSlowReaderGetsAll(t *testing.T) {
+	const backlog, per, rounds = 1 << 12, 1 << 10, 16 // the reader is at most 2 rounds behind
+	q := New[int](backlog)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	progress := make(chan int, rounds) // the items the reader got, each round
+	pushed := make(chan time.Duration, 1)
 	go func() {
-		for i := range n {
-			q.Push(i)
+		var worst time.Duration
+		for r := range rounds {
+			if r >= 2 {
+				<-progress
+			}
+			t0 := time.Now()
+			if !q.Push(seq(r*per, (r+1)*per)...) {
+				t.Errorf("round %d not queued", r)
+			}
+			worst = max(worst, time.Since(t0))
 		}
+		pushed <- worst
 	}()
 	got := 0
-	q.Drain(ctx, "watch", "changes", func(v int, err error) bool {
+	q.Drain(ctx, errBehind, func(v int, err error) bool {
 		if err != nil {
-			t.Fatalf("after %d items: %v", got, err)
+			t.Errorf("after %d items: %v", got, err)
+			return false
 		}
 		if v != got {
-			t.Fatalf("item %d is %d", got, v)
+			t.Errorf("item %d is %d", got, v)
+			return false
 		}
-		got++
-		time.Sleep(2 * time.Millisecond) // 64 items take ~130 ms > stall
-		return got < n
+		if got++; got%per == 0 {
+			progress <- got
+		}
+		if got%256 == 0 {
+			time.Sleep(time.Millisecond) // a slow reader
+		}
+		return got < rounds*per
 	})
-	q.End()
-	if got != n {
-		t.Fatalf("%d items of %d", got, n)
+	if got != rounds*per {
+		t.Fatalf("%d items of %d", got, rounds*per)
 	}
-}
-
-// End lets a Push waiting for space return, and Seed queues past the
-// backlog.
-func TestEndAndSeed(t *testing.T) {
-	q := New[int](2, time.Hour)
-	q.Seed([]int{1, 2, 3})
-	done := make(chan struct{})
-	go func() { q.Push(4); close(done) }()
-	q.End()
-	<-done
-	if batch, lost := q.Take(nil); len(batch) != 3 || lost {
-		t.Fatalf("Take = %v, %v; want the 3 seeded", batch, lost)
+	if worst := <-pushed; worst > 100*time.Millisecond {
+		t.Errorf("a Push took %v", worst)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	q.Drain(ctx, "tail", "frames", func(int, error) bool { t.Fatal("yielded after the end"); return false })
 }

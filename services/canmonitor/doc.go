@@ -31,11 +31,14 @@
 // comes first, and then fails (500) with the last value seen in the
 // message; [Controller.WaitSignal] and bgkittest.WaitSignal set both.
 //
-// watch is a stream (see package service): [Controller.Watch] in Go. It is
-// flow-controlled like can-recorder's tail: a watch holds at most
-// [MaxWatchBacklog] changes for a slow reader, then holds the decoding back;
-// a reader that takes nothing for [WatchStall] ends its stream with an error
-// rather than lose changes.
+// watch is a stream (see package service): [Controller.Watch] in Go. The
+// bus cannot wait for a reader, so neither does the monitor, like
+// can-recorder's tail: a watch holds the changes its reader has not taken
+// yet (memory grows with that backlog only, 128 bytes a change) and ends
+// with [ErrWatchBehind] once it exceeds [MaxWatchBacklog] changes (65,536,
+// 8 MiB), after every change it held. A watch never loses changes
+// silently, and a slow reader slows neither the decoding of the bus nor
+// the other watches, signal, wait_signal or stats.
 //
 // From a shell:
 //

@@ -67,8 +67,8 @@ func (m *monitor) run(ctx context.Context, node can.Bus) error {
 }
 
 // handle decodes one frame. The watches get its values (sorted by signal
-// name) after the lock is released, as a slow one holds the decoding back;
-// handle runs in one goroutine, so they get them in order.
+// name) after the lock is released; a watch never waits for its reader,
+// and handle runs in one goroutine, so they get them at once and in order.
 func (m *monitor) handle(r can.Received) {
 	d, ok := m.db.Decode(r.Frame)
 	m.mu.Lock()
@@ -90,7 +90,8 @@ func (m *monitor) handle(r can.Received) {
 		if watching {
 			c := SignalChange{Message: d.Name, Signal: name, Value: v, Label: s.Label, Unit: s.Unit, Time: r.Time}
 			if prev, ok := m.last[k]; ok {
-				c.Previous = &prev.Value
+				pv := prev.Value // 8 bytes, not the whole Sample, held by the change
+				c.Previous = &pv
 			}
 			changes = append(changes, c)
 		}

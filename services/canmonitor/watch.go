@@ -44,30 +44,35 @@ type SignalChange struct {
 }
 
 // MaxWatchBacklog is how many changes a watch holds for a reader that
-// falls behind. When it is full the decoding waits for the reader, up to
-// WatchStall (the bus's frames wait meanwhile in the monitor's node, and
-// other calls see the values of before); a reader that takes nothing for
-// WatchStall ends its stream with an error: a watch never loses changes
-// silently.
-const (
-	MaxWatchBacklog = 1 << 14
-	WatchStall      = 2 * time.Second
-)
+// falls behind, those queued and those its reader is working through:
+// 128 bytes each (with the previous value), 8 MiB. The monitor never waits for a reader, as
+// the bus cannot wait for it: a reader further behind gets the changes its
+// watch held, then ErrWatchBehind, so that a watch never loses changes
+// silently, and a slow reader slows neither the decoding nor the other
+// watches.
+const MaxWatchBacklog = 1 << 16
+
+// ErrWatchBehind ends a watch whose reader fell more than MaxWatchBacklog
+// changes behind the monitor.
+var ErrWatchBehind = fmt.Errorf("the reader fell more than %d changes behind the monitor", MaxWatchBacklog)
 
 // Watch streams the changes of the signals f selects, from the values
-// already known on, until the caller stops. See MaxWatchBacklog for a slow
-// reader.
+// already known on, until the caller stops. The monitor does not wait for
+// the reader: a watch holds what its reader has not taken yet, at most
+// MaxWatchBacklog changes, and ends with ErrWatchBehind beyond.
 func (s *CANMonitorService) Watch(ctx context.Context, f WatchFilter) (iter.Seq2[SignalChange, error], error) {
 	w, err := s.mon.newWatch(f)
 	if err != nil {
 		return nil, service.BadRequest(fmt.Errorf("watch: %w", err))
 	}
-	end := func() { w.q.End(); s.mon.removeWatch(w) }
+	// Registered before the method returns, so that no change decoded
+	// after the stream opened is missed; removed when the stream ends.
+	end := func() { s.mon.removeWatch(w) }
 	stop := context.AfterFunc(ctx, end)
 	return func(yield func(SignalChange, error) bool) {
 		defer stop()
 		defer end()
-		w.q.Drain(ctx, "watch", "changes", yield)
+		w.q.Drain(ctx, fmt.Errorf("watch: %w", ErrWatchBehind), yield)
 	}, nil
 }
 
@@ -92,7 +97,7 @@ func (w *watch) selects(r ref) bool {
 // newWatch resolves f and registers the watch, queueing the values known
 // now; the decoding queues what follows.
 func (m *monitor) newWatch(f WatchFilter) (*watch, error) {
-	w := &watch{msg: f.Message, every: f.Every, q: backlog.New[SignalChange](MaxWatchBacklog, WatchStall)}
+	w := &watch{msg: f.Message, every: f.Every, q: backlog.New[SignalChange](MaxWatchBacklog)}
 	if f.Message != "" {
 		if _, ok := m.db.Message(f.Message); !ok {
 			return nil, fmt.Errorf("%s has no message %s", m.db.Name, f.Message)
@@ -134,8 +139,9 @@ func (m *monitor) removeWatch(w *watch) {
 	delete(m.watches, w)
 }
 
-// push queues the changes of one frame that w selects; with the queue
-// full it waits for the reader, up to WatchStall.
+// push queues the changes of one frame that w selects. It never waits:
+// with the reader MaxWatchBacklog changes behind, the watch takes nothing
+// more and ends once the reader has taken what it holds.
 func (w *watch) push(changes []SignalChange) {
 	var selA [16]SignalChange
 	sel := selA[:0]

@@ -3,7 +3,6 @@ package canmonitor
 import (
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/bgkit/bgkit/internal/backlog"
 )
@@ -25,11 +24,12 @@ func TestWatchPushSelects(t *testing.T) {
 		{false, []string{"A", "B"}},
 		{true, []string{"A", "B", "C"}},
 	} {
-		w := &watch{msg: "M", every: tc.every, q: backlog.New[SignalChange](16, time.Second)}
+		w := &watch{msg: "M", every: tc.every, q: backlog.New[SignalChange](16)}
 		w.push(changes)
-		batch, _ := w.q.Take(nil)
+		batch := make([]SignalChange, 16)
+		n, _ := w.q.Take(batch)
 		var got []string
-		for _, c := range batch {
+		for _, c := range batch[:n] {
 			got = append(got, c.Signal)
 		}
 		if !slices.Equal(got, tc.want) {
