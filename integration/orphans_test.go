@@ -107,31 +107,6 @@ func (s *orphanService) Daemon(ctx context.Context) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(out)))
 }
 
-// BackgroundJobs runs n shell background jobs whose shell exits at once,
-// as `sh -c 'job &'` does: each job, orphaned, ends 20 ms later.
-func (s *orphanService) BackgroundJobs(ctx context.Context, n int) error {
-	return exec.Command("sh", "-c", fmt.Sprintf("for i in $(seq %d); do (sleep 0.02 &); done", n)).Run()
-}
-
-// WaitLate starts a process that exits at once, waits until it has
-// exited and a moment more, then waits for it: its exit code.
-func (s *orphanService) WaitLate(ctx context.Context) (int, error) {
-	cmd := exec.Command("sh", "-c", "exit 7")
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	for !zombieOrGone(cmd.Process.Pid) {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond) // a SIGCHLD's reaping would be done by now
-	err := cmd.Wait()
-	var xe *exec.ExitError
-	if errors.As(err, &xe) {
-		return xe.ExitCode(), nil
-	}
-	return 0, fmt.Errorf("wait: %v", err)
-}
-
 // orphanParentEnv makes the test binary a parent that spawns one
 // orphanService as orphanParentSpec says and waits to be killed.
 const orphanParentEnv = "BGKIT_TEST_ORPHAN_PARENT"
