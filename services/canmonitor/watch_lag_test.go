@@ -149,12 +149,8 @@ func TestWatchSlowReader(t *testing.T) {
 			if got++; got == n {
 				break
 			}
-			if slowly != nil && got%16 == 0 {
-				select {
-				case <-slowly:
-				default:
-					time.Sleep(time.Millisecond) // about 16,000 changes/s
-				}
+			if slowly != nil && got == 1 {
+				<-slowly // takes nothing more until every frame is decoded
 			}
 		}
 		out <- result{got, nil}
@@ -164,21 +160,18 @@ func TestWatchSlowReader(t *testing.T) {
 	go read(fast, nil, fastDone)
 	go read(slow, produced, slowDone)
 
-	var worst time.Duration
 	t1 := time.Now()
 	for i := range n {
-		t := time.Now()
 		decode(i, i+1)
-		worst = max(worst, time.Since(t))
 	}
 	took := time.Since(t1)
 	close(produced)
 	st, _ := s.Stats(ctx)
 	f, sl := <-fastDone, <-slowDone
-	t.Logf("%d frames decoded in %v (%.0f frames/s), the longest in %v; stats: %d decoded; fast watch: %d changes, %v; slow watch: %d changes, then %v",
-		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), worst.Round(time.Microsecond), st.Decoded, f.n, f.err, sl.n, sl.err)
-	if worst > 100*time.Millisecond {
-		t.Errorf("decoding one frame took %v: the slow watch made the monitor wait", worst)
+	t.Logf("%d frames decoded in %v (%.0f frames/s) while the slow watch's reader held its first change; stats: %d decoded; fast watch: %d changes, %v; slow watch: %d changes, then %v",
+		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), st.Decoded, f.n, f.err, sl.n, sl.err)
+	if st.Decoded != uint64(n) {
+		t.Errorf("stats say %d frames decoded of %d", st.Decoded, n)
 	}
 	if f.n != n || f.err != nil {
 		t.Errorf("the fast watch got %d changes of %d, then %v", f.n, n, f.err)
