@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -165,8 +166,10 @@ type agent struct {
 	starting map[string]*agentStart // starts in progress, by service name
 	ended    map[string]endedLease  // lease id → how its service exited, kept leaseTTL
 	aborted  map[string]time.Time   // lease id → when a start not yet begun was aborted, kept leaseTTL
-	closing  bool                   // Shutdown has given up the starts: no more begin
-	leases   sync.Map               // lease id → *leaseState
+	// abortOrder is aborted's entries as they came, for forgetAborts.
+	abortOrder []abortedLease
+	closing    bool     // Shutdown has given up the starts: no more begin
+	leases     sync.Map // lease id → *leaseState
 }
 
 func (a *agent) unsubscribe() {
@@ -477,9 +480,47 @@ func (a *agent) abort(ctx context.Context, t agentTarget) (agentAborted, error) 
 		}
 		return agentAborted{Error: "started, then stopped"}, nil
 	}
-	a.aborted[t.Lease] = time.Now()
+	// Kept for leaseTTL, so that the spawn is refused if it comes; any
+	// client may abort with leases it makes up, so at most maxAbortsKept.
+	// One not kept costs the requester little: its spawn, if it comes,
+	// is given up when its lease expires (the requester renews no more).
+	if len(a.aborted) >= maxAbortsKept {
+		a.forgetAborts()
+	}
+	if len(a.aborted) >= maxAbortsKept {
+		a.mu.Unlock()
+		return agentAborted{}, service.Errorf(503, "agent %s: too many aborts of starts not begun: the start of %s, if it comes, is given up when its lease expires", a.name, t.Name)
+	}
+	now := time.Now()
+	a.aborted[t.Lease] = now
+	a.abortOrder = append(a.abortOrder, abortedLease{t.Lease, now})
 	a.mu.Unlock()
 	return agentAborted{}, nil
+}
+
+// maxAbortsKept bounds the aborts of starts not begun an agent keeps.
+const maxAbortsKept = 4096
+
+// abortedLease is an entry of agent.abortOrder.
+type abortedLease struct {
+	lease string
+	at    time.Time
+}
+
+// forgetAborts forgets the aborts older than leaseTTL, oldest first; a.mu
+// is held.
+func (a *agent) forgetAborts() {
+	n := 0
+	for _, e := range a.abortOrder {
+		if time.Since(e.at) <= leaseTTL {
+			break
+		}
+		if at, ok := a.aborted[e.lease]; ok && at.Equal(e.at) { // not aborted again since
+			delete(a.aborted, e.lease)
+		}
+		n++
+	}
+	a.abortOrder = slices.Delete(a.abortOrder, 0, n)
 }
 
 // Term asks a service to stop (Terminate, in the background).
@@ -567,11 +608,7 @@ func (a *agent) expireLeases() {
 			delete(a.ended, lease)
 		}
 	}
-	for lease, at := range a.aborted {
-		if time.Since(at) > leaseTTL {
-			delete(a.aborted, lease)
-		}
-	}
+	a.forgetAborts()
 	var stale []*agentChild
 	for _, s := range a.services {
 		if a.expired(s.lease) && !s.h.stopping.isSet() {

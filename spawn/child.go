@@ -139,10 +139,23 @@ func (c *child) exit(code int) {
 		killOwnGroup()
 	} else if hasChildren() {
 		// What the service left running dies with it, also outside its
-		// group (the parent kills the group after the reap).
-		killDescendants(os.Getpid())
+		// group (the parent kills the group after the reap), waited for
+		// only within what is left of the stop budget: a descendant slow
+		// to die must not get this child killed.
+		killDescendants(os.Getpid(), c.exitBudget())
 	}
 	os.Exit(code)
+}
+
+// exitBudget is how long exit may still take before the parent's grace
+// period, counted from the stop, ends (less the exit's own reserve);
+// treeKillWait if the child was not asked to stop.
+func (c *child) exitBudget() time.Duration {
+	at := c.stopAt.Load()
+	if at == 0 || c.boot.Grace <= 0 {
+		return treeKillWait
+	}
+	return max(time.Until(time.Unix(0, at).Add(c.boot.Grace-exitReserve(c.boot.Grace))), 0)
 }
 
 // readBootstrap reads what the parent wrote on fd 3 and finds the service.

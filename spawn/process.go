@@ -396,7 +396,7 @@ var stopRequest = []byte{'\n'}
 // becomeSubreaper), then to the group.
 func (p *process) Kill() {
 	if !isClosed(p.observed) {
-		killDescendants(p.pid)
+		killDescendants(p.pid, treeKillWait)
 	}
 	killGroup(p.pid)
 }
@@ -602,6 +602,10 @@ func (p *process) releaseBus() {
 		p.b.Revoke(p.name)
 	})
 }
+
+// treeKillWait bounds killDescendants' walks and its wait for the deaths
+// it caused.
+const treeKillWait = 200 * time.Millisecond
 
 // holderWait is how long after the reap finish lets the output pipes
 // close (the group's processes die with its SIGKILL) before it looks for

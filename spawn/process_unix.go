@@ -28,7 +28,7 @@ func killGroup(pgid int) {
 // descendants outside it, this one last.
 func killOwnGroup() {
 	if hasChildren() {
-		killDescendants(os.Getpid())
+		killDescendants(os.Getpid(), treeKillWait)
 	}
 	if pg := syscall.Getpgrp(); pg == os.Getpid() {
 		_ = syscall.Kill(-pg, syscall.SIGKILL)

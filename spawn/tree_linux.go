@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -101,49 +102,130 @@ func hasChildren() bool {
 }
 
 // killDescendants SIGKILLs every running descendant of pid (not pid), and
-// waits a moment (treeKillWait at most) for them to die. Rounds repeat
-// while some are found: one forked during a round is orphaned by its
-// parent's death and, pid being its reaper, found in the next.
-func killDescendants(pid int) {
-	var killed []int
-	for range 8 {
-		found := descendants(pid, nil)
-		if len(found) == 0 {
-			break
-		}
-		for _, d := range found {
-			_ = unix.Kill(d, unix.SIGKILL)
-		}
-		killed = append(killed, found...)
+// waits a moment (wait, at most treeKillWait, the walks included; one walk
+// always runs) for them to die. Each is killed before its children are read, so that it forks no
+// more while they are; the walks repeat until one sees nothing new: a
+// descendant that exits hands its children to pid (their reaper) only as
+// it becomes a zombie, after pid's list may have been read, and a walk
+// that finds no running descendant proves nothing until it has also seen
+// every exit. A descendant in a session of its own (setsid), or in a
+// group whose leader is a descendant, takes its whole process group with
+// it, at once: every process there descends from pid, and one that forks
+// and exits over and over to change its pid stays in its group.
+//
+// Called by the parent for its child (pid is not this process), it also
+// SIGKILLs pid's group, the parent's next step, before the wait: a
+// descendant slow to die (traced, in uninterruptible sleep, a large
+// address space to free) does not hold back the group's kill at the end
+// of the grace period.
+func killDescendants(pid int, wait time.Duration) {
+	deadline := time.Now().Add(min(wait, treeKillWait))
+	k := &treeKill{killed: map[int]bool{}, exited: map[int]bool{}, groups: map[int]bool{}}
+	if st, ok := readStat(pid); ok {
+		k.session = st.session
 	}
-	deadline := time.Now().Add(treeKillWait)
-	for _, d := range killed {
+	for k.walk(pid) && time.Now().Before(deadline) {
+	}
+	if pid != os.Getpid() {
+		killGroup(pid)
+	}
+	for d := range k.killed {
 		for running(d) && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Microsecond)
 		}
 	}
 }
 
-// treeKillWait bounds killDescendants' wait for the deaths it caused.
-const treeKillWait = 200 * time.Millisecond
+// treeKill is one killDescendants.
+type treeKill struct {
+	session int          // the root's session (0: unknown)
+	killed  map[int]bool // descendants seen running, and SIGKILLed
+	exited  map[int]bool // descendants seen exited
+	groups  map[int]bool // process groups SIGKILLed
+}
 
-// descendants appends pid's running descendants to out, depth first.
-func descendants(pid int, out []int) []int {
+// walk SIGKILLs the running descendants of pid, each before it reads its
+// children, and reports whether it saw anything it had not: a process to
+// kill, or an exit (whose children may have moved to the root since its
+// list was read).
+func (k *treeKill) walk(pid int) (changed bool) {
 	for _, c := range childrenOf(pid) {
-		if running(c) {
-			out = append(descendants(c, out), c)
+		st, ok := readStat(c)
+		if ok && st.running() && !k.killed[c] {
+			_ = unix.Kill(c, unix.SIGKILL)
+			k.killed[c] = true
+			changed = true
+		}
+		// The group is the tree's if its session is another than the
+		// root's (a session's processes all descend from its leader, who
+		// left the root's by setsid), or its leader is a descendant. A
+		// zombie not yet reaped still names it.
+		if ok && st.pgrp > 0 && !k.groups[st.pgrp] && (k.session != 0 && st.session != k.session || k.killed[st.pgrp]) {
+			_ = unix.Kill(-st.pgrp, unix.SIGKILL)
+			k.groups[st.pgrp] = true
+		}
+		if !ok || !st.running() {
+			if !k.exited[c] {
+				k.exited[c] = true
+				changed = true
+			}
+			continue
+		}
+		if k.walk(c) {
+			changed = true
 		}
 	}
-	return out
+	return changed
+}
+
+// procStat is what killDescendants reads of /proc/PID/stat.
+type procStat struct {
+	state         byte
+	pgrp, session int
+}
+
+func (st procStat) running() bool { return st.state != 'Z' && st.state != 'X' }
+
+// readStat reads pid's state, process group and session; false if pid
+// is gone.
+func readStat(pid int) (procStat, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, false
+	}
+	i := bytes.LastIndexByte(data, ')') // the name may hold anything
+	if i < 0 {
+		return procStat{}, false
+	}
+	// state ppid pgrp session …
+	f := bytes.Fields(data[i+1:])
+	if len(f) < 4 || len(f[0]) != 1 {
+		return procStat{}, false
+	}
+	pgrp, _ := strconv.Atoi(string(f[2]))
+	session, _ := strconv.Atoi(string(f[3]))
+	return procStat{state: f[0][0], pgrp: pgrp, session: session}, true
 }
 
 // childrenOf lists pid's children, exited ones included
-// (/proc/PID/task/*/children).
+// (/proc/PID/task/*/children). The leader's list is read last: orphans
+// are handed to it (their reaper's first live thread), and a process of
+// many threads takes a while to read.
 func childrenOf(pid int) []int {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	tasks, _ := d.Readdirnames(-1)
+	_ = d.Close()
+	leader := strconv.Itoa(pid)
+	if i := slices.Index(tasks, leader); i >= 0 {
+		tasks = append(slices.Delete(tasks, i, i+1), leader)
+	}
 	var out []int
-	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-	for _, f := range tasks {
-		data, err := os.ReadFile(f)
+	for _, task := range tasks {
+		data, err := os.ReadFile(dir + task + "/children")
 		if err != nil {
 			continue
 		}
