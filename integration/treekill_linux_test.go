@@ -20,6 +20,7 @@ import (
 	"github.com/bgkit/bgkit/bgkittest"
 	"github.com/bgkit/bgkit/bus"
 	"github.com/bgkit/bgkit/controller"
+	"github.com/bgkit/bgkit/internal/proctest"
 	"github.com/bgkit/bgkit/spawn"
 )
 
@@ -222,65 +223,19 @@ func reviewParent(what string) {
 	os.Exit(1)
 }
 
-// procStat is the part of /proc/PID/stat after the name: state, ppid,
-// pgrp, session, … ; nil if pid is gone.
-func procStat(pid int) []string {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(data[i+1:]))
-}
-
 func procState(pid int) byte {
-	if f := procStat(pid); len(f) > 0 {
+	if f := proctest.Stat(pid); len(f) > 0 {
 		return f[0][0]
 	}
 	return 0
 }
 
-// sessionAlive lists the processes of session sid that have not exited.
-func sessionAlive(sid int) []int {
-	ents, _ := os.ReadDir("/proc")
-	var alive []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if f := procStat(pid); len(f) > 3 && f[3] == strconv.Itoa(sid) && f[0] != "Z" && f[0] != "X" {
-			alive = append(alive, pid)
-		}
-	}
-	return alive
-}
-
-// killSession kills what is left of session sid (in the cleanup): its
-// first process's group, then what a scan finds.
-func killSession(sid int) {
-	syscall.Kill(-sid, syscall.SIGKILL)
-	for range 100 {
-		alive := sessionAlive(sid)
-		if len(alive) == 0 {
-			return
-		}
-		for _, pid := range alive {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		syscall.Kill(-sid, syscall.SIGKILL)
-	}
-}
-
 // awaitCount polls until at least n processes of session sid run.
 func awaitCount(t *testing.T, sid, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); len(sessionAlive(sid)) < n; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); len(proctest.SessionAlive(sid)) < n; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("session %d has %d processes, want %d", sid, len(sessionAlive(sid)), n)
+			t.Fatalf("session %d has %d processes, want %d", sid, len(proctest.SessionAlive(sid)), n)
 		}
 	}
 }
@@ -344,17 +299,17 @@ func TestTreeReapsAdoptedOrphans(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
-		if f := procStat(pid); f != nil {
+		if f := proctest.Stat(pid); f != nil {
 			t.Logf("orphan %d: state %s, parent %s (the child is %d)", pid, f[0], f[1], h.PID())
 		}
 		pids = append(pids, pid)
 	}
 	for _, pid := range pids {
 		deadline := time.Now().Add(5 * time.Second)
-		for procStat(pid) != nil && time.Now().Before(deadline) {
+		for proctest.Stat(pid) != nil && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if f := procStat(pid); f != nil {
+		if f := proctest.Stat(pid); f != nil {
 			t.Errorf("orphan %d still in the process table 5 s after it exited: state %s, parent %s (the child is %d)",
 				pid, f[0], f[1], h.PID())
 		}
@@ -399,7 +354,7 @@ func TestTreeKillsWhatForks(t *testing.T) {
 					t.Fatal(err)
 				}
 				began := time.Now()
-				t.Cleanup(func() { killSession(sid) })
+				t.Cleanup(func() { proctest.KillSession(sid) })
 				awaitForking(t, tc.what, sid)
 				ctx := context.Background()
 				if stop == "ctx ends" {
@@ -410,7 +365,7 @@ func TestTreeKillsWhatForks(t *testing.T) {
 				_ = h.Terminate(ctx)
 				<-h.Done()
 				settled(tc.what, began)
-				if alive := sessionAlive(sid); len(alive) > 0 {
+				if alive := proctest.SessionAlive(sid); len(alive) > 0 {
 					t.Errorf("%d processes of the service's session %d alive after Terminate: %v", len(alive), sid, head(alive))
 				}
 			})
@@ -524,7 +479,11 @@ func TestTreeParentKilled(t *testing.T) {
 				t.Fatal("the parent did not get ready")
 			}
 			began := time.Now()
-			t.Cleanup(func() { syscall.Kill(-child, syscall.SIGKILL); syscall.Kill(child, syscall.SIGKILL); killSession(sid) })
+			t.Cleanup(func() {
+				syscall.Kill(-child, syscall.SIGKILL)
+				syscall.Kill(child, syscall.SIGKILL)
+				proctest.KillSession(sid)
+			})
 			awaitForking(t, what, sid)
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -535,11 +494,11 @@ func TestTreeParentKilled(t *testing.T) {
 			// The session's processes are killed before the child exits;
 			// a moment for the last of them to die.
 			deadline := time.Now().Add(time.Second)
-			for len(sessionAlive(sid)) > 0 && time.Now().Before(deadline) {
+			for len(proctest.SessionAlive(sid)) > 0 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			settled(what, began)
-			if alive := sessionAlive(sid); len(alive) > 0 {
+			if alive := proctest.SessionAlive(sid); len(alive) > 0 {
 				t.Errorf("%d processes of the child's descendant session %d alive after the child died: %v",
 					len(alive), sid, head(alive))
 			}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bgkit/bgkit/internal/proctest"
 )
 
 // Tests of the tree kill (tree_linux.go), on trees this test builds
@@ -26,49 +28,6 @@ func skipUnlessProc(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"); err != nil {
 		t.Skip("kernel without /proc/PID/task/*/children")
-	}
-}
-
-// statFields is /proc/PID/stat after the name: state, ppid, pgrp,
-// session, …; nil once pid is gone.
-func statFields(pid int) []string {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	i := strings.LastIndexByte(string(data), ')')
-	if i < 0 {
-		return nil
-	}
-	return strings.Fields(string(data[i+1:]))
-}
-
-// liveInSession lists the processes of session sid that have not exited.
-func liveInSession(sid int) []int {
-	ents, _ := os.ReadDir("/proc")
-	var live []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if f := statFields(pid); len(f) > 3 && f[3] == strconv.Itoa(sid) && f[0] != "Z" && f[0] != "X" {
-			live = append(live, pid)
-		}
-	}
-	return live
-}
-
-func killSessionOf(sid int) {
-	for range 100 {
-		live := liveInSession(sid)
-		if len(live) == 0 {
-			return
-		}
-		for _, pid := range live {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		_ = syscall.Kill(-sid, syscall.SIGKILL)
 	}
 }
 
@@ -114,10 +73,10 @@ func TestRunningOddNames(t *testing.T) {
 			// A zombie until reaped: this process does not wait yet.
 			for deadline := time.Now().Add(5 * time.Second); running(pid); time.Sleep(time.Millisecond) {
 				if time.Now().After(deadline) {
-					t.Fatalf("running(%d) still true 5 s after SIGKILL (state %v)", pid, statFields(pid))
+					t.Fatalf("running(%d) still true 5 s after SIGKILL (state %v)", pid, proctest.Stat(pid))
 				}
 			}
-			if f := statFields(pid); len(f) == 0 || f[0] != "Z" {
+			if f := proctest.Stat(pid); len(f) == 0 || f[0] != "Z" {
 				t.Errorf("want a zombie, got %v", f)
 			}
 		})
@@ -201,7 +160,7 @@ func subreaperRoot(t *testing.T, threads int, script string) (root, sid int) {
 	}
 	t.Cleanup(func() {
 		_ = syscall.Kill(-sid, syscall.SIGKILL)
-		killSessionOf(sid)
+		proctest.KillSession(sid)
 		killTree(root)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -218,7 +177,7 @@ func liveTree(pid int) []int {
 		data, _ := os.ReadFile(f)
 		for _, field := range strings.Fields(string(data)) {
 			c, _ := strconv.Atoi(field)
-			if st := statFields(c); len(st) > 0 && st[0] != "Z" && st[0] != "X" {
+			if st := proctest.Stat(c); len(st) > 0 && st[0] != "Z" && st[0] != "X" {
 				live = append(live, c)
 			}
 			live = append(live, liveTree(c)...)
@@ -309,13 +268,13 @@ func TestKillDescendantsSparesOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sibling.Process.Kill(); _ = sibling.Wait() })
-	for deadline := time.Now().Add(5 * time.Second); len(liveInSession(sid)) < 3; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); len(proctest.SessionAlive(sid)) < 3; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("session %d: %v", sid, liveInSession(sid))
+			t.Fatalf("session %d: %v", sid, proctest.SessionAlive(sid))
 		}
 	}
 	killDescendants(root, treeKillWait)
-	if live := liveInSession(sid); len(live) > 0 {
+	if live := proctest.SessionAlive(sid); len(live) > 0 {
 		t.Errorf("root's descendants %v alive", live)
 	}
 	if !running(root) {
