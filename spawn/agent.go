@@ -216,17 +216,30 @@ type agentStart struct {
 	// renewed: the requester renews its lease during the start (it sent
 	// StartTimeout), so an expired lease gives the start up.
 	renewed bool
-	cancel  context.CancelFunc // gives the start up: its child is stopped as Terminate stops it
-	givenUp bool               // cancel was called; under the agent's mu
+	cancel  context.CancelCauseFunc // gives the start up: its child is stopped as Terminate stops it
+	givenUp bool                    // cancel was called; under the agent's mu
 	done    chan struct{}      // closed once the start has ended: serving, or its child gone
 	err     error              // why it does not serve; set before done is closed
 }
 
-// giveUp cancels the start; the agent's mu is held.
-func (st *agentStart) giveUp() {
+// giveUp cancels the start, for why (one of the errGivenUp… errors,
+// which its answer then says); the agent's mu is held.
+func (st *agentStart) giveUp(why error) {
 	st.givenUp = true
-	st.cancel()
+	st.cancel(why)
 }
+
+// testHookAgentStarted, if set (by tests), runs in an agent's spawn once
+// its start has returned, before the spawn sees whether it was given up.
+var testHookAgentStarted func(a *agent, name string)
+
+// Why an agent gives a start up: its answer (to the spawn, to an abort)
+// says which, not a bare "context canceled".
+var (
+	errAbortedStart  = errors.New("aborted by its requester")
+	errLeaseExpired  = errors.New("given up: its requester's lease expired (no renewal for " + leaseTTL.String() + ")")
+	errAgentShutdown = errors.New("given up: the agent is shutting down")
+)
 
 type leaseState struct {
 	mu   sync.Mutex
@@ -290,7 +303,7 @@ func (a *agent) Shutdown(ctx context.Context) error {
 	a.mu.Lock()
 	a.closing = true
 	for _, st := range a.starting {
-		st.giveUp()
+		st.giveUp(errAgentShutdown)
 	}
 	a.mu.Unlock()
 	a.calls.Wait() // the requests taken are answered (a spawn: once its child is gone)
@@ -331,8 +344,8 @@ func (a *agent) spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 	// The start ends when it serves, fails, times out, or is given up
 	// (abort, the lease's expiry, Shutdown): then its child is stopped as
 	// Terminate stops it, and the spawn is answered once it is gone.
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
+	sctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
 	st := &agentStart{lease: req.Lease, renewed: req.StartTimeout > 0, cancel: cancel, done: make(chan struct{})}
 	a.mu.Lock()
 	closing := a.closing
@@ -353,9 +366,14 @@ func (a *agent) spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 	defer close(st.done)
 	a.touch(req.Lease)
 	h, err := start(sctx, request{bus: a.b, entry: e, kind: req.Kind, name: req.Name, args: req.Args, opts: o})
+	if testHookAgentStarted != nil {
+		testHookAgentStarted(a, req.Name)
+	}
 	a.mu.Lock()
-	delete(a.starting, req.Name)
 	givenUp := st.givenUp
+	if err != nil || !givenUp {
+		delete(a.starting, req.Name)
+	}
 	if err == nil && !givenUp {
 		a.services[req.Name] = &agentChild{h: h, lease: req.Lease}
 		// The requester renews from a tick after the answer: the lease
@@ -365,10 +383,16 @@ func (a *agent) spawn(ctx context.Context, req agentSpawn) (agentSpawned, error)
 	a.mu.Unlock()
 	if err == nil && givenUp {
 		// Given up as it came to serve: stopped before anyone learns of it.
-		err = fmt.Errorf("spawn %s: %w: given up", req.Name, ErrStart)
+		// It stays a start in progress until its child is gone, so that
+		// an abort meanwhile waits for that (TestAbortWhileAGivenUpStartStops)
+		// and a spawn of its name is refused as busy.
+		err = fmt.Errorf("spawn %s: %w: %v", req.Name, ErrStart, context.Cause(sctx))
 		if xerr := h.Terminate(context.Background()); xerr != nil {
 			err = fmt.Errorf("%w; then stopped: %v", err, xerr)
 		}
+		a.mu.Lock()
+		delete(a.starting, req.Name)
+		a.mu.Unlock()
 	}
 	if err != nil {
 		st.err = err
@@ -464,7 +488,7 @@ func (a *agent) abort(ctx context.Context, t agentTarget) (agentAborted, error) 
 		a.logger.Info("requester gave up the start: stopping it", "service", t.Name)
 		// Cancelled under a.mu, which spawn takes to decide whether its
 		// start serves: it sees the cancel, and st.err says how it ended.
-		st.giveUp()
+		st.giveUp(errAbortedStart)
 		a.mu.Unlock()
 		<-st.done
 		return agentAborted{Error: st.err.Error()}, nil
@@ -618,7 +642,7 @@ func (a *agent) expireLeases() {
 	for name, st := range a.starting {
 		if st.renewed && !st.givenUp && a.expired(st.lease) {
 			a.logger.Warn("requester lease expired: giving up its start", "service", name)
-			st.giveUp()
+			st.giveUp(errLeaseExpired)
 		}
 	}
 	a.mu.Unlock()

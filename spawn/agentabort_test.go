@@ -114,14 +114,16 @@ func TestAbortThenRespawn(t *testing.T) {
 				t.Errorf("abort under another lease: %d %s, want 403", code, body)
 			}
 			code, body := ask(t, nc, agentCall("RESPAWN", "abort"), []byte(`{"name":"`+name+`","lease":"samelease"}`), 10*time.Second)
-			if code != 0 || !strings.Contains(body, "given up") && !strings.Contains(body, "not serving") && !strings.Contains(body, "canceled") {
-				t.Errorf("abort: %d %s", code, body)
+			// The answer says why the start ended: its requester aborted it,
+			// not a bare "context canceled".
+			if code != 0 || !strings.Contains(body, "aborted by its requester") || strings.Contains(body, "context canceled") {
+				t.Errorf("abort: %d %s, want it to say the start was aborted by its requester", code, body)
 			}
 			if left := childrenNamed(t, name); len(left) > 0 {
 				t.Errorf("abort answered while the agent's child runs: %q", left)
 			}
-			if got := <-answered; !strings.HasPrefix(got, "error: ") {
-				t.Errorf("the aborted spawn was answered %q, want an error", got)
+			if got := <-answered; !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "aborted by its requester") {
+				t.Errorf("the aborted spawn was answered %q, want an error saying it was aborted", got)
 			}
 			code, body = ask(t, nc, agentCall("RESPAWN", "spawn"), rawSpawn(t, name, again, 0, time.Minute), 30*time.Second)
 			if code != 0 {
@@ -146,6 +148,61 @@ func TestAbortThenRespawn(t *testing.T) {
 		t.Fatalf("spawn under another lease: %d %s", code, body)
 	}
 	ask(t, nc, agentCall("RESPAWN", "kill"), []byte(`{"name":"`+name+`","lease":"laterlease"}`), 5*time.Second)
+	awaitNoChild(t, name, 5*time.Second)
+}
+
+// TestAbortWhileAGivenUpStartStops: a start given up just as it came to
+// serve (an abort, or its lease's expiry, then) has its service stopped
+// before the spawn is answered. An abort that comes meanwhile is answered
+// once that child is gone — the name is free only then — and says how the
+// start ended; not {} at once, as for a start the agent has not begun.
+func TestAbortWhileAGivenUpStartStops(t *testing.T) {
+	b := testBus(t)
+	const name = "GIVENUPSTOPS"
+	gaveUp := make(chan struct{})
+	testHookAgentStarted = func(a *agent, started string) {
+		if started != name {
+			return
+		}
+		a.mu.Lock()
+		a.starting[name].giveUp(errAbortedStart) // as an abort that comes now
+		a.mu.Unlock()
+		close(gaveUp)
+	}
+	t.Cleanup(func() { testHookAgentStarted = nil }) // after the agent is stopped
+	serveAgent(t, b, "GIVENUP")
+	nc := b.Conn()
+	key, _ := json.Marshal(typeKey(reflect.TypeFor[*DelayInitService]()))
+	args, _ := json.Marshal(delayInitArgs{StopDelay: time.Second}) // its stop takes a second
+	req := fmt.Appendf(nil, `{"key":%s,"name":%q,"args":%s,"grace":5000000000,"lease":"givenuplease","start_timeout":60000000000}`,
+		key, name, args)
+	answered := make(chan string, 1)
+	go func() {
+		m, err := nc.Request(agentCall("GIVENUP", "spawn"), req, 30*time.Second)
+		switch _, msg, failed := bus.ReplyError(m); {
+		case err != nil:
+			answered <- err.Error()
+		case failed:
+			answered <- "error: " + msg
+		default:
+			answered <- "served: " + string(m.Data)
+		}
+	}()
+	select {
+	case <-gaveUp:
+	case got := <-answered:
+		t.Fatalf("spawn answered %q before its start was given up", got)
+	}
+	code, body := ask(t, nc, agentCall("GIVENUP", "abort"), []byte(`{"name":"`+name+`","lease":"givenuplease"}`), 10*time.Second)
+	if left := childrenNamed(t, name); len(left) > 0 {
+		t.Errorf("abort answered %d %s while the given-up start's child still runs: %q", code, body, left)
+	}
+	if code != 0 || !strings.Contains(body, "aborted by its requester") {
+		t.Errorf("abort: %d %s, want it to say the start was aborted", code, body)
+	}
+	if got := <-answered; !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "aborted by its requester") {
+		t.Errorf("the given-up spawn was answered %q, want an error saying it was aborted", got)
+	}
 	awaitNoChild(t, name, 5*time.Second)
 }
 

@@ -16,15 +16,19 @@ import (
 )
 
 type delayInitArgs struct {
-	Delay time.Duration `json:"delay"`
+	Delay     time.Duration `json:"delay"`
+	StopDelay time.Duration `json:"stop_delay"`
 }
 
 // DelayInitService's Initialize takes its delay, or less if its ctx ends
 // first (then it cleans up, and says so): a service whose start is slow
-// but succeeds.
-type DelayInitService struct{ delay time.Duration }
+// but succeeds. Its Shutdown takes its stop delay, or less if its ctx
+// ends first.
+type DelayInitService struct{ delay, stopDelay time.Duration }
 
-func newDelayInit(a delayInitArgs) (*DelayInitService, error) { return &DelayInitService{a.Delay}, nil }
+func newDelayInit(a delayInitArgs) (*DelayInitService, error) {
+	return &DelayInitService{a.Delay, a.StopDelay}, nil
+}
 func (s *DelayInitService) Initialize(ctx context.Context) error {
 	slog.Info("initializing")
 	select {
@@ -35,7 +39,13 @@ func (s *DelayInitService) Initialize(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-func (*DelayInitService) Shutdown(context.Context) error { return nil }
+func (s *DelayInitService) Shutdown(ctx context.Context) error {
+	select {
+	case <-time.After(s.stopDelay):
+	case <-ctx.Done():
+	}
+	return nil
+}
 func (*DelayInitService) Nop(context.Context) error      { return nil }
 
 var _ = func() bool { Register(newDelayInit); return true }()
@@ -205,6 +215,9 @@ func TestAgentStartOfVanishedRequester(t *testing.T) {
 		t.Fatalf("spawn answered %s, want its start given up", m.Data)
 	}
 	t.Logf("answered after %v: %d %s", time.Since(began).Round(time.Millisecond), code, msg)
+	if !strings.Contains(msg, "lease expired") || strings.Contains(msg, "context canceled") {
+		t.Errorf("spawn answered %d %q, want it to say the requester's lease expired", code, msg)
+	}
 	awaitNoChild(t, name, time.Second)
 }
 
