@@ -218,8 +218,8 @@ type agentStart struct {
 	renewed bool
 	cancel  context.CancelCauseFunc // gives the start up: its child is stopped as Terminate stops it
 	givenUp bool                    // cancel was called; under the agent's mu
-	done    chan struct{}      // closed once the start has ended: serving, or its child gone
-	err     error              // why it does not serve; set before done is closed
+	done    chan struct{}           // closed once the start has ended: serving, or its child gone
+	err     error                   // why it does not serve; set before done is closed
 }
 
 // giveUp cancels the start, for why (one of the errGivenUp… errors,

@@ -46,7 +46,7 @@ func (s *DelayInitService) Shutdown(ctx context.Context) error {
 	}
 	return nil
 }
-func (*DelayInitService) Nop(context.Context) error      { return nil }
+func (*DelayInitService) Nop(context.Context) error { return nil }
 
 var _ = func() bool { Register(newDelayInit); return true }()
 
