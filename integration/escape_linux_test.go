@@ -187,6 +187,80 @@ func TestEscapedOutputHolderKilled(t *testing.T) {
 	}
 }
 
+// TestCrashTakesEscapedDescendants: descendants that left the child's
+// process group and hold none of its output — a double-forked daemon
+// writing to /dev/null, a setsid tool — are killed when the service ends
+// by itself (os.Exit, a crash: the child killed no tree), and the parent
+// says so. They were left running: nothing of the child's led to them.
+func TestCrashTakesEscapedDescendants(t *testing.T) {
+	ctx := context.Background()
+	b := bgkittest.Bus(t)
+	rec := newRecorder()
+	dir := t.TempDir()
+	h, err := spawn.Run(ctx, b, newOrphanService, OrphanArgs{Dir: dir, Setsid: true},
+		spawn.WithName("CRASH_ESCAPE"), spawn.WithGrace(5*time.Second), spawn.WithLogger(slog.New(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Terminate(ctx) })
+	c, err := controller.Connect(ctx, b, h.ServiceName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var daemon int
+	if err := c.Call(ctx, "daemon", nil, &daemon); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(daemon, syscall.SIGKILL) })
+	setsid := grandchildren(t, dir, h.PID())
+	if len(setsid) != 1 {
+		t.Fatalf("the service's setsid grandchild: %v, want one", setsid)
+	}
+	t.Cleanup(func() { syscall.Kill(setsid[0], syscall.SIGKILL) })
+	b.Conn().Publish("svc.CRASH_ESCAPE.exit", []byte("3"))
+	select {
+	case <-h.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done not closed 10 s after the exit")
+	}
+	for what, pid := range map[string]int{"double-forked daemon": daemon, "setsid child": setsid[0]} {
+		if !awaitExit(t, pid, time.Second) {
+			t.Errorf("the service's %s (pid %d) still runs after the service exited by itself", what, pid)
+			continue
+		}
+		named := func(r slog.Record) bool {
+			found := false
+			r.Attrs(func(a slog.Attr) bool {
+				found = found || a.Key == "pid" && a.Value.Int64() == int64(pid)
+				return !found
+			})
+			return r.Level == slog.LevelWarn && found
+		}
+		if countRecords(rec, named) != 1 {
+			t.Errorf("no WARN naming the killed %s %d", what, pid)
+		}
+	}
+}
+
+// grandchildren are the pids of the grandchildren the orphanService of
+// pid started, as its Initialize wrote them in dir (<pid>-<grandchild>).
+func grandchildren(t *testing.T, dir string, pid int) []int {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range ents {
+		c, gc, _ := strings.Cut(e.Name(), "-")
+		if c == strconv.Itoa(pid) {
+			n, _ := strconv.Atoi(gc)
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
 // BackgroundJobs runs n shell background jobs whose shell exits at once,
 // as `sh -c 'job &'` does: each job, orphaned, ends 20 ms later.
 func (s *orphanService) BackgroundJobs(ctx context.Context, n int) error {

@@ -3,8 +3,10 @@ package spawn
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +27,17 @@ func (*EnvService) Env(context.Context) (map[string]string, error) {
 	for _, k := range []string{"NATS_URL", "NATS_PASSWORD", "NATS_TOKEN", "KEPT"} {
 		if v, ok := os.LookupEnv(k); ok {
 			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// Tree returns the BGKIT_TREE entries of its environment.
+func (*EnvService) Tree(context.Context) ([]string, error) {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, envTree+"=") {
+			out = append(out, kv)
 		}
 	}
 	return out, nil
@@ -76,5 +89,36 @@ func TestChildEnvHoldsNoBusSecrets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChildTreeTokenIsItsOwn: each child carries one tree token of its
+// own (what the crash sweep finds its escaped descendants by), not one
+// its parent inherited: a service that spawns services must not have
+// their descendants swept when it crashes, nor its own when one of them
+// does.
+func TestChildTreeTokenIsItsOwn(t *testing.T) {
+	t.Setenv(envTree, "INHERITED")
+	b := testBus(t)
+	seen := map[string]bool{}
+	for i := range 2 {
+		h, err := Run(context.Background(), b, newEnvService, struct{}{},
+			WithName(fmt.Sprintf("TREE%d", i)), WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Terminate(context.Background())
+		m, err := b.Conn().Request(bus.ServiceSubject(h.ServiceName(), "tree"), nil, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		if err := json.Unmarshal(m.Data, &got); err != nil {
+			t.Fatalf("reply %q: %v", m.Data, err)
+		}
+		if len(got) != 1 || got[0] == envTree+"=INHERITED" || got[0] == envTree+"=" || seen[got[0]] {
+			t.Fatalf("child's %s entries: %q (seen before: %v), want one token of its own", envTree, got, seen)
+		}
+		seen[got[0]] = true
 	}
 }

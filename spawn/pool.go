@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -197,6 +198,7 @@ type childProc struct {
 	// hello, if not nil, is the CONNECT and PING the parent sent on conn
 	// (predialFor).
 	hello []byte
+	tree  string // the token of envTree in its environment
 }
 
 // startChild is where a child process is launched: one taken from pool
@@ -258,10 +260,11 @@ func execChild(name string, env []string, conn *os.File) (*childProc, error) {
 		closeAll()
 		return nil, err
 	}
+	tree := rand.Text()
 	cmd := &exec.Cmd{
 		Path:        exe,
 		Args:        []string{os.Args[0], "bgkit-child", name},
-		Env:         childEnv(env),
+		Env:         childEnv(tree, env),
 		Stdout:      outW,
 		Stderr:      errW,
 		ExtraFiles:  []*os.File{bootR, statusW},
@@ -282,7 +285,7 @@ func execChild(name string, env []string, conn *os.File) (*childProc, error) {
 		errR.Close()
 		return nil, fmt.Errorf("exec %s: %w", exe, err)
 	}
-	return &childProc{cmd: cmd, boot: bootW, status: statusR, stdout: outR, stderr: errR, conn: conn}, nil
+	return &childProc{cmd: cmd, boot: bootW, status: statusR, stdout: outR, stderr: errR, conn: conn, tree: tree}, nil
 }
 
 // alive reports whether the process has not exited (it is not reaped).

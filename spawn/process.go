@@ -133,6 +133,14 @@ type status struct {
 
 const envChild = "BGKIT_CHILD"
 
+// envTree marks a child's descendants: the parent gives each child a
+// token of its own in this variable, which what the service starts
+// inherits (unless it is given an environment of its own), so that after
+// a child ended by itself (a crash, os.Exit: it killed no tree) the
+// descendants it left outside its process group are found and killed, as
+// Jenkins' ProcessTreeKiller finds a build's (killMarked).
+const envTree = "BGKIT_TREE"
+
 // request is one spawn: what to run, under which name and arguments, with
 // which options, on which bus.
 type request struct {
@@ -254,6 +262,7 @@ type process struct {
 	out    sync.WaitGroup
 	// outPipes are the inodes of the stdout and stderr pipes (0: unknown).
 	outPipes [2]uint64
+	tree     string // the token of envTree its descendants carry
 	tail     *tailBuffer
 	// releaseOnce: the bus is released once, when the marker came (while
 	// the child exits) or after the reap.
@@ -318,6 +327,7 @@ func begin(req request, creds bus.Credentials, stopping *chanFlag, c *childProc,
 		return nil, err
 	}
 	p.outPipes = [2]uint64{pipeInode(outR), pipeInode(errR)}
+	p.tree = c.tree
 	p.out.Add(2)
 	go p.readLines(outR, slog.LevelInfo, "stdout", nil)
 	go p.readLines(errR, slog.LevelWarn, "stderr", p.tail)
@@ -563,6 +573,14 @@ func (p *process) finish() {
 		}
 	}
 	budget.await("the output pipes to close", "a process that left the child's group holds them", outDone)
+	if !p.Flushed() {
+		// The child ended by itself, without its orderly exit (which kills
+		// its tree): what it left outside its group, holding no pipe of
+		// its output, carries its token (TestCrashTakesEscapedDescendants).
+		for _, pid := range killMarked(envTree + "=" + p.tree) {
+			p.logger.Warn("killed a process the service left running outside its process group", "pid", pid)
+		}
+	}
 	if ee, ok := exitErr.(*ExitError); ok {
 		ee.StderrTail = p.tail.String()
 	}
@@ -653,16 +671,17 @@ func (p *process) exitError(err error) error {
 // childEnv is the child's environment: ours without the variables that
 // find and authenticate to a bus (busEnv: a parent that joined through
 // NATS_URL may hold the administrator's password there; the child has its
-// own credentials in its bootstrap), the child marker, extra entries, and
+// own credentials in its bootstrap), the child marker, its tree's token
+// (envTree; one this process inherited is dropped), extra entries, and
 // (for race-detector builds) no one-second sleep at exit.
-func childEnv(extra []string) []string {
+func childEnv(tree string, extra []string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); !slices.Contains(busEnv, k) {
+		if k, _, _ := strings.Cut(kv, "="); !slices.Contains(busEnv, k) && k != envTree {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, envChild+"=1")
+	env = append(env, envChild+"=1", envTree+"="+tree)
 	if os.Getenv("GORACE") == "" {
 		env = append(env, "GORACE=atexit_sleep_ms=0")
 	}
