@@ -15,6 +15,10 @@ type config struct {
 	filters []can.Filter
 }
 
+// maxInterface bounds the interface column: a log line of a 64-byte CAN
+// FD frame with it stays well within what can.ReadLog and canplayer read.
+const maxInterface = 255
+
 // normalize applies the defaults and checks args, in one step: the
 // validate tags, the bus, the filters and the interface name. Every
 // error names the JSON field.
@@ -34,6 +38,12 @@ func (args Args) normalize() (config, error) {
 	}
 	if strings.ContainsAny(args.Interface, " \t\r\n") {
 		return config{}, fmt.Errorf("can-recorder: interface %q: white space is not allowed", args.Interface)
+	}
+	if i := strings.IndexFunc(args.Interface, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+		return config{}, fmt.Errorf("can-recorder: interface %q: a control character at byte %d is not allowed", args.Interface, i)
+	}
+	if len(args.Interface) > maxInterface {
+		return config{}, fmt.Errorf("can-recorder: interface: %d bytes, at most %d (each log line carries it)", len(args.Interface), maxInterface)
 	}
 	if args.Autostart == nil {
 		args.Autostart = new(true)

@@ -41,6 +41,10 @@ func TestNew(t *testing.T) {
 		{name: "bad bus", args: Args{Path: "x.log", Bus: "bus0"}, wantErr: "bus"},
 		{name: "bad filter", args: Args{Path: "x.log", Filters: []string{"123:7FF", "123"}}, wantErr: "filters[1]"},
 		{name: "interface with space", args: Args{Path: "x.log", Interface: "can 0"}, wantErr: "interface"},
+		{name: "interface with a control character", args: Args{Path: "x.log", Interface: "a\x01b"}, wantErr: "interface"},
+		{name: "interface with DEL", args: Args{Path: "x.log", Interface: "a\x7fb"}, wantErr: "interface"},
+		{name: "interface too long", args: Args{Path: "x.log", Interface: strings.Repeat("x", maxInterface+1)}, wantErr: "interface"},
+		{name: "interface longest", args: Args{Path: "x.log", Interface: strings.Repeat("x", maxInterface)}, wantIface: strings.Repeat("x", maxInterface)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
